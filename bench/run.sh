@@ -1,0 +1,9 @@
+#!/bin/sh
+# Run every benchmark under bench/ (make bench). Benchmarks measure; they are
+# not tests and are not part of make check.
+set -eu
+cd "$(dirname "$0")/.."
+for b in bench/b[0-9]*.sh; do
+	echo "== $b"
+	sh "$b"
+done

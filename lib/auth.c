@@ -1,0 +1,335 @@
+/*
+ * Host and credential resolution: see auth.h. The config file is read with
+ * inih; values from it only fill what options and environment left unset.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "auth.h"
+#include "buf.h"
+
+/* One key = value line of the config file. */
+struct ent {
+	char *section, *key, *value;
+	struct ent *next;
+};
+
+struct cfgfile {
+	struct ent *head, **tail;
+	int nsections;
+};
+
+/* The attributes a profile can set, by their config-file key and env name. */
+enum { A_HOST, A_TOKEN, A_CLIENT_ID, A_CLIENT_SECRET, A_AUTH_TYPE, A_N };
+static const char *const attr_key[A_N] = {
+	"host", "token", "client_id", "client_secret", "auth_type",
+};
+static const char *const attr_env[A_N] = {
+	"DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID",
+	"DATABRICKS_CLIENT_SECRET", "DATABRICKS_AUTH_TYPE",
+};
+
+static int
+on_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct cfgfile *f = user;
+	struct ent *e = dbm_xcalloc(1, sizeof(*e));
+
+	e->section = dbm_xstrdup(section);
+	e->key = dbm_xstrdup(key);
+	e->value = dbm_xstrdup(value ? value : "");
+	*f->tail = e;
+	f->tail = &e->next;
+	return 1;
+}
+
+static void
+cfg_free(struct cfgfile *f)
+{
+	struct ent *e, *n;
+
+	for (e = f->head; e; e = n) {
+		n = e->next;
+		free(e->section);
+		free(e->key);
+		free(e->value);
+		free(e);
+	}
+	f->head = NULL;
+	f->tail = &f->head;
+}
+
+static const char *
+cfg_get(const struct cfgfile *f, const char *section, const char *key)
+{
+	const struct ent *e;
+	const char *v = NULL;
+
+	for (e = f->head; e; e = e->next)
+		if (strcmp(e->section, section) == 0 &&
+		    strcasecmp(e->key, key) == 0)
+			v = e->value;	/* last one wins */
+	return v;
+}
+
+static int
+cfg_has_section(const struct cfgfile *f, const char *section)
+{
+	const struct ent *e;
+
+	for (e = f->head; e; e = e->next)
+		if (strcmp(e->section, section) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+expand_home(const char *path, const char *(*get)(const char *))
+{
+	const char *home;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (path[0] != '~' || (path[1] != '/' && path[1] != '\0'))
+		return dbm_xstrdup(path);
+	home = get("HOME");
+	dbm_buf_adds(&b, home ? home : "");
+	dbm_buf_adds(&b, path + 1);
+	return dbm_buf_detach(&b);
+}
+
+int
+dbm_host_normalise(const char *in, char **out, struct dbm_err *e)
+{
+	const char *p, *auth;
+	size_t n, slen;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	while (isspace((unsigned char)*in))
+		in++;
+	n = strlen(in);
+	while (n > 0 && isspace((unsigned char)in[n - 1]))
+		n--;
+	p = strstr(in, "://");
+	if (p == NULL || p > in + n) {
+		dbm_buf_adds(&b, "https://");
+		auth = in;
+	} else {
+		slen = (size_t)(p - in);
+		if (!((slen == 4 && strncasecmp(in, "http", 4) == 0) ||
+		    (slen == 5 && strncasecmp(in, "https", 5) == 0)))
+			return dbm_errf(e, DBM_E_USAGE,
+			    "host '%.*s': scheme must be https or http",
+			    (int)n, in);
+		for (size_t i = 0; i < slen; i++)
+			dbm_buf_addc(&b, (char)tolower((unsigned char)in[i]));
+		dbm_buf_adds(&b, "://");
+		auth = p + 3;
+	}
+	slen = strcspn(auth, "/?#");
+	if ((size_t)(auth - in) + slen > n)
+		slen = n - (size_t)(auth - in);
+	if (slen == 0 || memchr(auth, '@', slen) != NULL ||
+	    memchr(auth, ' ', slen) != NULL) {
+		dbm_buf_free(&b);
+		return dbm_errf(e, DBM_E_USAGE, "host '%.*s' is not a valid "
+		    "workspace URL", (int)n, in);
+	}
+	dbm_buf_add(&b, auth, slen);
+	*out = dbm_buf_detach(&b);
+	return 0;
+}
+
+static const char *
+envget(const char *(*get)(const char *), const char *name)
+{
+	const char *v = get(name);
+
+	return v && *v ? v : NULL;
+}
+
+static const char *
+plain_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+int
+dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
+    const char *(*get)(const char *), struct dbm_err *e)
+{
+	const char *val[A_N] = {0};
+	const char *profile, *file;
+	struct cfgfile cf = {NULL, NULL, 0};
+	struct dbm_auth_opts none = {0};
+	char *path = NULL;
+	int i, rc = -1, explicit_file;
+
+	memset(a, 0, sizeof(*a));
+	cf.tail = &cf.head;
+	if (get == NULL)
+		get = plain_getenv;
+	if (o == NULL)
+		o = &none;
+
+	/* options, then environment */
+	val[A_HOST] = o->host;
+	val[A_TOKEN] = o->token;
+	for (i = 0; i < A_N; i++)
+		if (val[i] == NULL)
+			val[i] = envget(get, attr_env[i]);
+	profile = o->profile ? o->profile :
+	    envget(get, "DATABRICKS_CONFIG_PROFILE");
+	file = o->config_file ? o->config_file :
+	    envget(get, "DATABRICKS_CONFIG_FILE");
+	explicit_file = file != NULL;
+	if (file == NULL)
+		file = "~/.databrickscfg";
+
+	/* then the config file, unless everything came from elsewhere */
+	if (profile != NULL || (val[A_HOST] == NULL && val[A_TOKEN] == NULL &&
+	    val[A_CLIENT_ID] == NULL && val[A_CLIENT_SECRET] == NULL)) {
+		int line;
+		const char *sect;
+
+		path = expand_home(file, get);
+		ini_inline_comment_prefixes = ";#";
+		ini_use_stack = false;
+		ini_allow_realloc = true;
+		ini_max_line = 65536;
+		line = ini_parse(path, on_entry, &cf);
+		if (line == -1) {
+			if (errno != ENOENT || profile != NULL ||
+			    explicit_file) {
+				dbm_err_sys(e, "%s", path);
+				goto out;
+			}
+		} else if (line > 0) {
+			dbm_err_input(e, path, line, 0,
+			    "not a key = value line, [section] or comment");
+			goto out;
+		} else if (line < -1) {
+			dbm_errf(e, DBM_E_SYS, "%s: out of memory", path);
+			goto out;
+		}
+		sect = profile;
+		if (sect == NULL)
+			sect = cfg_get(&cf, "__settings__", "default_profile");
+		if (sect == NULL)
+			sect = "DEFAULT";
+		if (cfg_has_section(&cf, sect)) {
+			a->profile = dbm_xstrdup(sect);
+			a->config_file = dbm_xstrdup(path);
+			for (i = 0; i < A_N; i++)
+				if (val[i] == NULL)
+					val[i] = cfg_get(&cf, sect,
+					    attr_key[i]);
+		} else if (profile != NULL) {
+			dbm_errf(e, DBM_E_USAGE, "%s: profile '%s' does not "
+			    "exist", path, profile);
+			goto out;
+		}
+	}
+	for (i = 0; i < A_N; i++)
+		if (val[i] != NULL && *val[i] == '\0')
+			val[i] = NULL;
+
+	if (val[A_HOST] == NULL) {
+		dbm_errf(e, DBM_E_AUTH, "no workspace host: set "
+		    "DATABRICKS_HOST, or host in %s (profile %s)",
+		    path ? path : file, profile ? profile : "DEFAULT");
+		goto out;
+	}
+	if (dbm_host_normalise(val[A_HOST], &a->host, e) < 0)
+		goto out;
+	if (val[A_AUTH_TYPE])
+		a->auth_type = dbm_xstrdup(val[A_AUTH_TYPE]);
+	if (val[A_AUTH_TYPE] == NULL && val[A_TOKEN] && val[A_CLIENT_ID]) {
+		dbm_errf(e, DBM_E_AUTH, "more than one authorization method "
+		    "configured: oauth-m2m and pat; set auth_type (or "
+		    "DATABRICKS_AUTH_TYPE) to pick one");
+		goto out;
+	}
+	if (val[A_AUTH_TYPE] == NULL || strcmp(val[A_AUTH_TYPE], "pat") == 0) {
+		if (val[A_TOKEN]) {
+			a->kind = DBM_AUTH_PAT;
+			a->token = dbm_xstrdup(val[A_TOKEN]);
+		}
+	}
+	if (a->kind == DBM_AUTH_NONE && (val[A_AUTH_TYPE] == NULL ||
+	    strcmp(val[A_AUTH_TYPE], "oauth-m2m") == 0)) {
+		if (val[A_CLIENT_ID] && val[A_CLIENT_SECRET]) {
+			a->kind = DBM_AUTH_OAUTH_M2M;
+			a->client_id = dbm_xstrdup(val[A_CLIENT_ID]);
+			a->client_secret = dbm_xstrdup(val[A_CLIENT_SECRET]);
+		} else if (val[A_CLIENT_ID] || val[A_CLIENT_SECRET]) {
+			dbm_errf(e, DBM_E_AUTH, "oauth-m2m needs both "
+			    "client_id and client_secret");
+			goto out;
+		}
+	}
+	if (a->kind == DBM_AUTH_NONE) {
+		if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE], "pat") != 0 &&
+		    strcmp(val[A_AUTH_TYPE], "oauth-m2m") != 0)
+			dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not "
+			    "supported (pat, oauth-m2m)", val[A_AUTH_TYPE]);
+		else
+			dbm_errf(e, DBM_E_AUTH, "no credentials for %s: set "
+			    "DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and "
+			    "DATABRICKS_CLIENT_SECRET, or token in %s",
+			    a->host, path ? path : file);
+		goto out;
+	}
+	rc = 0;
+out:
+	cfg_free(&cf);
+	free(path);
+	if (rc < 0)
+		dbm_auth_free(a);
+	return rc;
+}
+
+/* Overwrite a secret before freeing it; volatile so it is not elided. */
+static void
+free_secret(char **p)
+{
+	if (*p) {
+		dbm_zero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+void
+dbm_auth_free(struct dbm_auth *a)
+{
+	free(a->host);
+	free_secret(&a->token);
+	free(a->client_id);
+	free_secret(&a->client_secret);
+	free(a->auth_type);
+	free(a->profile);
+	free(a->config_file);
+	free_secret(&a->access_token);
+	memset(a, 0, sizeof(*a));
+}
+
+const char *
+dbm_auth_name(const struct dbm_auth *a)
+{
+	switch (a->kind) {
+	case DBM_AUTH_PAT:
+		return "auth/pat";
+	case DBM_AUTH_OAUTH_M2M:
+		return "auth/oauth-m2m";
+	default:
+		return "auth/none";
+	}
+}

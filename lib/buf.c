@@ -1,0 +1,155 @@
+/* Growable buffers and checked allocation: see buf.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+static _Noreturn void
+oom(void)
+{
+	fputs("out of memory\n", stderr);
+	abort();
+}
+
+void *
+dbm_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+dbm_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+dbm_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *
+dbm_xstrdup(const char *s)
+{
+	return dbm_xstrndup(s, strlen(s));
+}
+
+char *
+dbm_xstrndup(const char *s, size_t n)
+{
+	char *p = dbm_xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+dbm_buf_grow(struct dbm_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->cap)
+		return;
+	if (need < b->len)
+		oom();
+	b->cap = b->cap ? b->cap : 64;
+	while (b->cap < need)
+		b->cap *= 2;
+	b->data = dbm_xrealloc(b->data, b->cap);
+}
+
+void
+dbm_buf_add(struct dbm_buf *b, const void *p, size_t n)
+{
+	dbm_buf_grow(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+dbm_buf_adds(struct dbm_buf *b, const char *s)
+{
+	dbm_buf_add(b, s, strlen(s));
+}
+
+void
+dbm_buf_addc(struct dbm_buf *b, char c)
+{
+	dbm_buf_add(b, &c, 1);
+}
+
+void
+dbm_buf_printf(struct dbm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	dbm_buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+dbm_buf_reset(struct dbm_buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+const char *
+dbm_buf_str(const struct dbm_buf *b)
+{
+	return b->data ? b->data : "";
+}
+
+char *
+dbm_buf_detach(struct dbm_buf *b)
+{
+	char *p = b->data ? b->data : dbm_xstrdup("");
+
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void
+dbm_buf_free(struct dbm_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+dbm_zero(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * A growable byte buffer, always NUL-terminated. Allocation failure aborts:
+ * the tools cannot do anything useful without memory.
+ */
+#ifndef DBM_BUF_H
+#define DBM_BUF_H
+
+#include <stddef.h>
+
+struct dbm_buf {
+	char *data;	/* owned; NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+#define DBM_BUF_INIT {NULL, 0, 0}
+
+void dbm_buf_grow(struct dbm_buf *b, size_t extra);
+void dbm_buf_add(struct dbm_buf *b, const void *p, size_t n);
+void dbm_buf_adds(struct dbm_buf *b, const char *s);
+void dbm_buf_addc(struct dbm_buf *b, char c);
+void dbm_buf_printf(struct dbm_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void dbm_buf_reset(struct dbm_buf *b);
+/* The contents ("" when empty); valid until the next change. */
+const char *dbm_buf_str(const struct dbm_buf *b);
+/* Hand the string to the caller (to free) and reset b. */
+char *dbm_buf_detach(struct dbm_buf *b);
+void dbm_buf_free(struct dbm_buf *b);
+
+/* Checked allocation helpers (abort on failure). */
+void *dbm_xmalloc(size_t n);
+void *dbm_xcalloc(size_t n, size_t size);
+void *dbm_xrealloc(void *p, size_t n);
+char *dbm_xstrdup(const char *s);
+char *dbm_xstrndup(const char *s, size_t n);
+
+/* Overwrite memory that held a secret (not optimised away). */
+void dbm_zero(void *p, size_t n);
+
+#endif

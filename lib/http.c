@@ -1,0 +1,662 @@
+/*
+ * HTTP client: see http.h. One easy handle per struct dbm_http, reset for
+ * each request so the connection is kept alive across calls.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "http.h"
+
+#define ERRBODY_MAX (64 * 1024)
+
+struct xfer {
+	const struct dbm_req *req;
+	struct dbm_resp *resp;
+	CURL *c;
+	off_t sent;		/* file body bytes handed to curl */
+	int werr;		/* errno of a failed write to out_fd */
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double
+envnum(const char *name, double def)
+{
+	const char *v = getenv(name);
+	char *end;
+	double d;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	d = strtod(v, &end);
+	return (*end == '\0' && d >= 0) ? d : def;
+}
+
+int
+dbm_http_init(struct dbm_http *h, struct dbm_auth *auth, const char *tool,
+    struct dbm_err *e)
+{
+	struct utsname u;
+	const char *ca;
+	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+	struct dbm_buf ua = DBM_BUF_INIT;
+	char os[64] = "unknown";
+
+	memset(h, 0, sizeof(*h));
+	h->auth = auth;
+	h->base = dbm_xstrdup(auth && auth->host ? auth->host : "");
+	h->budget = envnum("DBMLOPS_RETRY_TIMEOUT", 300);
+	h->backoff = envnum("DBMLOPS_RETRY_BACKOFF", 1);
+	h->connect_timeout = 30;
+	h->idle_timeout = 60;
+	h->seed = (unsigned int)getpid() ^ (unsigned int)time(NULL);
+	ca = getenv("DBMLOPS_CA_BUNDLE");
+	if (ca == NULL || *ca == '\0')
+		ca = getenv("REQUESTS_CA_BUNDLE");
+	if (ca && *ca)
+		h->cainfo = dbm_xstrdup(ca);
+	if (uname(&u) == 0) {
+		size_t i;
+
+		for (i = 0; i < sizeof(os) - 1 && u.sysname[i]; i++)
+			os[i] = u.sysname[i];
+		os[i] = '\0';
+		for (i = 0; os[i]; i++)
+			if (os[i] >= 'A' && os[i] <= 'Z')
+				os[i] = (char)(os[i] - 'A' + 'a');
+	}
+	dbm_buf_printf(&ua, "dbmlops/%s", DBM_VERSION);
+	if (tool)
+		dbm_buf_printf(&ua, " %s/%s", tool, DBM_VERSION);
+	dbm_buf_printf(&ua, " curl/%s os/%s", cv->version, os);
+	if (auth)
+		dbm_buf_printf(&ua, " %s", dbm_auth_name(auth));
+	h->user_agent = dbm_buf_detach(&ua);
+	h->easy = curl_easy_init();
+	if (h->easy == NULL) {
+		dbm_http_free(h);
+		return dbm_errf(e, DBM_E_SYS, "cannot start libcurl");
+	}
+	return 0;
+}
+
+void
+dbm_http_free(struct dbm_http *h)
+{
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	free(h->base);
+	free(h->user_agent);
+	free(h->cainfo);
+	memset(h, 0, sizeof(*h));
+}
+
+void
+dbm_req_init(struct dbm_req *r, const char *method, const char *path)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = method;
+	r->path = path;
+	r->body_fd = -1;
+	r->out_fd = -1;
+}
+
+void
+dbm_resp_free(struct dbm_resp *r)
+{
+	dbm_buf_free(&r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+dbm_url_encode(struct dbm_buf *b, const char *s, int path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
+		    *p == '.' || *p == '~' || (path && *p == '/')) {
+			dbm_buf_addc(b, (char)*p);
+		} else {
+			dbm_buf_addc(b, '%');
+			dbm_buf_addc(b, hex[*p >> 4]);
+			dbm_buf_addc(b, hex[*p & 15]);
+		}
+	}
+}
+
+/* Request path without the query, for messages. */
+static void
+short_path(char *out, size_t len, const char *path)
+{
+	size_t n = strcspn(path, "?");
+
+	snprintf(out, len, "%.*s", (int)n, path);
+}
+
+void
+dbm_http_api_error(struct dbm_err *e, const char *method, const char *path,
+    long status, const char *body, size_t len)
+{
+	struct dbm_json j;
+	char *code = NULL, *msg = NULL, sp[400];
+
+	if (e == NULL)
+		return;
+	dbm_err_clear(e);
+	e->kind = DBM_E_API;
+	e->status = status;
+	short_path(sp, sizeof(sp), path);
+	snprintf(e->where, sizeof(e->where), "%s %s", method, sp);
+	if (len > 0 && dbm_json_parse(&j, body, len, NULL, NULL) == 0) {
+		code = dbm_json_get_str(&j, "error_code");
+		msg = dbm_json_get_str(&j, "message");
+		if (msg == NULL)
+			msg = dbm_json_get_str(&j, "error_description");
+		if (code == NULL)
+			code = dbm_json_get_str(&j, "error");
+		dbm_json_free(&j);
+	}
+	if (code)
+		snprintf(e->code, sizeof(e->code), "%s", code);
+	if (msg) {
+		snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	} else if (len > 0 && !code) {
+		size_t i, n = len < 200 ? len : 200;
+
+		for (i = 0; i < n && e->msg[0] == '\0'; i++)
+			;
+		snprintf(e->msg, sizeof(e->msg), "%.*s", (int)n, body);
+		for (i = 0; e->msg[i]; i++)
+			if ((unsigned char)e->msg[i] < 0x20)
+				e->msg[i] = ' ';
+	} else {
+		snprintf(e->msg, sizeof(e->msg), "%s", "request failed");
+	}
+	free(code);
+	free(msg);
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		char buf[32];
+		size_t l = len - 12 < sizeof(buf) - 1 ? len - 12 :
+		    sizeof(buf) - 1;
+		char *end;
+		long v;
+
+		memcpy(buf, p + 12, l);
+		buf[l] = '\0';
+		v = strtol(buf, &end, 10);
+		if (end != buf && v >= 0)
+			x->resp->retry_after = v;
+	} else if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* a new response (after 100-continue or a redirect) */
+		x->resp->retry_after = -1;
+	}
+	return len;
+}
+
+static size_t
+on_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = size * n;
+	long status = 0;
+
+	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
+	if (x->req->out_fd >= 0 && status >= 200 && status < 300) {
+		size_t off = 0;
+
+		while (off < len) {
+			ssize_t w = write(x->req->out_fd, p + off, len - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				x->werr = errno;
+				return 0;
+			}
+			off += (size_t)w;
+		}
+		return len;
+	}
+	if (x->req->out_fd >= 0 || status < 200 || status >= 300) {
+		if (x->resp->body.len < ERRBODY_MAX)
+			dbm_buf_add(&x->resp->body, p,
+			    len < ERRBODY_MAX ? len : ERRBODY_MAX);
+		return len;
+	}
+	dbm_buf_add(&x->resp->body, p, len);
+	return len;
+}
+
+static size_t
+on_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t want = size * n;
+	off_t left = x->req->body_size - x->sent;
+	ssize_t r;
+
+	if (left <= 0)
+		return 0;
+	if ((off_t)want > left)
+		want = (size_t)left;
+	do
+		r = pread(x->req->body_fd, p, want, x->req->body_off + x->sent);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return CURL_READFUNC_ABORT;
+	if (r == 0)	/* the file shrank under us */
+		return CURL_READFUNC_ABORT;
+	x->sent += r;
+	return (size_t)r;
+}
+
+static int
+on_seek(void *arg, curl_off_t off, int origin)
+{
+	struct xfer *x = arg;
+
+	if (origin != SEEK_SET || off < 0 || off > x->req->body_size)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->sent = (off_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* Credentials never reach the trace: header lines that carry them are cut. */
+static int
+on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
+{
+	static const char *const secret[] = {
+		"authorization:", "proxy-authorization:", "cookie:",
+		"set-cookie:", "x-databricks-azure-sp-management-token:",
+	};
+	const char *mark;
+	size_t i, n, k;
+
+	if (type == CURLINFO_HEADER_OUT)
+		mark = "> ";
+	else if (type == CURLINFO_HEADER_IN)
+		mark = "< ";
+	else
+		return 0;
+	for (i = 0; i < size; i += n) {
+		const char *line = data + i;
+		const char *nl = memchr(line, '\n', size - i);
+
+		n = nl ? (size_t)(nl - line) + 1 : size - i;
+		k = n;
+		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
+			k--;
+		if (k == 0)
+			continue;
+		for (size_t s = 0; s < sizeof(secret) / sizeof(*secret); s++) {
+			size_t sl = strlen(secret[s]);
+
+			if (k >= sl && strncasecmp(line, secret[s], sl) == 0) {
+				fprintf(stderr, "%s: %s%.*s [redacted]\n",
+				    dbm_prog(), mark, (int)sl, line);
+				goto next;
+			}
+		}
+		fprintf(stderr, "%s: %s%.*s\n", dbm_prog(), mark, (int)k, line);
+next:		;
+	}
+	return 0;
+}
+
+static int transient_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int oauth_token(struct dbm_http *h, struct dbm_err *e);
+
+/* One attempt. Returns the curl code; resp->status is 0 without an answer. */
+static CURLcode
+perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
+    int use_auth, char *errbuf, struct dbm_err *e, int *fatal)
+{
+	struct xfer x = {r, resp, h->easy, 0, 0};
+	struct curl_slist *hdr = NULL;
+	struct dbm_buf url = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
+	curl_mime *mime = NULL;
+	CURL *c = h->easy;
+	CURLcode rc;
+	int i;
+
+	*fatal = 0;
+	if (use_auth && h->auth && h->auth->kind == DBM_AUTH_OAUTH_M2M &&
+	    oauth_token(h, e) < 0) {
+		*fatal = 1;
+		return CURLE_OK;
+	}
+	curl_easy_reset(c);
+	if (strncmp(r->path, "http://", 7) == 0 ||
+	    strncmp(r->path, "https://", 8) == 0)
+		dbm_buf_adds(&url, r->path);
+	else
+		dbm_buf_printf(&url, "%s%s", h->base, r->path);
+	curl_easy_setopt(c, CURLOPT_URL, dbm_buf_str(&url));
+	curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->idle_timeout);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->cainfo)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->cainfo);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	if (h->verbose) {
+		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
+	}
+	if (use_auth && h->auth) {
+		const char *tok = h->auth->kind == DBM_AUTH_PAT ?
+		    h->auth->token : h->auth->access_token;
+
+		if (tok) {
+			dbm_buf_printf(&tmp, "Authorization: Bearer %s", tok);
+			hdr = curl_slist_append(hdr, dbm_buf_str(&tmp));
+			dbm_zero(tmp.data, tmp.len);
+		}
+	}
+	if (r->content_type) {
+		dbm_buf_reset(&tmp);
+		dbm_buf_printf(&tmp, "Content-Type: %s", r->content_type);
+		hdr = curl_slist_append(hdr, dbm_buf_str(&tmp));
+	}
+	for (i = 0; i < 4 && r->headers[i]; i++)
+		hdr = curl_slist_append(hdr, r->headers[i]);
+	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+
+	if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (r->mime) {
+		mime = r->mime(c, r->mime_arg, e);
+		if (mime == NULL) {
+			*fatal = 1;
+			rc = CURLE_OK;
+			goto out;
+		}
+		curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+	} else if (r->body_fd >= 0) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)r->body_size);
+	} else if (r->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "POST") == 0 ||
+	    strcmp(r->method, "PUT") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
+	    !(strcmp(r->method, "POST") == 0 && r->body_fd < 0))
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+
+	resp->status = 0;
+	resp->retry_after = -1;
+	dbm_buf_reset(&resp->body);
+	errbuf[0] = '\0';
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (x.werr) {
+		errno = x.werr;
+		dbm_err_sys(e, "writing the response");
+		*fatal = 1;
+	}
+out:
+	curl_slist_free_all(hdr);
+	curl_mime_free(mime);
+	dbm_buf_free(&url);
+	dbm_buf_free(&tmp);
+	return rc;
+}
+
+/* Wait before attempt n (1-based): Retry-After, else min(n,10) units + jitter. */
+static double
+backoff(struct dbm_http *h, int n, long retry_after)
+{
+	double jitter = (double)(rand_r(&h->seed) % 1000) / 1000.0 * 0.75;
+
+	if (retry_after >= 0)
+		return (double)retry_after;
+	return ((n < 10 ? n : 10) + jitter) * h->backoff;
+}
+
+static int
+do_request(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
+    int use_auth, struct dbm_err *e)
+{
+	char errbuf[CURL_ERROR_SIZE], sp[400];
+	double start = now(), wait;
+	CURLcode rc;
+	int fatal, retry;
+
+	resp->attempts = 0;
+	for (;;) {
+		resp->attempts++;
+		rc = perform(h, r, resp, use_auth, errbuf, e, &fatal);
+		if (fatal)
+			return -1;
+		if (rc == CURLE_OK && resp->status >= 200 &&
+		    resp->status < 300)
+			return 0;
+		if (rc != CURLE_OK)
+			retry = transient_curl(rc) && (r->idempotent ||
+			    rc == CURLE_COULDNT_CONNECT);
+		else
+			retry = resp->status == 429 || resp->status == 503;
+		wait = backoff(h, resp->attempts, rc == CURLE_OK ?
+		    resp->retry_after : -1);
+		if (!retry || now() - start + wait > h->budget)
+			break;
+		if (h->verbose)
+			fprintf(stderr, "%s: retrying %s %s in %.1fs (attempt "
+			    "%d)\n", dbm_prog(), r->method, r->path, wait,
+			    resp->attempts + 1);
+		sleep_s(wait);
+	}
+	if (rc != CURLE_OK) {
+		short_path(sp, sizeof(sp), r->path);
+		dbm_errf(e, DBM_E_NET, "%s", errbuf[0] ? errbuf :
+		    curl_easy_strerror(rc));
+		snprintf(e->where, sizeof(e->where), "%s %s%s", r->method,
+		    strncmp(r->path, "http", 4) == 0 ? "" : h->base, sp);
+		return -1;
+	}
+	dbm_http_api_error(e, r->method, r->path, resp->status,
+	    dbm_buf_str(&resp->body), resp->body.len);
+	if (resp->status == 401 || resp->status == 403)
+		e->kind = DBM_E_AUTH;
+	return -1;
+}
+
+int
+dbm_http_do(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
+    struct dbm_err *e)
+{
+	return do_request(h, r, resp, 1, e);
+}
+
+/* Fetch or refresh the OAuth machine-to-machine access token. */
+static int
+oauth_token(struct dbm_http *h, struct dbm_err *e)
+{
+	struct dbm_auth *a = h->auth;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct dbm_json j = {0};
+	struct dbm_buf form = DBM_BUF_INIT, basic = DBM_BUF_INIT;
+	char *endpoint = NULL, *tok = NULL, *b64 = NULL;
+	long long expires = 3600;
+	int rc = -1;
+	size_t n;
+
+	if (a->access_token && time(NULL) < a->expiry - 60)
+		return 0;
+	dbm_req_init(&r, "GET", "/oidc/.well-known/oauth-authorization-server");
+	r.idempotent = 1;
+	if (do_request(h, &r, &resp, 0, e) < 0)
+		goto out;
+	if (dbm_json_parse(&j, resp.body.data, resp.body.len, NULL, e) < 0)
+		goto out;
+	endpoint = dbm_json_get_str(&j, "token_endpoint");
+	dbm_json_free(&j);
+	if (endpoint == NULL) {
+		dbm_errf(e, DBM_E_AUTH, "%s: no token_endpoint in the OAuth "
+		    "server metadata", h->base);
+		goto out;
+	}
+	dbm_buf_adds(&form, "grant_type=client_credentials&scope=all-apis");
+	/* client_id:client_secret, form-encoded then base64 (RFC 6749 2.3.1) */
+	dbm_url_encode(&basic, a->client_id, 0);
+	dbm_buf_addc(&basic, ':');
+	dbm_url_encode(&basic, a->client_secret, 0);
+	n = 4 * ((basic.len + 2) / 3) + 1;
+	b64 = dbm_xmalloc(n + 32);
+	strcpy(b64, "Authorization: Basic ");
+	EVP_EncodeBlock((unsigned char *)b64 + strlen(b64),
+	    (const unsigned char *)basic.data, (int)basic.len);
+	dbm_zero(basic.data, basic.len);
+	dbm_req_init(&r, "POST", endpoint);
+	r.content_type = "application/x-www-form-urlencoded";
+	r.body = form.data;
+	r.body_len = form.len;
+	r.headers[0] = b64;
+	r.idempotent = 1;
+	if (do_request(h, &r, &resp, 0, e) < 0) {
+		e->kind = DBM_E_AUTH;
+		goto out;
+	}
+	if (dbm_json_parse(&j, resp.body.data, resp.body.len, NULL, e) < 0)
+		goto out;
+	tok = dbm_json_get_str(&j, "access_token");
+	dbm_json_get_int(&j, "expires_in", &expires);
+	dbm_json_free(&j);
+	if (tok == NULL) {
+		dbm_errf(e, DBM_E_AUTH, "%s: no access_token in the token "
+		    "answer", h->base);
+		goto out;
+	}
+	if (a->access_token) {
+		dbm_zero(a->access_token, strlen(a->access_token));
+		free(a->access_token);
+	}
+	a->access_token = tok;
+	a->expiry = time(NULL) + (time_t)expires;
+	rc = 0;
+out:
+	if (b64) {
+		dbm_zero(b64, strlen(b64));
+		free(b64);
+	}
+	dbm_zero(resp.body.data, resp.body.len);
+	dbm_resp_free(&resp);
+	dbm_buf_free(&form);
+	dbm_buf_free(&basic);
+	free(endpoint);
+	return rc;
+}
+
+int
+dbm_http_json(struct dbm_http *h, const char *method, const char *path,
+    const char *body, int idempotent, struct dbm_json *out, struct dbm_err *e)
+{
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	char where[512], sp[400];
+	int rc = -1;
+
+	dbm_req_init(&r, method, path);
+	r.idempotent = idempotent;
+	if (body) {
+		r.content_type = "application/json";
+		r.body = body;
+		r.body_len = strlen(body);
+	}
+	if (dbm_http_do(h, &r, &resp, e) < 0)
+		goto out;
+	if (out) {
+		const char *txt = resp.body.len ? resp.body.data : "{}";
+		size_t len = resp.body.len ? resp.body.len : 2;
+
+		short_path(sp, sizeof(sp), path);
+		snprintf(where, sizeof(where), "%s %s", method, sp);
+		if (dbm_json_parse(out, txt, len, where, e) < 0) {
+			e->kind = DBM_E_API;
+			e->status = resp.status;
+			snprintf(e->msg, sizeof(e->msg), "%s",
+			    "the answer is not valid JSON");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	dbm_resp_free(&resp);
+	return rc;
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install the Debian packages dbmlops needs to build, test and run its demo.
+# Uses apt-get as root, sudo otherwise; when neither can work, says exactly
+# what to install and fails.
+set -eu
+
+pkgs="gcc make pkg-config git curl rsync tar ca-certificates
+libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev
+libinih-dev libmicrohttpd-dev check python3 python3-venv"
+
+missing=
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing="$missing $p"
+	fi
+done
+# python3 may come from elsewhere (pyenv, a CI image): accept any python3 >= 3.10 with venv
+if command -v python3 >/dev/null 2>&1 &&
+    python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+	missing=$(printf '%s\n' $missing | grep -vx -e python3 -e python3-venv | tr '\n' ' ')
+fi
+missing=$(echo $missing)
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: missing packages: $missing" >&2
+	echo "deps: this is not a Debian system; install their equivalents by hand" >&2
+	exit 1
+fi
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+	sudo=sudo
+else
+	echo "deps: missing packages: $missing" >&2
+	echo "deps: run: sudo apt-get install $missing" >&2
+	exit 1
+fi
+echo "deps: installing $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2 || true
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2

@@ -1,0 +1,27 @@
+#!/bin/sh
+# mk/dbmlops.mk: the include is safe and dbmlops-branch writes branch.env.
+MK=$(cd "$(dirname "$0")/../.." && pwd)/mk/dbmlops.mk
+. "$(dirname "$0")/lib.sh"
+plan 6
+h=$(printf %s feature/x | sha256sum | cut -c1-10)
+
+cat > Makefile <<EOF
+all:
+	@echo own-default
+include $MK
+include $MK
+EOF
+run make
+check "the includer's default goal stays" "own-default" "$out"
+run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo
+check "dbmlops-branch exit 0" 0 "$rc"
+. ./.dbmlops/branch.env
+check "experiment name" "/Shared/demo/feature-x--$h" "$DBMLOPS_EXPERIMENT_NAME"
+check "wheel folder" "dbfs:/wheels/feature-x--$h" "$DBMLOPS_WHEEL_DEST"
+touch -d '2000-01-01' .dbmlops/branch.env
+run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo
+check "unchanged branch leaves branch.env alone" "2000" "$(date -r .dbmlops/branch.env +%Y)"
+rm -rf .dbmlops
+run make -n dbmlops-branch
+check "make -n writes nothing" "no" "$(test -e .dbmlops && echo yes || echo no)"
+finish

@@ -1,0 +1,259 @@
+/* lib/auth: precedence, profiles, config-file quirks, errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "unit.h"
+
+static struct dbm_auth a;
+static struct dbm_err e;
+static const char *dir;
+
+static void
+setup(void)
+{
+	fakeenv_clear();
+	dir = tmpdir_make();
+	fakeenv_set("HOME", dir);
+}
+
+static int
+resolve(const char *profile)
+{
+	struct dbm_auth_opts o = {0};
+
+	o.profile = profile;
+	return dbm_auth_resolve(&a, &o, fakeenv_get, &e);
+}
+
+START_TEST(test_env_only)
+{
+	fakeenv_set("DATABRICKS_HOST", "adb-1.azuredatabricks.net/?o=1#x");
+	fakeenv_set("DATABRICKS_TOKEN", "dapi-env");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.host, "https://adb-1.azuredatabricks.net");
+	ck_assert_str_eq(a.token, "dapi-env");
+	ck_assert_int_eq(a.kind, DBM_AUTH_PAT);
+	ck_assert_ptr_null(a.profile);
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_default_profile)
+{
+	write_file(dir, ".databrickscfg",
+	    "; a comment\n"
+	    "[DEFAULT]\n"
+	    "host = http://127.0.0.1:8080/\n"
+	    "token = dapi-default   # inline comment\n"
+	    "[other]\n"
+	    "host = https://other.cloud.databricks.com\n"
+	    "token = dapi-other\n");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.host, "http://127.0.0.1:8080");
+	ck_assert_str_eq(a.token, "dapi-default");
+	ck_assert_str_eq(a.profile, "DEFAULT");
+	dbm_auth_free(&a);
+
+	ck_assert_int_eq(resolve("other"), 0);
+	ck_assert_str_eq(a.token, "dapi-other");
+	dbm_auth_free(&a);
+
+	fakeenv_set("DATABRICKS_CONFIG_PROFILE", "other");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.host, "https://other.cloud.databricks.com");
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_settings_default_profile)
+{
+	write_file(dir, ".databrickscfg",
+	    "[__settings__]\ndefault_profile = dev\n"
+	    "[DEFAULT]\nhost = https://d\ntoken = t-default\n"
+	    "[dev]\nhost = https://dev\ntoken = t-dev\n");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.host, "https://dev");
+	ck_assert_str_eq(a.profile, "dev");
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_no_inherit)
+{
+	/* named profiles do not inherit DEFAULT's keys */
+	write_file(dir, ".databrickscfg",
+	    "[DEFAULT]\nhost = https://d\ntoken = t-default\n"
+	    "[hostonly]\nhost = https://h\n");
+	ck_assert_int_lt(resolve("hostonly"), 0);
+	ck_assert_int_eq(e.kind, DBM_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(e.msg, "no credentials"));
+}
+END_TEST
+
+START_TEST(test_env_beats_file)
+{
+	write_file(dir, ".databrickscfg",
+	    "[p]\nhost = https://file\ntoken = t-file\n");
+	fakeenv_set("DATABRICKS_TOKEN", "t-env");
+	/* a profile was asked for: the file fills only what env left unset */
+	ck_assert_int_eq(resolve("p"), 0);
+	ck_assert_str_eq(a.host, "https://file");
+	ck_assert_str_eq(a.token, "t-env");
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_file_skipped)
+{
+	/* no profile asked for and env has host: the file is not read */
+	write_file(dir, ".databrickscfg",
+	    "[DEFAULT]\nhost = https://file\ntoken = t-file\n");
+	fakeenv_set("DATABRICKS_HOST", "https://env");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "no credentials"));
+}
+END_TEST
+
+START_TEST(test_flags_beat_env)
+{
+	struct dbm_auth_opts o = {0};
+
+	fakeenv_set("DATABRICKS_HOST", "https://env");
+	fakeenv_set("DATABRICKS_TOKEN", "t-env");
+	o.host = "flag.example.com";
+	o.token = "t-flag";
+	ck_assert_int_eq(dbm_auth_resolve(&a, &o, fakeenv_get, &e), 0);
+	ck_assert_str_eq(a.host, "https://flag.example.com");
+	ck_assert_str_eq(a.token, "t-flag");
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_config_file_env)
+{
+	const char *p = write_file(dir, "alt.cfg",
+	    "[DEFAULT]\nhost = https://alt\ntoken = t-alt\n");
+
+	fakeenv_set("DATABRICKS_CONFIG_FILE", p);
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.host, "https://alt");
+	ck_assert_str_eq(a.config_file, p);
+	dbm_auth_free(&a);
+	/* an explicit file that is missing is an error */
+	fakeenv_set("DATABRICKS_CONFIG_FILE", "/nonexistent/cfg");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/cfg"));
+}
+END_TEST
+
+START_TEST(test_missing_profile)
+{
+	write_file(dir, ".databrickscfg", "[DEFAULT]\nhost = https://d\n");
+	ck_assert_int_lt(resolve("nope"), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "profile 'nope' does not exist"));
+}
+END_TEST
+
+START_TEST(test_no_host)
+{
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_int_eq(e.kind, DBM_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(e.msg, "no workspace host"));
+}
+END_TEST
+
+START_TEST(test_two_methods)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://h");
+	fakeenv_set("DATABRICKS_TOKEN", "t-secret-value");
+	fakeenv_set("DATABRICKS_CLIENT_ID", "cid");
+	fakeenv_set("DATABRICKS_CLIENT_SECRET", "csecret");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "more than one authorization "
+	    "method configured"));
+	ck_assert_ptr_null(strstr(e.msg, "t-secret-value"));
+	ck_assert_ptr_null(strstr(e.msg, "csecret"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "oauth-m2m");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_OAUTH_M2M);
+	ck_assert_str_eq(a.client_id, "cid");
+	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "pat");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_PAT);
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	write_file(dir, ".databrickscfg", "[DEFAULT]\nhost = https://d\n"
+	    "this line is wrong\n");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_int_eq(e.kind, DBM_E_INPUT);
+	ck_assert_int_eq(e.line, 3);
+}
+END_TEST
+
+START_TEST(test_long_token)
+{
+	char cfg[4096], tok[2001];
+
+	memset(tok, 'x', 2000);
+	tok[2000] = '\0';
+	snprintf(cfg, sizeof(cfg), "[DEFAULT]\nhost = h\ntoken = %s\n", tok);
+	write_file(dir, ".databrickscfg", cfg);
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.token, tok);
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_host_normalise)
+{
+	static const char *const cases[][2] = {
+		{"example.com", "https://example.com"},
+		{"https://example.com/", "https://example.com"},
+		{"HTTPS://x.com:443/path?q=1", "https://x.com:443"},
+		{"  http://127.0.0.1:5000  ", "http://127.0.0.1:5000"},
+	};
+	char *out;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		ck_assert_int_eq(dbm_host_normalise(cases[i][0], &out, &e), 0);
+		ck_assert_str_eq(out, cases[i][1]);
+		free(out);
+	}
+	ck_assert_int_lt(dbm_host_normalise("ftp://x", &out, &e), 0);
+	ck_assert_int_lt(dbm_host_normalise("https://", &out, &e), 0);
+	ck_assert_int_lt(dbm_host_normalise("https://u:p@h", &out, &e), 0);
+}
+END_TEST
+
+Suite *
+suite_auth(void)
+{
+	Suite *s = suite_create("auth");
+	TCase *tc = tcase_create("resolve");
+
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_env_only);
+	tcase_add_test(tc, test_default_profile);
+	tcase_add_test(tc, test_settings_default_profile);
+	tcase_add_test(tc, test_no_inherit);
+	tcase_add_test(tc, test_env_beats_file);
+	tcase_add_test(tc, test_file_skipped);
+	tcase_add_test(tc, test_flags_beat_env);
+	tcase_add_test(tc, test_config_file_env);
+	tcase_add_test(tc, test_missing_profile);
+	tcase_add_test(tc, test_no_host);
+	tcase_add_test(tc, test_two_methods);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_long_token);
+	tcase_add_test(tc, test_host_normalise);
+	suite_add_tcase(s, tc);
+	return s;
+}

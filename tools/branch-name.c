@@ -1,0 +1,258 @@
+/*
+ * branch-name: print a name for the current branch that is unique per
+ * branch, stable across runs and safe in DBFS and Volumes paths, workspace
+ * paths, job run names and cluster tags. See branch-name(1).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "branch.h"
+#include "buf.h"
+#include "err.h"
+#include "json.h"
+
+enum { OPT_EXPORT = 256, OPT_JSON, OPT_PROJECT, OPT_VERSION };
+
+static void
+usage(void)
+{
+	printf("usage: branch-name [-C dir] [-F [NAME=]template]... "
+	    "[--project name] [--export | --json]\n"
+	    "\n"
+	    "Print a slug of the current branch: DBMLOPS_BRANCH, else the CI "
+	    "system's\nbranch variables, else git. Templates expand "
+	    "{branch} {project} {user} {sha}\n{build}.\n"
+	    "\n"
+	    "  -C, --directory dir   look for the git repository from dir\n"
+	    "      --export          print shell assignments for eval\n"
+	    "  -F, --format tmpl     print tmpl expanded (repeatable); "
+	    "NAME=tmpl names it\n"
+	    "                        for --export and --json\n"
+	    "      --json            print one JSON object (raw name, slug, "
+	    "source, ...)\n"
+	    "      --project name    value of {project} (default "
+	    "DBMLOPS_PROJECT, else the\n"
+	    "                        repository directory's name)\n"
+	    "  -h, --help            print this help\n"
+	    "      --version         print the version\n");
+	exit(0);
+}
+
+static void
+shquote(const char *s)
+{
+	putchar('\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
+/* NAME= prefix of a template: [A-Za-z_][A-Za-z0-9_]* then '='. */
+static size_t
+varname_len(const char *t)
+{
+	size_t i = 0;
+
+	if (!((t[0] >= 'A' && t[0] <= 'Z') || (t[0] >= 'a' && t[0] <= 'z') ||
+	    t[0] == '_'))
+		return 0;
+	while ((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+	    (t[i] >= '0' && t[i] <= '9') || t[i] == '_')
+		i++;
+	return t[i] == '=' ? i : 0;
+}
+
+static const char *
+basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s && s[1] ? s + 1 : p;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"directory", required_argument, NULL, 'C'},
+		{"export", no_argument, NULL, OPT_EXPORT},
+		{"format", required_argument, NULL, 'F'},
+		{"help", no_argument, NULL, 'h'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"project", required_argument, NULL, OPT_PROJECT},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct dbm_branch b;
+	struct dbm_err e;
+	struct dbm_fmtvars v = {0};
+	struct dbm_buf *out;
+	const char *dir = ".", *project = NULL, **fmts;
+	char *proj_slug = NULL, *user_slug = NULL, *build_slug = NULL;
+	char sha[DBM_SHORT_SHA + 1] = "";
+	int c, nfmt = 0, export = 0, json = 0, i, rc = 0;
+
+	dbm_setprog(argv[0]);
+	fmts = dbm_xcalloc((size_t)argc, sizeof(*fmts));
+	while ((c = getopt_long(argc, argv, "C:F:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			dir = optarg;
+			break;
+		case OPT_EXPORT:
+			export = 1;
+			break;
+		case 'F':
+			fmts[nfmt++] = optarg;
+			break;
+		case 'h':
+			usage();
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_PROJECT:
+			project = optarg;
+			break;
+		case OPT_VERSION:
+			printf("branch-name %s\n", DBM_VERSION);
+			free(fmts);
+			return dbm_close_stdout() < 0;
+		default:
+			fprintf(stderr, "%s: try 'branch-name --help'\n",
+			    dbm_prog());
+			free(fmts);
+			return 2;
+		}
+	}
+	if (optind != argc)
+		dbm_usage_error("unexpected argument '%s'", argv[optind]);
+	if (export && json)
+		dbm_usage_error("--export and --json exclude each other");
+	for (i = 0; export && i < nfmt; i++)
+		if (varname_len(fmts[i]) == 0)
+			dbm_usage_error("--export needs NAME=template formats, "
+			    "not '%s'", fmts[i]);
+
+	if (dbm_branch_detect(&b, NULL, dir, &e) < 0) {
+		dbm_err_print(&e);
+		free(fmts);
+		return 1;
+	}
+	if (project == NULL && (project = getenv("DBMLOPS_PROJECT")) != NULL &&
+	    *project == '\0')
+		project = NULL;
+	if (project == NULL && b.toplevel)
+		project = basename_of(b.toplevel);
+	if (project)
+		v.project = proj_slug = dbm_slug(project);
+	if (dbm_ci_user(NULL))
+		v.user = user_slug = dbm_slug(dbm_ci_user(NULL));
+	if (dbm_ci_build_id(NULL))
+		v.build = build_slug = dbm_slug(dbm_ci_build_id(NULL));
+	if (b.sha) {
+		snprintf(sha, sizeof(sha), "%s", b.sha);
+		v.sha = sha;
+	}
+	v.branch = b.slug;
+
+	out = dbm_xcalloc((size_t)nfmt + 1, sizeof(*out));
+	for (i = 0; i < nfmt; i++) {
+		size_t vn = varname_len(fmts[i]);
+
+		if (dbm_format(fmts[i] + (vn ? vn + 1 : 0), &v, &out[i],
+		    &e) < 0) {
+			dbm_err_print(&e);
+			if (e.kind == DBM_E_USAGE)
+				fprintf(stderr, "%s: try 'branch-name "
+				    "--help'\n", dbm_prog());
+			rc = e.kind == DBM_E_USAGE ? 2 : 1;
+			goto done;
+		}
+	}
+
+	if (json) {
+		struct dbm_buf jb = DBM_BUF_INIT;
+		struct dbm_jw w;
+
+		dbm_jw_init(&w, &jb);
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "raw");
+		dbm_jw_str(&w, b.raw);
+		dbm_jw_key(&w, "slug");
+		dbm_jw_str(&w, b.slug);
+		dbm_jw_key(&w, "source");
+		dbm_jw_str(&w, b.source);
+		dbm_jw_key(&w, "detached");
+		dbm_jw_bool(&w, b.detached);
+		dbm_jw_key(&w, "sha");
+		dbm_jw_str(&w, b.sha);
+		dbm_jw_key(&w, "project");
+		dbm_jw_str(&w, v.project);
+		dbm_jw_key(&w, "formats");
+		dbm_jw_arr(&w);
+		for (i = 0; i < nfmt; i++) {
+			size_t vn = varname_len(fmts[i]);
+
+			dbm_jw_obj(&w);
+			dbm_jw_key(&w, "name");
+			if (vn)
+				dbm_jw_strn(&w, fmts[i], vn);
+			else
+				dbm_jw_null(&w);
+			dbm_jw_key(&w, "template");
+			dbm_jw_str(&w, fmts[i] + (vn ? vn + 1 : 0));
+			dbm_jw_key(&w, "value");
+			dbm_jw_str(&w, dbm_buf_str(&out[i]));
+			dbm_jw_obj_end(&w);
+		}
+		dbm_jw_arr_end(&w);
+		dbm_jw_obj_end(&w);
+		puts(dbm_buf_str(&jb));
+		dbm_buf_free(&jb);
+	} else if (export) {
+		static const char *const names[] = {
+			"DBMLOPS_BRANCH_SLUG", "DBMLOPS_BRANCH_RAW",
+			"DBMLOPS_BRANCH_SOURCE", "DBMLOPS_BRANCH_SHA",
+		};
+		const char *vals[] = {b.slug, b.raw, b.source, b.sha};
+
+		for (i = 0; i < 4; i++) {
+			if (vals[i] == NULL)
+				continue;
+			printf("%s=", names[i]);
+			shquote(vals[i]);
+			printf("; export %s\n", names[i]);
+		}
+		for (i = 0; i < nfmt; i++) {
+			int vn = (int)varname_len(fmts[i]);
+
+			printf("%.*s=", vn, fmts[i]);
+			shquote(dbm_buf_str(&out[i]));
+			printf("; export %.*s\n", vn, fmts[i]);
+		}
+	} else if (nfmt == 0) {
+		puts(b.slug);
+	} else {
+		for (i = 0; i < nfmt; i++)
+			puts(dbm_buf_str(&out[i]));
+	}
+	if (dbm_close_stdout() < 0)
+		rc = 1;
+done:
+	for (i = 0; i < nfmt; i++)
+		dbm_buf_free(&out[i]);
+	free(out);
+	free(fmts);
+	free(proj_slug);
+	free(user_slug);
+	free(build_slug);
+	dbm_branch_free(&b);
+	return rc;
+}
