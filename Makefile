@@ -33,7 +33,9 @@ endif
 
 B = build
 TOOLS = branch-name
-EMU =
+EMU = workspace-emu
+EMU_SRC = $(wildcard emu/*.c)
+EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/unit/*.c)
@@ -89,18 +91,28 @@ $(B)/bin/%: $(B)/tools/%.o $(B)/libdbmlops.a
 	@mkdir -p $(@D)
 	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/libdbmlops.a $(LIB_LIBS) $(LDLIBS)
 
+$(B)/bin/workspace-emu: $(EMU_OBJ) $(B)/libdbmlops.a
+	@mkdir -p $(@D)
+	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -pthread -o $@ $(EMU_OBJ) $(B)/libdbmlops.a \
+		$(MHD_LIBS) $(LIB_LIBS) $(LDLIBS)
+
 $(B)/check_unit: $(UNIT_OBJ) $(B)/libdbmlops.a
 	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(B)/libdbmlops.a \
 		$(LIB_LIBS) $(MHD_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
-# The test tiers, for a machine that already has the dependencies.
-test: test-unit test-cli
+# The test tiers, for a machine that already has the dependencies (and the
+# virtualenv, .venv, from make venv).
+PYTEST = .venv/bin/python -m pytest
+test: test-unit test-cli test-py
 
 test-unit: $(B)/check_unit
 	CK_DEFAULT_TIMEOUT=60 $(B)/check_unit
 
 test-cli: $(BINS)
 	DBMLOPS_BIN=$(CURDIR)/$(B)/bin prove -f -e sh tests/cli/t[0-9]*.sh
+
+test-py: $(BINS)
+	DBMLOPS_BIN=$(CURDIR)/$(B)/bin $(PYTEST) -q -p no:cacheprovider tests/conformance
 
 check:
 	@$(MAKE) --no-print-directory deps
@@ -136,8 +148,8 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: FORCE all test test-unit test-cli check deps deps-sys venv demo bench \
+.PHONY: FORCE all test test-unit test-cli test-py check deps deps-sys venv demo bench \
 	install uninstall clean
 
--include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
+-include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
 .SECONDARY:

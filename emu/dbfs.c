@@ -1,0 +1,790 @@
+/*
+ * DBFS API 2.0 (/api/2.0/dbfs/...) and MLflow's raw POST /dbfs/<path>,
+ * with the real service's limits and error codes (PROTOCOL.md section 1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu.h"
+
+/* An open streaming upload (create / add-block / close). */
+struct handle {
+	long long id;
+	char *tmp;		/* its data so far */
+	char *dst;		/* disk path it becomes */
+	int overwrite;
+	double last;
+	struct handle *next;
+};
+
+struct handles {
+	pthread_mutex_t mu;
+	struct handle *list;
+	long long next;
+};
+
+/* The multipart form of dbfs/put. */
+struct multipart {
+	struct MHD_PostProcessor *pp;
+	struct dbm_buf path, overwrite;
+	int have_file;
+	long long size;
+};
+
+int
+emu_dbfs_init(struct emu *e)
+{
+	e->handles = dbm_xcalloc(1, sizeof(*e->handles));
+	pthread_mutex_init(&e->handles->mu, NULL);
+	/* distinct across restarts, like the real service's handles */
+	e->handles->next = (emu_now_ms() % 1000000000LL) * 1000 + 1;
+	return 0;
+}
+
+static void
+handle_free(struct handle *h)
+{
+	unlink(h->tmp);
+	free(h->tmp);
+	free(h->dst);
+	free(h);
+}
+
+/* Take handle id out of the table (the caller owns it), expiring idle ones. */
+static struct handle *
+handle_take(struct emu *e, long long id)
+{
+	struct handles *hs = e->handles;
+	struct handle **pp, *h, *found = NULL;
+	double now = emu_now();
+
+	pthread_mutex_lock(&hs->mu);
+	for (pp = &hs->list; (h = *pp) != NULL; ) {
+		if (h->id == id) {
+			*pp = h->next;
+			found = h;
+			continue;
+		}
+		if (now - h->last > (double)e->handle_idle) {
+			*pp = h->next;
+			handle_free(h);
+			continue;
+		}
+		pp = &h->next;
+	}
+	pthread_mutex_unlock(&hs->mu);
+	if (found && now - found->last > (double)e->handle_idle) {
+		handle_free(found);
+		found = NULL;
+	}
+	return found;
+}
+
+static void
+handle_put(struct emu *e, struct handle *h)
+{
+	h->last = emu_now();
+	pthread_mutex_lock(&e->handles->mu);
+	h->next = e->handles->list;
+	e->handles->list = h;
+	pthread_mutex_unlock(&e->handles->mu);
+}
+
+static enum MHD_Result
+bad_path(struct req *r, const char *p, const char *why)
+{
+	return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+	    "Invalid path %s: %s", p ? p : "(none)", why);
+}
+
+static enum MHD_Result
+not_found(struct req *r, const char *canon)
+{
+	return emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",
+	    "No file or directory exists on path %s.", canon);
+}
+
+static enum MHD_Result
+exists(struct req *r, const char *canon)
+{
+	return emu_reply_error(r, 400, "RESOURCE_ALREADY_EXISTS",
+	    "A file or directory already exists at the input path %s.", canon);
+}
+
+/* Map the "path" parameter; answers and returns NULL when it is bad. */
+static char *
+path_param(struct req *r, const char *name, char **canon,
+    enum MHD_Result *res)
+{
+	char *p = emu_param(r, name), *disk;
+	const char *why;
+
+	*canon = NULL;
+	if (p == NULL) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing required field: %s", name);
+		return NULL;
+	}
+	disk = store_map(r->emu, ROOT_DBFS, p, &why);
+	if (disk == NULL) {
+		*res = bad_path(r, p, why);
+		free(p);
+		return NULL;
+	}
+	*canon = store_canon(p);
+	free(p);
+	return disk;
+}
+
+static void
+file_info(struct dbm_jw *w, const char *canon, const struct stat *st)
+{
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "path");
+	dbm_jw_str(w, canon);
+	dbm_jw_key(w, "is_dir");
+	dbm_jw_bool(w, S_ISDIR(st->st_mode));
+	dbm_jw_key(w, "file_size");
+	dbm_jw_int(w, S_ISDIR(st->st_mode) ? 0 : (long long)st->st_size);
+	dbm_jw_key(w, "modification_time");
+	dbm_jw_int(w, (long long)st->st_mtim.tv_sec * 1000 +
+	    st->st_mtim.tv_nsec / 1000000);
+	dbm_jw_obj_end(w);
+}
+
+static enum MHD_Result
+reply_buf(struct req *r, struct dbm_buf *b)
+{
+	enum MHD_Result res = emu_reply_json(r, 200, dbm_buf_str(b));
+
+	dbm_buf_free(b);
+	return res;
+}
+
+static enum MHD_Result
+get_status(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk = path_param(r, "path", &canon, &res);
+	struct stat st;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+
+	if (disk == NULL)
+		return res;
+	if (stat(disk, &st) < 0) {
+		res = not_found(r, canon);
+	} else {
+		dbm_jw_init(&w, &b);
+		file_info(&w, canon, &st);
+		res = reply_buf(r, &b);
+	}
+	free(disk);
+	free(canon);
+	return res;
+}
+
+static enum MHD_Result
+list(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk = path_param(r, "path", &canon, &res);
+	struct stat st;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	char **names;
+	int n, i;
+
+	if (disk == NULL)
+		return res;
+	if (stat(disk, &st) < 0) {
+		res = not_found(r, canon);
+		goto out;
+	}
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	if (!S_ISDIR(st.st_mode)) {	/* a file lists itself */
+		dbm_jw_key(&w, "files");
+		dbm_jw_arr(&w);
+		file_info(&w, canon, &st);
+		dbm_jw_arr_end(&w);
+	} else if ((names = store_list(disk, &n)) != NULL && n > 0) {
+		dbm_jw_key(&w, "files");
+		dbm_jw_arr(&w);
+		for (i = 0; i < n; i++) {
+			struct dbm_buf p = DBM_BUF_INIT, c = DBM_BUF_INIT;
+
+			dbm_buf_printf(&p, "%s/%s", disk, names[i]);
+			dbm_buf_printf(&c, "%s/%s", strcmp(canon, "/") ?
+			    canon : "", names[i]);
+			if (stat(p.data, &st) == 0)
+				file_info(&w, c.data, &st);
+			dbm_buf_free(&p);
+			dbm_buf_free(&c);
+		}
+		dbm_jw_arr_end(&w);
+		store_names_free(names);
+	} else {
+		store_names_free(names);
+	}
+	dbm_jw_obj_end(&w);
+	res = reply_buf(r, &b);
+out:
+	free(disk);
+	free(canon);
+	return res;
+}
+
+static enum MHD_Result
+mkdirs(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk = path_param(r, "path", &canon, &res);
+
+	if (disk == NULL)
+		return res;
+	if (store_mkdirs(disk) < 0) {
+		if (errno == ENOTDIR || errno == EEXIST)
+			res = exists(r, canon);
+		else
+			res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+			    strerror(errno));
+	} else {
+		res = emu_reply_json(r, 200, "{}");
+	}
+	free(disk);
+	free(canon);
+	return res;
+}
+
+static enum MHD_Result
+delete(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk = path_param(r, "path", &canon, &res);
+	int recursive = emu_param_bool(r, "recursive", 0);
+	struct stat st;
+	int n;
+	char **names;
+
+	if (disk == NULL)
+		return res;
+	if (strcmp(canon, "/") == 0) {
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Cannot delete the root directory");
+	} else if (stat(disk, &st) < 0) {
+		res = emu_reply_json(r, 200, "{}");	/* nothing to do */
+	} else if (S_ISDIR(st.st_mode) && !recursive &&
+	    (names = store_list(disk, &n)) != NULL &&
+	    (store_names_free(names), n > 0)) {
+		res = emu_reply_error(r, 400, "IO_ERROR", "Directory is not "
+		    "empty: %s; use recursive=true to delete it", canon);
+	} else if (store_remove_tree(disk) < 0) {
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	} else {
+		res = emu_reply_json(r, 200, "{}");
+	}
+	free(disk);
+	free(canon);
+	return res;
+}
+
+static enum MHD_Result
+move(struct req *r)
+{
+	enum MHD_Result res;
+	char *sc, *dc = NULL, *dd = NULL;
+	char *sd = path_param(r, "source_path", &sc, &res);
+	struct stat st;
+
+	if (sd == NULL)
+		return res;
+	if ((dd = path_param(r, "destination_path", &dc, &res)) == NULL)
+		goto out;
+	if (stat(sd, &st) < 0) {
+		res = not_found(r, sc);
+	} else if (stat(dd, &st) == 0) {
+		res = exists(r, dc);
+	} else if (store_mkparents(dd) < 0 || rename(sd, dd) < 0) {
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Cannot move %s to %s: %s", sc, dc, strerror(errno));
+	} else {
+		res = emu_reply_json(r, 200, "{}");
+	}
+out:
+	free(sd);
+	free(sc);
+	free(dd);
+	free(dc);
+	return res;
+}
+
+static enum MHD_Result
+read_(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *v, *b64 = NULL;
+	long long off = 0, len = r->emu->read_max;
+	unsigned char *buf = NULL;
+	ssize_t n = 0;
+	int fd = -1;
+	struct stat st;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (disk == NULL)
+		return res;
+	if ((v = emu_param(r, "offset")) != NULL) {
+		off = strtoll(v, NULL, 10);
+		free(v);
+	}
+	if ((v = emu_param(r, "length")) != NULL) {
+		len = strtoll(v, NULL, 10);
+		free(v);
+	}
+	if (off < 0 || len < 0) {
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "offset and length must be non-negative");
+		goto out;
+	}
+	if (len > r->emu->read_max) {
+		res = emu_reply_error(r, 400, "MAX_READ_SIZE_EXCEEDED",
+		    "Cannot read more than %lld bytes at once",
+		    r->emu->read_max);
+		goto out;
+	}
+	if (stat(disk, &st) < 0) {
+		res = not_found(r, canon);
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		res = emu_reply_error(r, 400, "NOT_A_FILE", "%s is a directory",
+		    canon);
+		goto out;
+	}
+	if ((fd = open(disk, O_RDONLY | O_CLOEXEC)) < 0) {
+		res = not_found(r, canon);
+		goto out;
+	}
+	buf = dbm_xmalloc((size_t)len + 1);
+	while (n < len) {
+		ssize_t k = pread(fd, buf + n, (size_t)(len - n), off + n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		n += k;
+	}
+	b64 = emu_b64_encode(buf, (size_t)n);
+	dbm_buf_printf(&b, "{\"bytes_read\":%zd,\"data\":\"%s\"}", n, b64);
+	res = reply_buf(r, &b);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	free(b64);
+	free(disk);
+	free(canon);
+	return res;
+}
+
+/* Finish an upload: tmp becomes disk, with the service's conflict rules. */
+static enum MHD_Result
+commit(struct req *r, const char *tmp, const char *disk, const char *canon,
+    int overwrite)
+{
+	struct stat st;
+
+	if (stat(disk, &st) == 0 && (S_ISDIR(st.st_mode) || !overwrite))
+		return exists(r, canon);
+	if (store_commit(tmp, disk, overwrite) < 0) {
+		if (errno == EEXIST || errno == EISDIR)
+			return exists(r, canon);
+		if (errno == ENOTDIR)
+			return emu_reply_error(r, 400, "RESOURCE_ALREADY_EXISTS",
+			    "A file exists where a parent directory of %s "
+			    "should be.", canon);
+		return emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	}
+	return emu_reply_json(r, 200, "{}");
+}
+
+static enum MHD_Result
+put_json(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk, *tmp = NULL;
+	int t, fd, overwrite;
+	size_t n;
+	const char *c;
+	unsigned char *data = NULL;
+	long long len = 0;
+
+	if (emu_need_json(r, &res) < 0)
+		return res;
+	if ((disk = path_param(r, "path", &canon, &res)) == NULL)
+		return res;
+	overwrite = emu_param_bool(r, "overwrite", 0);
+	t = dbm_json_member(&r->json, 0, "contents");
+	if (t >= 0) {
+		c = dbm_json_raw(&r->json, t, &n);
+		if ((long long)n / 4 * 3 > r->emu->inline_max + 3) {
+			res = emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
+			    "The contents are larger than %lld bytes; use "
+			    "create, add-block and close, or a multipart "
+			    "upload", r->emu->inline_max);
+			goto out;
+		}
+		data = dbm_xmalloc(n + 1);
+		if ((len = emu_b64_decode(c, n, data)) < 0) {
+			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+			    "contents is not valid base64");
+			goto out;
+		}
+		if (len > r->emu->inline_max) {
+			res = emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
+			    "The contents are larger than %lld bytes",
+			    r->emu->inline_max);
+			goto out;
+		}
+	}
+	if (store_tmpfile(r->emu, &tmp) < 0 ||
+	    (fd = open(tmp, O_WRONLY | O_CLOEXEC)) < 0) {
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+		goto out;
+	}
+	if (len > 0 && write(fd, data, (size_t)len) != (ssize_t)len) {
+		close(fd);
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "short write");
+		goto out;
+	}
+	close(fd);
+	res = commit(r, tmp, disk, canon, overwrite);
+out:
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(data);
+	free(disk);
+	free(canon);
+	return res;
+}
+
+static enum MHD_Result
+mp_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *filename, const char *ctype, const char *enc,
+    const char *data, uint64_t off, size_t size)
+{
+	struct req *r = cls;
+	struct multipart *m = r->mp;
+
+	if (filename != NULL || strcmp(key, "contents") == 0 ||
+	    strcmp(key, "file") == 0) {
+		m->have_file = 1;
+		if (size == 0)
+			return MHD_YES;
+		m->size += (long long)size;
+		if (m->size > r->emu->put_max)
+			return MHD_NO;
+		if (r->fd >= 0) {
+			while (size > 0) {
+				ssize_t w = write(r->fd, data, size);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0)
+					return MHD_NO;
+				data += w;
+				size -= (size_t)w;
+			}
+		}
+		return MHD_YES;
+	}
+	if (strcmp(key, "path") == 0 && m->path.len < 8192)
+		dbm_buf_add(&m->path, data, size);
+	else if (strcmp(key, "overwrite") == 0 && m->overwrite.len < 16)
+		dbm_buf_add(&m->overwrite, data, size);
+	return MHD_YES;
+}
+
+int
+emu_multipart_begin(struct req *r)
+{
+	r->mp = dbm_xcalloc(1, sizeof(*r->mp));
+	r->mp->pp = MHD_create_post_processor(r->conn, 256 * 1024, mp_iter, r);
+	if (r->mp->pp == NULL)
+		return -1;
+	if (store_tmpfile(r->emu, &r->tmp) < 0)
+		return -1;
+	r->fd = open(r->tmp, O_WRONLY | O_CLOEXEC);
+	return r->fd < 0 ? -1 : 0;
+}
+
+int
+emu_multipart_feed(struct req *r, const char *data, size_t n)
+{
+	if (r->mp == NULL || r->mp->pp == NULL)
+		return -1;
+	return MHD_post_process(r->mp->pp, data, n) == MHD_YES ? 0 : -1;
+}
+
+void
+emu_multipart_free(struct req *r)
+{
+	if (r->mp == NULL)
+		return;
+	if (r->mp->pp)
+		MHD_destroy_post_processor(r->mp->pp);
+	dbm_buf_free(&r->mp->path);
+	dbm_buf_free(&r->mp->overwrite);
+	free(r->mp);
+	r->mp = NULL;
+}
+
+static enum MHD_Result
+put_multipart(struct req *r)
+{
+	struct multipart *m = r->mp;
+	enum MHD_Result res;
+	const char *why;
+	char *disk, *canon;
+
+	if (m->size > r->emu->put_max)
+		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
+		    "The file is larger than %lld bytes; use create, "
+		    "add-block and close", r->emu->put_max);
+	if (r->too_big)
+		return emu_reply_error(r, 400, "MALFORMED_REQUEST",
+		    "Invalid multipart/form-data body");
+	if (m->path.len == 0)
+		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing required field: path");
+	if ((disk = store_map(r->emu, ROOT_DBFS, m->path.data, &why)) == NULL)
+		return bad_path(r, m->path.data, why);
+	canon = store_canon(m->path.data);
+	if (r->fd >= 0 && (fsync(r->fd) < 0 || close(r->fd) < 0)) {
+		r->fd = -1;
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	} else {
+		r->fd = -1;
+		res = commit(r, r->tmp, disk, canon,
+		    strcasecmp(dbm_buf_str(&m->overwrite), "true") == 0);
+	}
+	free(disk);
+	free(canon);
+	return res;
+}
+
+static enum MHD_Result
+create(struct req *r)
+{
+	enum MHD_Result res;
+	char *canon, *disk = path_param(r, "path", &canon, &res);
+	struct handle *h;
+	struct stat st;
+	struct dbm_buf b = DBM_BUF_INIT;
+	int overwrite = emu_param_bool(r, "overwrite", 0);
+
+	if (disk == NULL)
+		return res;
+	if (stat(disk, &st) == 0 && (S_ISDIR(st.st_mode) || !overwrite)) {
+		res = exists(r, canon);
+		free(disk);
+		free(canon);
+		return res;
+	}
+	h = dbm_xcalloc(1, sizeof(*h));
+	if (store_tmpfile(r->emu, &h->tmp) < 0) {
+		free(h);
+		free(disk);
+		free(canon);
+		return emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	}
+	h->dst = disk;
+	h->overwrite = overwrite;
+	pthread_mutex_lock(&r->emu->handles->mu);
+	h->id = r->emu->handles->next++;
+	pthread_mutex_unlock(&r->emu->handles->mu);
+	handle_put(r->emu, h);
+	dbm_buf_printf(&b, "{\"handle\":%lld}", h->id);
+	free(canon);
+	return reply_buf(r, &b);
+}
+
+static int
+handle_param(struct req *r, long long *id, enum MHD_Result *res)
+{
+	char *v = emu_param(r, "handle"), *end;
+
+	if (v == NULL || (*id = strtoll(v, &end, 10), *end != '\0')) {
+		free(v);
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing or invalid field: handle");
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+static enum MHD_Result
+add_block(struct req *r)
+{
+	enum MHD_Result res;
+	long long id, len;
+	struct handle *h;
+	int t, fd;
+	size_t n;
+	const char *c;
+	unsigned char *data;
+
+	if (emu_need_json(r, &res) < 0 || handle_param(r, &id, &res) < 0)
+		return res;
+	t = dbm_json_member(&r->json, 0, "data");
+	if (dbm_json_type(&r->json, t) != DBM_JSON_STRING)
+		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing required field: data");
+	c = dbm_json_raw(&r->json, t, &n);
+	data = dbm_xmalloc(n + 1);
+	len = emu_b64_decode(c, n, data);
+	if (len < 0) {
+		free(data);
+		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "data is not valid base64");
+	}
+	if (len > r->emu->inline_max) {
+		free(data);
+		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
+		    "The block is larger than %lld bytes", r->emu->inline_max);
+	}
+	if ((h = handle_take(r->emu, id)) == NULL) {
+		free(data);
+		return emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",
+		    "No handle %lld (it is closed, expired or was never "
+		    "opened)", id);
+	}
+	fd = open(h->tmp, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, data, (size_t)len) != (ssize_t)len) {
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	} else {
+		res = emu_reply_json(r, 200, "{}");
+	}
+	if (fd >= 0)
+		close(fd);
+	free(data);
+	handle_put(r->emu, h);
+	return res;
+}
+
+static enum MHD_Result
+close_(struct req *r)
+{
+	enum MHD_Result res;
+	long long id;
+	struct handle *h;
+	char *canon;
+	size_t dl = strlen(r->emu->datadir) + 5;
+
+	if (handle_param(r, &id, &res) < 0)
+		return res;
+	if ((h = handle_take(r->emu, id)) == NULL)
+		return emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",
+		    "No handle %lld (it is closed, expired or was never "
+		    "opened)", id);
+	canon = store_canon(h->dst + dl);
+	res = commit(r, h->tmp, h->dst, canon, h->overwrite);
+	free(canon);
+	handle_free(h);
+	return res;
+}
+
+/* POST /dbfs/<path>: MLflow's raw upload; never overwrites. */
+static enum MHD_Result
+raw_post(struct req *r)
+{
+	const char *why;
+	char *disk = store_map(r->emu, ROOT_DBFS, r->rest, &why), *canon;
+	struct stat st;
+	enum MHD_Result res;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (disk == NULL)
+		return bad_path(r, r->rest, why);
+	canon = store_canon(r->rest);
+	if (stat(disk, &st) == 0 || (store_commit(r->tmp, disk, 0) < 0 &&
+	    errno == EEXIST)) {
+		/* the service's HTML error page; MLflow matches its text */
+		dbm_buf_printf(&b, "<html><head><title>Error 409 File already "
+		    "exists</title></head><body><h2>HTTP ERROR 409</h2><p>"
+		    "Problem accessing /dbfs%s. Reason: File already exists"
+		    "</p></body></html>\n", canon);
+		res = emu_reply(r, 409, "text/html", b.data, b.len);
+		dbm_buf_free(&b);
+	} else if (stat(disk, &st) < 0) {
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	} else {
+		res = emu_reply_json(r, 200, "{}");
+	}
+	free(disk);
+	free(canon);
+	return res;
+}
+
+enum MHD_Result
+emu_dbfs(struct req *r)
+{
+	static const struct {
+		const char *method, *name;
+		enum MHD_Result (*fn)(struct req *);
+	} ops[] = {
+		{"POST", "put", NULL},
+		{"GET", "get-status", get_status},
+		{"GET", "list", list},
+		{"POST", "mkdirs", mkdirs},
+		{"POST", "delete", delete},
+		{"POST", "move", move},
+		{"GET", "read", read_},
+		{"POST", "create", create},
+		{"POST", "add-block", add_block},
+		{"POST", "close", close_},
+	};
+	const char *op;
+	size_t i;
+
+	if (strncmp(r->path, "/dbfs/", 6) == 0)
+		return raw_post(r);
+	op = r->path + strlen("/api/2.0/dbfs/");
+	for (i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
+		if (strcmp(op, ops[i].name) != 0)
+			continue;
+		if (strcmp(r->method, ops[i].method) != 0 &&
+		    !(strcmp(ops[i].method, "GET") == 0 &&
+		    strcmp(r->method, "HEAD") == 0))
+			break;
+		if (ops[i].fn == NULL)
+			return r->mode == BODY_PUT ? put_multipart(r) :
+			    put_json(r);
+		if (strcmp(r->method, "POST") == 0) {
+			enum MHD_Result res;
+
+			if (emu_need_json(r, &res) < 0)
+				return res;
+		}
+		return ops[i].fn(r);
+	}
+	return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
+	    "No API found for '%s %s'", r->method, r->path);
+}

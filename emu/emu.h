@@ -1,0 +1,161 @@
+/*
+ * workspace-emu: a local Databricks workspace in one process. Shared types
+ * of its modules: the server state, the per-request context and the
+ * helpers handlers use to answer.
+ */
+#ifndef EMU_H
+#define EMU_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "json.h"
+
+/* The one workspace this emulator is (workspace ids are numeric strings). */
+#define EMU_WORKSPACE_ID "1000000000000001"
+
+struct faults;
+struct handles;
+struct jobs;
+
+struct emu_client {
+	char *id, *secret;
+};
+
+struct emu {
+	char *datadir;		/* absolute */
+	char url[128];		/* http://127.0.0.1:PORT */
+	char **tokens;
+	int ntokens;
+	struct emu_client *clients;
+	int nclients;
+	long token_ttl;		/* seconds, for issued OAuth tokens */
+	unsigned char key[32];	/* signs issued OAuth tokens; persisted */
+	char *mlflow_url;	/* upstream MLflow tracking server, or NULL */
+	struct faults *faults;
+	FILE *log;
+	pthread_mutex_t log_mu;
+	struct handles *handles;
+	struct jobs *jobs;
+	/* limits, as the real service has them (lowerable for tests) */
+	long long put_max;	/* dbfs/put multipart: 2 GB */
+	long long inline_max;	/* dbfs/put contents, add-block data: 1 MB */
+	long long read_max;	/* dbfs/read length: 1 MB */
+	long long json_max;	/* any JSON request body */
+	long handle_idle;	/* seconds before a DBFS handle expires */
+	int verbose;
+};
+
+enum body_mode {
+	BODY_NONE,	/* the body is ignored */
+	BODY_JSON,	/* kept in memory (JSON or form), up to json_max */
+	BODY_FILE,	/* streamed to a temporary file */
+	BODY_PUT,	/* dbfs/put: JSON or multipart/form-data */
+	BODY_PROXY,	/* kept for the upstream MLflow server */
+};
+
+struct route;
+struct multipart;
+
+struct req {
+	struct emu *emu;
+	struct MHD_Connection *conn;
+	const char *method;
+	char *path;		/* decoded request path */
+	const struct route *route;
+	const char *rest;	/* path after the route's prefix */
+	enum body_mode mode;
+	struct dbm_buf body;
+	int fd;			/* BODY_FILE / multipart file part, or -1 */
+	char *tmp;		/* its path, removed unless handed over */
+	int too_big;
+	struct multipart *mp;
+	long long bytes_in, bytes_out;
+	long long drop_after;	/* fault: drop the connection after this */
+	unsigned int status;
+	double t0;
+	const char *fault;	/* name of an injected fault, for the log */
+	int answered;
+	struct dbm_json json;	/* parsed JSON body (BODY_JSON) */
+	int have_json;
+};
+
+/* Answers. Each queues the response and returns what MHD wants back. */
+enum MHD_Result emu_reply(struct req *r, unsigned int status,
+    const char *ctype, const char *body, size_t len);
+enum MHD_Result emu_reply_json(struct req *r, unsigned int status,
+    const char *json);
+enum MHD_Result emu_reply_error(struct req *r, unsigned int status,
+    const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A file's bytes [off, off+len); takes fd. */
+enum MHD_Result emu_reply_fd(struct req *r, unsigned int status, int fd,
+    off_t off, off_t len, const char *ctype, struct MHD_Response **out);
+enum MHD_Result emu_queue(struct req *r, unsigned int status,
+    struct MHD_Response *resp);
+
+/* A request parameter: query argument, else string/number/bool member of
+ * the JSON body (GET requests from some clients carry a JSON body).
+ * Returns malloc'd text or NULL. */
+char *emu_param(struct req *r, const char *name);
+/* Boolean parameter: 1, 0, or def when absent. */
+int emu_param_bool(struct req *r, const char *name, int def);
+/* Parse the JSON body into r->json; answers 400 and returns -1 if bad. */
+int emu_need_json(struct req *r, enum MHD_Result *res);
+
+double emu_now(void);
+long long emu_now_ms(void);
+
+/* Base64 (standard alphabet, padding). */
+char *emu_b64_encode(const unsigned char *p, size_t n);
+/* Returns decoded length, or -1 when s is not valid base64. */
+long long emu_b64_decode(const char *s, size_t n, unsigned char *out);
+
+/* Storage: map an API path to a file under the data directory. */
+enum store_root { ROOT_DBFS, ROOT_WORKSPACE };
+/* Validate and map apipath; returns malloc'd disk path or NULL with *why
+ * (a static message) when the path is not acceptable. */
+char *store_map(struct emu *e, enum store_root root, const char *apipath,
+    const char **why);
+/* The canonical API path for messages (malloc'd). */
+char *store_canon(const char *apipath);
+/* mkdir -p of dir; -1 with errno (ENOTDIR when a file is in the way). */
+int store_mkdirs(const char *dir);
+/* mkdir -p of path's parent directory. */
+int store_mkparents(const char *path);
+/* A new temporary file in the data directory; fills *path. */
+int store_tmpfile(struct emu *e, char **path);
+/* Move tmp to dst (parents made): overwrite, or fail with EEXIST. */
+int store_commit(const char *tmp, const char *dst, int overwrite);
+/* rm -rf. */
+int store_remove_tree(const char *path);
+/* Sorted names in dir (NULL-terminated, caller frees with store_names_free). */
+char **store_list(const char *dir, int *n);
+void store_names_free(char **names);
+
+/* Modules. */
+int emu_dbfs_init(struct emu *e);
+enum MHD_Result emu_dbfs(struct req *r);
+int emu_multipart_begin(struct req *r);
+int emu_multipart_feed(struct req *r, const char *data, size_t n);
+void emu_multipart_free(struct req *r);
+enum MHD_Result emu_files(struct req *r);
+enum MHD_Result emu_workspace(struct req *r);
+enum MHD_Result emu_oauth(struct req *r);
+int emu_oauth_check(struct emu *e, const char *token);
+int emu_oauth_init(struct emu *e);
+enum MHD_Result emu_proxy(struct req *r);
+
+/* Faults: parse --faults; decide one for a request. */
+struct faults *faults_parse(const char *spec, unsigned long seed,
+    const char **why);
+void faults_free(struct faults *f);
+enum fault_kind { FAULT_NONE, FAULT_429, FAULT_503, FAULT_DROP, FAULT_DELAY };
+enum fault_kind faults_pick(struct faults *f, const char *method,
+    const char *path, long *param);
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * workspace-emu: a local Databricks workspace (DBFS, Files, Workspace,
+ * OAuth M2M, MLflow tracking through a real MLflow server) in one process,
+ * for demos, CI dry runs and tests. See workspace-emu(1).
+ *
+ * Tokens never come from the command line (argv is visible to every user):
+ * they come from DATABRICKS_TOKEN and --token-file, and OAuth clients from
+ * --client-file.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "emu.h"
+#include "err.h"
+#include "server.h"
+
+enum {
+	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_INLINE_MAX,
+	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
+	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_VERSION,
+};
+
+static void
+usage(void)
+{
+	printf("usage: workspace-emu [-v] [-d datadir] [-l addr:port] "
+	    "[--token-file file]\n"
+	    "           [--client-file file] [--mlflow-url url] "
+	    "[--faults spec] [--seed n]\n"
+	    "           [--log file] [--url-file file]\n"
+	    "\n"
+	    "A local Databricks workspace. Prints its URL on stdout, then "
+	    "serves until\nSIGTERM or SIGINT.\n"
+	    "\n"
+	    "  -d, --data-dir dir     where everything is kept "
+	    "(./.workspace-emu)\n"
+	    "  -l, --listen addr:port address to bind (127.0.0.1:8765; port "
+	    "0 picks one)\n"
+	    "      --token-file file  accepted personal access tokens, one a "
+	    "line\n"
+	    "                         (DATABRICKS_TOKEN is accepted too)\n"
+	    "      --client-file file OAuth clients, 'client_id:client_secret' "
+	    "a line\n"
+	    "      --token-ttl secs   lifetime of issued OAuth tokens (3600)\n"
+	    "      --mlflow-url url   MLflow tracking server to forward "
+	    "MLflow calls and the UI to\n"
+	    "      --faults spec      inject faults: KIND[=N]:RATE[@GLOB],... "
+	    "(429, 503, drop, delay)\n"
+	    "      --seed n           seed for --faults (1)\n"
+	    "      --log file         one JSON line per request ('-' for "
+	    "stderr)\n"
+	    "      --url-file file    also write the URL to file\n"
+	    "      --put-max bytes    dbfs/put multipart limit (2 GB)\n"
+	    "      --inline-max bytes dbfs/put contents and add-block limit "
+	    "(1 MB)\n"
+	    "      --read-max bytes   dbfs/read length limit (1 MB)\n"
+	    "      --handle-idle secs DBFS stream handle timeout (600)\n"
+	    "  -v, --verbose          log server errors on stderr\n"
+	    "  -h, --help             print this help\n"
+	    "      --version          print the version\n");
+	exit(0);
+}
+
+static long long
+num(const char *opt, const char *v)
+{
+	char *end;
+	long long n = strtoll(v, &end, 10);
+
+	if (*end || n < 0)
+		dbm_usage_error("%s: '%s' is not a whole number", opt, v);
+	return n;
+}
+
+/* Lines of a file, blank lines and # comments skipped. */
+static char **
+read_lines(const char *path, int *n)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, **v = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	*n = 0;
+	if (f == NULL)
+		dbm_errx(1, "%s: %s", path, strerror(errno));
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r' || line[len - 1] == ' '))
+			line[--len] = '\0';
+		if (len == 0 || line[0] == '#')
+			continue;
+		v = dbm_xrealloc(v, (size_t)(*n + 1) * sizeof(*v));
+		v[(*n)++] = dbm_xstrdup(line);
+	}
+	if (line) {
+		dbm_zero(line, cap);
+		free(line);
+	}
+	fclose(f);
+	return v;
+}
+
+static void
+add_token(struct emu *e, const char *t)
+{
+	e->tokens = dbm_xrealloc(e->tokens, (size_t)(e->ntokens + 1) *
+	    sizeof(*e->tokens));
+	e->tokens[e->ntokens++] = dbm_xstrdup(t);
+}
+
+static void
+make_dirs(struct emu *e)
+{
+	static const char *const sub[] = {"dbfs", "workspace", "wsmeta", "tmp",
+		"jobs"};
+	struct dbm_buf b = DBM_BUF_INIT;
+	size_t i;
+
+	if (store_mkdirs(e->datadir) < 0)
+		dbm_errx(1, "%s: %s", e->datadir, strerror(errno));
+	for (i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
+		dbm_buf_reset(&b);
+		dbm_buf_printf(&b, "%s/%s", e->datadir, sub[i]);
+		if (i == 3)	/* uploads a crash left behind */
+			store_remove_tree(b.data);
+		if (store_mkdirs(b.data) < 0)
+			dbm_errx(1, "%s: %s", b.data, strerror(errno));
+	}
+	dbm_buf_free(&b);
+}
+
+static void
+write_url_file(const char *path, const char *url)
+{
+	struct dbm_buf tmp = DBM_BUF_INIT;
+	FILE *f;
+
+	dbm_buf_printf(&tmp, "%s.tmp", path);
+	if ((f = fopen(tmp.data, "w")) == NULL ||
+	    fprintf(f, "%s\n", url) < 0 || fclose(f) != 0 ||
+	    rename(tmp.data, path) < 0)
+		dbm_errx(1, "%s: %s", path, strerror(errno));
+	dbm_buf_free(&tmp);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"client-file", required_argument, NULL, OPT_CLIENT_FILE},
+		{"data-dir", required_argument, NULL, 'd'},
+		{"faults", required_argument, NULL, OPT_FAULTS},
+		{"handle-idle", required_argument, NULL, OPT_HANDLE_IDLE},
+		{"help", no_argument, NULL, 'h'},
+		{"inline-max", required_argument, NULL, OPT_INLINE_MAX},
+		{"listen", required_argument, NULL, 'l'},
+		{"log", required_argument, NULL, OPT_LOG},
+		{"mlflow-url", required_argument, NULL, OPT_MLFLOW_URL},
+		{"put-max", required_argument, NULL, OPT_PUT_MAX},
+		{"read-max", required_argument, NULL, OPT_READ_MAX},
+		{"seed", required_argument, NULL, OPT_SEED},
+		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
+		{"url-file", required_argument, NULL, OPT_URL_FILE},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct emu e;
+	struct MHD_Daemon *d;
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *info;
+	const char *listen = "127.0.0.1:8765", *datadir = ".workspace-emu";
+	const char *faults = NULL, *logpath = NULL, *urlfile = NULL, *tok;
+	const char *why = NULL;
+	char abs[PATH_MAX], *colon, host[64], **lines;
+	unsigned long seed = 1;
+	sigset_t sigs;
+	int c, i, n, sig;
+
+	dbm_setprog(argv[0]);
+	memset(&e, 0, sizeof(e));
+	e.put_max = 2LL * 1024 * 1024 * 1024;
+	e.inline_max = 1024 * 1024;
+	e.read_max = 1024 * 1024;
+	e.json_max = 16 * 1024 * 1024;
+	e.handle_idle = 600;
+	e.token_ttl = 3600;
+	pthread_mutex_init(&e.log_mu, NULL);
+	while ((c = getopt_long(argc, argv, "d:hl:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CLIENT_FILE:
+			lines = read_lines(optarg, &n);
+			for (i = 0; i < n; i++) {
+				if ((colon = strchr(lines[i], ':')) == NULL)
+					dbm_errx(2, "%s:%d: expected "
+					    "client_id:client_secret", optarg,
+					    i + 1);
+				*colon = '\0';
+				e.clients = dbm_xrealloc(e.clients,
+				    (size_t)(e.nclients + 1) *
+				    sizeof(*e.clients));
+				e.clients[e.nclients].id = dbm_xstrdup(lines[i]);
+				e.clients[e.nclients++].secret =
+				    dbm_xstrdup(colon + 1);
+				dbm_zero(lines[i], strlen(colon + 1) +
+				    (size_t)(colon - lines[i]) + 1);
+				free(lines[i]);
+			}
+			free(lines);
+			break;
+		case 'd':
+			datadir = optarg;
+			break;
+		case OPT_FAULTS:
+			faults = optarg;
+			break;
+		case OPT_HANDLE_IDLE:
+			e.handle_idle = (long)num("--handle-idle", optarg);
+			break;
+		case 'h':
+			usage();
+			break;
+		case OPT_INLINE_MAX:
+			e.inline_max = num("--inline-max", optarg);
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case OPT_LOG:
+			logpath = optarg;
+			break;
+		case OPT_MLFLOW_URL:
+			e.mlflow_url = dbm_xstrdup(optarg);
+			while (strlen(e.mlflow_url) > 0 &&
+			    e.mlflow_url[strlen(e.mlflow_url) - 1] == '/')
+				e.mlflow_url[strlen(e.mlflow_url) - 1] = '\0';
+			break;
+		case OPT_PUT_MAX:
+			e.put_max = num("--put-max", optarg);
+			break;
+		case OPT_READ_MAX:
+			e.read_max = num("--read-max", optarg);
+			break;
+		case OPT_SEED:
+			seed = (unsigned long)num("--seed", optarg);
+			break;
+		case OPT_TOKEN_FILE:
+			lines = read_lines(optarg, &n);
+			for (i = 0; i < n; i++) {
+				add_token(&e, lines[i]);
+				dbm_zero(lines[i], strlen(lines[i]));
+				free(lines[i]);
+			}
+			free(lines);
+			break;
+		case OPT_TOKEN_TTL:
+			e.token_ttl = (long)num("--token-ttl", optarg);
+			break;
+		case OPT_URL_FILE:
+			urlfile = optarg;
+			break;
+		case 'v':
+			e.verbose = 1;
+			break;
+		case OPT_VERSION:
+			printf("workspace-emu %s\n", DBM_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "%s: try 'workspace-emu --help'\n",
+			    dbm_prog());
+			return 2;
+		}
+	}
+	if (optind != argc)
+		dbm_usage_error("unexpected argument '%s'", argv[optind]);
+	if ((tok = getenv("DATABRICKS_TOKEN")) != NULL && *tok)
+		add_token(&e, tok);
+	if (e.ntokens == 0 && e.nclients == 0)
+		dbm_usage_error("no credentials to accept: set DATABRICKS_TOKEN "
+		    "or give --token-file or --client-file");
+	if (faults && (e.faults = faults_parse(faults, seed, &why)) == NULL)
+		dbm_usage_error("--faults '%s': %s", faults, why);
+	colon = strrchr(listen, ':');
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+		dbm_usage_error("--listen '%s': expected addr:port", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)num("--listen port", colon + 1));
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		dbm_usage_error("--listen '%s': not an IPv4 address", listen);
+
+	if (store_mkdirs(datadir) < 0 || realpath(datadir, abs) == NULL)
+		dbm_errx(1, "%s: %s", datadir, strerror(errno));
+	e.datadir = dbm_xstrdup(abs);
+	make_dirs(&e);
+	if (emu_oauth_init(&e) < 0)
+		dbm_errx(1, "%s/emu.key: %s", e.datadir, strerror(errno));
+	emu_dbfs_init(&e);
+	if (logpath) {
+		e.log = strcmp(logpath, "-") == 0 ? stderr :
+		    fopen(logpath, "a");
+		if (e.log == NULL)
+			dbm_errx(1, "%s: %s", logpath, strerror(errno));
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);	/* threads inherit it */
+
+	d = emu_start(&e, (const struct sockaddr *)&sa);
+	if (d == NULL)
+		dbm_errx(1, "cannot listen on %s", listen);
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(e.url, sizeof(e.url), "http://%s:%u", host,
+	    (unsigned)info->port);
+	printf("%s\n", e.url);
+	fflush(stdout);
+	if (urlfile)
+		write_url_file(urlfile, e.url);
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	MHD_stop_daemon(d);
+	if (e.log && e.log != stderr)
+		fclose(e.log);
+	faults_free(e.faults);
+	curl_global_cleanup();
+	return 0;
+}

@@ -1,0 +1,252 @@
+/*
+ * OAuth machine-to-machine for workspace-emu: the OIDC discovery document
+ * and the client_credentials token endpoint. Issued tokens are signed with
+ * a key kept in the data directory, so they stay valid across a restart.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "emu.h"
+#include "sha.h"
+
+int
+emu_oauth_init(struct emu *e)
+{
+	struct dbm_buf p = DBM_BUF_INIT;
+	int fd, rc = -1;
+	ssize_t n;
+
+	dbm_buf_printf(&p, "%s/emu.key", e->datadir);
+	fd = open(p.data, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, e->key, sizeof(e->key));
+		close(fd);
+		if (n == (ssize_t)sizeof(e->key)) {
+			rc = 0;
+			goto out;
+		}
+	}
+	if (getrandom(e->key, sizeof(e->key), 0) != (ssize_t)sizeof(e->key))
+		goto out;
+	fd = open(p.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (write(fd, e->key, sizeof(e->key)) == (ssize_t)sizeof(e->key))
+		rc = 0;
+	close(fd);
+out:
+	dbm_buf_free(&p);
+	return rc;
+}
+
+static void
+sign(struct emu *e, const char *payload, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	HMAC(EVP_sha256(), e->key, (int)sizeof(e->key),
+	    (const unsigned char *)payload, strlen(payload), md, &len);
+	dbm_hex(md, len, hex);
+}
+
+/* Token: "emu1.<expiry>.<hex client id>.<hmac>". */
+static char *
+issue(struct emu *e, const char *client, long long expiry)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	char hex[65], *cid = dbm_xmalloc(2 * strlen(client) + 1);
+
+	dbm_hex((const unsigned char *)client, strlen(client), cid);
+	dbm_buf_printf(&b, "emu1.%lld.%s", expiry, cid);
+	sign(e, b.data, hex);
+	dbm_buf_printf(&b, ".%s", hex);
+	free(cid);
+	return dbm_buf_detach(&b);
+}
+
+int
+emu_oauth_check(struct emu *e, const char *token)
+{
+	const char *dot = strrchr(token, '.');
+	char hex[65], *payload;
+	long long expiry;
+	unsigned char diff = 0;
+	size_t i;
+
+	if (strncmp(token, "emu1.", 5) != 0 || dot == NULL ||
+	    strlen(dot + 1) != 64)
+		return 0;
+	payload = dbm_xstrndup(token, (size_t)(dot - token));
+	sign(e, payload, hex);
+	free(payload);
+	for (i = 0; i < 64; i++)
+		diff |= (unsigned char)(hex[i] ^ dot[1 + i]);
+	if (diff)
+		return 0;
+	expiry = strtoll(token + 5, NULL, 10);
+	return expiry > (long long)time(NULL);
+}
+
+/* Decode n bytes of form encoding ('+' and %XX); malloc'd. */
+static char *
+url_decode(const char *s, size_t n)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (s[k] == '+') {
+			dbm_buf_addc(&b, ' ');
+		} else if (s[k] == '%' && k + 2 < n) {
+			char h[3] = {s[k + 1], s[k + 2], 0};
+
+			dbm_buf_addc(&b, (char)strtol(h, NULL, 16));
+			k += 2;
+		} else {
+			dbm_buf_addc(&b, s[k]);
+		}
+	}
+	return dbm_buf_detach(&b);
+}
+
+/* Value of key in an application/x-www-form-urlencoded body (malloc'd). */
+static char *
+form_value(const char *body, size_t len, const char *key)
+{
+	size_t kl = strlen(key), i = 0;
+
+	while (i < len) {
+		size_t end = i;
+
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > kl && memcmp(body + i, key, kl) == 0 &&
+		    body[i + kl] == '=')
+			return url_decode(body + i + kl + 1, end - i - kl - 1);
+		i = end + 1;
+	}
+	return NULL;
+}
+
+static enum MHD_Result
+oauth_error(struct req *r, unsigned int status, const char *err,
+    const char *desc)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	enum MHD_Result res;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "error");
+	dbm_jw_str(&w, err);
+	dbm_jw_key(&w, "error_description");
+	dbm_jw_str(&w, desc);
+	dbm_jw_obj_end(&w);
+	res = emu_reply_json(r, status, b.data);
+	dbm_buf_free(&b);
+	return res;
+}
+
+static enum MHD_Result
+token(struct req *r)
+{
+	struct emu *e = r->emu;
+	const char *auth = MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "Authorization");
+	char *grant = form_value(r->body.data, r->body.len, "grant_type");
+	char *id = NULL, *secret = NULL, *tok;
+	struct dbm_buf b = DBM_BUF_INIT;
+	enum MHD_Result res;
+	int i, ok = 0;
+
+	if (auth && strncasecmp(auth, "Basic ", 6) == 0) {
+		const char *p = auth + 6;
+		unsigned char *dec = dbm_xmalloc(strlen(p) + 1);
+		long long n = emu_b64_decode(p, strlen(p), dec);
+		char *colon;
+
+		if (n > 0) {
+			dec[n] = '\0';
+			if ((colon = strchr((char *)dec, ':')) != NULL) {
+				*colon = '\0';
+				/* both halves are form-encoded (RFC 6749) */
+				id = url_decode((char *)dec, strlen((char *)dec));
+				secret = url_decode(colon + 1, strlen(colon + 1));
+			}
+			dbm_zero(dec, (size_t)n);
+		}
+		free(dec);
+	} else {
+		id = form_value(r->body.data, r->body.len, "client_id");
+		secret = form_value(r->body.data, r->body.len, "client_secret");
+	}
+	for (i = 0; id && secret && i < e->nclients; i++)
+		if (strcmp(e->clients[i].id, id) == 0 &&
+		    strcmp(e->clients[i].secret, secret) == 0)
+			ok = 1;
+	if (grant == NULL || strcmp(grant, "client_credentials") != 0) {
+		res = oauth_error(r, 400, "unsupported_grant_type",
+		    "Only client_credentials is supported");
+	} else if (!ok) {
+		res = oauth_error(r, 401, "invalid_client",
+		    "Client authentication failed");
+	} else {
+		tok = issue(e, id, (long long)time(NULL) + e->token_ttl);
+		dbm_buf_printf(&b, "{\"access_token\":\"%s\",\"token_type\":"
+		    "\"Bearer\",\"expires_in\":%ld,\"scope\":\"all-apis\"}",
+		    tok, e->token_ttl);
+		res = emu_reply_json(r, 200, b.data);
+		dbm_zero(b.data, b.len);
+		dbm_buf_free(&b);
+		free(tok);
+	}
+	if (secret) {
+		dbm_zero(secret, strlen(secret));
+		free(secret);
+	}
+	free(id);
+	free(grant);
+	return res;
+}
+
+enum MHD_Result
+emu_oauth(struct req *r)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	enum MHD_Result res;
+	const char *u = r->emu->url;
+
+	if (strcmp(r->path, "/oidc/v1/token") == 0)
+		return token(r);
+	if (strcmp(r->path, "/.well-known/databricks-config") == 0) {
+		/* host metadata: newer SDKs find the OIDC root here */
+		dbm_buf_printf(&b, "{\"oidc_endpoint\":\"%s/oidc\","
+		    "\"workspace_id\":\"%s\"}", u, EMU_WORKSPACE_ID);
+		res = emu_reply_json(r, 200, b.data);
+		dbm_buf_free(&b);
+		return res;
+	}
+	dbm_buf_printf(&b, "{\"issuer\":\"%s/oidc\","
+	    "\"authorization_endpoint\":\"%s/oidc/v1/authorize\","
+	    "\"token_endpoint\":\"%s/oidc/v1/token\","
+	    "\"grant_types_supported\":[\"client_credentials\"],"
+	    "\"response_types_supported\":[\"code\"],"
+	    "\"scopes_supported\":[\"all-apis\"],"
+	    "\"token_endpoint_auth_methods_supported\":"
+	    "[\"client_secret_basic\",\"client_secret_post\"]}", u, u, u);
+	res = emu_reply_json(r, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+}

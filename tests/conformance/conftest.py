@@ -1,0 +1,33 @@
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+
+from dbmlops_testenv import Emu, MlflowServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mlflow_server():
+    s = MlflowServer().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def emu(mlflow_server):
+    e = Emu(mlflow_url=mlflow_server.url).start()
+    yield e
+    e.cleanup()
+
+
+@pytest.fixture
+def clean_env(emu, monkeypatch):
+    """Point this process's clients at the emulator."""
+    for k in list(os.environ):
+        if k.startswith(("DATABRICKS_", "MLFLOW_", "ARM_")):
+            monkeypatch.delenv(k)
+    for k, v in emu.env().items():
+        monkeypatch.setenv(k, v)
+    return emu

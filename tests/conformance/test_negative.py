@@ -1,0 +1,209 @@
+"""Cases the real service answers with specific codes, and the emulator's
+own guarantees (path confinement, restarts, handle expiry, faults)."""
+
+import base64
+import os
+import time
+
+import pytest
+import requests
+
+from dbmlops_testenv import Emu
+
+MiB = 1024 * 1024
+
+
+def auth():
+    return {"Authorization": "Bearer " + Emu.TOKEN}
+
+
+def call(emu, method, api, headers=None, **kw):
+    h = auth()
+    h.update(headers or {})
+    r = requests.request(method, emu.url + api, headers=h, timeout=60, **kw)
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    return r.status_code, body.get("error_code"), body
+
+
+def test_over_limit_block(emu):
+    s, _, b = call(emu, "POST", "/api/2.0/dbfs/create",
+                   json={"path": "/neg/blk", "overwrite": True})
+    assert s == 200
+    big = base64.b64encode(b"x" * (MiB + 1)).decode()
+    assert call(emu, "POST", "/api/2.0/dbfs/add-block",
+                json={"handle": b["handle"], "data": big})[:2] == \
+        (400, "MAX_BLOCK_SIZE_EXCEEDED")
+    ok = base64.b64encode(b"x" * MiB).decode()
+    assert call(emu, "POST", "/api/2.0/dbfs/add-block",
+                json={"handle": b["handle"], "data": ok})[0] == 200
+    assert call(emu, "POST", "/api/2.0/dbfs/close",
+                json={"handle": b["handle"]})[0] == 200
+    assert os.path.getsize(emu.path("dbfs", "neg/blk")) == MiB
+
+
+def test_bad_handle(emu):
+    assert call(emu, "POST", "/api/2.0/dbfs/add-block",
+                json={"handle": 12345, "data": ""})[:2] == \
+        (404, "RESOURCE_DOES_NOT_EXIST")
+    assert call(emu, "POST", "/api/2.0/dbfs/close",
+                json={"handle": 12345})[:2] == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_existing_without_overwrite(emu):
+    call(emu, "POST", "/api/2.0/dbfs/put", json={"path": "/neg/e", "contents": "eA=="})
+    assert call(emu, "POST", "/api/2.0/dbfs/put",
+                json={"path": "/neg/e", "contents": "eA=="})[:2] == \
+        (400, "RESOURCE_ALREADY_EXISTS")
+    assert call(emu, "POST", "/api/2.0/dbfs/create",
+                json={"path": "/neg/e"})[:2] == (400, "RESOURCE_ALREADY_EXISTS")
+    p = "/api/2.0/fs/files/Volumes/c/s/v/neg/e"
+    assert call(emu, "PUT", p, data=b"1")[0] == 204
+    assert call(emu, "PUT", p, params={"overwrite": "false"}, data=b"2")[:2] == \
+        (409, "ALREADY_EXISTS")
+    with open(emu.path("dbfs", "Volumes/c/s/v/neg/e"), "rb") as f:
+        assert f.read() == b"1"
+
+
+def test_missing_parents(emu):
+    assert call(emu, "POST", "/api/2.0/workspace/import",
+                json={"path": "/No/Such/Dir/x", "format": "AUTO",
+                      "content": "eA=="})[:2] == (404, "RESOURCE_DOES_NOT_EXIST")
+    s, code, _ = call(emu, "POST",
+                      "/api/2.0/workspace-files/import-file/No/Such/x",
+                      data=b"x")
+    assert s == 404
+    # DBFS and Files create parents themselves
+    assert call(emu, "POST", "/api/2.0/dbfs/put",
+                json={"path": "/neg/deep/er/x", "contents": ""})[0] == 200
+    assert call(emu, "PUT", "/api/2.0/fs/files/Volumes/c/s/v/a/b/c",
+                data=b"x")[0] == 204
+
+
+def test_bad_json(emu):
+    for body in [b"{", b"[1,]", b'{"path": }', b"null"]:
+        s, code, _ = call(emu, "POST", "/api/2.0/dbfs/mkdirs", data=body,
+                          headers={"Content-Type": "application/json"})
+        assert (s, code) == (400, "MALFORMED_REQUEST"), body
+
+
+def test_read_limits(emu):
+    call(emu, "POST", "/api/2.0/dbfs/put", json={"path": "/neg/r", "contents": "eA==",
+                                                 "overwrite": True})
+    assert call(emu, "GET", "/api/2.0/dbfs/read",
+                params={"path": "/neg/r", "length": MiB + 1})[:2] == \
+        (400, "MAX_READ_SIZE_EXCEEDED")
+    assert call(emu, "GET", "/api/2.0/dbfs/read",
+                params={"path": "/neg/missing"})[:2] == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_dbfs_quirks(emu):
+    call(emu, "POST", "/api/2.0/dbfs/put", json={"path": "/q/f", "contents": "",
+                                                 "overwrite": True})
+    assert call(emu, "POST", "/api/2.0/dbfs/mkdirs",
+                json={"path": "/q/f/sub"})[:2] == (400, "RESOURCE_ALREADY_EXISTS")
+    s, _, b = call(emu, "GET", "/api/2.0/dbfs/list", params={"path": "/q/f"})
+    assert s == 200 and [x["path"] for x in b["files"]] == ["/q/f"]
+    call(emu, "POST", "/api/2.0/dbfs/mkdirs", json={"path": "/q/empty"})
+    s, _, b = call(emu, "GET", "/api/2.0/dbfs/list", params={"path": "/q/empty"})
+    assert s == 200 and "files" not in b
+    assert call(emu, "POST", "/api/2.0/dbfs/delete",
+                json={"path": "/q", "recursive": False})[0] == 400
+    assert call(emu, "POST", "/api/2.0/dbfs/move",
+                json={"source_path": "/q/nope", "destination_path": "/q/x"})[:2] == \
+        (404, "RESOURCE_DOES_NOT_EXIST")
+    assert call(emu, "POST", "/api/2.0/dbfs/move",
+                json={"source_path": "/q/f", "destination_path": "/q/empty"})[:2] == \
+        (400, "RESOURCE_ALREADY_EXISTS")
+    # MLflow sends get-status as a GET with a JSON body
+    s, _, b = call(emu, "GET", "/api/2.0/dbfs/get-status", json={"path": "/q/f"})
+    assert s == 200 and b["path"] == "/q/f"
+
+
+def test_paths_cannot_escape(emu):
+    for p in ["/../../etc/passwd", "/a/../../b", "/a/./b", "/a\x00b"]:
+        s, code, _ = call(emu, "GET", "/api/2.0/dbfs/get-status", params={"path": p})
+        assert (s, code) == (400, "INVALID_PARAMETER_VALUE"), p
+    for raw in ["/api/2.0/fs/files/Volumes/c/s/v/%2e%2e/%2e%2e/%2e%2e/x",
+                "/api/2.0/fs/files/Volumes/c/s/v/a%00b",
+                "/api/2.0/fs/files/etc/passwd"]:
+        r = requests.get(emu.url + raw, headers=auth())
+        assert r.status_code == 400, raw
+    assert not os.path.exists(os.path.join(emu.dir, "x"))
+
+
+def test_auth_errors(emu):
+    r = requests.get(emu.url + "/api/2.0/dbfs/list", params={"path": "/"})
+    assert r.status_code == 401 and r.json()["error_code"] == "UNAUTHENTICATED"
+    r = requests.get(emu.url + "/api/2.0/dbfs/list", params={"path": "/"},
+                     headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+    r = requests.get(emu.url + "/api/2.0/nothing/here", headers=auth())
+    assert r.status_code == 404 and r.json()["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+def test_restart_keeps_state_and_tokens():
+    e = Emu().start()
+    try:
+        tok = requests.post(e.url + "/oidc/v1/token",
+                            auth=(Emu.CLIENT_ID, Emu.CLIENT_SECRET),
+                            data={"grant_type": "client_credentials",
+                                  "scope": "all-apis"}).json()["access_token"]
+        h = {"Authorization": "Bearer " + tok}
+        assert requests.post(e.url + "/api/2.0/dbfs/put", headers=h,
+                             json={"path": "/keep", "contents": "a2VlcA=="}).ok
+        assert e.stop() == 0        # SIGTERM ends it cleanly
+        e.start()
+        r = requests.get(e.url + "/api/2.0/dbfs/read", headers=h,
+                         params={"path": "/keep"})
+        assert r.status_code == 200 and base64.b64decode(r.json()["data"]) == b"keep"
+    finally:
+        e.cleanup()
+
+
+def test_handle_expiry():
+    e = Emu(extra=["--handle-idle", "1"]).start()
+    try:
+        h = requests.post(e.url + "/api/2.0/dbfs/create", headers=auth(),
+                          json={"path": "/x"}).json()["handle"]
+        time.sleep(2.2)
+        r = requests.post(e.url + "/api/2.0/dbfs/add-block", headers=auth(),
+                          json={"handle": h, "data": ""})
+        assert r.status_code == 404
+        assert not os.listdir(os.path.join(e.data, "tmp"))
+    finally:
+        e.cleanup()
+
+
+def test_faults_are_seeded_and_logged():
+    def run(seed):
+        e = Emu(faults="429=2:0.5@/api/2.0/dbfs/*,drop:0.2@/api/2.0/fs/*",
+                seed=seed).start()
+        try:
+            codes = []
+            for _ in range(20):
+                r = requests.get(e.url + "/api/2.0/dbfs/get-status",
+                                 headers=auth(), params={"path": "/"})
+                codes.append(r.status_code)
+                if r.status_code == 429:
+                    assert r.headers["Retry-After"] == "2"
+                    assert r.json()["error_code"] == "REQUEST_LIMIT_EXCEEDED"
+            drops = 0
+            for _ in range(20):
+                try:
+                    r = requests.put(e.url + "/api/2.0/fs/files/Volumes/c/s/v/f",
+                                     headers=auth(), data=os.urandom(256 * 1024))
+                except requests.ConnectionError:
+                    drops += 1
+            log = e.requests()
+            assert sum(1 for x in log if x["fault"] == "429") == codes.count(429)
+            assert sum(1 for x in log if x["fault"] == "drop") == drops
+            return codes, drops
+        finally:
+            e.cleanup()
+    a, b = run(7), run(7)
+    assert a == b
+    assert 0 < a[0].count(429) < 20 and a[1] > 0
+    # a dropped PUT never leaves a partial file behind

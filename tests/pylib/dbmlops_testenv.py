@@ -1,0 +1,188 @@
+"""Servers for the Python test tiers: workspace-emu and a real MLflow
+tracking server, each on a free loopback port, started and stopped by the
+tests themselves."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("DBMLOPS_BIN", os.path.join(TOP, "build", "bin"))
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} did not come up within {timeout}s")
+
+
+class MlflowServer:
+    """`mlflow server` with a SQLite backend in a temporary directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="dbm-mlflow-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self, env=None):
+        log = open(os.path.join(self.dir, "server.log"), "wb")
+        self.proc = subprocess.Popen(
+            [os.path.join(VENV_BIN, "mlflow"), "server",
+             "--backend-store-uri", f"sqlite:///{self.dir}/mlflow.db",
+             "--default-artifact-root", "dbfs:/mlflow-artifacts",
+             "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(),
+            start_new_session=True)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("mlflow server exited: " + self.log())
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        wait_for(up, 120, "mlflow server")
+        return self
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "server.log")) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Emu:
+    """A workspace-emu process with its own data directory and token."""
+
+    TOKEN = "dapi-emu-test-token"
+    CLIENT_ID = "emu-client"
+    CLIENT_SECRET = "emu-client-secret"
+
+    def __init__(self, mlflow_url=None, faults=None, seed=1, extra=(),
+                 listen="127.0.0.1:0"):
+        self.dir = tempfile.mkdtemp(prefix="dbm-emu-")
+        self.data = os.path.join(self.dir, "data")
+        self.logpath = os.path.join(self.dir, "requests.jsonl")
+        self.mlflow_url = mlflow_url
+        self.faults = faults
+        self.seed = seed
+        self.extra = list(extra)
+        self.listen = listen
+        self.proc = None
+        self.url = None
+
+    def start(self):
+        with open(os.path.join(self.dir, "tokens"), "w") as f:
+            f.write(self.TOKEN + "\n")
+        with open(os.path.join(self.dir, "clients"), "w") as f:
+            f.write(f"{self.CLIENT_ID}:{self.CLIENT_SECRET}\n")
+        urlfile = os.path.join(self.dir, "url")
+        if os.path.exists(urlfile):
+            os.unlink(urlfile)
+        cmd = [os.path.join(BIN, "workspace-emu"), "-d", self.data,
+               "-l", self.listen, "--token-file",
+               os.path.join(self.dir, "tokens"), "--client-file",
+               os.path.join(self.dir, "clients"), "--url-file", urlfile,
+               "--log", self.logpath] + self.extra
+        if self.mlflow_url:
+            cmd += ["--mlflow-url", self.mlflow_url]
+        if self.faults:
+            cmd += ["--faults", self.faults, "--seed", str(self.seed)]
+        env = {k: v for k, v in os.environ.items() if k != "DATABRICKS_TOKEN"}
+        self.stderr = open(os.path.join(self.dir, "stderr"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr, env=env)
+
+        def up():
+            if self.proc.poll() is not None:
+                raise RuntimeError("workspace-emu exited: " +
+                                   open(os.path.join(self.dir, "stderr")).read())
+            return os.path.exists(urlfile)
+        wait_for(up, 20, "workspace-emu")
+        with open(urlfile) as f:
+            self.url = f.read().strip()
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def requests(self):
+        """The request log: one dict per request."""
+        try:
+            with open(self.logpath) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def env(self, **extra):
+        """An environment for clients pointed at this emulator."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("DATABRICKS_", "MLFLOW_", "ARM_"))}
+        env.update(DATABRICKS_HOST=self.url, DATABRICKS_TOKEN=self.TOKEN,
+                   HOME=self.dir, DATABRICKS_CONFIG_FILE=os.path.join(
+                       self.dir, "no-databrickscfg"))
+        env.update(extra)
+        return env
+
+    def path(self, root, p):
+        """The file in the data directory behind an API path."""
+        return os.path.join(self.data, root, p.lstrip("/"))
+
+
+def legacy_cli_emu(**kw):
+    """A workspace-emu the legacy databricks-cli (0.18) can reach: that
+    client keeps only the host name of DATABRICKS_HOST and drops its port,
+    so the emulator must listen on port 80, on a loopback address of its
+    own. Needs root (or CAP_NET_BIND_SERVICE); returns None without it."""
+    import random
+    for _ in range(5):
+        addr = "127.%d.%d.%d" % (random.randint(1, 254), random.randint(0, 255),
+                                 random.randint(2, 254))
+        e = Emu(listen=addr + ":80", **kw)
+        try:
+            return e.start()
+        except RuntimeError:
+            e.cleanup()
+    return None
