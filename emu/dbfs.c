@@ -55,6 +55,22 @@ handle_free(struct handle *h)
 	free(h);
 }
 
+void
+emu_dbfs_free(struct emu *e)
+{
+	struct handle *h, *n;
+
+	if (e->handles == NULL)
+		return;
+	for (h = e->handles->list; h; h = n) {
+		n = h->next;
+		handle_free(h);
+	}
+	pthread_mutex_destroy(&e->handles->mu);
+	free(e->handles);
+	e->handles = NULL;
+}
+
 /* Take handle id out of the table (the caller owns it), expiring idle ones. */
 static struct handle *
 handle_take(struct emu *e, long long id)

@@ -139,6 +139,7 @@ void store_names_free(char **names);
 
 /* Modules. */
 int emu_dbfs_init(struct emu *e);
+void emu_dbfs_free(struct emu *e);
 enum MHD_Result emu_dbfs(struct req *r);
 int emu_multipart_begin(struct req *r);
 int emu_multipart_feed(struct req *r, const char *data, size_t n);

@@ -340,6 +340,20 @@ main(int argc, char *argv[])
 	if (e.log && e.log != stderr)
 		fclose(e.log);
 	faults_free(e.faults);
+	emu_dbfs_free(&e);
+	for (i = 0; i < e.ntokens; i++) {
+		dbm_zero(e.tokens[i], strlen(e.tokens[i]));
+		free(e.tokens[i]);
+	}
+	free(e.tokens);
+	for (i = 0; i < e.nclients; i++) {
+		free(e.clients[i].id);
+		dbm_zero(e.clients[i].secret, strlen(e.clients[i].secret));
+		free(e.clients[i].secret);
+	}
+	free(e.clients);
+	free(e.datadir);
+	free(e.mlflow_url);
 	curl_global_cleanup();
 	return 0;
 }
