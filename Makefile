@@ -32,7 +32,7 @@ DBM_LDFLAGS += -fsanitize=address,undefined
 endif
 
 B = build
-TOOLS = branch-name
+TOOLS = branch-name dbfs-put
 EMU = workspace-emu
 EMU_SRC = $(wildcard emu/*.c)
 EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)
@@ -89,7 +89,7 @@ $(B)/libdbmlops.a: $(LIB_OBJ)
 
 $(B)/bin/%: $(B)/tools/%.o $(B)/libdbmlops.a
 	@mkdir -p $(@D)
-	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/libdbmlops.a $(LIB_LIBS) $(LDLIBS)
+	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -pthread -o $@ $< $(B)/libdbmlops.a $(LIB_LIBS) $(LDLIBS)
 
 $(B)/bin/workspace-emu: $(EMU_OBJ) $(B)/libdbmlops.a
 	@mkdir -p $(@D)
@@ -112,7 +112,7 @@ test-cli: $(BINS)
 	DBMLOPS_BIN=$(CURDIR)/$(B)/bin prove -f -e sh tests/cli/t[0-9]*.sh
 
 test-py: $(BINS)
-	DBMLOPS_BIN=$(CURDIR)/$(B)/bin $(PYTEST) -q -p no:cacheprovider tests/conformance
+	DBMLOPS_BIN=$(CURDIR)/$(B)/bin $(PYTEST) -q -p no:cacheprovider tests/conformance tests/integration
 
 check:
 	@$(MAKE) --no-print-directory deps

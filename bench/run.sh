@@ -3,7 +3,10 @@
 # not tests and are not part of make check.
 set -eu
 cd "$(dirname "$0")/.."
-for b in bench/b[0-9]*.sh; do
+for b in bench/b[0-9]*; do
 	echo "== $b"
-	sh "$b"
+	case $b in
+	*.py) .venv/bin/python "$b" ;;
+	*) sh "$b" ;;
+	esac
 done

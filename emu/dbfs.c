@@ -588,7 +588,7 @@ put_multipart(struct req *r)
 	if ((disk = store_map(r->emu, ROOT_DBFS, m->path.data, &why)) == NULL)
 		return bad_path(r, m->path.data, why);
 	canon = store_canon(m->path.data);
-	if (r->fd >= 0 && (fsync(r->fd) < 0 || close(r->fd) < 0)) {
+	if (r->fd >= 0 && close(r->fd) < 0) {
 		r->fd = -1;
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));

@@ -150,6 +150,7 @@ store_tmpfile(struct emu *e, char **path)
 		*path = NULL;
 		return -1;
 	}
+	fchmod(fd, 0644);	/* as a file written in place would be */
 	close(fd);
 	*path = dbm_buf_detach(&b);
 	return 0;

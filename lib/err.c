@@ -104,6 +104,12 @@ dbm_err_fmt(const struct dbm_err *e, char *buf, size_t len)
 		else
 			snprintf(buf, len, "%s: %s", e->where, e->msg);
 		break;
+	case DBM_E_AUTH:
+		if (e->status == 0) {
+			snprintf(buf, len, "%s", e->msg);
+			break;
+		}
+		/* FALLTHROUGH */
 	case DBM_E_API:
 		if (e->code[0])
 			snprintf(buf, len, "%s: %ld %s: %s", e->where,

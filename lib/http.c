@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 #include "http.h"
@@ -23,6 +25,7 @@ struct xfer {
 	CURL *c;
 	off_t sent;		/* file body bytes handed to curl */
 	int werr;		/* errno of a failed write to out_fd */
+	curl_off_t ul;		/* bytes reported to req->progress */
 };
 
 static double
@@ -300,6 +303,19 @@ on_seek(void *arg, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+static int
+on_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+
+	if (ulnow > x->ul) {
+		x->req->progress(x->req->progress_arg, (long long)(ulnow - x->ul));
+		x->ul = ulnow;
+	}
+	return 0;
+}
+
 /* Credentials never reach the trace: header lines that carry them are cut. */
 static int
 on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
@@ -362,12 +378,36 @@ static int transient_curl(CURLcode rc)
 
 static int oauth_token(struct dbm_http *h, struct dbm_err *e);
 
+/* Workers share one struct dbm_auth: its OAuth token cache is guarded,
+ * and a refresh happens once for all of them. */
+static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* "Authorization: Bearer ..." for h, fetching an OAuth token if due. */
+static int
+bearer(struct dbm_http *h, struct dbm_buf *out, struct dbm_err *e)
+{
+	int rc = 0;
+
+	if (h->auth->kind == DBM_AUTH_PAT) {
+		dbm_buf_printf(out, "Authorization: Bearer %s", h->auth->token);
+		return 0;
+	}
+	pthread_mutex_lock(&token_mu);
+	if (h->auth->kind == DBM_AUTH_OAUTH_M2M)
+		rc = oauth_token(h, e);
+	if (rc == 0 && h->auth->access_token)
+		dbm_buf_printf(out, "Authorization: Bearer %s",
+		    h->auth->access_token);
+	pthread_mutex_unlock(&token_mu);
+	return rc;
+}
+
 /* One attempt. Returns the curl code; resp->status is 0 without an answer. */
 static CURLcode
 perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
     int use_auth, char *errbuf, struct dbm_err *e, int *fatal)
 {
-	struct xfer x = {r, resp, h->easy, 0, 0};
+	struct xfer x = {r, resp, h->easy, 0, 0, 0};
 	struct curl_slist *hdr = NULL;
 	struct dbm_buf url = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
 	curl_mime *mime = NULL;
@@ -376,9 +416,9 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	int i;
 
 	*fatal = 0;
-	if (use_auth && h->auth && h->auth->kind == DBM_AUTH_OAUTH_M2M &&
-	    oauth_token(h, e) < 0) {
+	if (use_auth && h->auth && bearer(h, &tmp, e) < 0) {
 		*fatal = 1;
+		dbm_buf_free(&tmp);
 		return CURLE_OK;
 	}
 	curl_easy_reset(c);
@@ -403,19 +443,19 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+	if (r->progress) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	if (h->verbose) {
 		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	}
-	if (use_auth && h->auth) {
-		const char *tok = h->auth->kind == DBM_AUTH_PAT ?
-		    h->auth->token : h->auth->access_token;
-
-		if (tok) {
-			dbm_buf_printf(&tmp, "Authorization: Bearer %s", tok);
-			hdr = curl_slist_append(hdr, dbm_buf_str(&tmp));
-			dbm_zero(tmp.data, tmp.len);
-		}
+	if (tmp.len) {
+		hdr = curl_slist_append(hdr, dbm_buf_str(&tmp));
+		dbm_zero(tmp.data, tmp.len);
 	}
 	if (r->content_type) {
 		dbm_buf_reset(&tmp);
@@ -464,6 +504,12 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	errbuf[0] = '\0';
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	{
+		curl_off_t cl = -1;
+
+		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		resp->content_length = (long long)cl;
+	}
 	if (x.werr) {
 		errno = x.werr;
 		dbm_err_sys(e, "writing the response");

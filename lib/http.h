@@ -48,12 +48,16 @@ struct dbm_req {
 	int idempotent;		/* safe to repeat after a transport error */
 	int out_fd;		/* 2xx response body goes here when >= 0 */
 	const char *headers[4];	/* extra "Name: value" lines, NULL ended */
+	/* told of body bytes as they are sent (from the calling thread) */
+	void (*progress)(void *arg, long long delta);
+	void *progress_arg;
 };
 
 struct dbm_resp {
 	long status;
 	struct dbm_buf body;	/* error bodies, and 2xx unless out_fd */
 	long retry_after;	/* seconds, -1 when absent */
+	long long content_length;	/* of the answer, -1 when unknown */
 	int attempts;
 };
 

@@ -8,6 +8,7 @@ Suite *suite_json(void);
 Suite *suite_http(void);
 Suite *suite_auth(void);
 Suite *suite_branch(void);
+Suite *suite_upload(void);
 
 /* A fake environment for functions that take a getenv function. */
 void fakeenv_clear(void);

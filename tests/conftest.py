@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "pylib"))
 
 from dbmlops_testenv import Emu, MlflowServer  # noqa: E402
 
@@ -31,3 +31,11 @@ def clean_env(emu, monkeypatch):
     for k, v in emu.env().items():
         monkeypatch.setenv(k, v)
     return emu
+
+
+@pytest.fixture
+def emu_plain():
+    """A fresh emulator without MLflow, for one test."""
+    e = Emu().start()
+    yield e
+    e.cleanup()

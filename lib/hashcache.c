@@ -1,0 +1,191 @@
+/* The digest cache: see hashcache.h. One line an entry:
+ *   <sha256> <size> <mtime s>.<ns> <ino> <dev> <absolute path> */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "hashcache.h"
+
+struct entry {
+	char *path;
+	long long size, sec, nsec, ino, dev;
+	char hex[65];
+};
+
+struct dbm_hashcache {
+	char *file;
+	struct entry *e;
+	size_t n;
+	struct dbm_buf add;	/* new lines to append */
+	pthread_mutex_t mu;
+};
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->path,
+	    ((const struct entry *)b)->path);
+}
+
+struct dbm_hashcache *
+dbm_hashcache_open(void)
+{
+	const char *v = getenv("DBMLOPS_HASH_CACHE"), *base, *home;
+	struct dbm_hashcache *c;
+	struct dbm_buf dir = DBM_BUF_INIT;
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (v && (strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0))
+		return NULL;
+	if ((base = getenv("DBMLOPS_CACHE")) != NULL && *base) {
+		dbm_buf_adds(&dir, base);
+	} else if ((base = getenv("XDG_CACHE_HOME")) != NULL && *base) {
+		dbm_buf_printf(&dir, "%s/dbmlops", base);
+	} else if ((home = getenv("HOME")) != NULL && *home) {
+		dbm_buf_printf(&dir, "%s/.cache/dbmlops", home);
+	} else {
+		return NULL;
+	}
+	c = dbm_xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+	dbm_buf_printf(&dir, "/sha256");
+	c->file = dbm_buf_detach(&dir);
+	if ((f = fopen(c->file, "r")) == NULL)
+		return c;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct entry x;
+		int off = 0;
+
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (sscanf(line, "%64s %lld %lld.%lld %lld %lld %n", x.hex,
+		    &x.size, &x.sec, &x.nsec, &x.ino, &x.dev, &off) != 6 ||
+		    off == 0 || line[off] != '/')
+			continue;
+		x.path = dbm_xstrdup(line + off);
+		c->e = dbm_xrealloc(c->e, (c->n + 1) * sizeof(*c->e));
+		c->e[c->n++] = x;
+	}
+	free(line);
+	fclose(f);
+	/* sorted for lookups; any matching entry of a path will do */
+	qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
+	return c;
+}
+
+static int
+matches(const struct entry *x, const struct stat *st)
+{
+	return x->size == (long long)st->st_size &&
+	    x->sec == (long long)st->st_mtim.tv_sec &&
+	    x->nsec == (long long)st->st_mtim.tv_nsec &&
+	    x->ino == (long long)st->st_ino && x->dev == (long long)st->st_dev;
+}
+
+int
+dbm_hashcache_get(struct dbm_hashcache *c, const char *path,
+    const struct stat *st, char hex[65])
+{
+	char abs[PATH_MAX];
+	size_t lo = 0, hi;
+	int hit = 0;
+
+	if (c == NULL || realpath(path, abs) == NULL)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	hi = c->n;
+	while (lo < hi) {	/* the first entry for abs */
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(c->e[mid].path, abs) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->n && strcmp(c->e[lo].path, abs) == 0; lo++) {
+		if (matches(&c->e[lo], st)) {
+			memcpy(hex, c->e[lo].hex, 65);
+			hit = 1;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return hit ? 0 : -1;
+}
+
+void
+dbm_hashcache_put(struct dbm_hashcache *c, const char *path,
+    const struct stat *st, const char hex[65])
+{
+	char abs[PATH_MAX];
+
+	if (c == NULL || realpath(path, abs) == NULL ||
+	    strchr(abs, '\n') != NULL)
+		return;
+	if (time(NULL) - st->st_mtim.tv_sec < 2)
+		return;		/* too fresh to trust its timestamp */
+	pthread_mutex_lock(&c->mu);
+	dbm_buf_printf(&c->add, "%s %lld %lld.%09ld %lld %lld %s\n", hex,
+	    (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+	    st->st_mtim.tv_nsec, (long long)st->st_ino, (long long)st->st_dev,
+	    abs);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* mkdir -p of the cache file's directory. */
+static void
+make_dir(const char *file)
+{
+	char *d = dbm_xstrdup(file), *p;
+
+	for (p = d + 1; *p; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(d, 0755);
+			*p = '/';
+		}
+	}
+	free(d);
+}
+
+void
+dbm_hashcache_close(struct dbm_hashcache *c)
+{
+	size_t i;
+	int fd;
+
+	if (c == NULL)
+		return;
+	if (c->add.len > 0) {
+		make_dir(c->file);
+		fd = open(c->file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0644);
+		if (fd >= 0) {
+			if (flock(fd, LOCK_EX) == 0) {
+				/* one write: lines never interleave */
+				if (write(fd, c->add.data, c->add.len) < 0)
+					(void)0;	/* a cache: best effort */
+			}
+			close(fd);
+		}
+	}
+	for (i = 0; i < c->n; i++)
+		free(c->e[i].path);
+	free(c->e);
+	dbm_buf_free(&c->add);
+	free(c->file);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}

@@ -1,0 +1,28 @@
+/*
+ * A cache of file SHA-256 digests, so an unchanged content-addressed upload
+ * does not read its files again. An entry holds when path, size, mtime (ns),
+ * inode and device all still match, the test git's index and ccache use;
+ * files changed in the last two seconds are not cached (a write within the
+ * same timestamp could go unseen). Kept in
+ * ${DBMLOPS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dbmlops}/sha256; appends are
+ * locked, so parallel runs share it. DBMLOPS_HASH_CACHE=off disables it.
+ */
+#ifndef DBM_HASHCACHE_H
+#define DBM_HASHCACHE_H
+
+#include <sys/stat.h>
+
+struct dbm_hashcache;
+
+/* Load the cache (NULL when disabled or unusable: callers just hash). */
+struct dbm_hashcache *dbm_hashcache_open(void);
+/* Copy the cached digest of path into hex; 0 on a hit. Thread-safe. */
+int dbm_hashcache_get(struct dbm_hashcache *c, const char *path,
+    const struct stat *st, char hex[65]);
+/* Remember a digest computed now. Thread-safe. */
+void dbm_hashcache_put(struct dbm_hashcache *c, const char *path,
+    const struct stat *st, const char hex[65]);
+/* Write new entries and free. */
+void dbm_hashcache_close(struct dbm_hashcache *c);
+
+#endif

@@ -1,0 +1,817 @@
+/*
+ * Upload engine: see upload.h. One worker per parallel transfer, each with
+ * its own HTTP client; files are streamed from disk (file bodies are read by
+ * offset, never held in memory).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "hashcache.h"
+#include "http.h"
+#include "json.h"
+#include "pool.h"
+#include "sha.h"
+#include "upload.h"
+
+struct priv {
+	struct dbm_http *http;	/* one per worker */
+	int nhttp;
+	pthread_mutex_t mu;	/* stderr and the made-directories list */
+	char **dirs;		/* workspace directories already made */
+	int ndirs;
+	int abort;		/* credentials refused: stop sending */
+	struct dbm_hashcache *cache;
+};
+
+static const char *
+base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static void
+add_file(struct dbm_upload *u, const char *local, const char *rel,
+    long long size)
+{
+	struct dbm_upload_file *f;
+
+	u->files = dbm_xrealloc(u->files, (u->n + 1) * sizeof(*u->files));
+	f = &u->files[u->n++];
+	memset(f, 0, sizeof(*f));
+	f->local = dbm_xstrdup(local);
+	f->rel = dbm_xstrdup(rel);
+	f->size = size;
+	u->bytes += size;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Add the files under dir (sorted, recursively); rel is their prefix. */
+static int
+walk(struct dbm_upload *u, const char *dir, const char *rel, struct dbm_err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (d == NULL)
+		return dbm_err_sys(e, "%s", dir);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		names = dbm_xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = dbm_xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n && rc == 0; i++) {
+		struct dbm_buf p = DBM_BUF_INIT, r = DBM_BUF_INIT;
+		struct stat st;
+
+		dbm_buf_printf(&p, "%s/%s", dir, names[i]);
+		dbm_buf_printf(&r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
+		if (stat(p.data, &st) < 0) {
+			rc = dbm_err_sys(e, "%s", p.data);
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = walk(u, p.data, r.data, e);
+		} else if (S_ISREG(st.st_mode)) {
+			if (access(p.data, R_OK) < 0)
+				rc = dbm_err_sys(e, "%s", p.data);
+			else
+				add_file(u, p.data, r.data, (long long)st.st_size);
+		} else {
+			rc = dbm_errf(e, DBM_E_CONFIG, "%s: not a regular file "
+			    "or directory", p.data);
+		}
+		dbm_buf_free(&p);
+		dbm_buf_free(&r);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int
+dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
+    const char *dest, const struct dbm_upload_opts *o, struct dbm_err *e)
+{
+	int i, into, single = 0;
+	size_t k;
+	char **remotes;
+
+	memset(u, 0, sizeof(*u));
+	u->o = *o;
+	if (u->o.jobs < 1)
+		u->o.jobs = 1;
+	if (u->o.dbfs_put_max <= 0)
+		u->o.dbfs_put_max = 2000LL * 1000 * 1000;
+	if (u->o.block <= 0)
+		u->o.block = 1024 * 1024;
+	if (dbm_remote_parse(dest, &u->dest, e) < 0)
+		return -1;
+	for (i = 0; i < nsrc; i++) {
+		struct stat st;
+
+		if (stat(src[i], &st) < 0)
+			return dbm_err_sys(e, "%s", src[i]);
+		if (S_ISDIR(st.st_mode)) {
+			if (!o->recursive)
+				return dbm_errf(e, DBM_E_CONFIG, "%s: is a "
+				    "directory (use -r)", src[i]);
+			if (walk(u, src[i], "", e) < 0)
+				return -1;
+		} else if (S_ISREG(st.st_mode)) {
+			if (access(src[i], R_OK) < 0)
+				return dbm_err_sys(e, "%s", src[i]);
+			add_file(u, src[i], base_name(src[i]),
+			    (long long)st.st_size);
+			single = nsrc == 1;
+		} else {
+			return dbm_errf(e, DBM_E_CONFIG, "%s: not a regular "
+			    "file or directory", src[i]);
+		}
+	}
+	/* cp: one plain file to a path not ending in '/' is that path;
+	 * anything else goes under DEST */
+	into = !(single && !u->dest.dir && !o->content_addressed &&
+	    strcmp(u->dest.path, "/") != 0);
+	if (into && u->dest.kind != DBM_REMOTE_DBFS &&
+	    strcmp(u->dest.path, "/Workspace") == 0)
+		return dbm_errf(e, DBM_E_USAGE, "%s: not a place for files",
+		    dest);
+	for (k = 0; k < u->n; k++) {
+		if (o->content_addressed)
+			continue;	/* known once hashed */
+		u->files[k].remote = into ? dbm_remote_join(&u->dest,
+		    u->files[k].rel) : dbm_xstrdup(u->dest.path);
+	}
+	if (o->content_addressed || u->n < 2)
+		return 0;
+	remotes = dbm_xcalloc(u->n, sizeof(*remotes));
+	for (k = 0; k < u->n; k++)
+		remotes[k] = u->files[k].remote;
+	qsort(remotes, u->n, sizeof(*remotes), cmp_str);
+	for (k = 1; k < u->n; k++) {
+		if (strcmp(remotes[k - 1], remotes[k]) == 0) {
+			dbm_errf(e, DBM_E_USAGE, "two sources would both go to "
+			    "%s", remotes[k]);
+			free(remotes);
+			return -1;
+		}
+	}
+	free(remotes);
+	return 0;
+}
+
+void
+dbm_upload_free(struct dbm_upload *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		free(u->files[i].local);
+		free(u->files[i].rel);
+		free(u->files[i].remote);
+	}
+	free(u->files);
+	dbm_remote_free(&u->dest);
+	memset(u, 0, sizeof(*u));
+}
+
+static int
+hash_file(int fd, char hex[65], struct dbm_err *e, const char *name)
+{
+	static __thread unsigned char buf[256 * 1024];
+	struct dbm_sha256 s;
+	unsigned char md[DBM_SHA256_LEN];
+	off_t off = 0;
+	ssize_t n;
+
+	dbm_sha256_init(&s);
+	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dbm_err_sys(e, "%s", name);
+		dbm_sha256_update(&s, buf, (size_t)n);
+		off += n;
+	}
+	dbm_sha256_final(&s, md);
+	dbm_hex(md, sizeof(md), hex);
+	return 0;
+}
+
+static char *
+enc(const char *s, int path)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	dbm_url_encode(&b, s, path);
+	return dbm_buf_detach(&b);
+}
+
+static void
+on_bytes(void *arg, long long delta)
+{
+	dbm_progress_bytes(arg, delta);
+}
+
+static int
+exists_error(struct dbm_upload *u, struct dbm_upload_file *f,
+    struct dbm_err *e)
+{
+	char *uri = dbm_remote_uri(u->dest.kind, f->remote);
+
+	dbm_errf(e, DBM_E_CONFIG, "%s: already exists (use -f to overwrite)",
+	    uri);
+	free(uri);
+	return -1;
+}
+
+/* DBFS get-status: 1 exists (size in *size, dir in *dir), 0 missing. */
+static int
+dbfs_status(struct dbm_http *h, const char *path, long long *size, int *dir,
+    struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_json j;
+	char *p = enc(path, 0);
+	int rc;
+
+	dbm_buf_printf(&url, "/api/2.0/dbfs/get-status?path=%s", p);
+	free(p);
+	rc = dbm_http_json(h, "GET", url.data, NULL, 1, &j, e);
+	dbm_buf_free(&url);
+	if (rc < 0)
+		return e->status == 404 && strcmp(e->code,
+		    "RESOURCE_DOES_NOT_EXIST") == 0 ? 0 : -1;
+	*size = 0;
+	*dir = 0;
+	dbm_json_get_int(&j, "file_size", size);
+	dbm_json_bool(&j, dbm_json_member(&j, 0, "is_dir"), dir);
+	dbm_json_free(&j);
+	return 1;
+}
+
+static int
+dbfs_call(struct dbm_http *h, const char *op, struct dbm_buf *body,
+    int idempotent, struct dbm_json *out, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	int rc;
+
+	dbm_buf_printf(&url, "/api/2.0/dbfs/%s", op);
+	rc = dbm_http_json(h, "POST", url.data, body->data, idempotent, out, e);
+	dbm_buf_free(&url);
+	return rc;
+}
+
+static void
+json_path_body(struct dbm_buf *b, const char *k1, const char *v1,
+    const char *k2, const char *v2, const char *bk, int bv)
+{
+	struct dbm_jw w;
+
+	dbm_buf_reset(b);
+	dbm_jw_init(&w, b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, k1);
+	dbm_jw_str(&w, v1);
+	if (k2) {
+		dbm_jw_key(&w, k2);
+		dbm_jw_str(&w, v2);
+	}
+	if (bk) {
+		dbm_jw_key(&w, bk);
+		dbm_jw_bool(&w, bv);
+	}
+	dbm_jw_obj_end(&w);
+}
+
+static int dbfs_move(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f, const char *tmp, struct dbm_err *e);
+
+struct mp {
+	const char *local, *name, *path;
+};
+
+static curl_mime *
+build_mime(CURL *c, void *arg, struct dbm_err *e)
+{
+	struct mp *m = arg;
+	curl_mime *mime = curl_mime_init(c);
+	curl_mimepart *part;
+
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "path");
+	curl_mime_data(part, m->path, CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "overwrite");
+	curl_mime_data(part, "true", CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "contents");
+	if (curl_mime_filedata(part, m->local) != CURLE_OK) {
+		curl_mime_free(mime);
+		dbm_err_sys(e, "%s", m->local);
+		return NULL;
+	}
+	curl_mime_filename(part, m->name);
+	curl_mime_type(part, "application/octet-stream");
+	return mime;
+}
+
+/* create / add-block / close: add-block is not idempotent, so a failed
+ * block restarts the whole file from create (with overwrite). */
+static int
+dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
+    const char *path, struct dbm_err *e)
+{
+	struct dbm_buf body = DBM_BUF_INIT;
+	struct dbm_json j;
+	unsigned char *raw = dbm_xmalloc((size_t)u->o.block);
+	char *b64 = dbm_xmalloc((size_t)u->o.block / 3 * 4 + 8);
+	long long handle, off;
+	int attempt, rc = -1;
+	ssize_t n;
+
+	for (attempt = 0; attempt < 3 && rc < 0; attempt++) {
+		json_path_body(&body, "path", path, NULL, NULL, "overwrite", 1);
+		if (dbfs_call(h, "create", &body, 1, &j, e) < 0)
+			break;
+		if (dbm_json_get_int(&j, "handle", &handle) < 0) {
+			dbm_json_free(&j);
+			dbm_errf(e, DBM_E_API, "dbfs/create: no handle");
+			break;
+		}
+		dbm_json_free(&j);
+		for (off = 0;; off += n) {
+			n = pread(fd, raw, (size_t)u->o.block, off);
+			if (n < 0 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			if (n < 0) {
+				dbm_err_sys(e, "read");
+				goto out;
+			}
+			if (n == 0)
+				break;
+			EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
+			dbm_buf_reset(&body);
+			dbm_buf_printf(&body, "{\"handle\":%lld,\"data\":\"%s\"}",
+			    handle, b64);
+			if (dbfs_call(h, "add-block", &body, 0, NULL, e) < 0)
+				break;
+			dbm_progress_bytes(&u->progress, n);
+		}
+		if (n != 0)
+			continue;	/* a block failed: start again */
+		dbm_buf_reset(&body);
+		dbm_buf_printf(&body, "{\"handle\":%lld}", handle);
+		if (dbfs_call(h, "close", &body, 0, NULL, e) == 0)
+			rc = 0;
+	}
+out:
+	free(raw);
+	free(b64);
+	dbm_buf_free(&body);
+	return rc;
+}
+
+static int
+dbfs_upload(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f, int fd, struct dbm_err *e)
+{
+	struct dbm_buf tmp = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct mp m;
+	long long size;
+	int dir, st, rc = -1, sent = 0;
+	unsigned char rnd[6];
+	char rhex[13];
+	const char *slash = strrchr(f->remote, '/');
+
+	if (u->o.content_addressed || !u->o.overwrite) {
+		st = dbfs_status(h, f->remote, &size, &dir, e);
+		if (st < 0)
+			return -1;
+		if (st == 1 && u->o.content_addressed && !dir &&
+		    size == f->size) {
+			f->skipped = 1;
+			return 0;
+		}
+		if (st == 1 && !u->o.overwrite && !u->o.content_addressed)
+			return exists_error(u, f, e);
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return dbm_err_sys(e, "getrandom");
+	dbm_hex(rnd, sizeof(rnd), rhex);
+	dbm_buf_printf(&tmp, "%.*s/.%s.dbmlops-%s.tmp", (int)(slash -
+	    f->remote), f->remote, slash + 1, rhex);
+
+	if (f->size <= u->o.dbfs_put_max) {
+		m.local = f->local;
+		m.name = base_name(f->local);
+		m.path = tmp.data;
+		dbm_req_init(&r, "POST", "/api/2.0/dbfs/put");
+		r.mime = build_mime;
+		r.mime_arg = &m;
+		r.idempotent = 1;	/* a fresh name, overwrite=true */
+		r.progress = on_bytes;
+		r.progress_arg = &u->progress;
+		sent = dbm_http_do(h, &r, &resp, e) == 0;
+		if (!sent && !(e->status == 400 && strcmp(e->code,
+		    "MAX_BLOCK_SIZE_EXCEEDED") == 0))
+			goto out;
+	}
+	if (!sent && dbfs_stream(u, h, fd, tmp.data, e) < 0)
+		goto out;
+
+	rc = dbfs_move(u, h, f, tmp.data, e);
+out:
+	if (rc < 0 && tmp.len) {	/* leave no temporary behind */
+		struct dbm_err e2;
+
+		json_path_body(&body, "path", tmp.data, NULL, NULL, "recursive",
+		    0);
+		dbfs_call(h, "delete", &body, 1, NULL, &e2);
+	}
+	dbm_resp_free(&resp);
+	dbm_buf_free(&tmp);
+	dbm_buf_free(&body);
+	return rc;
+}
+
+/* Move the finished temporary into place. move is not idempotent: after a
+ * lost answer, the two paths tell whether it happened. */
+static int
+dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
+    const char *tmp, struct dbm_err *e)
+{
+	struct dbm_buf body = DBM_BUF_INIT;
+	struct dbm_err e2;
+	long long size;
+	int dir, attempt, rc = -1, deleted = 0;
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		json_path_body(&body, "source_path", tmp, "destination_path",
+		    f->remote, NULL, 0);
+		if (dbfs_call(h, "move", &body, 0, NULL, e) == 0) {
+			rc = 0;
+			break;
+		}
+		if (e->code[0] && strcmp(e->code,
+		    "RESOURCE_ALREADY_EXISTS") == 0) {
+			if (u->o.content_addressed) {	/* same content */
+				rc = 0;
+				break;
+			}
+			if (!u->o.overwrite || deleted) {
+				exists_error(u, f, e);
+				break;
+			}
+			json_path_body(&body, "path", f->remote, NULL, NULL,
+			    "recursive", 0);
+			if (dbfs_call(h, "delete", &body, 1, NULL, e) < 0)
+				break;
+			deleted = 1;
+			continue;
+		}
+		if (e->kind != DBM_E_NET)
+			break;
+		if (dbfs_status(h, tmp, &size, &dir, &e2) != 0) {
+			/* still there (or unknown): the move did not happen */
+			continue;
+		}
+		if (dbfs_status(h, f->remote, &size, &dir, &e2) == 1 &&
+		    size == f->size)
+			rc = 0;
+		break;
+	}
+	dbm_buf_free(&body);
+	return rc;
+}
+
+/* HEAD on the Files API: 1 with the size, 0 missing. */
+static int
+volume_head(struct dbm_http *h, const char *url, long long *size,
+    struct dbm_err *e)
+{
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	int rc;
+
+	dbm_req_init(&r, "HEAD", url);
+	r.idempotent = 1;
+	rc = dbm_http_do(h, &r, &resp, e);
+	*size = resp.content_length;
+	dbm_resp_free(&resp);
+	if (rc < 0)
+		return e->status == 404 ? 0 : -1;
+	return 1;
+}
+
+static int
+volume_upload(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f, int fd, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT, head = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	char *p = enc(f->remote, 1);
+	long long size;
+	int rc = -1, st;
+
+	dbm_buf_printf(&head, "/api/2.0/fs/files%s", p);
+	dbm_buf_printf(&url, "/api/2.0/fs/files%s?overwrite=%s", p,
+	    u->o.overwrite || u->o.content_addressed ? "true" : "false");
+	free(p);
+	if (u->o.content_addressed) {
+		st = volume_head(h, head.data, &size, e);
+		if (st < 0)
+			goto out;
+		if (st == 1 && size == f->size) {
+			f->skipped = 1;
+			rc = 0;
+			goto out;
+		}
+	}
+	dbm_req_init(&r, "PUT", url.data);
+	r.content_type = "application/octet-stream";
+	r.body_fd = fd;
+	r.body_size = f->size;
+	r.idempotent = 1;	/* the same bytes to the same path */
+	r.progress = on_bytes;
+	r.progress_arg = &u->progress;
+	if (dbm_http_do(h, &r, &resp, e) == 0) {
+		rc = 0;
+	} else if (e->status == 409) {
+		/* after a retry, it may be our own first attempt that is there */
+		if (resp.attempts > 1 && volume_head(h, head.data, &size, e) == 1 &&
+		    size == f->size)
+			rc = 0;
+		else
+			exists_error(u, f, e);
+	}
+out:
+	dbm_resp_free(&resp);
+	dbm_buf_free(&url);
+	dbm_buf_free(&head);
+	return rc;
+}
+
+/* Workspace paths in the API have no /Workspace prefix. */
+static const char *
+ws_path(const char *p)
+{
+	return strncmp(p, "/Workspace/", 11) == 0 ? p + 10 : p;
+}
+
+static int
+ws_mkdirs(struct dbm_upload *u, struct dbm_http *h, const char *dir,
+    struct dbm_err *e)
+{
+	struct priv *pv = u->priv;
+	struct dbm_buf body = DBM_BUF_INIT;
+	int i, rc;
+
+	pthread_mutex_lock(&pv->mu);
+	for (i = 0; i < pv->ndirs; i++) {
+		if (strcmp(pv->dirs[i], dir) == 0) {
+			pthread_mutex_unlock(&pv->mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&pv->mu);
+	json_path_body(&body, "path", ws_path(dir), NULL, NULL, NULL, 0);
+	rc = dbm_http_json(h, "POST", "/api/2.0/workspace/mkdirs", body.data, 1,
+	    NULL, e);
+	dbm_buf_free(&body);
+	if (rc == 0) {
+		pthread_mutex_lock(&pv->mu);
+		pv->dirs = dbm_xrealloc(pv->dirs, (size_t)(pv->ndirs + 1) *
+		    sizeof(*pv->dirs));
+		pv->dirs[pv->ndirs++] = dbm_xstrdup(dir);
+		pthread_mutex_unlock(&pv->mu);
+	}
+	return rc;
+}
+
+static int
+ws_upload(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f, int fd, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct dbm_json j;
+	char *dir = dbm_xstrdup(f->remote), *p;
+	long long size;
+	int rc = -1;
+
+	*strrchr(dir, '/') = '\0';
+	if (*dir && ws_mkdirs(u, h, dir, e) < 0)
+		goto out;
+	if (u->o.content_addressed) {
+		p = enc(ws_path(f->remote), 0);
+		dbm_buf_printf(&url, "/api/2.0/workspace/get-status?path=%s", p);
+		free(p);
+		if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) == 0) {
+			size = -1;
+			dbm_json_get_int(&j, "size", &size);
+			dbm_json_free(&j);
+			if (size == f->size) {
+				f->skipped = 1;
+				rc = 0;
+				goto out;
+			}
+		} else if (e->status != 404) {
+			goto out;
+		}
+		dbm_buf_reset(&url);
+	}
+	p = enc(ws_path(f->remote), 1);
+	dbm_buf_printf(&url, "/api/2.0/workspace-files/import-file%s"
+	    "?overwrite=%s", p, u->o.overwrite || u->o.content_addressed ?
+	    "true" : "false");
+	free(p);
+	dbm_req_init(&r, "POST", url.data);
+	r.content_type = "application/octet-stream";
+	r.body_fd = fd;
+	r.body_size = f->size;
+	/* repeated after a lost answer, a 409 may be our own first attempt:
+	 * the size tells (as for volumes) */
+	r.idempotent = 1;
+	r.progress = on_bytes;
+	r.progress_arg = &u->progress;
+	if (dbm_http_do(h, &r, &resp, e) == 0) {
+		rc = 0;
+	} else if (e->status == 409) {
+		dbm_buf_reset(&url);
+		p = enc(ws_path(f->remote), 0);
+		dbm_buf_printf(&url, "/api/2.0/workspace/get-status?path=%s", p);
+		free(p);
+		size = -1;
+		if (resp.attempts > 1 && dbm_http_json(h, "GET", url.data, NULL,
+		    1, &j, e) == 0) {
+			dbm_json_get_int(&j, "size", &size);
+			dbm_json_free(&j);
+		}
+		if (size == f->size)
+			rc = 0;
+		else
+			exists_error(u, f, e);
+	}
+out:
+	dbm_resp_free(&resp);
+	dbm_buf_free(&url);
+	free(dir);
+	return rc;
+}
+
+/* The content-addressed destination: DEST/<hash prefix>/<file name>. */
+static void
+ca_remote(struct dbm_upload *u, struct dbm_upload_file *f)
+{
+	struct dbm_buf rel = DBM_BUF_INIT;
+
+	dbm_buf_printf(&rel, "%.*s/%s", DBM_CA_HEX, f->sha256,
+	    base_name(f->rel));
+	f->remote = dbm_remote_join(&u->dest, rel.data);
+	dbm_buf_free(&rel);
+}
+
+static int
+one(size_t i, int worker, void *arg)
+{
+	struct dbm_upload *u = arg;
+	struct priv *pv = u->priv;
+	struct dbm_upload_file *f = &u->files[i];
+	struct dbm_err e;
+	int fd, rc = -1;
+
+	dbm_err_clear(&e);
+	pthread_mutex_lock(&pv->mu);
+	if (pv->abort) {
+		pthread_mutex_unlock(&pv->mu);
+		f->failed = 1;
+		return 1;
+	}
+	pthread_mutex_unlock(&pv->mu);
+	fd = open(f->local, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		dbm_err_sys(&e, "%s", f->local);
+		goto out;
+	}
+	if (u->o.want_sha || u->o.content_addressed) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0) {
+			dbm_err_sys(&e, "%s", f->local);
+			goto out;
+		}
+		if (dbm_hashcache_get(pv->cache, f->local, &st, f->sha256) < 0) {
+			if (hash_file(fd, f->sha256, &e, f->local) < 0)
+				goto out;
+			dbm_hashcache_put(pv->cache, f->local, &st, f->sha256);
+		}
+	}
+	if (u->o.content_addressed && f->remote == NULL)
+		ca_remote(u, f);
+	if (u->o.dry_run) {
+		rc = 0;
+		goto out;
+	}
+	switch (u->dest.kind) {
+	case DBM_REMOTE_DBFS:
+		rc = dbfs_upload(u, &pv->http[worker], f, fd, &e);
+		break;
+	case DBM_REMOTE_VOLUME:
+		rc = volume_upload(u, &pv->http[worker], f, fd, &e);
+		break;
+	case DBM_REMOTE_WORKSPACE:
+		rc = ws_upload(u, &pv->http[worker], f, fd, &e);
+		break;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (f->skipped)
+		dbm_progress_bytes(&u->progress, f->size);
+	dbm_progress_file(&u->progress);
+	if (rc < 0) {
+		char msg[2048];
+
+		f->failed = 1;
+		dbm_err_fmt(&e, msg, sizeof(msg));
+		pthread_mutex_lock(&pv->mu);
+		dbm_progress_clear(&u->progress);
+		if (!pv->abort)
+			fprintf(stderr, "%s: %s: %s\n", dbm_prog(), f->local,
+			    msg);
+		if (e.kind == DBM_E_AUTH)
+			pv->abort = 1;
+		pthread_mutex_unlock(&pv->mu);
+	}
+	return rc < 0;
+}
+
+size_t
+dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
+{
+	struct priv pv;
+	struct dbm_err e;
+	size_t failed;
+	int i;
+
+	memset(&pv, 0, sizeof(pv));
+	pthread_mutex_init(&pv.mu, NULL);
+	u->priv = &pv;
+	u->auth = auth;
+	u->tool = tool;
+	pv.nhttp = u->o.jobs;
+	pv.http = dbm_xcalloc((size_t)pv.nhttp, sizeof(*pv.http));
+	for (i = 0; i < pv.nhttp && !u->o.dry_run; i++) {
+		if (dbm_http_init(&pv.http[i], auth, tool, &e) < 0) {
+			dbm_err_print(&e);
+			return u->n;
+		}
+		pv.http[i].verbose = u->o.verbose;
+	}
+	if (u->o.want_sha || u->o.content_addressed)
+		pv.cache = dbm_hashcache_open();
+	dbm_progress_init(&u->progress, (long long)u->n, u->bytes,
+	    u->o.quiet || u->o.dry_run);
+	failed = dbm_pool_run(u->o.jobs, u->n, one, u);
+	dbm_progress_done(&u->progress);
+	dbm_hashcache_close(pv.cache);
+	for (i = 0; i < pv.nhttp && !u->o.dry_run; i++)
+		dbm_http_free(&pv.http[i]);
+	free(pv.http);
+	for (i = 0; i < pv.ndirs; i++)
+		free(pv.dirs[i]);
+	free(pv.dirs);
+	pthread_mutex_destroy(&pv.mu);
+	u->priv = NULL;
+	return failed;
+}

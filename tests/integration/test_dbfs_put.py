@@ -1,0 +1,271 @@
+"""dbfs-put against workspace-emu, asserting on the emulator's request log
+as well as on the files that arrived."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from dbmlops_testenv import BIN, Emu
+
+MiB = 1024 * 1024
+PUT = os.path.join(BIN, "dbfs-put")
+
+
+def run(emu, *args, env=None, timeout=300):
+    e = emu.env(DBMLOPS_RETRY_BACKOFF="0.05", **(env or {}))
+    return subprocess.run([PUT, "-q", *args], env=e, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def sha(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(MiB), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def make_tree(root, sizes=(0, 1, MiB - 1, MiB, MiB + 1)):
+    os.makedirs(os.path.join(root, "nested", "deeper"), exist_ok=True)
+    files = {}
+    for i, n in enumerate(sizes):
+        rel = ["plain-%d.bin" % n, "nested/with space %d.whl" % n,
+               "nested/deeper/ünï #%d %%.bin" % n][i % 3]
+        with open(os.path.join(root, rel), "wb") as f:
+            f.write(os.urandom(n))
+        files[rel] = sha(os.path.join(root, rel))
+    return files
+
+
+def remote_file(emu, uri):
+    if uri.startswith("dbfs:"):
+        return emu.path("dbfs", uri[5:])
+    if uri.startswith("/Volumes/"):
+        return emu.path("dbfs", uri)
+    assert uri.startswith("/Workspace/")
+    return emu.path("workspace", uri[len("/Workspace"):])
+
+
+DESTS = ["dbfs:/wheels/b1", "/Volumes/main/default/vol/b1", "/Workspace/Shared/b1"]
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_tree_to_every_destination(emu_plain, tmp_path, dest):
+    src = tmp_path / "dist"
+    files = make_tree(str(src))
+    r = run(emu_plain, "-r", str(src), dest + "/")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert sorted(lines) == sorted(dest + "/" + rel for rel in files)
+    for rel, digest in files.items():
+        assert sha(remote_file(emu_plain, dest + "/" + rel)) == digest
+
+
+def test_single_file_semantics(emu_plain, tmp_path):
+    f = tmp_path / "pkg-1.0-py3-none-any.whl"
+    f.write_bytes(b"wheel")
+    r = run(emu_plain, str(f), "dbfs:/x/renamed.whl")
+    assert r.stdout == "dbfs:/x/renamed.whl\n", r.stderr
+    r = run(emu_plain, str(f), "dbfs:/x/dir/")
+    assert r.stdout == "dbfs:/x/dir/pkg-1.0-py3-none-any.whl\n"
+    r = run(emu_plain, "--print", "fuse", str(f), "dbfs:/x/dir2/")
+    assert r.stdout == "/dbfs/x/dir2/pkg-1.0-py3-none-any.whl\n"
+    r = run(emu_plain, str(f), "dbfs:/Volumes/c/s/v/f.whl")
+    assert r.stdout == "/Volumes/c/s/v/f.whl\n"
+    assert open(emu_plain.path("dbfs", "Volumes/c/s/v/f.whl"), "rb").read() == b"wheel"
+
+
+def test_multipart_put_is_one_request_then_move(emu_plain, tmp_path):
+    f = tmp_path / "a.whl"
+    f.write_bytes(os.urandom(3 * MiB))
+    assert run(emu_plain, str(f), "dbfs:/one/a.whl").returncode == 0
+    log = [x for x in emu_plain.requests() if x["path"].startswith("/api/2.0/dbfs/")]
+    puts = [x for x in log if x["path"] == "/api/2.0/dbfs/put"]
+    assert len(puts) == 1 and puts[0]["bytes_in"] > 3 * MiB
+    assert puts[0]["bytes_in"] < 3 * MiB + 4096      # raw bytes, no base64
+    assert [x["path"] for x in log][-1] == "/api/2.0/dbfs/move"
+    # nothing but the file is left in the folder
+    assert os.listdir(emu_plain.path("dbfs", "one")) == ["a.whl"]
+
+
+def test_volume_is_one_put_per_file(emu_plain, tmp_path):
+    src = tmp_path / "d"
+    files = make_tree(str(src), sizes=(10, 20, 30, 40))
+    assert run(emu_plain, "-r", str(src), "/Volumes/c/s/v/one/").returncode == 0
+    log = emu_plain.requests()
+    assert len(log) == len(files)
+    assert all(x["method"] == "PUT" for x in log)
+
+
+def test_large_file_streams_above_put_limit(emu_plain, tmp_path):
+    f = tmp_path / "big.bin"
+    f.write_bytes(os.urandom(5 * MiB + 3))
+    r = run(emu_plain, str(f), "dbfs:/big/big.bin",
+            env={"DBMLOPS_DBFS_PUT_MAX": str(2 * MiB)})
+    assert r.returncode == 0, r.stderr
+    assert sha(emu_plain.path("dbfs", "big/big.bin")) == sha(f)
+    paths = [x["path"] for x in emu_plain.requests()]
+    assert paths.count("/api/2.0/dbfs/add-block") == 6
+    assert "/api/2.0/dbfs/put" not in paths
+
+
+def test_falls_back_when_server_refuses_put(tmp_path):
+    e = Emu(extra=["--put-max", str(MiB)]).start()
+    try:
+        f = tmp_path / "big.bin"
+        f.write_bytes(os.urandom(2 * MiB + 1))
+        r = run(e, str(f), "dbfs:/fb/big.bin")
+        assert r.returncode == 0, r.stderr
+        assert sha(e.path("dbfs", "fb/big.bin")) == sha(f)
+        paths = [x["path"] for x in e.requests()]
+        assert "/api/2.0/dbfs/put" in paths and "/api/2.0/dbfs/close" in paths
+    finally:
+        e.cleanup()
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_overwrite_rules(emu_plain, tmp_path, dest):
+    f = tmp_path / "w.whl"
+    f.write_bytes(b"one")
+    assert run(emu_plain, str(f), dest + "/w.whl").returncode == 0
+    f.write_bytes(b"two")
+    r = run(emu_plain, str(f), dest + "/w.whl")
+    assert r.returncode == 1
+    assert "already exists (use -f to overwrite)" in r.stderr
+    assert r.stdout == ""
+    assert open(remote_file(emu_plain, dest + "/w.whl"), "rb").read() == b"one"
+    r = run(emu_plain, "-f", str(f), dest + "/w.whl")
+    assert r.returncode == 0, r.stderr
+    assert open(remote_file(emu_plain, dest + "/w.whl"), "rb").read() == b"two"
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_content_addressed_skip_sends_no_bytes(emu_plain, tmp_path, dest):
+    src = tmp_path / "dist"
+    make_tree(str(src), sizes=(1000, MiB + 1, 5))
+    r1 = run(emu_plain, "-c", "--json", "-r", str(src), dest)
+    assert r1.returncode == 0, r1.stderr
+    m1 = json.loads(r1.stdout)["files"]
+    for f in m1:
+        assert f["remote"].startswith(dest + "/" + f["sha256"][:16] + "/")
+        assert not f["skipped"]
+        assert sha(remote_file(emu_plain, f["remote"])) == f["sha256"]
+    n = len(emu_plain.requests())
+    r2 = run(emu_plain, "-c", "--json", "-r", str(src), dest)
+    m2 = json.loads(r2.stdout)["files"]
+    assert [f["remote"] for f in m2] == [f["remote"] for f in m1]
+    assert all(f["skipped"] for f in m2)
+    second = emu_plain.requests()[n:]
+    assert sum(x["bytes_in"] for x in second) < 4096, second
+    # new content, new path
+    with open(src / "plain-1000.bin", "ab") as fh:
+        fh.write(b"!")
+    r3 = run(emu_plain, "-c", "-r", str(src), dest)
+    assert len(set(r3.stdout.splitlines()) - {f["remote"] for f in m1}) == 1
+
+
+@pytest.mark.parametrize("dest", DESTS)
+@pytest.mark.parametrize("seed", [int(s) for s in os.environ.get("DBMLOPS_FAULT_SEEDS", "3 11 12345").split()])
+def test_faults_still_byte_exact(tmp_path, dest, seed):
+    e = Emu(faults="429=0:0.2,503=0:0.2,drop:0.2", seed=seed).start()
+    try:
+        src = tmp_path / "dist"
+        files = make_tree(str(src), sizes=(0, 1, MiB - 1, MiB, MiB + 1, 70000, 3 * MiB,
+                                           10, 20, 30, 40, 50, 60))
+        r = run(e, "-r", "-j", "4", str(src), dest + "/")
+        assert r.returncode == 0, r.stderr
+        for rel, digest in files.items():
+            assert sha(remote_file(e, dest + "/" + rel)) == digest
+        faults = [x["fault"] for x in e.requests() if x["fault"]]
+        assert faults
+        if seed in (3, 11, 12345):      # these seeds hit every kind
+            assert {"429", "503", "drop"} <= set(faults), faults
+    finally:
+        e.cleanup()
+
+
+def test_kill_mid_upload_then_rerun(tmp_path):
+    e = Emu(faults="delay=300:1").start()
+    try:
+        f = tmp_path / "big.bin"
+        f.write_bytes(b"old" * 1000)
+        assert run(e, str(f), "dbfs:/k/big.bin").returncode == 0
+        old = sha(e.path("dbfs", "k/big.bin"))
+        f.write_bytes(os.urandom(40 * MiB))
+        p = subprocess.Popen([PUT, "-q", "-f", str(f), "dbfs:/k/big.bin"],
+                             env=e.env(), stdout=subprocess.PIPE)
+        time.sleep(0.45)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        assert sha(e.path("dbfs", "k/big.bin")) == old   # untouched
+        r = run(e, "-f", str(f), "dbfs:/k/big.bin")
+        assert r.returncode == 0, r.stderr
+        assert sha(e.path("dbfs", "k/big.bin")) == sha(f)
+    finally:
+        e.cleanup()
+
+
+def test_dry_run_sends_nothing(emu_plain, tmp_path):
+    src = tmp_path / "d"
+    make_tree(str(src), sizes=(1, 2))
+    r = run(emu_plain, "-n", "-r", str(src), "dbfs:/dry/")
+    assert r.returncode == 0
+    assert len(r.stdout.splitlines()) == 2
+    assert "would upload" in r.stderr
+    assert emu_plain.requests() == []
+
+
+def test_bad_input(emu_plain, tmp_path):
+    f = tmp_path / "f.whl"
+    f.write_bytes(b"x")
+    r = run(emu_plain, str(tmp_path / "missing.whl"), "dbfs:/x/")
+    assert r.returncode == 1
+    assert r.stderr.startswith("dbfs-put: ") and "missing.whl: No such file" in r.stderr
+    r = run(emu_plain, str(f), "s3://bucket/x")
+    assert r.returncode == 2 and "not a Databricks path" in r.stderr
+    r = run(emu_plain, str(f), "relative/path")
+    assert r.returncode == 2
+    r = run(emu_plain, str(tmp_path), "dbfs:/x/")
+    assert r.returncode == 1 and "is a directory (use -r)" in r.stderr
+    env = {k: v for k, v in emu_plain.env().items() if k != "DATABRICKS_TOKEN"}
+    r = subprocess.run([PUT, str(f), "dbfs:/x/"], env=env, capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and "no credentials" in r.stderr
+    r = run(emu_plain, str(f), "dbfs:/x/", env={"DATABRICKS_TOKEN": "wrong-secret"})
+    assert r.returncode == 1 and "403" in r.stderr and "wrong-secret" not in r.stderr
+    assert emu_plain.requests()[-1]["status"] == 403
+    if os.geteuid() != 0:
+        os.chmod(f, 0)
+        r = run(emu_plain, str(f), "dbfs:/x/")
+        assert r.returncode == 1 and "Permission denied" in r.stderr
+
+
+def test_oauth_m2m(emu_plain, tmp_path):
+    f = tmp_path / "f.whl"
+    f.write_bytes(b"m2m")
+    env = {k: v for k, v in emu_plain.env().items() if k != "DATABRICKS_TOKEN"}
+    env.update(DATABRICKS_CLIENT_ID=Emu.CLIENT_ID,
+               DATABRICKS_CLIENT_SECRET=Emu.CLIENT_SECRET)
+    r = subprocess.run([PUT, "-v", str(f), "/Volumes/c/s/v/m2m.whl"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Emu.CLIENT_SECRET not in r.stderr and "[redacted]" in r.stderr
+    assert [x["path"] for x in emu_plain.requests()].count("/oidc/v1/token") == 1
+
+
+def test_profile_from_databrickscfg(emu_plain, tmp_path):
+    f = tmp_path / "f.whl"
+    f.write_bytes(b"cfg")
+    cfg = tmp_path / "cfg"
+    cfg.write_text(f"[emu]\nhost = {emu_plain.url}\ntoken = {Emu.TOKEN}\n")
+    env = {k: v for k, v in emu_plain.env().items()
+           if k not in ("DATABRICKS_TOKEN", "DATABRICKS_HOST")}
+    env["DATABRICKS_CONFIG_FILE"] = str(cfg)
+    r = subprocess.run([PUT, "-p", "emu", str(f), "dbfs:/cfg.whl"], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

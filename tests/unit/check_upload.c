@@ -1,0 +1,158 @@
+/* lib/remote path routing, lib/hashcache, lib/upload planning. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hashcache.h"
+#include "remote.h"
+#include "upload.h"
+#include "unit.h"
+
+START_TEST(test_remote_parse)
+{
+	static const struct {
+		const char *in, *path, *uri, *fuse;
+		enum dbm_remote_kind kind;
+	} ok[] = {
+		{"dbfs:/wheels/x", "/wheels/x", "dbfs:/wheels/x",
+		    "/dbfs/wheels/x", DBM_REMOTE_DBFS},
+		{"dbfs://a//b/", "/a/b", "dbfs:/a/b", "/dbfs/a/b",
+		    DBM_REMOTE_DBFS},
+		{"/dbfs/a", "/a", "dbfs:/a", "/dbfs/a", DBM_REMOTE_DBFS},
+		{"/Volumes/c/s/v/x.whl", "/Volumes/c/s/v/x.whl",
+		    "/Volumes/c/s/v/x.whl", "/Volumes/c/s/v/x.whl",
+		    DBM_REMOTE_VOLUME},
+		{"dbfs:/Volumes/c/s/v", "/Volumes/c/s/v", "/Volumes/c/s/v",
+		    "/Volumes/c/s/v", DBM_REMOTE_VOLUME},
+		{"/dbfs/Volumes/c/s/v/a", "/Volumes/c/s/v/a", "/Volumes/c/s/v/a",
+		    "/Volumes/c/s/v/a", DBM_REMOTE_VOLUME},
+		{"/Workspace/Shared/w", "/Workspace/Shared/w",
+		    "/Workspace/Shared/w", "/Workspace/Shared/w",
+		    DBM_REMOTE_WORKSPACE},
+		{"dbfs:/", "/", "dbfs:/", "/dbfs/", DBM_REMOTE_DBFS},
+	};
+	static const char *const bad[] = {
+		"s3://b/x", "relative", "dbfs:rel", "/tmp/x", "/Volumes/c/s",
+		"dbfs:/a/../b", "dbfs:/a/./b", "abfss://c@a/x", "",
+	};
+	struct dbm_remote r;
+	struct dbm_err e;
+	size_t i;
+	char *s;
+
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		ck_assert_msg(dbm_remote_parse(ok[i].in, &r, &e) == 0, "%s: %s",
+		    ok[i].in, e.msg);
+		ck_assert_str_eq(r.path, ok[i].path);
+		ck_assert_int_eq(r.kind, ok[i].kind);
+		s = dbm_remote_uri(r.kind, r.path);
+		ck_assert_str_eq(s, ok[i].uri);
+		free(s);
+		s = dbm_remote_fuse(r.kind, r.path);
+		ck_assert_str_eq(s, ok[i].fuse);
+		free(s);
+		dbm_remote_free(&r);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(dbm_remote_parse(bad[i], &r, &e) < 0, "accepted %s",
+		    bad[i]);
+		ck_assert_int_eq(e.kind, DBM_E_USAGE);
+	}
+}
+END_TEST
+
+START_TEST(test_hashcache)
+{
+	const char *dir = tmpdir_make();
+	char hex[65], path[512];
+	struct dbm_hashcache *c;
+	struct stat st;
+	struct timespec old[2] = {{1000000000, 5}, {1000000000, 5}};
+	const char *h = "aaaabbbbccccddddeeeeffff00001111222233334444555566667777"
+	    "88889999";
+
+	setenv("DBMLOPS_CACHE", dir, 1);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	write_file(dir, "f", "content");
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	c = dbm_hashcache_open();
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
+	dbm_hashcache_put(c, path, &st, h);
+	dbm_hashcache_close(c);
+	c = dbm_hashcache_open();
+	ck_assert_int_eq(dbm_hashcache_get(c, path, &st, hex), 0);
+	ck_assert_str_eq(hex, h);
+	dbm_hashcache_close(c);
+	/* a changed file misses */
+	write_file(dir, "f", "content!");
+	ck_assert_int_eq(stat(path, &st), 0);
+	c = dbm_hashcache_open();
+	ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
+	/* a fresh file is not remembered */
+	dbm_hashcache_put(c, path, &st, h);
+	dbm_hashcache_close(c);
+	c = dbm_hashcache_open();
+	ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
+	dbm_hashcache_close(c);
+	setenv("DBMLOPS_HASH_CACHE", "off", 1);
+	ck_assert_ptr_null(dbm_hashcache_open());
+	unsetenv("DBMLOPS_HASH_CACHE");
+}
+END_TEST
+
+START_TEST(test_plan)
+{
+	const char *dir = tmpdir_make();
+	struct dbm_upload u;
+	struct dbm_upload_opts o = {0};
+	struct dbm_err e;
+	char a[512], d[512];
+	char *one[] = {a}, *two[] = {a, a}, *tree[] = {d};
+
+	snprintf(a, sizeof(a), "%s/a.whl", dir);
+	snprintf(d, sizeof(d), "%s/d", dir);
+	write_file(dir, "a.whl", "x");
+	sh(dir, "mkdir -p d/sub && echo 1 > d/z && echo 2 > d/sub/y && "
+	    "echo 3 > d/b");
+	ck_assert_int_eq(dbm_upload_plan(&u, one, 1, "dbfs:/x/n.whl", &o, &e), 0);
+	ck_assert_str_eq(u.files[0].remote, "/x/n.whl");
+	dbm_upload_free(&u);
+	ck_assert_int_eq(dbm_upload_plan(&u, one, 1, "dbfs:/x/", &o, &e), 0);
+	ck_assert_str_eq(u.files[0].remote, "/x/a.whl");
+	dbm_upload_free(&u);
+	/* the same file twice would land twice on one path */
+	ck_assert_int_lt(dbm_upload_plan(&u, two, 2, "dbfs:/x/", &o, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "two sources"));
+	dbm_upload_free(&u);
+	ck_assert_int_lt(dbm_upload_plan(&u, tree, 1, "dbfs:/x", &o, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "use -r"));
+	dbm_upload_free(&u);
+	o.recursive = 1;
+	ck_assert_int_eq(dbm_upload_plan(&u, tree, 1, "dbfs:/x", &o, &e), 0);
+	ck_assert_int_eq(u.n, 3);
+	ck_assert_str_eq(u.files[0].remote, "/x/b");	/* sorted */
+	ck_assert_str_eq(u.files[1].remote, "/x/sub/y");
+	ck_assert_str_eq(u.files[2].remote, "/x/z");
+	ck_assert_int_eq(u.bytes, 6);
+	dbm_upload_free(&u);
+}
+END_TEST
+
+Suite *
+suite_upload(void)
+{
+	Suite *s = suite_create("upload");
+	TCase *tc = tcase_create("upload");
+
+	tcase_add_test(tc, test_remote_parse);
+	tcase_add_test(tc, test_hashcache);
+	tcase_add_test(tc, test_plan);
+	suite_add_tcase(s, tc);
+	return s;
+}

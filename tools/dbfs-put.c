@@ -1,0 +1,242 @@
+/*
+ * dbfs-put: upload files and directory trees to DBFS (dbfs:/...), Unity
+ * Catalog volumes (/Volumes/...) or workspace files (/Workspace/...), in
+ * parallel, and print where each file went. See dbfs-put(1).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "auth.h"
+#include "err.h"
+#include "json.h"
+#include "upload.h"
+
+enum { OPT_HOST = 256, OPT_JSON, OPT_PRINT, OPT_VERSION };
+
+static void
+usage(void)
+{
+	printf("usage: dbfs-put [-cfnqrv] [-j jobs] [-p profile] "
+	    "[--print uri|fuse] [--json]\n"
+	    "                source ... destination\n"
+	    "\n"
+	    "Upload files to dbfs:/..., /Volumes/... or /Workspace/... and "
+	    "print each remote\npath. A single file goes to destination "
+	    "itself unless it ends in '/'; more\nfiles, and the contents of "
+	    "directories (-r), go under it.\n"
+	    "\n"
+	    "  -c, --content-addressed  upload to destination/<hash>/<name>; "
+	    "skip files\n"
+	    "                           already there\n"
+	    "  -f, --force, --overwrite replace existing files\n"
+	    "  -j, --jobs n             parallel transfers (8)\n"
+	    "      --json               print a JSON manifest instead of paths\n"
+	    "  -n, --dry-run            print the plan, send nothing\n"
+	    "  -p, --profile name       ~/.databrickscfg profile\n"
+	    "      --host url           workspace URL (else DATABRICKS_HOST)\n"
+	    "      --print uri|fuse     path form: dbfs:/x (uri, default) or "
+	    "/dbfs/x (fuse)\n"
+	    "  -q, --quiet              no progress line\n"
+	    "  -r, --recursive          upload directories\n"
+	    "  -v, --verbose            trace HTTP on stderr (secrets "
+	    "redacted)\n"
+	    "  -h, --help               print this help\n"
+	    "      --version            print the version\n");
+	exit(0);
+}
+
+static void
+manifest(const struct dbm_upload *u)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	size_t i;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "files");
+	dbm_jw_arr(&w);
+	for (i = 0; i < u->n; i++) {
+		const struct dbm_upload_file *f = &u->files[i];
+		char *uri, *fuse;
+
+		if (f->failed)
+			continue;
+		uri = dbm_remote_uri(u->dest.kind, f->remote);
+		fuse = dbm_remote_fuse(u->dest.kind, f->remote);
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "local");
+		dbm_jw_str(&w, f->local);
+		dbm_jw_key(&w, "remote");
+		dbm_jw_str(&w, uri);
+		dbm_jw_key(&w, "fuse");
+		dbm_jw_str(&w, fuse);
+		dbm_jw_key(&w, "size");
+		dbm_jw_int(&w, f->size);
+		dbm_jw_key(&w, "sha256");
+		dbm_jw_str(&w, f->sha256);
+		dbm_jw_key(&w, "skipped");
+		dbm_jw_bool(&w, f->skipped);
+		dbm_jw_obj_end(&w);
+		free(uri);
+		free(fuse);
+	}
+	dbm_jw_arr_end(&w);
+	dbm_jw_obj_end(&w);
+	puts(b.data);
+	dbm_buf_free(&b);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"content-addressed", no_argument, NULL, 'c'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{"host", required_argument, NULL, OPT_HOST},
+		{"jobs", required_argument, NULL, 'j'},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"overwrite", no_argument, NULL, 'f'},
+		{"print", required_argument, NULL, OPT_PRINT},
+		{"profile", required_argument, NULL, 'p'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"recursive", no_argument, NULL, 'r'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+	struct dbm_upload_opts o = {0};
+	struct dbm_auth_opts ao = {0};
+	struct dbm_upload u;
+	struct dbm_auth auth;
+	struct dbm_err e;
+	const char *v;
+	char *end;
+	int c, json = 0, fuse = 0, rc = 0;
+	size_t i, failed;
+
+	dbm_setprog(argv[0]);
+	o.jobs = 8;
+	while ((c = getopt_long(argc, argv, "cfhj:np:qrv", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.content_addressed = 1;
+			break;
+		case 'f':
+			o.overwrite = 1;
+			break;
+		case 'h':
+			usage();
+			break;
+		case OPT_HOST:
+			ao.host = optarg;
+			break;
+		case 'j':
+			o.jobs = (int)strtol(optarg, &end, 10);
+			if (*end || o.jobs < 1 || o.jobs > 64)
+				dbm_usage_error("-j: '%s' is not a number from "
+				    "1 to 64", optarg);
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'p':
+			ao.profile = optarg;
+			break;
+		case OPT_PRINT:
+			if (strcmp(optarg, "fuse") == 0)
+				fuse = 1;
+			else if (strcmp(optarg, "uri") != 0)
+				dbm_usage_error("--print: '%s' is neither uri "
+				    "nor fuse", optarg);
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'r':
+			o.recursive = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case OPT_VERSION:
+			printf("dbfs-put %s\n", DBM_VERSION);
+			return dbm_close_stdout() < 0;
+		default:
+			fprintf(stderr, "%s: try 'dbfs-put --help'\n",
+			    dbm_prog());
+			return 2;
+		}
+	}
+	if (argc - optind < 2)
+		dbm_usage_error("a source and a destination are needed");
+	o.want_sha = json;
+	if ((v = getenv("DBMLOPS_DBFS_PUT_MAX")) != NULL && *v)
+		o.dbfs_put_max = strtoll(v, NULL, 10);
+	if ((v = getenv("DBMLOPS_DBFS_BLOCK")) != NULL && *v)
+		o.block = strtoll(v, NULL, 10);
+
+	if (dbm_upload_plan(&u, argv + optind, argc - optind - 1,
+	    argv[argc - 1], &o, &e) < 0) {
+		dbm_err_print(&e);
+		if (e.kind == DBM_E_USAGE)
+			fprintf(stderr, "%s: try 'dbfs-put --help'\n",
+			    dbm_prog());
+		dbm_upload_free(&u);
+		return e.kind == DBM_E_USAGE ? 2 : 1;
+	}
+	memset(&auth, 0, sizeof(auth));
+	if (!o.dry_run && dbm_auth_resolve(&auth, &ao, NULL, &e) < 0) {
+		dbm_err_print(&e);
+		dbm_upload_free(&u);
+		return 1;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	failed = dbm_upload_run(&u, &auth, "dbfs-put");
+	if (o.dry_run) {
+		for (i = 0; i < u.n; i++) {
+			char *uri = dbm_remote_uri(u.dest.kind,
+			    u.files[i].remote);
+
+			fprintf(stderr, "%s: would upload %s -> %s (%lld "
+			    "bytes)\n", dbm_prog(), u.files[i].local, uri,
+			    u.files[i].size);
+			free(uri);
+		}
+	}
+	if (json) {
+		manifest(&u);
+	} else {
+		for (i = 0; i < u.n; i++) {
+			char *p;
+
+			if (u.files[i].failed)
+				continue;
+			p = fuse ? dbm_remote_fuse(u.dest.kind,
+			    u.files[i].remote) : dbm_remote_uri(u.dest.kind,
+			    u.files[i].remote);
+			puts(p);
+			free(p);
+		}
+	}
+	if (failed) {
+		dbm_warnx("%zu of %zu files failed", failed, u.n);
+		rc = 1;
+	}
+	if (dbm_close_stdout() < 0)
+		rc = 1;
+	dbm_upload_free(&u);
+	dbm_auth_free(&auth);
+	curl_global_cleanup();
+	return rc;
+}
