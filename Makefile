@@ -32,7 +32,7 @@ DBM_LDFLAGS += -fsanitize=address,undefined
 endif
 
 B = build
-TOOLS = branch-name dbfs-put
+TOOLS = branch-name dbfs-put wheelpath-subst
 EMU = workspace-emu
 EMU_SRC = $(wildcard emu/*.c)
 EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)

@@ -1,0 +1,330 @@
+/*
+ * wheelpath-subst: put uploaded wheel paths into an MLflow project's
+ * dependency file (conda YAML, python_env YAML, requirements.txt) and
+ * cluster definition (JSON) in place of a placeholder, changing no other
+ * byte. See wheelpath-subst(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "subst.h"
+
+enum { OPT_MANIFEST = 256, OPT_TYPE, OPT_VERSION };
+
+#define MAX_INPUT (64L * 1024 * 1024)
+
+static void
+usage(void)
+{
+	printf("usage: wheelpath-subst [-in] [-o out] [-P token] [-w wheel]... "
+	    "[--manifest file]\n"
+	    "                       [--type yaml|json|requirements] file ...\n"
+	    "\n"
+	    "Replace placeholders (default WHEELPATH; WHEELPATH:<dist> names "
+	    "a wheel) in\nconda/python_env YAML, cluster JSON and "
+	    "requirements files with wheel paths:\nPOSIX (/dbfs/...) in pip "
+	    "lines, URIs (dbfs:/...) under \"whl\" keys. Wheels come\nfrom -w, "
+	    "--manifest (dbfs-put --json) or stdin (one path a line, or a "
+	    "manifest).\n"
+	    "\n"
+	    "  -i, --in-place          edit the files (atomically)\n"
+	    "      --manifest file     a dbfs-put --json manifest ('-' for "
+	    "stdin)\n"
+	    "  -n, --dry-run           print the replacements, write nothing\n"
+	    "  -o, --output file       write the result to file ('-' for "
+	    "stdout)\n"
+	    "  -P, --placeholder token the placeholder (WHEELPATH)\n"
+	    "      --type type         yaml, json or requirements (else from "
+	    "the name)\n"
+	    "  -w, --wheel path        a wheel path (repeatable)\n"
+	    "  -h, --help              print this help\n"
+	    "      --version           print the version\n");
+	exit(0);
+}
+
+static int
+read_all(const char *path, FILE *f, struct dbm_buf *b, struct dbm_err *e)
+{
+	char chunk[65536];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if ((long)(b->len + n) > MAX_INPUT)
+			return dbm_errf(e, DBM_E_INPUT, "%s: larger than %ld "
+			    "bytes", path, MAX_INPUT);
+		dbm_buf_add(b, chunk, n);
+	}
+	if (ferror(f))
+		return dbm_err_sys(e, "%s", path);
+	if (b->data == NULL)
+		dbm_buf_grow(b, 0), b->data[0] = '\0';
+	return 0;
+}
+
+static int
+read_file(const char *path, struct dbm_buf *b, struct dbm_err *e)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	int rc;
+
+	if (f == NULL)
+		return dbm_err_sys(e, "%s", path);
+	rc = read_all(path, f, b, e);
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+/* Write data to path through a temporary file in the same directory, so
+ * the file is either the old one or the new one, never half written. */
+static int
+write_atomic(const char *path, const char *data, size_t len, struct dbm_err *e)
+{
+	struct dbm_buf tmp = DBM_BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	mode_t mode, um;
+	int fd, rc = -1;
+	size_t off = 0;
+
+	if (slash)
+		dbm_buf_printf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path,
+		    slash + 1);
+	else
+		dbm_buf_printf(&tmp, ".%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp.data)) < 0) {
+		dbm_err_sys(e, "%s", tmp.data);
+		dbm_buf_free(&tmp);
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		mode = st.st_mode & 07777;
+	} else {
+		um = umask(0);
+		umask(um);
+		mode = 0666 & ~um;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off != len || fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		dbm_err_sys(e, "%s", tmp.data);
+		close(fd);
+	} else if (close(fd) < 0 || rename(tmp.data, path) < 0) {
+		dbm_err_sys(e, "%s", path);
+	} else {
+		rc = 0;
+	}
+	if (rc < 0)
+		unlink(tmp.data);
+	dbm_buf_free(&tmp);
+	return rc;
+}
+
+/* Wheel paths on stdin: a dbfs-put manifest, or one path a line. */
+static int
+wheels_stdin(struct dbm_wheels *ws, struct dbm_err *e)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	char *line, *save = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (isatty(0))
+		return dbm_errf(e, DBM_E_USAGE, "no wheels: give -w, --manifest, "
+		    "or pipe dbfs-put's output in");
+	if (read_all("<stdin>", stdin, &b, e) < 0)
+		return -1;
+	for (i = 0; i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' ||
+	    b.data[i] == '\t' || b.data[i] == '\r'); i++)
+		;
+	if (i < b.len && b.data[i] == '{') {
+		rc = dbm_wheels_manifest(ws, b.data, b.len, "<stdin>", e);
+	} else {
+		for (line = strtok_r(b.data, "\r\n", &save); line && rc == 0;
+		    line = strtok_r(NULL, "\r\n", &save)) {
+			while (*line == ' ' || *line == '\t')
+				line++;
+			if (*line && dbm_wheels_add(ws, line, e) < 0)
+				rc = -1;
+		}
+	}
+	dbm_buf_free(&b);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"in-place", no_argument, NULL, 'i'},
+		{"manifest", required_argument, NULL, OPT_MANIFEST},
+		{"output", required_argument, NULL, 'o'},
+		{"placeholder", required_argument, NULL, 'P'},
+		{"type", required_argument, NULL, OPT_TYPE},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"wheel", required_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0},
+	};
+	struct dbm_wheels ws = {NULL, 0};
+	struct dbm_subst_result *res;
+	struct dbm_err e;
+	enum dbm_subst_type type = DBM_SUBST_AUTO;
+	const char *out = NULL, *token = "WHEELPATH", *manifest = NULL;
+	int c, i, nfiles, inplace = 0, dry = 0, given = 0, rc = 0;
+	size_t k, edits = 0;
+
+	dbm_setprog(argv[0]);
+	while ((c = getopt_long(argc, argv, "hino:P:w:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage();
+			break;
+		case 'i':
+			inplace = 1;
+			break;
+		case OPT_MANIFEST:
+			manifest = optarg;
+			given = 1;
+			break;
+		case 'n':
+			dry = 1;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'P':
+			token = optarg;
+			if (*token == '\0' || strpbrk(token, " \t\n:"))
+				dbm_usage_error("-P: the placeholder must be one "
+				    "word without ':'");
+			break;
+		case OPT_TYPE:
+			if (strcmp(optarg, "yaml") == 0)
+				type = DBM_SUBST_YAML;
+			else if (strcmp(optarg, "json") == 0)
+				type = DBM_SUBST_JSON;
+			else if (strcmp(optarg, "requirements") == 0)
+				type = DBM_SUBST_REQS;
+			else
+				dbm_usage_error("--type: '%s' is not yaml, json "
+				    "or requirements", optarg);
+			break;
+		case OPT_VERSION:
+			printf("wheelpath-subst %s\n", DBM_VERSION);
+			return dbm_close_stdout() < 0;
+		case 'w':
+			given = 1;
+			if (dbm_wheels_add(&ws, optarg, &e) < 0) {
+				dbm_err_print(&e);
+				return 2;
+			} else if (strlen(optarg) < 4 || strcmp(optarg +
+			    strlen(optarg) - 4, ".whl") != 0) {
+				dbm_usage_error("-w: '%s' is not a .whl file",
+				    optarg);
+			}
+			break;
+		default:
+			fprintf(stderr, "%s: try 'wheelpath-subst --help'\n",
+			    dbm_prog());
+			return 2;
+		}
+	}
+	nfiles = argc - optind;
+	if (nfiles < 1)
+		dbm_usage_error("no file to edit");
+	if (inplace && out)
+		dbm_usage_error("-i and -o exclude each other");
+	if (out && nfiles > 1)
+		dbm_usage_error("-o takes one input file");
+	if (!inplace && !dry && !out && nfiles > 1)
+		dbm_usage_error("more than one file: use -i (or -n)");
+	for (i = optind; i < argc; i++)
+		if (strcmp(argv[i], "-") == 0 && (inplace || (manifest &&
+		    strcmp(manifest, "-") == 0) || !given))
+			dbm_usage_error("'-' (stdin) cannot be edited here");
+
+	if (manifest) {
+		struct dbm_buf b = DBM_BUF_INIT;
+
+		if (read_file(manifest, &b, &e) < 0 ||
+		    dbm_wheels_manifest(&ws, b.data, b.len, manifest, &e) < 0) {
+			dbm_err_print(&e);
+			dbm_buf_free(&b);
+			return 1;
+		}
+		dbm_buf_free(&b);
+	} else if (!given && wheels_stdin(&ws, &e) < 0) {
+		dbm_err_print(&e);
+		return e.kind == DBM_E_USAGE ? 2 : 1;
+	}
+
+	/* everything is checked before anything is written */
+	res = dbm_xcalloc((size_t)nfiles, sizeof(*res));
+	for (i = 0; i < nfiles; i++) {
+		const char *name = argv[optind + i];
+		struct dbm_buf in = DBM_BUF_INIT;
+
+		if (read_file(name, &in, &e) < 0 ||
+		    dbm_subst(name, in.data, in.len, type, token, &ws, &res[i],
+		    &e) < 0) {
+			dbm_err_print(&e);
+			dbm_buf_free(&in);
+			rc = 1;
+			goto done;
+		}
+		dbm_buf_free(&in);
+		edits += res[i].nedits;
+		if (res[i].nedits == 0 && nfiles > 1)
+			dbm_warnx("%s: no placeholder %s", name, token);
+	}
+	if (edits == 0) {
+		dbm_warnx("no placeholder %s in %s%s", token, argv[optind],
+		    nfiles > 1 ? " or the other files" : "");
+		rc = 1;
+		goto done;
+	}
+	for (i = 0; i < nfiles; i++) {
+		const char *name = argv[optind + i];
+
+		if (dry) {
+			for (k = 0; k < res[i].nedits; k++)
+				printf("%s:%ld:%ld: %s -> %s\n", name,
+				    res[i].edits[k].line, res[i].edits[k].col,
+				    res[i].edits[k].old, res[i].edits[k].new);
+		} else if (inplace || (out && strcmp(out, "-") != 0)) {
+			if (write_atomic(inplace ? name : out,
+			    dbm_buf_str(&res[i].out), res[i].out.len, &e) < 0) {
+				dbm_err_print(&e);
+				rc = 1;
+			}
+		} else {
+			fwrite(dbm_buf_str(&res[i].out), 1, res[i].out.len,
+			    stdout);
+		}
+	}
+	if (dbm_close_stdout() < 0)
+		rc = 1;
+done:
+	for (i = 0; i < nfiles; i++)
+		dbm_subst_result_free(&res[i]);
+	free(res);
+	dbm_wheels_free(&ws);
+	return rc;
+}
