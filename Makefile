@@ -135,10 +135,13 @@ bench: $(BINS)
 	sh bench/run.sh
 
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/mk
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/mk \
+		$(DESTDIR)$(DATADIR)/cluster/bin
 	cp -f $(BINS) $(DESTDIR)$(BINDIR)/
 	cp -f $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp -f mk/dbmlops.mk $(DESTDIR)$(DATADIR)/mk/
+	cp -f emu/cluster/dbmlops_cluster.py $(DESTDIR)$(DATADIR)/cluster/
+	cp -f emu/cluster/bin/mlflow $(DESTDIR)$(DATADIR)/cluster/bin/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(EMU:%=$(DESTDIR)$(BINDIR)/%)

@@ -149,6 +149,8 @@ enum MHD_Result emu_workspace(struct req *r);
 enum MHD_Result emu_oauth(struct req *r);
 int emu_oauth_check(struct emu *e, const char *token);
 int emu_oauth_init(struct emu *e);
+/* A token for the clients that jobs run (malloc'd; NULL without any). */
+char *emu_run_token(struct emu *e);
 enum MHD_Result emu_proxy(struct req *r);
 
 /* Faults: parse --faults; decide one for a request. */

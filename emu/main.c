@@ -23,9 +23,11 @@
 
 #include "emu.h"
 #include "err.h"
+#include "jobs.h"
 #include "server.h"
 
 enum {
+	OPT_CLUSTER_DIR = 200, OPT_MAX_RUNS, OPT_PYTHON,
 	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_INLINE_MAX,
 	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
 	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_VERSION,
@@ -66,6 +68,12 @@ usage(void)
 	    "(1 MB)\n"
 	    "      --read-max bytes   dbfs/read length limit (1 MB)\n"
 	    "      --handle-idle secs DBFS stream handle timeout (600)\n"
+	    "      --python path      base interpreter of job runs, with mlflow "
+	    "(python3)\n"
+	    "      --max-runs n       job runs executing at once; more wait "
+	    "QUEUED (2)\n"
+	    "      --cluster-dir dir  the cluster support files "
+	    "(dbmlops_cluster.py)\n"
 	    "  -v, --verbose          log server errors on stderr\n"
 	    "  -h, --help             print this help\n"
 	    "      --version          print the version\n");
@@ -141,6 +149,72 @@ make_dirs(struct emu *e)
 	dbm_buf_free(&b);
 }
 
+/* The base interpreter of job runs: --python, else python3 on PATH. */
+static int
+find_python(const char *given, char out[PATH_MAX])
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+
+	/* never resolved through symlinks: a venv's python must stay itself */
+	if (given) {
+		char cwd[PATH_MAX];
+		struct dbm_buf b = DBM_BUF_INIT;
+
+		if (given[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+			dbm_buf_printf(&b, "%s/", cwd);
+		dbm_buf_adds(&b, given);
+		if (b.len >= PATH_MAX) {
+			dbm_buf_free(&b);
+			return -1;
+		}
+		memcpy(out, b.data, b.len + 1);
+		dbm_buf_free(&b);
+		return access(out, X_OK);
+	}
+	copy = dbm_xstrdup(path ? path : "/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir;
+	    dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, PATH_MAX, "%s/python3", dir);
+		if (access(out, X_OK) == 0) {
+			free(copy);
+			return 0;
+		}
+	}
+	free(copy);
+	return -1;
+}
+
+/* Where dbmlops_cluster.py is: --cluster-dir, the source tree next to the
+ * build, or the installed share directory. */
+static int
+find_cluster(const char *given, char out[PATH_MAX])
+{
+	char exe[PATH_MAX], *slash;
+	const char *rel[] = {"/../../emu/cluster", "/../share/dbmlops/cluster"};
+	ssize_t n;
+	size_t i;
+	struct stat st;
+
+	if (given)
+		return realpath(given, out) ? 0 : -1;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(*rel); i++) {
+		char cand[PATH_MAX + 64], f[PATH_MAX + 96];
+
+		snprintf(cand, sizeof(cand), "%s%s", exe, rel[i]);
+		snprintf(f, sizeof(f), "%s/dbmlops_cluster.py", cand);
+		if (stat(f, &st) == 0 && realpath(cand, out))
+			return 0;
+	}
+	return -1;
+}
+
 static void
 write_url_file(const char *path, const char *url)
 {
@@ -160,6 +234,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"client-file", required_argument, NULL, OPT_CLIENT_FILE},
+		{"cluster-dir", required_argument, NULL, OPT_CLUSTER_DIR},
 		{"data-dir", required_argument, NULL, 'd'},
 		{"faults", required_argument, NULL, OPT_FAULTS},
 		{"handle-idle", required_argument, NULL, OPT_HANDLE_IDLE},
@@ -167,8 +242,10 @@ main(int argc, char *argv[])
 		{"inline-max", required_argument, NULL, OPT_INLINE_MAX},
 		{"listen", required_argument, NULL, 'l'},
 		{"log", required_argument, NULL, OPT_LOG},
+		{"max-runs", required_argument, NULL, OPT_MAX_RUNS},
 		{"mlflow-url", required_argument, NULL, OPT_MLFLOW_URL},
 		{"put-max", required_argument, NULL, OPT_PUT_MAX},
+		{"python", required_argument, NULL, OPT_PYTHON},
 		{"read-max", required_argument, NULL, OPT_READ_MAX},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
@@ -187,6 +264,9 @@ main(int argc, char *argv[])
 	const char *why = NULL;
 	char abs[PATH_MAX], *colon, host[64], **lines;
 	unsigned long seed = 1;
+	const char *python = NULL, *cluster = NULL;
+	char pybuf[PATH_MAX], clbuf[PATH_MAX];
+	int max_runs = 2;
 	sigset_t sigs;
 	int c, i, n, sig;
 
@@ -221,8 +301,17 @@ main(int argc, char *argv[])
 			}
 			free(lines);
 			break;
+		case OPT_CLUSTER_DIR:
+			cluster = optarg;
+			break;
 		case 'd':
 			datadir = optarg;
+			break;
+		case OPT_MAX_RUNS:
+			max_runs = (int)num("--max-runs", optarg);
+			break;
+		case OPT_PYTHON:
+			python = optarg;
 			break;
 		case OPT_FAULTS:
 			faults = optarg;
@@ -311,6 +400,13 @@ main(int argc, char *argv[])
 	if (emu_oauth_init(&e) < 0)
 		dbm_errx(1, "%s/emu.key: %s", e.datadir, strerror(errno));
 	emu_dbfs_init(&e);
+	if (find_python(python, pybuf) < 0)
+		dbm_errx(1, "no Python interpreter for job runs: give --python "
+		    "(one with mlflow installed)");
+	if (find_cluster(cluster, clbuf) < 0)
+		dbm_errx(1, "cannot find the cluster support files "
+		    "(dbmlops_cluster.py): give --cluster-dir");
+	emu_jobs_init(&e, pybuf, clbuf, max_runs);
 	if (logpath) {
 		e.log = strcmp(logpath, "-") == 0 ? stderr :
 		    fopen(logpath, "a");
@@ -336,6 +432,7 @@ main(int argc, char *argv[])
 		write_url_file(urlfile, e.url);
 	while (sigwait(&sigs, &sig) != 0)
 		;
+	emu_jobs_stop(&e);
 	MHD_stop_daemon(d);
 	if (e.log && e.log != stderr)
 		fclose(e.log);

@@ -250,3 +250,14 @@ emu_oauth(struct req *r)
 	dbm_buf_free(&b);
 	return res;
 }
+
+char *
+emu_run_token(struct emu *e)
+{
+	if (e->ntokens > 0)
+		return dbm_xstrdup(e->tokens[0]);
+	if (e->nclients > 0)
+		return issue(e, e->clients[0].id, (long long)time(NULL) +
+		    (e->token_ttl > 86400 ? e->token_ttl : 86400));
+	return NULL;
+}

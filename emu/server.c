@@ -43,6 +43,7 @@ static const struct route routes[] = {
 	{NULL, "/api/2.0/jobs/", 1, 0, BODY_JSON, jobs_or_404},
 	{NULL, "/api/2.1/jobs/", 1, 0, BODY_JSON, jobs_or_404},
 	{NULL, "/api/2.2/jobs/", 1, 0, BODY_JSON, jobs_or_404},
+	{"GET", "/jobs/runs/", 1, 1, BODY_NONE, jobs_or_404},
 	{"GET", "/oidc/.well-known/oauth-authorization-server", 0, 1,
 	    BODY_NONE, emu_oauth},
 	{"GET", "/.well-known/databricks-config", 0, 1, BODY_NONE, emu_oauth},

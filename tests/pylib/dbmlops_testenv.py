@@ -117,6 +117,7 @@ class Emu:
                "--log", self.logpath] + self.extra
         if self.mlflow_url:
             cmd += ["--mlflow-url", self.mlflow_url]
+        cmd += ["--python", sys.executable]
         if self.faults:
             cmd += ["--faults", self.faults, "--seed", str(self.seed)]
         env = {k: v for k, v in os.environ.items() if k != "DATABRICKS_TOKEN"}
@@ -186,3 +187,15 @@ def legacy_cli_emu(**kw):
         except RuntimeError:
             e.cleanup()
     return None
+
+
+def build_example_wheel(dest):
+    """Build the example wheel of templates/wheel into dest; its path."""
+    src = os.path.join(TOP, "templates", "wheel")
+    work = tempfile.mkdtemp(prefix="dbm-wheel-")
+    shutil.copytree(src, os.path.join(work, "wheel"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", dest,
+                    os.path.join(work, "wheel")], check=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return os.path.join(dest, [f for f in os.listdir(dest) if f.endswith(".whl")][0])

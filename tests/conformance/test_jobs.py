@@ -1,0 +1,258 @@
+"""Jobs that really run on workspace-emu, driven by the official clients:
+MLflow's own Databricks backend (mlflow.run) and databricks-sdk."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.service import compute, jobs
+
+from dbmlops_testenv import BIN, TOP, Emu, build_example_wheel
+
+
+@pytest.fixture(scope="module")
+def wheel(emu, tmp_path_factory):
+    """The example wheel, uploaded with dbfs-put; its dbfs: URI."""
+    d = tmp_path_factory.mktemp("wheel")
+    whl = build_example_wheel(str(d))
+    r = subprocess.run([os.path.join(BIN, "dbfs-put"), "-q", "-c", whl,
+                        "dbfs:/wheels/conformance/"], env=emu.env(),
+                       capture_output=True, text=True, check=True)
+    return r.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def project(wheel, tmp_path_factory):
+    """The example MLflow project with the wheel's path substituted."""
+    d = tmp_path_factory.mktemp("project") / "project"
+    shutil.copytree(os.path.join(TOP, "templates", "project"), d)
+    subprocess.run([os.path.join(BIN, "wheelpath-subst"), "-i", "-w", wheel,
+                    str(d / "conda.yaml"), str(d / "cluster.json")], check=True)
+    return d
+
+
+def mlflow_run(emu, project, entry_point="main", config="cluster.json",
+               experiment="/Shared/conformance/jobs"):
+    script = textwrap.dedent(f"""
+        import json, sys
+        import mlflow
+        from mlflow.projects.databricks import DatabricksSubmittedRun
+        DatabricksSubmittedRun.POLL_STATUS_INTERVAL = 1
+        mlflow.set_tracking_uri("databricks")
+        try:
+            sub = mlflow.projects.run({str(project)!r}, entry_point={entry_point!r},
+                                      backend="databricks",
+                                      backend_config={str(project / config)!r},
+                                      experiment_name={experiment!r},
+                                      parameters={{"alpha": "0.3"}} if {entry_point!r} == "main" else {{}},
+                                      synchronous=True)
+            status = sub.get_status()
+            rid = sub.run_id
+        except mlflow.exceptions.ExecutionException as e:
+            status, rid = "FAILED", None
+        run = mlflow.tracking.MlflowClient().search_runs(
+            [mlflow.get_experiment_by_name({experiment!r}).experiment_id],
+            order_by=["attributes.start_time DESC"], max_results=1)[0]
+        print("RESULT " + json.dumps({{"status": status, "run_id": run.info.run_id,
+              "mlflow_status": run.info.status, "metrics": run.data.metrics,
+              "params": run.data.params, "tags": run.data.tags}}))
+    """)
+    r = subprocess.run([sys.executable, "-c", script], env=emu.env(),
+                       capture_output=True, text=True, timeout=600)
+    line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
+    assert line, r.stdout[-3000:] + r.stderr[-3000:]
+    return json.loads(line[0][7:])
+
+
+def test_mlflow_run_on_databricks_backend(emu, project):
+    res = mlflow_run(emu, project)
+    assert res["status"] == "FINISHED", res
+    assert res["mlflow_status"] == "FINISHED"
+    assert res["params"]["alpha"] == "0.3"
+    assert res["params"]["wheel_version"] == "0.1.0"     # imported the wheel
+    assert 0 < res["metrics"]["rmse"] < 5 and res["metrics"]["r2"] > 0.5
+    url = res["tags"]["mlflow.databricks.runURL"]
+    assert url.startswith(emu.url + "/jobs/runs/")
+    import urllib.request
+    with urllib.request.urlopen(url, timeout=30) as r:
+        page = r.read().decode()
+    assert "TERMINATED SUCCESS" in page and "trained with dbmlops_example" in page
+
+
+def test_mlflow_run_failing_entry_point(emu, project):
+    res = mlflow_run(emu, project, entry_point="fail")
+    assert res["status"] == "FAILED"
+    assert res["mlflow_status"] == "FAILED"
+
+
+def test_mlflow_run_wrapped_config(emu, project, wheel):
+    flat = json.loads((project / "cluster.json").read_text())
+    libs = flat.pop("libraries")
+    (project / "wrapped.json").write_text(json.dumps(
+        {"new_cluster": flat, "libraries": libs}))
+    res = mlflow_run(emu, project, config="wrapped.json")
+    assert res["status"] == "FINISHED", res
+
+
+@pytest.fixture
+def w(clean_env):
+    return WorkspaceClient(host=clean_env.url, token=Emu.TOKEN, auth_type="pat")
+
+
+def upload(w, path, text):
+    import io
+    w.dbfs.upload(path, io.BytesIO(text.encode()), overwrite=True)
+
+
+def test_sdk_spark_python_task(w, wheel):
+    upload(w, "/conformance/jobs/task.py",
+           "import sys, dbmlops_example\nprint('args', sys.argv[1:])\n"
+           "print('rmse', dbmlops_example.fit()[1]['rmse'])\n")
+    run = w.jobs.submit(run_name="sdk spark_python_task", tasks=[jobs.SubmitTask(
+        task_key="py", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        libraries=[compute.Library(whl=wheel)],
+        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/task.py",
+                                               parameters=["--in", "/dbfs/data"]))]).result()
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    out = w.jobs.get_run_output(run.tasks[0].run_id)
+    assert "rmse" in out.logs and "data/dbfs/data" in out.logs
+    with pytest.raises(Exception) as exc:      # the parent of a tasks[] run
+        w.jobs.get_run_output(run.run_id)
+    assert "multiple tasks" in str(exc.value)
+
+
+def test_sdk_python_wheel_task(w, wheel):
+    run = w.jobs.submit(run_name="sdk wheel task", tasks=[jobs.SubmitTask(
+        task_key="whl", existing_cluster_id="0101-000000-emu",
+        libraries=[compute.Library(whl=wheel)],
+        python_wheel_task=jobs.PythonWheelTask(package_name="dbmlops_example",
+                                               entry_point="dbmlops-example-train",
+                                               parameters=["--alpha", "0.1"]))]).result()
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state
+    out = w.jobs.get_run_output(run.tasks[0].run_id)
+    assert "metrics" in out.logs
+
+
+def test_sdk_failure_output(w):
+    upload(w, "/conformance/jobs/boom.py", "def f():\n    raise ValueError('boom here')\nf()\n")
+    run = w.jobs.submit(run_name="fails", tasks=[jobs.SubmitTask(
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/boom.py"))]).result()
+    assert run.state.result_state == jobs.RunResultState.FAILED
+    assert run.status.termination_details.code == jobs.TerminationCodeCode.RUN_EXECUTION_ERROR
+    out = w.jobs.get_run_output(run.tasks[0].run_id)
+    assert out.error == "ValueError: boom here"
+    assert "Traceback" in out.error_trace
+
+
+def sleeper(w, name, **kw):
+    upload(w, "/conformance/jobs/sleep.py", "import time\nprint('started', flush=True)\n"
+           "time.sleep(120)\n")
+    return w.jobs.submit(run_name=name, tasks=[jobs.SubmitTask(
+        task_key="s", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/sleep.py"))],
+        **kw)
+
+
+def test_sdk_cancel_running(w, emu):
+    waiter = sleeper(w, "to cancel")
+    run_id = waiter.run_id
+    deadline = time.time() + 60
+    while w.jobs.get_run(run_id).state.life_cycle_state != jobs.RunLifeCycleState.RUNNING:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    t0 = time.time()
+    run = w.jobs.cancel_run(run_id).result()
+    assert run.state.result_state == jobs.RunResultState.CANCELED
+    assert run.state.user_cancelled_or_timedout
+    assert time.time() - t0 < 30
+    # the process group is gone
+    out = subprocess.run(["pgrep", "-f", "sleep.py"], capture_output=True, text=True)
+    assert emu.data not in out.stdout
+
+
+def test_timeout_seconds(w):
+    run = sleeper(w, "times out", timeout_seconds=2).result()
+    assert run.state.result_state == jobs.RunResultState.TIMEDOUT
+    assert run.state.user_cancelled_or_timedout
+
+
+def test_idempotency_token(w, emu):
+    upload(w, "/conformance/jobs/ok.py", "print('once')\n")
+    spec = dict(run_name="idem", idempotency_token="conformance-idem-1", tasks=[jobs.SubmitTask(
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/ok.py"))])
+    a = w.jobs.submit(**spec).run_id
+    b = w.jobs.submit(**spec).run_id
+    assert a == b
+    w.jobs.wait_get_run_job_terminated_or_skipped(a)
+    submits = [x for x in emu.requests() if x["path"].endswith("/jobs/runs/submit")]
+    assert len(submits) >= 2
+    runs_dir = os.path.join(emu.data, "jobs", "runs")
+    task_id = w.jobs.get_run(a).tasks[0].run_id
+    assert os.path.isdir(os.path.join(runs_dir, str(task_id)))
+    assert not os.path.isdir(os.path.join(runs_dir, str(task_id + 2)))
+
+
+def test_library_that_fails_to_install(w):
+    # INTERNAL_ERROR is a failure state for the SDK's waiter
+    with pytest.raises(Exception) as exc:
+        w.jobs.submit(run_name="bad lib", tasks=[jobs.SubmitTask(
+            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+            libraries=[compute.Library(whl="dbfs:/no/such-1.0-py3-none-any.whl")],
+            spark_python_task=jobs.SparkPythonTask(
+                python_file="dbfs:/conformance/jobs/ok.py"))]).result()
+    assert "Library installation failed" in str(exc.value)
+
+
+def test_library_error_state(w):
+    rid = w.jobs.submit(run_name="bad lib 3", tasks=[jobs.SubmitTask(
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        libraries=[compute.Library(whl="dbfs:/no/such-1.0-py3-none-any.whl")],
+        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/x.py"))]).run_id
+    deadline = time.time() + 60
+    while True:
+        run = w.jobs.get_run(rid)
+        if run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR:
+            break
+        assert time.time() < deadline
+        time.sleep(0.3)
+    assert run.state.result_state == jobs.RunResultState.FAILED
+    assert run.status.termination_details.code == \
+        jobs.TerminationCodeCode.LIBRARY_INSTALLATION_ERROR
+
+
+def test_legacy_shape_and_unsupported(emu):
+    import requests
+    h = {"Authorization": "Bearer " + Emu.TOKEN}
+    r = requests.post(emu.url + "/api/2.1/jobs/runs/submit", headers=h,
+                      json={"run_name": "x", "new_cluster": {},
+                            "spark_python_task": {"python_file": "dbfs:/x.py"}})
+    assert r.status_code == 400 and "tasks is required" in r.json()["message"]
+    r = requests.post(emu.url + "/api/2.2/jobs/runs/submit", headers=h,
+                      json={"tasks": [{"task_key": "n", "notebook_task": {"notebook_path": "/x"}}]})
+    assert r.status_code == 400 and "notebook_task" in r.json()["message"]
+    r = requests.post(emu.url + "/api/2.0/jobs/runs/submit", headers=h,
+                      json={"run_name": "legacy", "new_cluster": {"spark_version": "12.2.x"},
+                            "shell_command_task": {"command": ["bash", "-c",
+                                                               "echo legacy $FOO; ls -d /dbfs/"],
+                                                   "env_vars": {"FOO": "bar"}}})
+    assert r.status_code == 200
+    rid = r.json()["run_id"]
+    for _ in range(300):
+        g = requests.get(emu.url + "/api/2.0/jobs/runs/get", headers=h,
+                         params={"run_id": rid}).json()
+        if "result_state" in g["state"]:
+            break
+        time.sleep(0.2)
+    assert g["state"]["result_state"] == "SUCCESS", g
+    assert g["task"]["shell_command_task"]["env_vars"] == {"FOO": "bar"}
+    o = requests.get(emu.url + "/api/2.0/jobs/runs/get-output", headers=h,
+                     params={"run_id": rid}).json()
+    assert "legacy bar" in o["logs"]
