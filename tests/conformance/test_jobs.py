@@ -256,3 +256,48 @@ def test_legacy_shape_and_unsupported(emu):
     o = requests.get(emu.url + "/api/2.0/jobs/runs/get-output", headers=h,
                      params={"run_id": rid}).json()
     assert "legacy bar" in o["logs"]
+
+
+def test_environment_cache(w, emu, wheel):
+    """Jobs with the same libraries share one cluster environment, built
+    once and left unchanged; other libraries get another."""
+    envs = os.path.join(emu.data, "jobs", "envs")
+    before = {d for d in (os.listdir(envs) if os.path.isdir(envs) else [])
+              if not d.endswith(".lock")}
+    upload(w, "/conformance/jobs/env.py", "import dbmlops_example\nprint('ok')\n")
+    for _ in range(2):
+        w.jobs.submit(run_name="env cache", tasks=[jobs.SubmitTask(
+            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+            libraries=[compute.Library(whl=wheel)],
+            spark_python_task=jobs.SparkPythonTask(
+                python_file="dbfs:/conformance/jobs/env.py"))]).result()
+    after = {d for d in os.listdir(envs) if not d.endswith(".lock")}
+    new = after - before
+    assert len(new) <= 1
+    env = os.path.join(envs, (after & before or new).pop())
+    stamp = os.stat(os.path.join(env, ".complete")).st_mtime
+    w.jobs.submit(run_name="env cache again", tasks=[jobs.SubmitTask(
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+        libraries=[compute.Library(whl=wheel)],
+        spark_python_task=jobs.SparkPythonTask(
+            python_file="dbfs:/conformance/jobs/env.py"))]).result()
+    assert os.stat(os.path.join(env, ".complete")).st_mtime == stamp
+
+
+def test_queued_beyond_max_runs(tmp_path):
+    e = Emu(extra=["--max-runs", "1"]).start()
+    try:
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        first = sleeper(w, "first")
+        second = sleeper(w, "second")
+        deadline = time.time() + 60
+        while w.jobs.get_run(first.run_id).state.life_cycle_state != \
+                jobs.RunLifeCycleState.RUNNING:
+            assert time.time() < deadline
+            time.sleep(0.2)
+        assert w.jobs.get_run(second.run_id).state.life_cycle_state == \
+            jobs.RunLifeCycleState.QUEUED
+        w.jobs.cancel_run(first.run_id).result()
+        w.jobs.cancel_run(second.run_id).result()
+    finally:
+        e.cleanup()
