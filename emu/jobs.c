@@ -518,6 +518,32 @@ out:
 	return rc;
 }
 
+/* Add the members of JSON object obj (name: value) to env, paths mapped. */
+static char **
+env_object(struct emu *e, struct task *t, const struct dbm_json *j, int obj,
+    char **env, int *n)
+{
+	int k, i, a;
+
+	if (dbm_json_type(j, obj) != DBM_JSON_OBJECT)
+		return env;
+	k = dbm_json_count(j, obj);
+	a = obj + 1;
+	for (i = 0; i < k; i++) {
+		char *name = dbm_json_strdup(j, a);
+		char *val = dbm_json_strdup(j, a + 1);
+		char *m = map_paths(e, t->dir, val ? val : "");
+
+		if (name)
+			env = env_add(env, n, name, m);
+		free(name);
+		free(val);
+		free(m);
+		a = dbm_json_skip(j, a + 1);
+	}
+	return env;
+}
+
 /* The command of a task, paths mapped; NULL with *err when it is bad. */
 static char **
 task_argv(struct emu *e, struct task *t, const char *venv, char ***envp,
@@ -571,22 +597,7 @@ task_argv(struct emu *e, struct task *t, const char *venv, char ***envp,
 				argv[0] = full;
 			}
 		}
-		if (dbm_json_type(&j, ev) == DBM_JSON_OBJECT) {
-			k = dbm_json_count(&j, ev);
-			a = ev + 1;
-			for (i = 0; i < k; i++) {
-				char *name = dbm_json_strdup(&j, a);
-				char *val = dbm_json_strdup(&j, a + 1);
-				char *m = map_paths(e, t->dir, val ? val : "");
-
-				if (name)
-					*envp = env_add(*envp, nenv, name, m);
-				free(name);
-				free(val);
-				free(m);
-				a = dbm_json_skip(&j, a + 1);
-			}
-		}
+		*envp = env_object(e, t, &j, ev, *envp, nenv);
 	} else if (strcmp(t->kind, "spark_python_task") == 0) {
 		char *f = dbm_json_get_str(&j, "python_file");
 		int ps = dbm_json_member(&j, 0, "parameters");
@@ -669,28 +680,13 @@ cluster_env_vars(struct emu *e, struct task *t, char ***envp, int *nenv)
 {
 	struct dbm_json j;
 	struct dbm_err je;
-	int ev, k, i, a;
+	int ev;
 
 	if (t->cluster_json == NULL || dbm_json_parse(&j, t->cluster_json,
 	    strlen(t->cluster_json), "new_cluster", &je) < 0)
 		return;
 	ev = dbm_json_member(&j, 0, "spark_env_vars");
-	if (dbm_json_type(&j, ev) == DBM_JSON_OBJECT) {
-		k = dbm_json_count(&j, ev);
-		a = ev + 1;
-		for (i = 0; i < k; i++) {
-			char *name = dbm_json_strdup(&j, a);
-			char *val = dbm_json_strdup(&j, a + 1);
-			char *m = map_paths(e, t->dir, val ? val : "");
-
-			if (name)
-				*envp = env_add(*envp, nenv, name, m);
-			free(name);
-			free(val);
-			free(m);
-			a = dbm_json_skip(&j, a + 1);
-		}
-	}
+	*envp = env_object(e, t, &j, ev, *envp, nenv);
 	dbm_json_free(&j);
 }
 

@@ -16,8 +16,8 @@
 
 #define TOK(j) ((jsmntok_t *)(j)->tok)
 
-static void
-linecol(const char *s, size_t off, long *line, long *col)
+void
+dbm_linecol(const char *s, size_t off, long *line, long *col)
 {
 	size_t i;
 
@@ -185,7 +185,7 @@ dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
 		cap *= 2;
 	}
 	if (n < 0 || n == 0) {
-		linecol(js, p.pos < len ? p.pos : len, &line, &col);
+		dbm_linecol(js, p.pos < len ? p.pos : len, &line, &col);
 		free(tok);
 		if (n == 0 || n == JSMN_ERROR_PART)
 			return dbm_err_input(e, name, line, col,
@@ -200,13 +200,13 @@ dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
 		end++;
 	if (end != len || dbm_json_skip(&(struct dbm_json){NULL, 0, tok, n},
 	    0) != n) {
-		linecol(js, end, &line, &col);
+		dbm_linecol(js, end, &line, &col);
 		free(tok);
 		return dbm_err_input(e, name, line, col,
 		    "unexpected data after the JSON value");
 	}
 	if (shape(js, tok, n, 0, &i) != n) {
-		linecol(js, (size_t)tok[i].start, &line, &col);
+		dbm_linecol(js, (size_t)tok[i].start, &line, &col);
 		free(tok);
 		return dbm_err_input(e, name, line, col, "invalid JSON");
 	}
@@ -225,7 +225,7 @@ dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
 			int str = tok[i].type == JSMN_STRING;
 
 			dbm_buf_free(&tmp);
-			linecol(js, s, &line, &col);
+			dbm_linecol(js, s, &line, &col);
 			free(tok);
 			return dbm_err_input(e, name, line, col,
 			    str ? "invalid string" : "invalid literal");

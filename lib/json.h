@@ -62,6 +62,9 @@ int dbm_json_bool(const struct dbm_json *j, int t, int *v);
 /* 1 when t is a string equal to s. */
 int dbm_json_streq(const struct dbm_json *j, int t, const char *s);
 
+/* 1-based line and column (in UTF-8 characters) of byte off of s. */
+void dbm_linecol(const char *s, size_t off, long *line, long *col);
+
 /* Unescape the body of a JSON string (without quotes) onto out. */
 int dbm_json_unescape(const char *s, size_t n, struct dbm_buf *out);
 /* Append s as a quoted JSON string; invalid UTF-8 becomes U+FFFD. */

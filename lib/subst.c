@@ -157,24 +157,6 @@ uri_key(const char *k)
 	    strcmp(k, "egg") == 0);
 }
 
-/* Line and column (1-based, in characters) of byte off. */
-static void
-linecol(const char *s, size_t off, long *line, long *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off; i++) {
-		if (s[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
 /* --- YAML: libyaml counts characters (CRLF as two, no BOM); map them to
  * bytes. */
 
@@ -360,7 +342,7 @@ json_site(const struct dbm_json *j, int t, const char *key, const char *data,
 	s.style = ST_JSON;
 	s.uri = uri_key(key);
 	s.flow = 0;
-	linecol(data, s.start, &s.line, &s.col);
+	dbm_linecol(data, s.start, &s.line, &s.col);
 	add_site(ss, s);
 }
 
@@ -605,7 +587,7 @@ token_in_sites(const char *name, const char *data, const struct sites *ss,
 			long line, col;
 
 			/* where it is in the file the user has */
-			linecol(input, in_offset(sp, nsp, (size_t)(hit - data)),
+			dbm_linecol(input, in_offset(sp, nsp, (size_t)(hit - data)),
 			    &line, &col);
 			return dbm_err_input(e, name, line, col, "the result "
 			    "still holds the placeholder %s", token);
@@ -647,7 +629,7 @@ dbm_subst(const char *name, const char *data, size_t len,
 				ws_--;
 			while (we < s->end && word_char(data[we], s->style))
 				we++;
-			linecol(data, ws_, &line, &col);
+			dbm_linecol(data, ws_, &line, &col);
 			/* TOKEN:dist */
 			nm = 0;
 			if (k + tl < we && data[k + tl] == ':')
