@@ -32,7 +32,7 @@ DBM_LDFLAGS += -fsanitize=address,undefined
 endif
 
 B = build
-TOOLS = branch-name dbfs-put wheelpath-subst
+TOOLS = branch-name dbfs-put wheelpath-subst mlflow-submit
 EMU = workspace-emu
 EMU_SRC = $(wildcard emu/*.c)
 EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)
@@ -127,9 +127,9 @@ venv:
 	@PYTHON='$(PYTHON)' sh scripts/venv.sh >/dev/null
 
 demo:
-	@echo "make demo: the end-to-end demo needs workspace-emu and mlflow-submit;"
-	@echo "it is not built yet. What works today: branch-name (see README.md)."
-	@exit 1
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh
 
 bench: $(BINS)
 	sh bench/run.sh

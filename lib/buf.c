@@ -71,6 +71,7 @@ dbm_buf_grow(struct dbm_buf *b, size_t extra)
 	while (b->cap < need)
 		b->cap *= 2;
 	b->data = dbm_xrealloc(b->data, b->cap);
+	b->data[b->len] = '\0';	/* a string even before the first add */
 }
 
 void

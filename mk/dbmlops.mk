@@ -1,46 +1,140 @@
 # dbmlops.mk: make targets that take a branch to a run on Databricks.
 #
-# Usage, in a project's Makefile:
+# Usage, in a project's Makefile (after setting any DBMLOPS_* knob):
 #
 #     include /usr/local/share/dbmlops/mk/dbmlops.mk
+#     train: dbmlops-run
 #
-# Targets (all namespaced, none becomes your default goal):
-#     dbmlops-branch   write $(DBMLOPS_STATE)/branch.env: the branch slug,
-#                      experiment name and wheel folder, for the other steps
+# Targets (all namespaced; none becomes your default goal):
+#     dbmlops-branch  $(DBMLOPS_STATE)/branch.env: branch slug, experiment
+#                     name, wheel folder (rewritten only when they change)
+#     dbmlops-wheel   build the wheel(s) of DBMLOPS_WHEEL_SRC into
+#                     $(DBMLOPS_STATE)/dist, when its sources changed
+#     dbmlops-upload  dbfs-put -c the wheels: $(DBMLOPS_STATE)/upload.json;
+#                     unchanged wheels are neither rebuilt nor sent again
+#     dbmlops-subst   a copy of the MLflow project in
+#                     $(DBMLOPS_STATE)/project with the wheel paths in its
+#                     conda.yaml and cluster.json (the originals keep their
+#                     placeholders)
+#     dbmlops-submit  mlflow-submit that copy and wait; the exit status is
+#                     the run's outcome
+#     dbmlops-run     all of the above
 #
-# Knobs (set before or after the include, or on the command line):
-#     DBMLOPS_BRANCH_NAME  the branch-name program           (branch-name)
-#     DBMLOPS_STATE        where state and stamps are kept    (.dbmlops)
-#     DBMLOPS_PROJECT      the {project} of the templates     (repo dir name)
-#     DBMLOPS_EXPERIMENT   experiment path template  (/Shared/{project}/{branch})
-#     DBMLOPS_WHEEL_DIR    wheel folder template     (dbfs:/wheels/{branch})
+# Knobs (set before the include, in the environment or on the command line):
+#     DBMLOPS_BIN          directory of the tools, with a trailing / ('' = PATH)
+#     DBMLOPS_STATE        state and stamps                      (.dbmlops)
+#     DBMLOPS_PROJECT      the {project} of the templates (repository name)
+#     DBMLOPS_EXPERIMENT   experiment template      (/Shared/{project}/{branch})
+#     DBMLOPS_WHEEL_DIR    wheel folder template    (dbfs:/wheels/{branch})
+#     DBMLOPS_WHEEL_SRC    Python package to build              (.)
+#     DBMLOPS_PYTHON       python that builds it                (python3)
+#     DBMLOPS_MLPROJECT    MLflow project directory             (.)
+#     DBMLOPS_SUBST_FILES  files of it to substitute   (conda.yaml cluster.json)
+#     DBMLOPS_CLUSTER      backend config, in the project       (cluster.json)
+#     DBMLOPS_ENTRY        entry point                          (main)
+#     DBMLOPS_PARAMS       parameters, name=value ...           ()
+#     DBMLOPS_SUBMIT_FLAGS more mlflow-submit flags             ()
+#     DBMLOPS_UPLOAD_FLAGS more dbfs-put flags                  ()
 #
-# More steps (upload, subst, submit, run) arrive with their tools.
+# Credentials come from the environment or ~/.databrickscfg, as for the
+# Databricks clients. Nothing here runs at parse time but a find(1) of the
+# wheel's sources; make -n shows every command and runs none.
 
 ifndef __dbmlops_included
 __dbmlops_included := 1
 __dbmlops_dir := $(dir $(lastword $(MAKEFILE_LIST)))
 
-DBMLOPS_BRANCH_NAME ?= branch-name
+DBMLOPS_BIN ?=
 DBMLOPS_STATE ?= .dbmlops
 DBMLOPS_EXPERIMENT ?= /Shared/{project}/{branch}
 DBMLOPS_WHEEL_DIR ?= dbfs:/wheels/{branch}
+DBMLOPS_WHEEL_SRC ?= .
+DBMLOPS_PYTHON ?= python3
+DBMLOPS_MLPROJECT ?= .
+DBMLOPS_SUBST_FILES ?= conda.yaml cluster.json
+DBMLOPS_CLUSTER ?= cluster.json
+DBMLOPS_ENTRY ?= main
+DBMLOPS_PARAMS ?=
+DBMLOPS_SUBMIT_FLAGS ?=
+DBMLOPS_UPLOAD_FLAGS ?=
 
 __dbmlops_project = $(if $(DBMLOPS_PROJECT),--project '$(DBMLOPS_PROJECT)')
+__dbmlops_env = . '$(DBMLOPS_STATE)/branch.env'
+__dbmlops_wheel_srcs = $(shell find '$(DBMLOPS_WHEEL_SRC)' \
+	\( -name .git -o -name build -o -name dist -o -name '*.egg-info' \
+	-o -name __pycache__ -o -path '*/$(DBMLOPS_STATE)' \) -prune -o \
+	-type f \( -name '*.py' -o -name pyproject.toml -o -name setup.cfg \
+	-o -name setup.py \) -print 2>/dev/null)
+__dbmlops_mlproject_files = $(shell find '$(DBMLOPS_MLPROJECT)' \
+	\( -name mlruns -o -name .git -o -name __pycache__ \) -prune -o \
+	-type f -print 2>/dev/null)
 
-# The branch can change between two runs of make without any file changing,
-# so this step always runs; it rewrites branch.env only when the content
-# differs, so targets depending on the file stay up to date otherwise.
-dbmlops-branch:
+# The branch can change without any file changing, so this always runs;
+# branch.env is rewritten only when its content differs, so what depends on
+# it is rebuilt only then.
+$(DBMLOPS_STATE)/branch.env: __dbmlops_force
 	@mkdir -p '$(DBMLOPS_STATE)'
-	@$(DBMLOPS_BRANCH_NAME) --export $(__dbmlops_project) \
+	@$(DBMLOPS_BIN)branch-name --export $(__dbmlops_project) \
 	    -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
-	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' \
-	    > '$(DBMLOPS_STATE)/branch.env.tmp'
-	@if cmp -s '$(DBMLOPS_STATE)/branch.env.tmp' '$(DBMLOPS_STATE)/branch.env'; \
-	then rm -f '$(DBMLOPS_STATE)/branch.env.tmp'; \
-	else mv '$(DBMLOPS_STATE)/branch.env.tmp' '$(DBMLOPS_STATE)/branch.env'; fi
-	@sed -n 's/^\(DBMLOPS_[A-Z_]*\)=\(.*\); export.*/\1=\2/p' '$(DBMLOPS_STATE)/branch.env'
+	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' > '$@.tmp'
+	@if cmp -s '$@.tmp' '$@'; then rm -f '$@.tmp'; else mv '$@.tmp' '$@'; fi
 
-.PHONY: dbmlops-branch
+dbmlops-branch: $(DBMLOPS_STATE)/branch.env
+	@sed -n 's/^\(DBMLOPS_[A-Z_]*\)=\(.*\); export.*/\1=\2/p' '$<'
+
+# Built from a copy: setuptools writes build/ and *.egg-info next to the
+# sources it builds, and those must not land in the project's tree.
+$(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs)
+	@mkdir -p '$(DBMLOPS_STATE)'
+	rm -rf '$(DBMLOPS_STATE)/dist' '$(DBMLOPS_STATE)/wheel-src'
+	mkdir -p '$(DBMLOPS_STATE)/wheel-src'
+	tar -C '$(DBMLOPS_WHEEL_SRC)' --exclude='./$(notdir $(DBMLOPS_STATE))' \
+	    --exclude=./.git --exclude=./build --exclude=./dist \
+	    --exclude='*.egg-info' -cf - . | tar -C '$(DBMLOPS_STATE)/wheel-src' -xf -
+	$(DBMLOPS_PYTHON) -m pip wheel -q --no-deps --no-build-isolation \
+	    -w '$(DBMLOPS_STATE)/dist' '$(abspath $(DBMLOPS_STATE))/wheel-src'
+	@touch '$@'
+
+dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp
+
+# Content-addressed: the same wheel is never sent twice, a new one gets a
+# new path (clusters cache libraries by path).
+$(DBMLOPS_STATE)/upload.json: $(DBMLOPS_STATE)/wheel.stamp \
+    $(DBMLOPS_STATE)/branch.env
+	$(__dbmlops_env) && $(DBMLOPS_BIN)dbfs-put -c --json \
+	    $(DBMLOPS_UPLOAD_FLAGS) '$(DBMLOPS_STATE)'/dist/*.whl \
+	    "$$DBMLOPS_WHEEL_DEST/" > '$@.tmp'
+	@mv '$@.tmp' '$@'
+
+dbmlops-upload: $(DBMLOPS_STATE)/upload.json
+
+$(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
+    $(__dbmlops_mlproject_files)
+	rm -rf '$(DBMLOPS_STATE)/project.tmp'
+	mkdir -p '$(DBMLOPS_STATE)/project.tmp'
+	cp -R '$(DBMLOPS_MLPROJECT)'/. '$(DBMLOPS_STATE)/project.tmp/'
+	rm -rf '$(DBMLOPS_STATE)/project.tmp/$(notdir $(DBMLOPS_STATE))'
+	cd '$(DBMLOPS_STATE)/project.tmp' && $(abspath $(DBMLOPS_BIN))$(if \
+	    $(DBMLOPS_BIN),/,)wheelpath-subst -i \
+	    --manifest '$(abspath $(DBMLOPS_STATE))/upload.json' \
+	    $(DBMLOPS_SUBST_FILES)
+	rm -rf '$(DBMLOPS_STATE)/project'
+	mv '$(DBMLOPS_STATE)/project.tmp' '$(DBMLOPS_STATE)/project'
+	@touch '$@'
+
+dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
+
+dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
+	$(__dbmlops_env) && $(DBMLOPS_BIN)mlflow-submit \
+	    -b '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)' \
+	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
+	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \
+	    '$(DBMLOPS_STATE)/project'
+
+dbmlops-run: dbmlops-submit
+
+__dbmlops_force:
+
+.PHONY: dbmlops-branch dbmlops-wheel dbmlops-upload dbmlops-subst \
+	dbmlops-submit dbmlops-run __dbmlops_force
 endif

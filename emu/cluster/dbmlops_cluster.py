@@ -61,7 +61,7 @@ def mkenv(env, layers):
 
 def pip(env, args):
     cmd = [sys.executable, "-m", "pip", "--python", os.path.join(env, "bin", "python"),
-           "install", "--disable-pip-version-check", "--no-input",
+           "install", "--quiet", "--disable-pip-version-check", "--no-input",
            "--progress-bar", "off"] + args
     return subprocess.call(cmd)
 

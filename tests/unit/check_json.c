@@ -95,6 +95,19 @@ START_TEST(test_error_position)
 }
 END_TEST
 
+START_TEST(test_empty_string)
+{
+	char *s;
+
+	parse_ok("{\"logs\": \"\"}");
+	s = dbm_json_get_str(&j, "logs");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "");
+	free(s);
+	dbm_json_free(&j);
+}
+END_TEST
+
 START_TEST(test_big)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
@@ -157,6 +170,7 @@ suite_json(void)
 	tcase_add_test(tc, test_unescape);
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_error_position);
+	tcase_add_test(tc, test_empty_string);
 	tcase_add_test(tc, test_big);
 	tcase_add_test(tc, test_writer);
 	suite_add_tcase(s, tc);

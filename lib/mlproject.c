@@ -1,0 +1,410 @@
+/* MLproject parsing and parameter checks: see mlproject.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yaml.h>
+
+#include "mlproject.h"
+
+void
+dbm_shquote(struct dbm_buf *b, const char *s)
+{
+	const char *p;
+	int safe = *s != '\0';
+
+	for (p = s; *p && safe; p++)
+		safe = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("@%+=:,./-_", *p);
+	if (safe) {
+		dbm_buf_adds(b, s);
+		return;
+	}
+	dbm_buf_addc(b, '\'');
+	for (p = s; *p; p++) {
+		if (*p == '\'')
+			dbm_buf_adds(b, "'\"'\"'");
+		else
+			dbm_buf_addc(b, *p);
+	}
+	dbm_buf_addc(b, '\'');
+}
+
+static yaml_node_t *
+get(yaml_document_t *d, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *pr;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (pr = map->data.mapping.pairs.start;
+	    pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(d, pr->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strcmp((char *)k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(d, pr->value);
+	}
+	return NULL;
+}
+
+static char *
+scalar(yaml_node_t *n)
+{
+	if (n == NULL || n->type != YAML_SCALAR_NODE)
+		return NULL;
+	return dbm_xstrdup((char *)n->data.scalar.value);
+}
+
+static int
+bad(struct dbm_err *e, const char *file, yaml_node_t *n, const char *msg)
+{
+	return dbm_err_input(e, file, n ? (long)n->start_mark.line + 1 : 1,
+	    n ? (long)n->start_mark.column + 1 : 1, "%s", msg);
+}
+
+static int
+load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
+    const char *file, struct dbm_err *e)
+{
+	yaml_node_pair_t *pr;
+
+	if (pn == NULL)
+		return 0;
+	if (pn->type != YAML_MAPPING_NODE)
+		return bad(e, file, pn, "parameters must be a mapping");
+	for (pr = pn->data.mapping.pairs.start; pr < pn->data.mapping.pairs.top;
+	    pr++) {
+		yaml_node_t *k = yaml_document_get_node(d, pr->key);
+		yaml_node_t *v = yaml_document_get_node(d, pr->value);
+		struct dbm_param p = {0};
+
+		p.name = scalar(k);
+		p.line = (long)k->start_mark.line + 1;
+		p.col = (long)k->start_mark.column + 1;
+		if (v->type == YAML_SCALAR_NODE) {	/* p: type (required) */
+			p.type = scalar(v);
+		} else if (v->type == YAML_MAPPING_NODE) {
+			yaml_node_t *dv = get(d, v, "default");
+
+			p.type = scalar(get(d, v, "type"));
+			if (dv && !(dv->type == YAML_SCALAR_NODE &&
+			    dv->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+			    (strcmp((char *)dv->data.scalar.value, "null") == 0 ||
+			    strcmp((char *)dv->data.scalar.value, "~") == 0 ||
+			    dv->data.scalar.length == 0)))
+				p.def = scalar(dv);
+		} else {
+			free(p.name);
+			return bad(e, file, v, "a parameter is a type or a mapping "
+			    "with type and default");
+		}
+		if (p.type == NULL)
+			p.type = dbm_xstrdup("string");
+		if (strcmp(p.type, "string") && strcmp(p.type, "float") &&
+		    strcmp(p.type, "path") && strcmp(p.type, "uri")) {
+			struct dbm_buf m = DBM_BUF_INIT;
+			int rc;
+
+			dbm_buf_printf(&m, "parameter %s: unknown type '%s' "
+			    "(string, float, path, uri)", p.name, p.type);
+			rc = bad(e, file, v, m.data);
+			dbm_buf_free(&m);
+			free(p.name);
+			free(p.type);
+			free(p.def);
+			return rc;
+		}
+		en->p = dbm_xrealloc(en->p, (size_t)(en->np + 1) * sizeof(*en->p));
+		en->p[en->np++] = p;
+	}
+	return 0;
+}
+
+int
+dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
+{
+	DIR *dd;
+	struct dirent *de;
+	FILE *f;
+	yaml_parser_t ps;
+	yaml_document_t doc;
+	yaml_node_t *root, *eps, *n;
+	yaml_node_pair_t *pr;
+	int rc = -1, envs = 0;
+	struct dbm_buf path = DBM_BUF_INIT;
+
+	memset(p, 0, sizeof(*p));
+	p->dir = dbm_xstrdup(dir);
+	if ((dd = opendir(dir)) == NULL)
+		return dbm_err_sys(e, "%s", dir);
+	while ((de = readdir(dd)) != NULL)
+		if (strcasecmp(de->d_name, "MLproject") == 0)
+			dbm_buf_printf(&path, "%s/%s", dir, de->d_name);
+	closedir(dd);
+	if (path.len == 0) {	/* no MLproject: entry points are files */
+		p->name = dbm_xstrdup("project");
+		return 0;
+	}
+	p->file = dbm_buf_detach(&path);
+	if ((f = fopen(p->file, "rb")) == NULL)
+		return dbm_err_sys(e, "%s", p->file);
+	yaml_parser_initialize(&ps);
+	yaml_parser_set_input_file(&ps, f);
+	if (!yaml_parser_load(&ps, &doc)) {
+		dbm_err_input(e, p->file, (long)ps.problem_mark.line + 1,
+		    (long)ps.problem_mark.column + 1, "%s",
+		    ps.problem ? ps.problem : "invalid YAML");
+		yaml_parser_delete(&ps);
+		fclose(f);
+		return -1;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL || root->type != YAML_MAPPING_NODE) {
+		bad(e, p->file, root, "an MLproject file is a mapping");
+		goto out;
+	}
+	p->name = scalar(get(&doc, root, "name"));
+	if ((n = get(&doc, root, "conda_env")) != NULL)
+		p->conda_env = scalar(n), envs++;
+	if ((n = get(&doc, root, "python_env")) != NULL)
+		p->python_env = scalar(n), envs++;
+	if ((n = get(&doc, root, "docker_env")) != NULL)
+		p->docker_env = dbm_xstrdup("docker"), envs++;
+	if (envs > 1) {
+		bad(e, p->file, n, "only one of conda_env, python_env and "
+		    "docker_env may be given");
+		goto out;
+	}
+	p->spark_python_file = scalar(get(&doc, get(&doc, root,
+	    "databricks_spark_job"), "python_file"));
+	eps = get(&doc, root, "entry_points");
+	if (eps && eps->type != YAML_MAPPING_NODE) {
+		bad(e, p->file, eps, "entry_points must be a mapping");
+		goto out;
+	}
+	for (pr = eps ? eps->data.mapping.pairs.start : NULL;
+	    eps && pr < eps->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+		struct dbm_entry en = {0};
+
+		en.name = scalar(k);
+		en.command = scalar(get(&doc, v, "command"));
+		if (en.command == NULL) {
+			free(en.name);
+			bad(e, p->file, v, "an entry point needs a command");
+			goto out;
+		}
+		p->e = dbm_xrealloc(p->e, (size_t)(p->ne + 1) * sizeof(*p->e));
+		p->e[p->ne++] = en;
+		if (load_params(&doc, get(&doc, v, "parameters"),
+		    &p->e[p->ne - 1], p->file, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&ps);
+	fclose(f);
+	return rc;
+}
+
+void
+dbm_mlproject_free(struct dbm_mlproject *p)
+{
+	int i, k;
+
+	for (i = 0; i < p->ne; i++) {
+		for (k = 0; k < p->e[i].np; k++) {
+			free(p->e[i].p[k].name);
+			free(p->e[i].p[k].type);
+			free(p->e[i].p[k].def);
+		}
+		free(p->e[i].p);
+		free(p->e[i].name);
+		free(p->e[i].command);
+	}
+	free(p->e);
+	free(p->dir);
+	free(p->file);
+	free(p->name);
+	free(p->conda_env);
+	free(p->python_env);
+	free(p->docker_env);
+	free(p->spark_python_file);
+	memset(p, 0, sizeof(*p));
+}
+
+void
+dbm_kv_free(struct dbm_kv *kv, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		free(kv[i].k);
+		free(kv[i].v);
+	}
+	free(kv);
+}
+
+static const char *
+given_value(const struct dbm_kv *g, int n, const char *k)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		if (strcmp(g[i].k, k) == 0)
+			return g[i].v;
+	return NULL;
+}
+
+static int
+check_type(const struct dbm_mlproject *p, const struct dbm_param *pa,
+    const char *v, struct dbm_err *e)
+{
+	char *end;
+
+	if (strcmp(pa->type, "float") == 0) {
+		errno = 0;
+		strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || errno)
+			return dbm_err_input(e, p->file, pa->line, pa->col,
+			    "parameter %s: '%s' is not a float", pa->name, v);
+	} else if (strcmp(pa->type, "uri") == 0) {
+		const char *c = strchr(v, ':');
+
+		if (c == NULL || c == v)
+			return dbm_err_input(e, p->file, pa->line, pa->col,
+			    "parameter %s: '%s' is not a URI (it has no "
+			    "scheme)", pa->name, v);
+	}
+	return 0;
+}
+
+static void
+kv_add(struct dbm_kv **kv, int *n, const char *k, const char *v)
+{
+	*kv = dbm_xrealloc(*kv, (size_t)(*n + 1) * sizeof(**kv));
+	(*kv)[*n].k = dbm_xstrdup(k);
+	(*kv)[(*n)++].v = dbm_xstrdup(v);
+}
+
+int
+dbm_mlproject_resolve(const struct dbm_mlproject *p, const char *ep,
+    const struct dbm_kv *given, int ngiven, struct dbm_kv **out, int *nout,
+    struct dbm_buf *cmd, struct dbm_err *e)
+{
+	const struct dbm_entry *en = NULL;
+	struct dbm_buf missing = DBM_BUF_INIT;
+	int i, k, nmiss = 0;
+	size_t l = strlen(ep);
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < p->ne; i++)
+		if (strcmp(p->e[i].name, ep) == 0)
+			en = &p->e[i];
+	if (en == NULL) {
+		/* an undeclared script runs as python or $SHELL */
+		if ((l > 3 && strcmp(ep + l - 3, ".py") == 0) ||
+		    (l > 3 && strcmp(ep + l - 3, ".sh") == 0)) {
+			if (cmd) {
+				dbm_buf_adds(cmd, strcmp(ep + l - 3, ".py") == 0 ?
+				    "python " : "$SHELL ");
+				dbm_shquote(cmd, ep);
+			}
+			for (i = 0; i < ngiven; i++) {
+				kv_add(out, nout, given[i].k, given[i].v);
+				if (cmd) {
+					dbm_buf_printf(cmd, " --%s ", given[i].k);
+					dbm_shquote(cmd, given[i].v);
+				}
+			}
+			return 0;
+		}
+		return dbm_errf(e, DBM_E_USAGE, "no entry point '%s' in %s", ep,
+		    p->file ? p->file : p->dir);
+	}
+	for (k = 0; k < en->np; k++) {
+		const struct dbm_param *pa = &en->p[k];
+		const char *v = given_value(given, ngiven, pa->name);
+
+		if (v == NULL)
+			v = pa->def;
+		if (v == NULL) {
+			dbm_buf_printf(&missing, "%s%s", nmiss++ ? ", " : "",
+			    pa->name);
+			continue;
+		}
+		if (check_type(p, pa, v, e) < 0)
+			goto fail;
+		kv_add(out, nout, pa->name, v);
+	}
+	if (nmiss) {
+		dbm_errf(e, DBM_E_USAGE, "entry point %s: missing required "
+		    "parameter%s: %s (give -P name=value)", ep, nmiss > 1 ? "s" :
+		    "", missing.data);
+		goto fail;
+	}
+	for (i = 0; i < ngiven; i++) {	/* undeclared ones go last */
+		int declared = 0;
+
+		for (k = 0; k < en->np; k++)
+			declared |= strcmp(en->p[k].name, given[i].k) == 0;
+		if (!declared && given_value(*out, *nout, given[i].k) == NULL)
+			kv_add(out, nout, given[i].k,
+			    given_value(given, ngiven, given[i].k));
+	}
+	if (cmd) {
+		/* str.format: {name} gets the quoted value, {{ }} are braces */
+		const char *c = en->command;
+
+		while (*c) {
+			if ((c[0] == '{' && c[1] == '{') ||
+			    (c[0] == '}' && c[1] == '}')) {
+				dbm_buf_addc(cmd, c[0]);
+				c += 2;
+			} else if (*c == '{') {
+				const char *close = strchr(c, '}');
+				char *name;
+				const char *v;
+
+				if (close == NULL) {
+					dbm_errf(e, DBM_E_USAGE, "entry point %s: "
+					    "unbalanced '{' in its command", ep);
+					goto fail;
+				}
+				name = dbm_xstrndup(c + 1, (size_t)(close - c - 1));
+				v = given_value(*out, *nout, name);
+				if (v == NULL) {
+					dbm_errf(e, DBM_E_USAGE, "entry point %s: "
+					    "its command uses {%s}, which is not a "
+					    "parameter", ep, name);
+					free(name);
+					goto fail;
+				}
+				dbm_shquote(cmd, v);
+				free(name);
+				c = close + 1;
+			} else {
+				dbm_buf_addc(cmd, *c++);
+			}
+		}
+		for (i = en->np; i < *nout; i++) {
+			dbm_buf_printf(cmd, " --%s ", (*out)[i].k);
+			dbm_shquote(cmd, (*out)[i].v);
+		}
+	}
+	dbm_buf_free(&missing);
+	return 0;
+fail:
+	dbm_buf_free(&missing);
+	dbm_kv_free(*out, *nout);
+	*out = NULL;
+	*nout = 0;
+	return -1;
+}

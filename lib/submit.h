@@ -1,0 +1,61 @@
+/*
+ * mlflow-submit's engine: run an MLflow project on Databricks as
+ * `mlflow run -b databricks --backend-config cluster.json` does
+ * (PROTOCOL.md section 8), with an idempotent submit, waiting, cancellation
+ * and an exit code for every outcome.
+ */
+#ifndef DBM_SUBMIT_H
+#define DBM_SUBMIT_H
+
+#include <signal.h>
+
+#include "err.h"
+#include "http.h"
+#include "mlproject.h"
+
+/* Exit codes of mlflow-submit (documented in its man page). */
+enum {
+	DBM_SUBMIT_OK = 0,
+	DBM_SUBMIT_FAILED = 1,		/* the run failed */
+	DBM_SUBMIT_USAGE = 2,		/* bad arguments or project; nothing sent */
+	DBM_SUBMIT_TIMEDOUT = 3,	/* the run, or --timeout, timed out */
+	DBM_SUBMIT_CANCELED = 4,	/* the run was cancelled */
+	DBM_SUBMIT_INFRA = 5,		/* internal error, library installation */
+	DBM_SUBMIT_API = 6,		/* the API refused or could not be reached */
+	DBM_SUBMIT_INTERRUPTED = 130,	/* SIGINT/SIGTERM: run cancelled */
+};
+
+struct dbm_submit_opts {
+	const char *project;		/* project directory */
+	const char *entry;		/* entry point (main) */
+	struct dbm_kv *params;
+	int nparams;
+	const char *experiment_name, *experiment_id;
+	const char *backend_config;	/* JSON file, flat or wrapped */
+	const char *run_name;
+	const char *env_manager;	/* for the cluster's mlflow run */
+	const char *mode;		/* auto, shell, python */
+	const char *mlflow_req;		/* pypi requirement added (mlflow) */
+	int wait;
+	long timeout;			/* seconds of waiting, 0: none */
+	long poll_max;			/* longest pause between polls (s) */
+	int json, quiet, dry_run;
+	volatile sig_atomic_t *interrupted;
+};
+
+struct dbm_submit_result {
+	char *experiment_id, *mlflow_run_id, *run_page_url;
+	char *life, *result, *message;
+	long long run_id, task_run_id, job_id;
+	char *logs;
+	char *mode;
+	int code;			/* exit code */
+};
+
+/* Returns the exit code; r is filled as far as the run got. Errors are
+ * printed on stderr as they happen. */
+int dbm_submit(struct dbm_http *h, const struct dbm_submit_opts *o,
+    struct dbm_submit_result *r);
+void dbm_submit_result_free(struct dbm_submit_result *r);
+
+#endif

@@ -1,0 +1,65 @@
+#!/bin/sh
+# make demo: the main job end to end on this machine. A real MLflow
+# tracking server and workspace-emu start on free loopback ports; then the
+# example project's Makefile (templates/, through mk/dbmlops.mk) names the
+# branch, builds the example wheel, uploads it content-addressed with
+# dbfs-put, puts its path into conda.yaml and cluster.json with
+# wheelpath-subst, and runs the project with mlflow-submit, which waits and
+# prints the job's log. Servers stop at the end unless DBMLOPS_DEMO_KEEP=1.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=$top/build/bin
+py=$top/.venv/bin/python
+state=$top/build/demo
+rm -rf "$state"
+mkdir -p "$state"
+
+port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+cleanup() {
+	if [ "${DBMLOPS_DEMO_KEEP:-0}" = 1 ]; then
+		echo "demo: servers left running: kill $emu_pid $mlflow_pid"
+		return
+	fi
+	kill "$emu_pid" 2>/dev/null || true
+	kill "$mlflow_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+emu_pid=; mlflow_pid=
+trap cleanup EXIT INT TERM
+
+echo "demo: starting an MLflow tracking server and workspace-emu"
+mport=$(port)
+"$top/.venv/bin/mlflow" server --backend-store-uri "sqlite:///$state/mlflow.db" \
+    --default-artifact-root dbfs:/mlflow-artifacts --host 127.0.0.1 \
+    --port "$mport" --workers 1 > "$state/mlflow.log" 2>&1 &
+mlflow_pid=$!
+# a throwaway token: in a file, never on a command line
+"$py" -c 'import secrets; print("dapi" + secrets.token_hex(16))' > "$state/token"
+chmod 600 "$state/token"
+"$bin/workspace-emu" -d "$state/workspace" -l 127.0.0.1:0 \
+    --token-file "$state/token" --mlflow-url "http://127.0.0.1:$mport" \
+    --python "$py" --url-file "$state/url" --log "$state/requests.jsonl" \
+    > /dev/null 2> "$state/emu.log" &
+emu_pid=$!
+i=0
+until [ -s "$state/url" ] && curl -sf "http://127.0.0.1:$mport/health" > /dev/null; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || { echo "demo: servers did not start; see $state/*.log" >&2; exit 1; }
+	sleep 0.1
+done
+DATABRICKS_HOST=$(cat "$state/url")
+DATABRICKS_TOKEN=$(cat "$state/token")
+export DATABRICKS_HOST DATABRICKS_TOKEN
+unset DATABRICKS_CONFIG_PROFILE DATABRICKS_CLIENT_ID DATABRICKS_CLIENT_SECRET
+echo "demo: workspace at $DATABRICKS_HOST"
+
+# outside a git checkout (a tarball), name the branch
+"$bin/branch-name" > /dev/null 2>&1 || export DBMLOPS_BRANCH=demo
+
+make --no-print-directory -C "$top/templates" train \
+    DBMLOPS_BIN="$bin/" DBMLOPS_STATE="$state/state" DBMLOPS_PYTHON="$py"
+
+echo
+echo "demo: done. The run and its metrics are in MLflow: $DATABRICKS_HOST/"
+echo "demo: (DBMLOPS_DEMO_KEEP=1 make demo leaves the servers running to look)"

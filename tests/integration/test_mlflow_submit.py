@@ -1,0 +1,205 @@
+"""mlflow-submit against workspace-emu and a real MLflow server: outcomes
+and their exit codes, cancellation on SIGTERM, the tags MLflow's client
+sets, checks made before anything is sent; and mk/dbmlops.mk chaining all
+the tools incrementally."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+import requests
+
+from dbmlops_testenv import BIN, TOP, Emu, MlflowServer, build_example_wheel
+
+SUBMIT = os.path.join(BIN, "mlflow-submit")
+
+
+@pytest.fixture(scope="module")
+def stack():
+    m = MlflowServer().start()
+    e = Emu(mlflow_url=m.url).start()
+    yield e
+    e.cleanup()
+    m.stop()
+
+
+@pytest.fixture(scope="module")
+def project(stack, tmp_path_factory):
+    d = tmp_path_factory.mktemp("p")
+    whl = build_example_wheel(str(d / "dist"))
+    up = subprocess.run([os.path.join(BIN, "dbfs-put"), "-q", "-c", whl,
+                         "dbfs:/wheels/submit/"], env=stack.env(),
+                        capture_output=True, text=True, check=True).stdout
+    proj = d / "project"
+    shutil.copytree(os.path.join(TOP, "templates", "project"), proj)
+    (proj / "MLproject").write_text((proj / "MLproject").read_text() + """
+  sleep:
+    command: "python -c 'import time; print(\\"sleeping\\", flush=True); time.sleep(120)'"
+""")
+    subprocess.run([os.path.join(BIN, "wheelpath-subst"), "-i", str(proj / "conda.yaml"),
+                    str(proj / "cluster.json")], input=up, text=True, check=True)
+    return proj
+
+
+def submit(stack, project, *args, env=None, timeout=600):
+    e = stack.env(DBMLOPS_POLL_MAX="1", **(env or {}))
+    return subprocess.run([SUBMIT, "-b", str(project / "cluster.json"), *args,
+                           str(project)], env=e, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def mlflow_get(stack, path, **params):
+    r = requests.get(stack.url + "/api/2.0/mlflow/" + path, params=params,
+                     headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+@pytest.mark.parametrize("mode", ["shell", "python"])
+def test_success(stack, project, mode):
+    r = submit(stack, project, "--mode", mode, "--json", "--experiment-name",
+               "/Shared/submit/ok", "-P", "alpha=0.25")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["result_state"] == "SUCCESS" and out["mode"] == mode
+    assert "trained with dbmlops_example 0.1.0" in out["logs"]
+    run = mlflow_get(stack, "runs/get", run_id=out["mlflow_run_id"])["run"]
+    params = {p["key"]: p["value"] for p in run["data"]["params"]}
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    metrics = {m["key"]: m["value"] for m in run["data"]["metrics"]}
+    assert params["alpha"] == "0.25" and params["l1_ratio"] == "0.5"
+    assert "rmse" in metrics
+    assert run["info"]["status"] == "FINISHED"
+    assert tags["mlflow.databricks.runURL"] == out["run_page_url"]
+    assert tags["mlflow.databricks.shellJobRunID"] == str(out["run_id"])
+    assert tags["mlflow.source.type"] == "PROJECT"
+    exp = mlflow_get(stack, "experiments/get-by-name",
+                     experiment_name="/Shared/submit/ok")
+    assert exp["experiment"]["experiment_id"] == out["experiment_id"]
+
+
+def test_tarball_uploaded_once(stack, project):
+    before = [x for x in stack.requests() if x["path"].startswith("/dbfs/")]
+    r = submit(stack, project, "--no-wait", "--experiment-name", "/Shared/submit/ok")
+    assert r.returncode == 0, r.stderr
+    after = [x for x in stack.requests() if x["path"].startswith("/dbfs/")]
+    assert len(after) == len(before)        # same content: not sent again
+
+
+def test_failure_exit_code(stack, project):
+    r = submit(stack, project, "-e", "fail", "--experiment-name", "/Shared/submit/fail")
+    assert r.returncode == 1, r.stderr
+    assert "TERMINATED FAILED" in r.stderr
+    assert "the fail entry point fails" in r.stdout
+
+
+def test_sigterm_cancels_remote_run(stack, project):
+    e = stack.env(DBMLOPS_POLL_MAX="1")
+    p = subprocess.Popen([SUBMIT, "-b", str(project / "cluster.json"), "--json",
+                          "-e", "sleep", "--experiment-name", "/Shared/submit/cancel",
+                          str(project)], env=e, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    runs = os.path.join(stack.data, "jobs", "runs")
+    while True:     # until the job prints "sleeping"
+        logs = [os.path.join(runs, d, "log.txt") for d in os.listdir(runs)] \
+            if os.path.isdir(runs) else []
+        if any("sleeping" in open(f).read() for f in logs if os.path.exists(f)):
+            break
+        assert time.time() < deadline and p.poll() is None
+        time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    res = json.loads(out)
+    assert res["result_state"] == "CANCELED"
+    run = mlflow_get(stack, "runs/get", run_id=res["mlflow_run_id"])["run"]
+    assert run["info"]["status"] == "KILLED"
+
+
+def test_wait_timeout(stack, project):
+    r = submit(stack, project, "-e", "sleep", "--timeout", "3", "--json",
+               "--experiment-name", "/Shared/submit/timeout")
+    assert r.returncode == 3, r.stderr
+    assert json.loads(r.stdout)["result_state"] == "CANCELED"
+
+
+def test_library_error_is_infrastructure(stack, project, tmp_path):
+    bad = tmp_path / "bad.json"
+    cfg = json.loads((project / "cluster.json").read_text())
+    cfg["libraries"] = [{"whl": "dbfs:/no/such-1.0-py3-none-any.whl"}]
+    bad.write_text(json.dumps(cfg))
+    r = submit(stack, project, "-b", str(bad), "--experiment-name", "/Shared/submit/lib")
+    assert r.returncode == 5, r.stderr
+    assert "Library installation failed" in r.stderr
+
+
+def test_checks_before_sending(stack, project, tmp_path):
+    n = len(stack.requests())
+    r = submit(stack, project, "-P", "alpha=abc")
+    assert r.returncode == 2 and "is not a float" in r.stderr
+    assert "MLproject:" in r.stderr
+    broken = tmp_path / "broken"
+    shutil.copytree(project, broken)
+    (broken / "MLproject").write_text("name: x\nentry_points:\n  main:\n"
+                                      "    parameters:\n      a: float\n"
+                                      "    command: echo {a}\n")
+    r = subprocess.run([SUBMIT, "-b", str(project / "cluster.json"), str(broken)],
+                       env=stack.env(), capture_output=True, text=True)
+    assert r.returncode == 2 and "missing required parameter: a" in r.stderr
+    r = submit(stack, project, "-e", "nope")
+    assert r.returncode == 2 and "no entry point 'nope'" in r.stderr
+    (tmp_path / "c.json").write_text("{ not json")
+    r = submit(stack, project, "-b", str(tmp_path / "c.json"))
+    assert r.returncode == 2 and "c.json:1:3:" in r.stderr
+    assert len(stack.requests()) == n       # nothing was sent
+
+
+def test_bad_token(stack, project):
+    r = submit(stack, project, env={"DATABRICKS_TOKEN": "not-the-token"})
+    assert r.returncode == 6
+    assert "403 PERMISSION_DENIED" in r.stderr and "not-the-token" not in r.stderr
+
+
+def test_make_include_chain(stack, tmp_path):
+    """templates/Makefile through mk/dbmlops.mk: the full chain, then again
+    with nothing changed (no rebuild, no upload), then with a changed wheel."""
+    work = tmp_path / "repo"
+    shutil.copytree(os.path.join(TOP, "templates"), work / "templates")
+    shutil.copytree(os.path.join(TOP, "mk"), work / "mk")
+    env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_BRANCH="feature/mk")
+    import sys
+    args = ["make", "-C", str(work / "templates"), "train", f"DBMLOPS_BIN={BIN}/",
+            f"DBMLOPS_PYTHON={sys.executable}"]
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "TERMINATED SUCCESS" in r.stderr
+    state = work / "templates" / ".dbmlops"
+    up1 = json.loads((state / "upload.json").read_text())["files"]
+    assert "/wheels/feature-mk--" in up1[0]["remote"]
+    assert "WHEELPATH" not in (state / "project" / "conda.yaml").read_text()
+    assert "WHEELPATH" in (work / "templates" / "project" / "conda.yaml").read_text()
+    assert not os.path.exists(work / "templates" / "wheel" / "build")  # tree clean
+    # nothing changed: no wheel build, no upload, nothing sent
+    n = len(stack.requests())
+    subst = args[:3] + ["dbmlops-subst"] + args[4:]
+    r = subprocess.run(subst, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "pip wheel" not in r.stdout and "dbfs-put" not in r.stdout, r.stdout
+    assert len(stack.requests()) == n
+    # make -n shows what would run and runs nothing
+    r = subprocess.run(args + ["-n"], env=env, capture_output=True, text=True)
+    assert "mlflow-submit" in r.stdout and len(stack.requests()) == n
+    # a changed wheel source: rebuilt, uploaded to a new path
+    time.sleep(1.1)
+    init = work / "templates" / "wheel" / "src" / "dbmlops_example" / "__init__.py"
+    init.write_text(init.read_text() + "\n# changed\n")
+    r = subprocess.run(subst, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    up2 = json.loads((state / "upload.json").read_text())["files"]
+    assert up2[0]["remote"] != up1[0]["remote"]
+    assert up2[0]["fuse"] in (state / "project" / "cluster.json").read_text()
