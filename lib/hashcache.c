@@ -82,7 +82,8 @@ dbm_hashcache_open(void)
 	free(line);
 	fclose(f);
 	/* sorted for lookups; any matching entry of a path will do */
-	qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
+	if (c->n > 0)
+		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
 	return c;
 }
 

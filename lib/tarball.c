@@ -85,7 +85,8 @@ dbm_tarball(const char *dir, const char *top, const char *out, char hex[65],
 
 	if (walk(dir, "", &l, e) < 0)
 		goto out;
-	qsort(l.v, l.n, sizeof(*l.v), cmp);
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof(*l.v), cmp);
 	a = archive_write_new();
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||

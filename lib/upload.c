@@ -81,7 +81,8 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, struct dbm_err *e)
 		names[n++] = dbm_xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
 		struct dbm_buf p = DBM_BUF_INIT, r = DBM_BUF_INIT;
 		struct stat st;
