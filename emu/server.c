@@ -30,6 +30,7 @@ struct route {
 };
 
 static enum MHD_Result jobs_or_404(struct req *r);
+static enum MHD_Result no_api(struct req *r);
 
 static const struct route routes[] = {
 	{"POST", "/api/2.0/dbfs/put", 0, 0, BODY_PUT, emu_dbfs},
@@ -58,9 +59,20 @@ static const struct route routes[] = {
 	{"GET", "/", 0, 1, BODY_NONE, emu_proxy},
 	{"GET", "/health", 0, 1, BODY_NONE, emu_proxy},
 	{"GET", "/version", 0, 1, BODY_NONE, emu_proxy},
+	/* any other API is unknown; anything else belongs to the UI
+	 * (assets, /graphql, ...) */
+	{NULL, "/api/", 1, 0, BODY_NONE, no_api},
+	{NULL, "/", 1, 1, BODY_PROXY, emu_proxy},
 };
 
 emu_jobs_fn emu_jobs_handler;
+
+static enum MHD_Result
+no_api(struct req *r)
+{
+	return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
+	    "No API found for '%s %s'", r->method, r->path);
+}
 
 static enum MHD_Result
 jobs_or_404(struct req *r)

@@ -70,3 +70,20 @@ def test_tracking_needs_a_token(emu):
         assert False, "answered without credentials"
     except urllib.error.HTTPError as e:
         assert e.code == 401
+
+
+def test_ui_backend_calls_reach_mlflow(emu):
+    """The UI calls more than /ajax-api (its /graphql endpoint, assets):
+    every non-API path goes to the MLflow server."""
+    import json as _json
+    import urllib.request
+    req = urllib.request.Request(
+        emu.url + "/graphql", method="POST",
+        data=_json.dumps({"query": "{ __typename }"}).encode(),
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read().decode()
+    except urllib.error.HTTPError as e:
+        body = e.read().decode()
+    assert "ENDPOINT_NOT_FOUND" not in body and "No API found" not in body
