@@ -4,7 +4,7 @@
 # what to install and fails.
 set -eu
 
-pkgs="gcc make pkg-config git curl rsync tar ca-certificates
+pkgs="gcc make pkg-config git curl rsync tar ca-certificates perl procps
 libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev
 libinih-dev libmicrohttpd-dev check python3 python3-venv"
 
