@@ -134,6 +134,21 @@ demo:
 bench: $(BINS)
 	sh bench/run.sh
 
+# Coverage-guided fuzzing with clang's libFuzzer (not part of check):
+#   make fuzz FUZZ_SECONDS=60
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = json subst
+fuzz: $(B)/config.mk
+	@mkdir -p $(B)/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		clang $(DBM_CPPFLAGS) $(LIB_CFLAGS) -g -O1 \
+		    -fsanitize=fuzzer,address,undefined -o $(B)/fuzz/$$t \
+		    tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(LIB_LIBS) -lpthread || exit 1; \
+		mkdir -p $(B)/fuzz/corpus-$$t; \
+		$(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus-$$t \
+		    tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/mk \
 		$(DESTDIR)$(DATADIR)/cluster/bin
@@ -151,7 +166,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: FORCE all test test-unit test-cli test-py check deps deps-sys venv demo bench \
+.PHONY: FORCE all test test-unit test-cli test-py check deps deps-sys venv demo bench fuzz \
 	install uninstall clean
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
