@@ -438,7 +438,7 @@ put_json(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk, *tmp = NULL;
-	int t, fd, overwrite;
+	int t, overwrite;
 	size_t n;
 	const char *c;
 	unsigned char *data = NULL;
@@ -472,18 +472,11 @@ put_json(struct req *r)
 			goto out;
 		}
 	}
-	if (store_tmpfile(r->emu, &tmp) < 0 ||
-	    (fd = open(tmp, O_WRONLY | O_CLOEXEC)) < 0) {
+	if (store_write_tmp(r->emu, data, (size_t)len, &tmp) < 0) {
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
 		goto out;
 	}
-	if (len > 0 && write(fd, data, (size_t)len) != (ssize_t)len) {
-		close(fd);
-		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "short write");
-		goto out;
-	}
-	close(fd);
 	res = commit(r, tmp, disk, canon, overwrite);
 out:
 	if (tmp) {

@@ -129,6 +129,8 @@ int store_mkdirs(const char *dir);
 int store_mkparents(const char *path);
 /* A new temporary file in the data directory; fills *path. */
 int store_tmpfile(struct emu *e, char **path);
+/* A new temporary file holding len bytes of data; fills *path. */
+int store_write_tmp(struct emu *e, const void *data, size_t len, char **path);
 /* Move tmp to dst (parents made): overwrite, or fail with EEXIST. */
 int store_commit(const char *tmp, const char *dst, int overwrite);
 /* rm -rf. */

@@ -157,6 +157,28 @@ store_tmpfile(struct emu *e, char **path)
 }
 
 int
+store_write_tmp(struct emu *e, const void *data, size_t len, char **path)
+{
+	int fd;
+	ssize_t w = 0;
+
+	if (store_tmpfile(e, path) < 0)
+		return -1;
+	if ((fd = open(*path, O_WRONLY | O_CLOEXEC)) < 0 ||
+	    (len > 0 && (w = write(fd, data, len)) != (ssize_t)len)) {
+		if (w >= 0 && fd >= 0)
+			errno = ENOSPC;		/* a short write */
+		if (fd >= 0)
+			close(fd);
+		unlink(*path);
+		free(*path);
+		*path = NULL;
+		return -1;
+	}
+	return close(fd);
+}
+
+int
 store_commit(const char *tmp, const char *dst, int overwrite)
 {
 	struct stat st;

@@ -302,7 +302,7 @@ op_import(struct req *r, char *disk, const char *canon)
 	unsigned char *data = NULL;
 	long long len = 0;
 	size_t n;
-	int t, fd, overwrite = emu_param_bool(r, "overwrite", 0);
+	int t, overwrite = emu_param_bool(r, "overwrite", 0);
 
 	if (format == NULL)
 		format = dbm_xstrdup("SOURCE");
@@ -336,18 +336,11 @@ op_import(struct req *r, char *disk, const char *canon)
 		    "Unknown format %s", format);
 		goto out;
 	}
-	if (store_tmpfile(r->emu, &tmp) < 0 ||
-	    (fd = open(tmp, O_WRONLY | O_CLOEXEC)) < 0) {
+	if (store_write_tmp(r->emu, data, (size_t)len, &tmp) < 0) {
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
 		goto out;
 	}
-	if (len > 0 && write(fd, data, (size_t)len) != (ssize_t)len) {
-		close(fd);
-		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "short write");
-		goto out;
-	}
-	close(fd);
 	if (store_commit(tmp, disk, overwrite) < 0) {
 		res = emu_reply_error(r, 400, "RESOURCE_ALREADY_EXISTS",
 		    "Path (%s) already exists.", canon);
