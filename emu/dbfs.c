@@ -752,6 +752,33 @@ raw_post(struct req *r)
 	return res;
 }
 
+/* GET /dbfs/<path>: the raw bytes (MLflow's DBFS artifact downloads). */
+static enum MHD_Result
+raw_get(struct req *r)
+{
+	const char *why;
+	char *disk = store_map(r->emu, ROOT_DBFS, r->rest, &why), *canon;
+	struct stat st;
+	enum MHD_Result res;
+	int fd;
+
+	if (disk == NULL)
+		return bad_path(r, r->rest, why);
+	canon = store_canon(r->rest);
+	fd = open(disk, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		res = not_found(r, canon);
+	} else {
+		res = emu_reply_fd(r, 200, fd, 0, st.st_size,
+		    "application/octet-stream", NULL);
+	}
+	free(disk);
+	free(canon);
+	return res;
+}
+
 enum MHD_Result
 emu_dbfs(struct req *r)
 {
@@ -774,7 +801,7 @@ emu_dbfs(struct req *r)
 	size_t i;
 
 	if (strncmp(r->path, "/dbfs/", 6) == 0)
-		return raw_post(r);
+		return strcmp(r->method, "POST") == 0 ? raw_post(r) : raw_get(r);
 	op = r->path + strlen("/api/2.0/dbfs/");
 	for (i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
 		if (strcmp(op, ops[i].name) != 0)

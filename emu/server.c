@@ -36,6 +36,7 @@ static const struct route routes[] = {
 	{"POST", "/api/2.0/dbfs/put", 0, 0, BODY_PUT, emu_dbfs},
 	{NULL, "/api/2.0/dbfs/", 1, 0, BODY_JSON, emu_dbfs},
 	{"POST", "/dbfs/", 1, 0, BODY_FILE, emu_dbfs},
+	{"GET", "/dbfs/", 1, 0, BODY_NONE, emu_dbfs},
 	{"PUT", "/api/2.0/fs/files/", 1, 0, BODY_FILE, emu_files},
 	{NULL, "/api/2.0/fs/", 1, 0, BODY_NONE, emu_files},
 	{"POST", "/api/2.0/workspace-files/import-file/", 1, 0, BODY_FILE,

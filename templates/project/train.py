@@ -2,6 +2,7 @@
 run to MLflow (on Databricks, or on workspace-emu)."""
 
 import argparse
+import json
 
 import mlflow
 
@@ -19,6 +20,7 @@ def main():
         mlflow.log_param("wheel_version", dbmlops_example.__version__)
         _, metrics = dbmlops_example.fit(a.alpha, a.l1_ratio)
         mlflow.log_metrics(metrics)
+        mlflow.log_text(json.dumps(metrics, indent=2), "metrics.json")
         print("trained with dbmlops_example", dbmlops_example.__version__,
               metrics)
 

@@ -77,6 +77,13 @@ def test_mlflow_run_on_databricks_backend(emu, project):
     assert res["params"]["alpha"] == "0.3"
     assert res["params"]["wheel_version"] == "0.1.0"     # imported the wheel
     assert 0 < res["metrics"]["rmse"] < 5 and res["metrics"]["r2"] > 0.5
+    # the job logged an artifact into the emulated DBFS; it reads back
+    art = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import mlflow
+        mlflow.set_tracking_uri("databricks")
+        print(mlflow.artifacts.load_text("runs:/{res['run_id']}/metrics.json"))
+    """)], env=emu.env(), capture_output=True, text=True, timeout=120)
+    assert json.loads(art.stdout)["rmse"] == res["metrics"]["rmse"], art.stderr
     url = res["tags"]["mlflow.databricks.runURL"]
     assert url.startswith(emu.url + "/jobs/runs/")
     import urllib.request
