@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ini.h>
+
 #include "branch.h"
 #include "sha.h"
 
@@ -386,6 +388,32 @@ git_symbolic_ref(const char *gitdir)
 }
 
 static int
+on_config(void *user, const char *section, const char *key, const char *value)
+{
+	char **url = user;
+
+	if (strcmp(section, "remote \"origin\"") == 0 &&
+	    strcmp(key, "url") == 0 && value && *url == NULL)
+		*url = dbm_xstrdup(value);
+	return 1;
+}
+
+/* The origin's URL without user:password@ (a token must not travel). */
+static char *
+origin_url(const char *common)
+{
+	char *cfg = join(common, "config"), *url = NULL, *at, *scheme;
+
+	ini_parse(cfg, on_config, &url);
+	free(cfg);
+	if (url && (scheme = strstr(url, "://")) != NULL &&
+	    (at = strchr(scheme + 3, '@')) != NULL &&
+	    (strchr(scheme + 3, '/') == NULL || at < strchr(scheme + 3, '/')))
+		memmove(scheme + 3, at + 1, strlen(at + 1) + 1);
+	return url;
+}
+
+static int
 from_git(struct dbm_branch *b, dbm_getenv_fn get, const char *cwd,
     struct dbm_err *e)
 {
@@ -412,6 +440,7 @@ from_git(struct dbm_branch *b, dbm_getenv_fn get, const char *cwd,
 	}
 	b->toplevel = top;
 	top = NULL;
+	b->origin = origin_url(common);
 	if (strncmp(ref, "ref: ", 5) == 0) {
 		const char *name = ref + 5;
 		char *sym = NULL;
@@ -521,6 +550,7 @@ dbm_branch_free(struct dbm_branch *b)
 	free(b->source);
 	free(b->sha);
 	free(b->toplevel);
+	free(b->origin);
 	memset(b, 0, sizeof(*b));
 }
 

@@ -29,6 +29,7 @@ struct dbm_branch {
 	char *source;	/* "DBMLOPS_BRANCH", "github:GITHUB_HEAD_REF", "git", ... */
 	char *sha;	/* full commit id of HEAD, or NULL */
 	char *toplevel;	/* work tree root, or NULL outside git */
+	char *origin;	/* remote "origin" url, credentials removed, or NULL */
 	int detached;
 };
 

@@ -231,7 +231,19 @@ mlflow_run(struct dbm_http *h, const struct dbm_submit_opts *o,
 	dbm_jw_key(&w, "tags");
 	dbm_jw_arr(&w);
 	tag(&w, "mlflow.user", user ? user : "unknown");
-	tag(&w, "mlflow.source.name", abs);
+	if (have_branch && br.toplevel &&
+	    strncmp(abs, br.toplevel, strlen(br.toplevel)) == 0) {
+		/* as MLflow names a project inside a git work tree */
+		struct dbm_buf src = DBM_BUF_INIT;
+		const char *sub = abs + strlen(br.toplevel);
+
+		dbm_buf_printf(&src, "file://%s%s%s", br.toplevel, *sub ? "#" :
+		    "", *sub == '/' ? sub + 1 : sub);
+		tag(&w, "mlflow.source.name", src.data);
+		dbm_buf_free(&src);
+	} else {
+		tag(&w, "mlflow.source.name", abs);
+	}
 	tag(&w, "mlflow.source.type", "PROJECT");
 	tag(&w, "mlflow.project.entryPoint", o->entry);
 	tag(&w, "mlflow.project.backend", "databricks");
@@ -239,6 +251,7 @@ mlflow_run(struct dbm_http *h, const struct dbm_submit_opts *o,
 		tag(&w, "mlflow.runName", o->run_name);
 	if (have_branch) {
 		tag(&w, "mlflow.source.git.commit", br.sha);
+		tag(&w, "mlflow.source.git.repoURL", br.origin);
 		if (!br.detached)
 			tag(&w, "mlflow.source.git.branch", br.raw);
 	}

@@ -190,6 +190,11 @@ START_TEST(test_git_repos)
 	sha = capture(path, "git rev-parse HEAD");
 	ck_assert_str_eq(b.sha, sha);
 	ck_assert_ptr_nonnull(strstr(b.toplevel, "/repo"));
+	ck_assert_ptr_null(b.origin);
+	dbm_branch_free(&b);
+	sh(path, "git remote add origin https://user:s3cret@example.com/org/repo.git");
+	ck_assert_int_eq(dbm_branch_detect(&b, fakeenv_get, path, &e), 0);
+	ck_assert_str_eq(b.origin, "https://example.com/org/repo.git");
 	dbm_branch_free(&b);
 
 	/* packed refs resolve too */
