@@ -77,7 +77,7 @@ usage(void)
 	    "  -v, --verbose          log server errors on stderr\n"
 	    "  -h, --help             print this help\n"
 	    "      --version          print the version\n");
-	exit(0);
+	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
 static long long

@@ -37,7 +37,7 @@ usage(void)
 	    "                        repository directory's name)\n"
 	    "  -h, --help            print this help\n"
 	    "      --version         print the version\n");
-	exit(0);
+	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
 static void

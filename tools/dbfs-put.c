@@ -46,7 +46,7 @@ usage(void)
 	    "redacted)\n"
 	    "  -h, --help               print this help\n"
 	    "      --version            print the version\n");
-	exit(0);
+	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
 static void

@@ -79,7 +79,7 @@ usage(void)
 	    "(nothing\nsent), 3 timed out, 4 cancelled, 5 infrastructure error "
 	    "(internal error,\nlibrary installation), 6 API error, 130 "
 	    "interrupted (the run was cancelled).\n");
-	exit(0);
+	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
 int

@@ -47,7 +47,7 @@ usage(void)
 	    "  -w, --wheel path        a wheel path (repeatable)\n"
 	    "  -h, --help              print this help\n"
 	    "      --version           print the version\n");
-	exit(0);
+	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
 static int

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Every tool: --help and --version on stdout with exit 0, unknown options and
+# missing arguments exit 2 with "try '<tool> --help'", stdout write errors
+# are errors.
+. "$(dirname "$0")/lib.sh"
+plan 29
+
+for t in branch-name dbfs-put wheelpath-subst mlflow-submit workspace-emu; do
+	run $t --help
+	check "$t --help exits 0" 0 "$rc"
+	case $out in "usage: $t "*) ok "$t --help prints usage on stdout" ;; *) not_ok "$t --help on stdout" ;; esac
+	run $t --version
+	check "$t --version" "$t 0.1.0" "$out"
+	run $t --no-such-option
+	check "$t bad option exits 2" 2 "$rc"
+	case $err in *"try '$t --help'"*) ok "$t bad option points to --help" ;; *) not_ok "$t bad option message"; echo "# $err" ;; esac
+done
+
+run dbfs-put only-one-arg
+check "dbfs-put needs a destination" 2 "$rc"
+run wheelpath-subst
+check "wheelpath-subst needs a file" 2 "$rc"
+run mlflow-submit .
+check "mlflow-submit needs -b" "mlflow-submit: -b cluster.json is needed (a new job cluster's spec)
+mlflow-submit: try 'mlflow-submit --help'" "$err"
+if [ -w /dev/full ]; then
+	run sh -c 'dbfs-put --help > /dev/full'
+	check "a write error on stdout is an error" 1 "$rc"
+else
+	ok "a write error on stdout is an error # SKIP no /dev/full"
+fi
+finish
