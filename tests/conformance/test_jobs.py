@@ -308,3 +308,33 @@ def test_queued_beyond_max_runs(tmp_path):
         w.jobs.cancel_run(second.run_id).result()
     finally:
         e.cleanup()
+
+
+def test_runs_outlive_a_restart(tmp_path):
+    e = Emu().start()
+    try:
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        upload(w, "/r/ok.py", "print('before the restart')\n")
+        spec = dict(run_name="kept", idempotency_token="restart-1", tasks=[jobs.SubmitTask(
+            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+            spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/r/ok.py"))])
+        run = w.jobs.submit(**spec).result()
+        assert e.stop() == 0
+        e.start()
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        again = w.jobs.get_run(run.run_id)
+        assert again.state.result_state == jobs.RunResultState.SUCCESS
+        assert again.run_page_url.startswith(e.url)
+        out = w.jobs.get_run_output(again.tasks[0].run_id)
+        assert "before the restart" in out.logs
+        assert w.jobs.submit(**spec).run_id == run.run_id     # idempotent still
+        # a run that was active when the emulator stopped has ended
+        sleeper(w, "interrupted")
+        time.sleep(1)
+        assert e.stop() == 0
+        e.start()
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        new = w.jobs.submit(**{**spec, "idempotency_token": "restart-2"}).run_id
+        assert new > run.run_id
+    finally:
+        e.cleanup()
