@@ -66,6 +66,29 @@ bad(struct dbm_err *e, const char *file, yaml_node_t *n, const char *msg)
 	    n ? (long)n->start_mark.column + 1 : 1, "%s", msg);
 }
 
+/* A list of scalars (absent is empty). */
+static int
+seq(yaml_document_t *d, yaml_node_t *n, char ***out, int *nout,
+    const char *file, struct dbm_err *e)
+{
+	yaml_node_item_t *it;
+
+	if (n == NULL)
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return bad(e, file, n, "expected a list");
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	    it++) {
+		char *v = scalar(yaml_document_get_node(d, *it));
+
+		if (v == NULL)
+			return bad(e, file, n, "expected a list of strings");
+		*out = dbm_xrealloc(*out, (size_t)(*nout + 1) * sizeof(**out));
+		(*out)[(*nout)++] = v;
+	}
+	return 0;
+}
+
 static int
 load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
     const char *file, struct dbm_err *e)
@@ -179,8 +202,13 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 		    "docker_env may be given");
 		goto out;
 	}
-	p->spark_python_file = scalar(get(&doc, get(&doc, root,
-	    "databricks_spark_job"), "python_file"));
+	n = get(&doc, root, "databricks_spark_job");
+	p->spark_python_file = scalar(get(&doc, n, "python_file"));
+	if (seq(&doc, get(&doc, n, "parameters"), &p->spark_params,
+	    &p->nspark_params, p->file, e) < 0 || seq(&doc, get(&doc, n,
+	    "python_libraries"), &p->spark_libs, &p->nspark_libs, p->file,
+	    e) < 0)
+		goto out;
 	eps = get(&doc, root, "entry_points");
 	if (eps && eps->type != YAML_MAPPING_NODE) {
 		bad(e, p->file, eps, "entry_points must be a mapping");
@@ -236,6 +264,12 @@ dbm_mlproject_free(struct dbm_mlproject *p)
 	free(p->python_env);
 	free(p->docker_env);
 	free(p->spark_python_file);
+	for (i = 0; i < p->nspark_params; i++)
+		free(p->spark_params[i]);
+	free(p->spark_params);
+	for (i = 0; i < p->nspark_libs; i++)
+		free(p->spark_libs[i]);
+	free(p->spark_libs);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -28,6 +28,10 @@ struct dbm_mlproject {
 	struct dbm_entry *e;
 	int ne;
 	char *spark_python_file;	/* databricks_spark_job.python_file */
+	char **spark_params;		/* databricks_spark_job.parameters */
+	int nspark_params;
+	char **spark_libs;		/* databricks_spark_job.python_libraries */
+	int nspark_libs;
 };
 
 /* A parameter value as given (-P k=v). */

@@ -203,3 +203,29 @@ def test_make_include_chain(stack, tmp_path):
     up2 = json.loads((state / "upload.json").read_text())["files"]
     assert up2[0]["remote"] != up1[0]["remote"]
     assert up2[0]["fuse"] in (state / "project" / "cluster.json").read_text()
+
+
+def test_python_mode_runs_in_process(stack, project, tmp_path):
+    """On runtime 13+ a `python file` entry point, or a databricks_spark_job
+    section, runs in the driver process through a generated job file."""
+    r = submit(stack, project, "--mode", "python", "--json",
+               "--experiment-name", "/Shared/submit/inproc")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert "trained with dbmlops_example" in out["logs"]
+    assert "mlflow.projects" not in out["logs"]        # no child mlflow run
+    code_dir = os.path.join(stack.data, "dbfs", "mlflow-experiments",
+                            out["experiment_id"], "projects-code")
+    assert any(f.startswith("dbmlops-job-") for f in os.listdir(code_dir))
+    spark = tmp_path / "spark"
+    shutil.copytree(project, spark)
+    (spark / "MLproject").write_text((spark / "MLproject").read_text() + """
+databricks_spark_job:
+  python_file: train.py
+  parameters: ["--alpha", "0.5", "--l1-ratio", "0.5"]
+  python_libraries: []
+""")
+    r = submit(stack, spark, "-b", str(spark / "cluster.json"), "--mode", "python",
+               "--json", "--experiment-name", "/Shared/submit/inproc")
+    assert r.returncode == 0, r.stderr
+    assert "trained with dbmlops_example" in json.loads(r.stdout)["logs"]
