@@ -514,9 +514,12 @@ wait_run(struct dbm_http *h, const struct dbm_submit_opts *o,
 			    "state.state_message");
 			if (!o->quiet) {
 				fmt_dur(dur, sizeof(dur), mono() - start);
-				fprintf(stderr, "%s%s: run %lld: %s %s after %s\n",
+				/* PENDING 0m40s -> RUNNING 2m13s -> TERMINATED
+				 * SUCCESS (2m53s) */
+				fprintf(stderr, "%s%s: run %lld: %s %s (%s)\n",
 				    tty ? "\r\033[K" : "", dbm_prog(), r->run_id,
-				    life, result ? result : "(no result)", dur);
+				    chain.data, result ? result : "(no result)",
+				    dur);
 			}
 			{
 				long long t;

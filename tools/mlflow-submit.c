@@ -199,10 +199,12 @@ main(int argc, char *argv[])
 			break;
 		case OPT_VERSION:
 			printf("mlflow-submit %s\n", DBM_VERSION);
+			free(o.params);
 			return dbm_close_stdout() < 0;
 		default:
 			fprintf(stderr, "%s: try 'mlflow-submit --help'\n",
 			    dbm_prog());
+			free(o.params);
 			return 2;
 		}
 	}
