@@ -49,6 +49,8 @@ struct task {
 	char *dir;
 	char *mlflow_run, *mlflow_exp;
 	struct run *run;
+	char **deps;		/* depends_on task keys */
+	int ndeps;
 };
 
 struct run {
@@ -60,6 +62,7 @@ struct run {
 	long timeout;
 	int cancel;
 	struct emu *e;
+	int *order;		/* task indexes, dependencies first */
 	struct run *next;
 };
 
@@ -861,7 +864,7 @@ runner(void *arg)
 	struct run *r = arg;
 	struct emu *e = r->e;
 	struct jobs *js = e->jobs;
-	int i, failed = 0;
+	int i;
 
 	pthread_mutex_lock(&js->mu);
 	while (js->running >= js->max && !r->cancel) {
@@ -872,8 +875,9 @@ runner(void *arg)
 	js->running++;
 	pthread_mutex_unlock(&js->mu);
 	for (i = 0; i < r->nt; i++) {
-		struct task *t = &r->t[i];
-		int cancel;
+		struct task *t = &r->t[r->order ? r->order[i] : i];
+		const char *upstream = NULL;
+		int cancel, d, k;
 
 		pthread_mutex_lock(&js->mu);
 		cancel = r->cancel;
@@ -883,14 +887,23 @@ runner(void *arg)
 			    "SUCCESS", "Run cancelled.");
 			continue;
 		}
-		if (failed) {
-			finish(e, t, "SKIPPED", "UPSTREAM_FAILED", "SKIPPED",
-			    "SUCCESS", "An upstream task failed.");
+		/* a task runs only when every task it depends on succeeded */
+		for (d = 0; d < t->ndeps && upstream == NULL; d++)
+			for (k = 0; k < r->nt; k++)
+				if (strcmp(r->t[k].key, t->deps[d]) == 0 &&
+				    (r->t[k].result == NULL ||
+				    strcmp(r->t[k].result, "SUCCESS") != 0))
+					upstream = r->t[k].result &&
+					    (strcmp(r->t[k].result, "CANCELED") == 0 ||
+					    strcmp(r->t[k].result,
+					    "UPSTREAM_CANCELED") == 0) ?
+					    "UPSTREAM_CANCELED" : "UPSTREAM_FAILED";
+		if (upstream) {
+			finish(e, t, "SKIPPED", upstream, "SKIPPED", "SUCCESS",
+			    "An upstream task did not succeed.");
 			continue;
 		}
 		exec_task(e, r, t);
-		if (strcmp(t->result, "SUCCESS") != 0)
-			failed = 1;
 	}
 	pthread_mutex_lock(&js->mu);
 	js->running--;
@@ -968,6 +981,20 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 		dbm_json_int(j, dbm_json_member(j, obj, "timeout_seconds"), &to);
 		t->timeout = (long)to;
 	}
+	m = dbm_json_member(j, obj, "depends_on");
+	for (i = 0; (int)i < dbm_json_count(j, m) &&
+	    dbm_json_type(j, m) == DBM_JSON_ARRAY; i++) {
+		char *dk = dbm_json_strdup(j, dbm_json_member(j,
+		    dbm_json_elem(j, m, (int)i), "task_key"));
+
+		if (dk == NULL) {
+			*why = dbm_xstrdup("depends_on entries need a task_key");
+			return -1;
+		}
+		t->deps = dbm_xrealloc(t->deps, (size_t)(t->ndeps + 1) *
+		    sizeof(*t->deps));
+		t->deps[t->ndeps++] = dk;
+	}
 	t->key = dbm_xstrdup(key);
 	t->run_id = run_id;
 	t->life = "PENDING";
@@ -997,11 +1024,73 @@ free_run(struct run *r)
 		free(t->dir);
 		free(t->mlflow_run);
 		free(t->mlflow_exp);
+		while (t->ndeps > 0)
+			free(t->deps[--t->ndeps]);
+		free(t->deps);
 	}
 	free(r->t);
+	free(r->order);
 	free(r->name);
 	free(r->token);
 	free(r);
+}
+
+/* Dependencies first (in submitted order otherwise); unknown keys,
+ * duplicate keys and cycles are refused. */
+static int
+order_tasks(struct run *r, char **why)
+{
+	int *done = dbm_xcalloc((size_t)r->nt, sizeof(*done)), n = 0, i, d, k;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	r->order = dbm_xcalloc((size_t)r->nt, sizeof(*r->order));
+	for (i = 0; i < r->nt; i++) {
+		for (k = i + 1; k < r->nt; k++)
+			if (strcmp(r->t[i].key, r->t[k].key) == 0) {
+				dbm_buf_printf(&b, "task_key %s is used twice",
+				    r->t[i].key);
+				goto bad;
+			}
+		for (d = 0; d < r->t[i].ndeps; d++) {
+			for (k = 0; k < r->nt; k++)
+				if (strcmp(r->t[k].key, r->t[i].deps[d]) == 0)
+					break;
+			if (k == r->nt) {
+				dbm_buf_printf(&b, "task %s depends on %s, which "
+				    "is not a task of this run", r->t[i].key,
+				    r->t[i].deps[d]);
+				goto bad;
+			}
+		}
+	}
+	while (n < r->nt) {
+		int progress = 0;
+
+		for (i = 0; i < r->nt; i++) {
+			int ready = !done[i];
+
+			for (d = 0; ready && d < r->t[i].ndeps; d++)
+				for (k = 0; k < r->nt; k++)
+					if (strcmp(r->t[k].key,
+					    r->t[i].deps[d]) == 0 && !done[k])
+						ready = 0;
+			if (ready) {
+				done[i] = 1;
+				r->order[n++] = i;
+				progress = 1;
+			}
+		}
+		if (!progress) {
+			dbm_buf_adds(&b, "the tasks' depends_on form a cycle");
+			goto bad;
+		}
+	}
+	free(done);
+	return 0;
+bad:
+	free(done);
+	*why = dbm_buf_detach(&b);
+	return -1;
 }
 
 static enum MHD_Result
@@ -1093,6 +1182,8 @@ submit(struct req *q, int v2)
 			goto bad;
 		r->nt = 1;
 	}
+	if (order_tasks(r, &why) < 0)
+		goto bad;
 	r->submitted = emu_now_ms();
 	for (i = 0; i < r->nt; i++)
 		r->t[i].run = r;
@@ -1202,27 +1293,44 @@ run_json(struct emu *e, struct run *r, struct dbm_jw *w)
 		}
 	}
 	if (done) {
+		/* the run's outcome: a task's own failure before an upstream
+		 * skip */
+		struct task *bad = NULL;
+
 		for (i = 0; i < r->nt; i++) {
 			struct task *t = &r->t[i];
 
-			if (strcmp(t->result, "SUCCESS") != 0) {
-				life = t->life;
-				result = t->result;
-				code = t->code;
-				type = t->type;
-				msg = t->message;
-				break;
-			}
+			if (strcmp(t->result, "SUCCESS") == 0)
+				continue;
+			if (bad == NULL || (strncmp(bad->result, "UPSTREAM_", 9)
+			    == 0 && strncmp(t->result, "UPSTREAM_", 9) != 0))
+				bad = t;
+		}
+		if (bad) {
+			life = bad->life;
+			result = bad->result;
+			code = bad->code;
+			type = bad->type;
+			msg = bad->message;
 		}
 		if (strcmp(life, "SKIPPED") == 0)
 			life = "TERMINATED";
 		user = strcmp(result, "CANCELED") == 0 ||
 		    strcmp(result, "TIMEDOUT") == 0;
 	}
-	start = r->t[0].start;
-	setup = r->t[0].setup_end;
-	exec = r->t[r->nt - 1].exec_end;
-	end = r->t[r->nt - 1].end;
+	/* the run spans its tasks: first start to last end */
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+
+		if (t->start && (start == 0 || t->start < start)) {
+			start = t->start;
+			setup = t->setup_end;
+		}
+		if (t->exec_end > exec)
+			exec = t->exec_end;
+		if (t->end > end)
+			end = t->end;
+	}
 	dbm_jw_obj(w);
 	dbm_jw_key(w, "job_id");
 	dbm_jw_int(w, r->job_id);

@@ -338,3 +338,32 @@ def test_runs_outlive_a_restart(tmp_path):
         assert new > run.run_id
     finally:
         e.cleanup()
+
+
+def test_depends_on(w):
+    upload(w, "/conformance/jobs/ok.py", "print('ok')\n")
+    upload(w, "/conformance/jobs/boom.py", "raise SystemExit('boom')\n")
+
+    def task(key, file, deps=()):
+        return jobs.SubmitTask(
+            task_key=key, new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+            depends_on=[jobs.TaskDependency(task_key=d) for d in deps],
+            spark_python_task=jobs.SparkPythonTask(
+                python_file=f"dbfs:/conformance/jobs/{file}"))
+    run = w.jobs.submit(run_name="dag", tasks=[
+        task("second", "ok.py", ["first"]), task("first", "ok.py"),
+        task("after_fail", "ok.py", ["fails"]), task("fails", "boom.py"),
+        task("independent", "ok.py")]).result()
+    t = {x.task_key: x for x in run.tasks}
+    assert t["first"].state.result_state == jobs.RunResultState.SUCCESS
+    assert t["second"].state.result_state == jobs.RunResultState.SUCCESS
+    assert t["second"].start_time >= t["first"].end_time
+    assert t["fails"].state.result_state == jobs.RunResultState.FAILED
+    assert t["after_fail"].state.life_cycle_state == jobs.RunLifeCycleState.SKIPPED
+    assert t["after_fail"].state.result_state == jobs.RunResultState.UPSTREAM_FAILED
+    assert t["independent"].state.result_state == jobs.RunResultState.SUCCESS
+    assert run.state.result_state == jobs.RunResultState.FAILED
+    with pytest.raises(Exception) as exc:
+        w.jobs.submit(run_name="cycle", tasks=[task("a", "ok.py", ["b"]),
+                                               task("b", "ok.py", ["a"])])
+    assert "cycle" in str(exc.value)
