@@ -17,6 +17,7 @@ struct handle {
 	long long id;
 	char *tmp;		/* its data so far */
 	char *dst;		/* disk path it becomes */
+	char *canon;		/* its API path, for messages */
 	int overwrite;
 	double last;
 	struct handle *next;
@@ -52,6 +53,7 @@ handle_free(struct handle *h)
 	unlink(h->tmp);
 	free(h->tmp);
 	free(h->dst);
+	free(h->canon);
 	free(h);
 }
 
@@ -112,13 +114,6 @@ handle_put(struct emu *e, struct handle *h)
 }
 
 static enum MHD_Result
-bad_path(struct req *r, const char *p, const char *why)
-{
-	return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-	    "Invalid path %s: %s", p ? p : "(none)", why);
-}
-
-static enum MHD_Result
 not_found(struct req *r, const char *canon)
 {
 	return emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",
@@ -130,31 +125,6 @@ exists(struct req *r, const char *canon)
 {
 	return emu_reply_error(r, 400, "RESOURCE_ALREADY_EXISTS",
 	    "A file or directory already exists at the input path %s.", canon);
-}
-
-/* Map the "path" parameter; answers and returns NULL when it is bad. */
-static char *
-path_param(struct req *r, const char *name, char **canon,
-    enum MHD_Result *res)
-{
-	char *p = emu_param(r, name), *disk;
-	const char *why;
-
-	*canon = NULL;
-	if (p == NULL) {
-		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Missing required field: %s", name);
-		return NULL;
-	}
-	disk = store_map(r->emu, ROOT_DBFS, p, &why);
-	if (disk == NULL) {
-		*res = bad_path(r, p, why);
-		free(p);
-		return NULL;
-	}
-	*canon = store_canon(p);
-	free(p);
-	return disk;
 }
 
 static void
@@ -186,7 +156,7 @@ static enum MHD_Result
 get_status(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
 	struct stat st;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
@@ -209,7 +179,7 @@ static enum MHD_Result
 list(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
 	struct stat st;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
@@ -260,7 +230,7 @@ static enum MHD_Result
 mkdirs(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
 
 	if (disk == NULL)
 		return res;
@@ -282,7 +252,7 @@ static enum MHD_Result
 delete(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
 	int recursive = emu_param_bool(r, "recursive", 0);
 	struct stat st;
 	int n;
@@ -316,12 +286,13 @@ move(struct req *r)
 {
 	enum MHD_Result res;
 	char *sc, *dc = NULL, *dd = NULL;
-	char *sd = path_param(r, "source_path", &sc, &res);
+	char *sd = emu_path_param(r, ROOT_DBFS, "source_path", &sc, &res);
 	struct stat st;
 
 	if (sd == NULL)
 		return res;
-	if ((dd = path_param(r, "destination_path", &dc, &res)) == NULL)
+	dd = emu_path_param(r, ROOT_DBFS, "destination_path", &dc, &res);
+	if (dd == NULL)
 		goto out;
 	if (stat(sd, &st) < 0) {
 		res = not_found(r, sc);
@@ -345,7 +316,7 @@ static enum MHD_Result
 read_(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
 	char *v, *b64 = NULL;
 	long long off = 0, len = r->emu->read_max;
 	unsigned char *buf = NULL;
@@ -446,7 +417,7 @@ put_json(struct req *r)
 
 	if (emu_need_json(r, &res) < 0)
 		return res;
-	if ((disk = path_param(r, "path", &canon, &res)) == NULL)
+	if ((disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res)) == NULL)
 		return res;
 	overwrite = emu_param_bool(r, "overwrite", 0);
 	t = dbm_json_member(&r->json, 0, "contents");
@@ -565,7 +536,6 @@ put_multipart(struct req *r)
 {
 	struct multipart *m = r->mp;
 	enum MHD_Result res;
-	const char *why;
 	char *disk, *canon;
 
 	if (m->size > r->emu->put_max)
@@ -578,9 +548,8 @@ put_multipart(struct req *r)
 	if (m->path.len == 0)
 		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Missing required field: path");
-	if ((disk = store_map(r->emu, ROOT_DBFS, m->path.data, &why)) == NULL)
-		return bad_path(r, m->path.data, why);
-	canon = store_canon(m->path.data);
+	if ((disk = emu_map(r, ROOT_DBFS, m->path.data, &canon, &res)) == NULL)
+		return res;
 	if (r->fd >= 0 && close(r->fd) < 0) {
 		r->fd = -1;
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
@@ -599,7 +568,7 @@ static enum MHD_Result
 create(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = path_param(r, "path", &canon, &res);
+	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
 	struct handle *h;
 	struct stat st;
 	struct dbm_buf b = DBM_BUF_INIT;
@@ -622,13 +591,13 @@ create(struct req *r)
 		    strerror(errno));
 	}
 	h->dst = disk;
+	h->canon = canon;
 	h->overwrite = overwrite;
 	pthread_mutex_lock(&r->emu->handles->mu);
 	h->id = r->emu->handles->next++;
 	pthread_mutex_unlock(&r->emu->handles->mu);
 	handle_put(r->emu, h);
 	dbm_buf_printf(&b, "{\"handle\":%lld}", h->id);
-	free(canon);
 	return reply_buf(r, &b);
 }
 
@@ -703,8 +672,6 @@ close_(struct req *r)
 	enum MHD_Result res;
 	long long id;
 	struct handle *h;
-	char *canon;
-	size_t dl = strlen(r->emu->datadir) + 5;
 
 	if (handle_param(r, &id, &res) < 0)
 		return res;
@@ -712,9 +679,7 @@ close_(struct req *r)
 		return emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",
 		    "No handle %lld (it is closed, expired or was never "
 		    "opened)", id);
-	canon = store_canon(h->dst + dl);
-	res = commit(r, h->tmp, h->dst, canon, h->overwrite);
-	free(canon);
+	res = commit(r, h->tmp, h->dst, h->canon, h->overwrite);
 	handle_free(h);
 	return res;
 }
@@ -723,17 +688,15 @@ close_(struct req *r)
 static enum MHD_Result
 raw_post(struct req *r)
 {
-	const char *why;
-	char *disk = store_map(r->emu, ROOT_DBFS, r->rest, &why), *canon;
-	struct stat st;
 	enum MHD_Result res;
+	char *canon, *disk = emu_map(r, ROOT_DBFS, r->rest, &canon, &res);
 	struct dbm_buf b = DBM_BUF_INIT;
 
 	if (disk == NULL)
-		return bad_path(r, r->rest, why);
-	canon = store_canon(r->rest);
-	if (stat(disk, &st) == 0 || (store_commit(r->tmp, disk, 0) < 0 &&
-	    errno == EEXIST)) {
+		return res;
+	if (store_commit(r->tmp, disk, 0) == 0) {
+		res = emu_reply_json(r, 200, "{}");
+	} else if (errno == EEXIST || errno == EISDIR) {
 		/* the service's HTML error page; MLflow matches its text */
 		dbm_buf_printf(&b, "<html><head><title>Error 409 File already "
 		    "exists</title></head><body><h2>HTTP ERROR 409</h2><p>"
@@ -741,11 +704,9 @@ raw_post(struct req *r)
 		    "</p></body></html>\n", canon);
 		res = emu_reply(r, 409, "text/html", b.data, b.len);
 		dbm_buf_free(&b);
-	} else if (stat(disk, &st) < 0) {
+	} else {
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
-	} else {
-		res = emu_reply_json(r, 200, "{}");
 	}
 	free(disk);
 	free(canon);
@@ -756,15 +717,13 @@ raw_post(struct req *r)
 static enum MHD_Result
 raw_get(struct req *r)
 {
-	const char *why;
-	char *disk = store_map(r->emu, ROOT_DBFS, r->rest, &why), *canon;
-	struct stat st;
 	enum MHD_Result res;
+	char *canon, *disk = emu_map(r, ROOT_DBFS, r->rest, &canon, &res);
+	struct stat st;
 	int fd;
 
 	if (disk == NULL)
-		return bad_path(r, r->rest, why);
-	canon = store_canon(r->rest);
+		return res;
 	fd = open(disk, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
 		if (fd >= 0)

@@ -61,6 +61,9 @@ enum body_mode {
 struct route;
 struct multipart;
 
+/* Where an API path lives under the data directory (dbfs/, workspace/). */
+enum store_root { ROOT_DBFS, ROOT_WORKSPACE };
+
 struct req {
 	struct emu *emu;
 	struct MHD_Connection *conn;
@@ -104,6 +107,13 @@ enum MHD_Result emu_queue(struct req *r, unsigned int status,
 char *emu_param(struct req *r, const char *name);
 /* Boolean parameter: 1, 0, or def when absent. */
 int emu_param_bool(struct req *r, const char *name, int def);
+/* Map path p (store_map); answers 400 INVALID_PARAMETER_VALUE and
+ * returns NULL when it is not acceptable. */
+char *emu_map(struct req *r, enum store_root root, const char *p,
+    char **canon, enum MHD_Result *res);
+/* The same for the parameter name, which is required. */
+char *emu_path_param(struct req *r, enum store_root root, const char *name,
+    char **canon, enum MHD_Result *res);
 /* Parse the JSON body into r->json; answers 400 and returns -1 if bad. */
 int emu_need_json(struct req *r, enum MHD_Result *res);
 
@@ -116,13 +126,12 @@ char *emu_b64_encode(const unsigned char *p, size_t n);
 long long emu_b64_decode(const char *s, size_t n, unsigned char *out);
 
 /* Storage: map an API path to a file under the data directory. */
-enum store_root { ROOT_DBFS, ROOT_WORKSPACE };
 /* Validate and map apipath; returns malloc'd disk path or NULL with *why
- * (a static message) when the path is not acceptable. */
+ * (a static message) when the path is not acceptable. *canon (when canon
+ * is not NULL) gets the canonical API path for messages and listings:
+ * single slashes, no dbfs: and, for the workspace, no /Workspace. */
 char *store_map(struct emu *e, enum store_root root, const char *apipath,
-    const char **why);
-/* The canonical API path for messages (malloc'd). */
-char *store_canon(const char *apipath);
+    char **canon, const char **why);
 /* mkdir -p of dir; -1 with errno (ENOTDIR when a file is in the way). */
 int store_mkdirs(const char *dir);
 /* mkdir -p of path's parent directory. */

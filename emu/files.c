@@ -42,21 +42,16 @@ depth(const char *canon)
 static char *
 map(struct req *r, const char *p, int min, char **canon, enum MHD_Result *res)
 {
-	const char *why;
-	char *disk;
+	char *disk = emu_map(r, ROOT_DBFS, p, canon, res);
 
-	*canon = store_canon(p);
+	if (disk == NULL)
+		return NULL;
 	if (strncmp(*canon, "/Volumes/", 9) != 0 || depth(*canon) < min) {
 		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Invalid path %s: expected /Volumes/<catalog>/<schema>/"
 		    "<volume>%s", p, min > 4 ? "/<file path>" : "");
 		free(*canon);
-		return NULL;
-	}
-	if ((disk = store_map(r->emu, ROOT_DBFS, p, &why)) == NULL) {
-		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Invalid path %s: %s", p, why);
-		free(*canon);
+		free(disk);
 		return NULL;
 	}
 	return disk;

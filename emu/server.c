@@ -337,6 +337,35 @@ emu_param(struct req *r, const char *name)
 	}
 }
 
+char *
+emu_map(struct req *r, enum store_root root, const char *p, char **canon,
+    enum MHD_Result *res)
+{
+	const char *why;
+	char *disk = store_map(r->emu, root, p, canon, &why);
+
+	if (disk == NULL)
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid path %s: %s", p ? p : "(none)", why);
+	return disk;
+}
+
+char *
+emu_path_param(struct req *r, enum store_root root, const char *name,
+    char **canon, enum MHD_Result *res)
+{
+	char *p = emu_param(r, name), *disk;
+
+	if (p == NULL) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing required field: %s", name);
+		return NULL;
+	}
+	disk = emu_map(r, root, p, canon, res);
+	free(p);
+	return disk;
+}
+
 int
 emu_param_bool(struct req *r, const char *name, int def)
 {

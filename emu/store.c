@@ -14,7 +14,7 @@
 
 #include "emu.h"
 
-char *
+static char *
 store_canon(const char *apipath)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
@@ -38,7 +38,7 @@ store_canon(const char *apipath)
 
 char *
 store_map(struct emu *e, enum store_root root, const char *apipath,
-    const char **why)
+    char **canonp, const char **why)
 {
 	const char *p;
 	char *canon, *seg;
@@ -89,7 +89,10 @@ store_map(struct emu *e, enum store_root root, const char *apipath,
 	dbm_buf_printf(&b, "%s/%s%s", e->datadir,
 	    root == ROOT_DBFS ? "dbfs" : "workspace",
 	    strcmp(canon, "/") == 0 ? "" : canon);
-	free(canon);
+	if (canonp)
+		*canonp = canon;
+	else
+		free(canon);
 	return dbm_buf_detach(&b);
 }
 

@@ -60,41 +60,6 @@ set_notebook(struct emu *e, const char *canon, const char *lang)
 	free(m);
 }
 
-static char *
-ws_canon(const char *p)
-{
-	char *c = store_canon(p), *t;
-
-	if (strcmp(c, "/Workspace") == 0 || strncmp(c, "/Workspace/", 11) == 0) {
-		t = dbm_xstrdup(c[10] ? c + 10 : "/");
-		free(c);
-		c = t;
-	}
-	return c;
-}
-
-static char *
-path_param(struct req *r, char **canon, enum MHD_Result *res)
-{
-	char *p = emu_param(r, "path"), *disk;
-	const char *why;
-
-	if (p == NULL) {
-		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Missing required field: path");
-		return NULL;
-	}
-	if ((disk = store_map(r->emu, ROOT_WORKSPACE, p, &why)) == NULL) {
-		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Invalid path %s: %s", p, why);
-		free(p);
-		return NULL;
-	}
-	*canon = ws_canon(p);
-	free(p);
-	return disk;
-}
-
 static void
 object_info(struct req *r, struct dbm_jw *w, const char *canon,
     const struct stat *st)
@@ -397,14 +362,11 @@ static enum MHD_Result
 import_file(struct req *r)
 {
 	enum MHD_Result res;
-	const char *why;
-	char *disk = store_map(r->emu, ROOT_WORKSPACE, r->rest, &why), *canon;
+	char *canon, *disk = emu_map(r, ROOT_WORKSPACE, r->rest, &canon, &res);
 	int overwrite = emu_param_bool(r, "overwrite", 0);
 
 	if (disk == NULL)
-		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Invalid path %s: %s", r->rest, why);
-	canon = ws_canon(r->rest);
+		return res;
 	if (writable(r, disk, canon, overwrite, &res, 409) == 0) {
 		if (store_commit(r->tmp, disk, overwrite) < 0)
 			res = emu_reply_error(r, 409, "RESOURCE_ALREADY_EXISTS",
@@ -448,7 +410,8 @@ emu_workspace(struct req *r)
 			continue;
 		if (ops[i].json && emu_need_json(r, &res) < 0)
 			return res;
-		if ((disk = path_param(r, &canon, &res)) == NULL)
+		if ((disk = emu_path_param(r, ROOT_WORKSPACE, "path", &canon,
+		    &res)) == NULL)
 			return res;
 		res = ops[i].fn(r, disk, canon);
 		free(disk);
