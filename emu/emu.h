@@ -83,6 +83,7 @@ struct req {
 	double t0;
 	const char *fault;	/* name of an injected fault, for the log */
 	int answered;
+	int logged;		/* its request-log line is written */
 	struct dbm_json json;	/* parsed JSON body (BODY_JSON) */
 	int have_json;
 };

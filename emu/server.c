@@ -146,6 +146,8 @@ emu_b64_decode(const char *s, size_t n, unsigned char *out)
 	return len;
 }
 
+static void log_request(struct req *r);
+
 enum MHD_Result
 emu_queue(struct req *r, unsigned int status, struct MHD_Response *resp)
 {
@@ -153,6 +155,9 @@ emu_queue(struct req *r, unsigned int status, struct MHD_Response *resp)
 
 	r->status = status;
 	r->answered = 1;
+	/* logged before the answer leaves: a client that has its answer
+	 * finds the line there */
+	log_request(r);
 	MHD_add_response_header(resp, "X-Request-Id", "emu");
 	res = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
@@ -428,7 +433,7 @@ token_ok(struct emu *e, const char *hdr, int *sent)
 	return emu_oauth_check(e, tok);
 }
 
-/* Append the request as one JSON line to the log. */
+/* Append the request as one JSON line to the log, once. */
 static void
 log_request(struct req *r)
 {
@@ -440,8 +445,9 @@ log_request(struct req *r)
 	char when[40];
 	const char *ua;
 
-	if (e->log == NULL)
+	if (e->log == NULL || r->logged)
 		return;
+	r->logged = 1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -635,6 +641,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*size = 0;
 		if (r->drop_after >= 0 && r->bytes_in > r->drop_after / 2 + 1) {
 			r->fault = "drop";
+			log_request(r);
 			return MHD_NO;	/* connection closed mid-body */
 		}
 		switch (r->mode) {
@@ -667,6 +674,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (r->drop_after >= 0 && !(r->route->fn == emu_files &&
 	    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0))) {
 		r->fault = "drop";
+		log_request(r);
 		return MHD_NO;
 	}
 	/* no fsync: the emulator's files need to be atomic (rename), not
@@ -690,12 +698,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **state,
 
 	if (r == NULL)
 		return;
-	if (code != MHD_REQUEST_TERMINATED_COMPLETED_OK && r->fault == NULL &&
-	    code != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
-		r->fault = NULL;
-	if (!r->answered)
-		r->status = 0;	/* dropped: no answer was sent */
-	log_request(r);
+	log_request(r);		/* if nothing answered it (status 0) */
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->tmp) {
