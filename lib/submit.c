@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "branch.h"
+#include "dbfs.h"
 #include "json.h"
 #include "sha.h"
 #include "submit.h"
@@ -50,14 +51,6 @@ api_fail(struct dbm_err *e)
 	return DBM_SUBMIT_API;
 }
 
-static char *
-enc(const char *s)
-{
-	struct dbm_buf b = DBM_BUF_INIT;
-
-	dbm_url_encode(&b, s, 0);
-	return dbm_buf_detach(&b);
-}
 
 /* The experiment id for a name, creating it (and its workspace folder). */
 static int
@@ -66,12 +59,11 @@ experiment(struct dbm_http *h, const char *name, char **id, struct dbm_err *e)
 	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
 	struct dbm_json j;
 	struct dbm_jw w;
-	char *n = enc(name);
 	int rc = -1;
 
-	dbm_buf_printf(&url, "/api/2.0/mlflow/experiments/get-by-name?"
-	    "experiment_name=%s", n);
-	free(n);
+	dbm_buf_adds(&url, "/api/2.0/mlflow/experiments/get-by-name?"
+	    "experiment_name=");
+	dbm_url_encode(&url, name, 0);
 	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) == 0) {
 		*id = dbm_json_get_str(&j, "experiment.experiment_id");
 		dbm_json_free(&j);
@@ -126,24 +118,18 @@ upload_once(struct dbm_http *h, const char *local, const char *dbfs_path,
 	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
-	char *p = enc(dbfs_path);
-	int rc = -1, fd;
+	int rc, fd;
 	off_t size;
 
-	dbm_buf_printf(&url, "/api/2.0/dbfs/get-status?path=%s", p);
-	free(p);
-	if (dbm_http_json(h, "GET", url.data, NULL, 1, NULL, e) == 0) {
-		rc = 0;		/* same content, same name: there already */
-		goto out;
-	}
-	if (e->status != 404)
-		goto out;
+	/* same content, same name: there already */
+	if ((rc = dbm_dbfs_status(h, dbfs_path, NULL, NULL, e)) != 0)
+		return rc > 0 ? 0 : -1;
+	rc = -1;
 	if ((fd = open(local, O_RDONLY)) < 0) {
 		dbm_err_sys(e, "%s", local);
 		goto out;
 	}
 	size = lseek(fd, 0, SEEK_END);
-	dbm_buf_reset(&url);
 	dbm_buf_adds(&url, "/dbfs");
 	dbm_url_encode(&url, dbfs_path, 1);
 	dbm_req_init(&r, "POST", url.data);

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
+#include "dbfs.h"
 #include "hashcache.h"
 #include "http.h"
 #include "json.h"
@@ -221,14 +222,6 @@ hash_file(int fd, char hex[65], struct dbm_err *e, const char *name)
 	return 0;
 }
 
-static char *
-enc(const char *s, int path)
-{
-	struct dbm_buf b = DBM_BUF_INIT;
-
-	dbm_url_encode(&b, s, path);
-	return dbm_buf_detach(&b);
-}
 
 static void
 on_bytes(void *arg, long long delta)
@@ -248,30 +241,6 @@ exists_error(struct dbm_upload *u, struct dbm_upload_file *f,
 	return -1;
 }
 
-/* DBFS get-status: 1 exists (size in *size, dir in *dir), 0 missing. */
-static int
-dbfs_status(struct dbm_http *h, const char *path, long long *size, int *dir,
-    struct dbm_err *e)
-{
-	struct dbm_buf url = DBM_BUF_INIT;
-	struct dbm_json j;
-	char *p = enc(path, 0);
-	int rc;
-
-	dbm_buf_printf(&url, "/api/2.0/dbfs/get-status?path=%s", p);
-	free(p);
-	rc = dbm_http_json(h, "GET", url.data, NULL, 1, &j, e);
-	dbm_buf_free(&url);
-	if (rc < 0)
-		return e->status == 404 && strcmp(e->code,
-		    "RESOURCE_DOES_NOT_EXIST") == 0 ? 0 : -1;
-	*size = 0;
-	*dir = 0;
-	dbm_json_get_int(&j, "file_size", size);
-	dbm_json_bool(&j, dbm_json_member(&j, 0, "is_dir"), dir);
-	dbm_json_free(&j);
-	return 1;
-}
 
 static int
 dbfs_call(struct dbm_http *h, const char *op, struct dbm_buf *body,
@@ -413,7 +382,7 @@ dbfs_upload(struct dbm_upload *u, struct dbm_http *h,
 	const char *slash = strrchr(f->remote, '/');
 
 	if (u->o.content_addressed || !u->o.overwrite) {
-		st = dbfs_status(h, f->remote, &size, &dir, e);
+		st = dbm_dbfs_status(h, f->remote, &size, &dir, e);
 		if (st < 0)
 			return -1;
 		if (st == 1 && u->o.content_addressed && !dir &&
@@ -500,11 +469,11 @@ dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 		}
 		if (e->kind != DBM_E_NET)
 			break;
-		if (dbfs_status(h, tmp, &size, &dir, &e2) != 0) {
+		if (dbm_dbfs_status(h, tmp, &size, &dir, &e2) != 0) {
 			/* still there (or unknown): the move did not happen */
 			continue;
 		}
-		if (dbfs_status(h, f->remote, &size, &dir, &e2) == 1 &&
+		if (dbm_dbfs_status(h, f->remote, &size, &dir, &e2) == 1 &&
 		    size == f->size)
 			rc = 0;
 		break;
@@ -539,14 +508,13 @@ volume_upload(struct dbm_upload *u, struct dbm_http *h,
 	struct dbm_buf url = DBM_BUF_INIT, head = DBM_BUF_INIT;
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
-	char *p = enc(f->remote, 1);
 	long long size;
 	int rc = -1, st;
 
-	dbm_buf_printf(&head, "/api/2.0/fs/files%s", p);
-	dbm_buf_printf(&url, "/api/2.0/fs/files%s?overwrite=%s", p,
+	dbm_buf_adds(&head, "/api/2.0/fs/files");
+	dbm_url_encode(&head, f->remote, 1);
+	dbm_buf_printf(&url, "%s?overwrite=%s", head.data,
 	    u->o.overwrite || u->o.content_addressed ? "true" : "false");
-	free(p);
 	if (u->o.content_addressed) {
 		st = volume_head(h, head.data, &size, e);
 		if (st < 0)
@@ -618,6 +586,27 @@ ws_mkdirs(struct dbm_upload *u, struct dbm_http *h, const char *dir,
 	return rc;
 }
 
+/* Workspace get-status: 1 with the file's size, 0 missing, -1 error. */
+static int
+ws_size(struct dbm_http *h, const char *path, long long *size,
+    struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_json j;
+	int rc;
+
+	dbm_buf_adds(&url, "/api/2.0/workspace/get-status?path=");
+	dbm_url_encode(&url, ws_path(path), 0);
+	rc = dbm_http_json(h, "GET", url.data, NULL, 1, &j, e);
+	dbm_buf_free(&url);
+	if (rc < 0)
+		return e->status == 404 ? 0 : -1;
+	*size = -1;
+	dbm_json_get_int(&j, "size", size);
+	dbm_json_free(&j);
+	return 1;
+}
+
 static int
 ws_upload(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
@@ -625,37 +614,27 @@ ws_upload(struct dbm_upload *u, struct dbm_http *h,
 	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
-	struct dbm_json j;
-	char *dir = dbm_xstrdup(f->remote), *p;
+	struct dbm_err e2;
+	char *dir = dbm_xstrdup(f->remote);
 	long long size;
-	int rc = -1;
+	int rc = -1, st;
 
 	*strrchr(dir, '/') = '\0';
 	if (*dir && ws_mkdirs(u, h, dir, e) < 0)
 		goto out;
 	if (u->o.content_addressed) {
-		p = enc(ws_path(f->remote), 0);
-		dbm_buf_printf(&url, "/api/2.0/workspace/get-status?path=%s", p);
-		free(p);
-		if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) == 0) {
-			size = -1;
-			dbm_json_get_int(&j, "size", &size);
-			dbm_json_free(&j);
-			if (size == f->size) {
-				f->skipped = 1;
-				rc = 0;
-				goto out;
-			}
-		} else if (e->status != 404) {
+		if ((st = ws_size(h, f->remote, &size, e)) < 0)
+			goto out;
+		if (st == 1 && size == f->size) {
+			f->skipped = 1;
+			rc = 0;
 			goto out;
 		}
-		dbm_buf_reset(&url);
 	}
-	p = enc(ws_path(f->remote), 1);
-	dbm_buf_printf(&url, "/api/2.0/workspace-files/import-file%s"
-	    "?overwrite=%s", p, u->o.overwrite || u->o.content_addressed ?
-	    "true" : "false");
-	free(p);
+	dbm_buf_adds(&url, "/api/2.0/workspace-files/import-file");
+	dbm_url_encode(&url, ws_path(f->remote), 1);
+	dbm_buf_printf(&url, "?overwrite=%s", u->o.overwrite ||
+	    u->o.content_addressed ? "true" : "false");
 	dbm_req_init(&r, "POST", url.data);
 	r.content_type = "application/octet-stream";
 	r.body_fd = fd;
@@ -665,24 +644,13 @@ ws_upload(struct dbm_upload *u, struct dbm_http *h,
 	r.idempotent = 1;
 	r.progress = on_bytes;
 	r.progress_arg = &u->progress;
-	if (dbm_http_do(h, &r, &resp, e) == 0) {
+	if (dbm_http_do(h, &r, &resp, e) == 0)
 		rc = 0;
-	} else if (e->status == 409) {
-		dbm_buf_reset(&url);
-		p = enc(ws_path(f->remote), 0);
-		dbm_buf_printf(&url, "/api/2.0/workspace/get-status?path=%s", p);
-		free(p);
-		size = -1;
-		if (resp.attempts > 1 && dbm_http_json(h, "GET", url.data, NULL,
-		    1, &j, e) == 0) {
-			dbm_json_get_int(&j, "size", &size);
-			dbm_json_free(&j);
-		}
-		if (size == f->size)
-			rc = 0;
-		else
-			exists_error(u, f, e);
-	}
+	else if (e->status == 409 && resp.attempts > 1 &&
+	    ws_size(h, f->remote, &size, &e2) == 1 && size == f->size)
+		rc = 0;
+	else if (e->status == 409)
+		exists_error(u, f, e);
 out:
 	dbm_resp_free(&resp);
 	dbm_buf_free(&url);
