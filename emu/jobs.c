@@ -1841,21 +1841,16 @@ load_runs(struct emu *e)
 		struct dbm_json j;
 		struct dbm_err je;
 		struct run *r;
-		FILE *f;
-		char chunk[8192];
-		size_t got;
 		int tasks, dirty = 0;
 		long long v = 0;
 
 		dbm_buf_printf(&p, "%s/%s", dir.data, names[i]);
 		if (strlen(names[i]) < 6 || strcmp(names[i] + strlen(names[i]) - 5,
-		    ".json") != 0 || (f = fopen(p.data, "r")) == NULL) {
+		    ".json") != 0 || dbm_buf_read_file(&in, p.data, 0) < 0) {
 			dbm_buf_free(&p);
+			dbm_buf_free(&in);
 			continue;
 		}
-		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			dbm_buf_add(&in, chunk, got);
-		fclose(f);
 		if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, p.data, &je) < 0) {
 			dbm_buf_free(&p);
 			dbm_buf_free(&in);

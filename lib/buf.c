@@ -1,4 +1,5 @@
 /* Growable buffers and checked allocation: see buf.h. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,4 +154,36 @@ dbm_zero(void *p, size_t n)
 
 	while (n--)
 		*v++ = 0;
+}
+
+int
+dbm_buf_read(struct dbm_buf *b, FILE *f, size_t max)
+{
+	char chunk[65536];
+	size_t n;
+
+	dbm_buf_grow(b, 0);	/* a string even when f is empty */
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (max && b->len + n > max) {
+			errno = EFBIG;
+			return -1;
+		}
+		dbm_buf_add(b, chunk, n);
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+int
+dbm_buf_read_file(struct dbm_buf *b, const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	int rc, saved;
+
+	if (f == NULL)
+		return -1;
+	rc = dbm_buf_read(b, f, max);
+	saved = errno;
+	fclose(f);
+	errno = saved;
+	return rc;
 }

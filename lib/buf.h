@@ -6,6 +6,7 @@
 #define DBM_BUF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct dbm_buf {
 	char *data;	/* owned; NULL until the first append */
@@ -34,6 +35,12 @@ void *dbm_xcalloc(size_t n, size_t size);
 void *dbm_xrealloc(void *p, size_t n);
 char *dbm_xstrdup(const char *s);
 char *dbm_xstrndup(const char *s, size_t n);
+
+/* Append all of stream f to b, at most max bytes (0: no limit).
+ * 0, or -1 with errno (EFBIG past max). */
+int dbm_buf_read(struct dbm_buf *b, FILE *f, size_t max);
+/* The same for the file at path. */
+int dbm_buf_read_file(struct dbm_buf *b, const char *path, size_t max);
 
 /* Overwrite memory that held a secret (not optimised away). */
 void dbm_zero(void *p, size_t n);

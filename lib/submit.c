@@ -282,19 +282,15 @@ static int
 backend_config(const char *file, char **cluster, char **existing,
     char **libs, char **spark_version, struct dbm_err *e)
 {
-	FILE *f = fopen(file, "rb");
 	struct dbm_buf in = DBM_BUF_INIT, c = DBM_BUF_INIT;
 	struct dbm_json j;
-	char chunk[8192];
-	size_t n;
 	int nc, lt, k, i, rc = -1;
 
 	*cluster = *existing = *libs = *spark_version = NULL;
-	if (f == NULL)
+	if (dbm_buf_read_file(&in, file, 0) < 0) {
+		dbm_buf_free(&in);
 		return dbm_err_sys(e, "%s", file);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		dbm_buf_add(&in, chunk, n);
-	fclose(f);
+	}
 	if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, file, e) < 0)
 		goto out;
 	if (dbm_json_type(&j, 0) != DBM_JSON_OBJECT) {
@@ -696,8 +692,6 @@ shell_words(const char *s, char ***out)
 		} else {
 			dbm_buf_addc(&w, *s);
 		}
-		if (w.data == NULL)
-			dbm_buf_grow(&w, 0);
 	}
 	dbm_buf_free(&w);
 	return n;
@@ -743,20 +737,13 @@ inproc_job(struct dbm_buf *b, const char *sha, const char *file,
 static char *
 read_text(const char *path, struct dbm_err *e)
 {
-	FILE *f = fopen(path, "rb");
 	struct dbm_buf b = DBM_BUF_INIT;
-	char chunk[8192];
-	size_t n;
 
-	if (f == NULL) {
+	if (dbm_buf_read_file(&b, path, 0) < 0) {
 		dbm_err_sys(e, "%s", path);
+		dbm_buf_free(&b);
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		dbm_buf_add(&b, chunk, n);
-	fclose(f);
-	if (b.data == NULL)
-		dbm_buf_grow(&b, 0);
 	return dbm_buf_detach(&b);
 }
 

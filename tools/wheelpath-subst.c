@@ -53,20 +53,12 @@ usage(void)
 static int
 read_all(const char *path, FILE *f, struct dbm_buf *b, struct dbm_err *e)
 {
-	char chunk[65536];
-	size_t n;
-
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if ((long)(b->len + n) > MAX_INPUT)
-			return dbm_errf(e, DBM_E_INPUT, "%s: larger than %ld "
-			    "bytes", path, MAX_INPUT);
-		dbm_buf_add(b, chunk, n);
-	}
-	if (ferror(f))
-		return dbm_err_sys(e, "%s", path);
-	if (b->data == NULL)
-		dbm_buf_grow(b, 0), b->data[0] = '\0';
-	return 0;
+	if (dbm_buf_read(b, f, MAX_INPUT) == 0)
+		return 0;
+	if (errno == EFBIG)
+		return dbm_errf(e, DBM_E_INPUT, "%s: larger than %ld bytes",
+		    path, MAX_INPUT);
+	return dbm_err_sys(e, "%s", path);
 }
 
 static int
