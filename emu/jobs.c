@@ -274,11 +274,11 @@ base_env(struct emu *e, struct task *t, const char *venv, int *n)
 
 /* Run the cluster helper; its output goes to the task's setup log. */
 static int
-helper(struct emu *e, struct task *t, const char *const *args, char **out)
+helper(struct emu *e, struct task *t, const char *const *args)
 {
-	char **argv = NULL, **env;
+	char **argv, **env;
 	struct dbm_buf log = DBM_BUF_INIT, script = DBM_BUF_INIT;
-	int n = 0, na = 0, rc, fd[2];
+	int n = 0, na = 0, rc;
 	pid_t pid;
 
 	dbm_buf_printf(&script, "%s/dbmlops_cluster.py", e->jobs->cluster);
@@ -289,49 +289,8 @@ helper(struct emu *e, struct task *t, const char *const *args, char **out)
 		argv[na++] = dbm_xstrdup(*args);
 	env = base_env(e, t, NULL, &n);
 	dbm_buf_printf(&log, "%s/setup.log", t->dir);
-	if (out == NULL) {
-		pid = spawn(argv, env, t->dir, log.data);
-		rc = pid < 0 ? -1 : wait_exit(pid);
-	} else {
-		/* capture stdout (one line) */
-		struct dbm_buf got = DBM_BUF_INIT;
-		char buf[4096];
-		ssize_t r;
-
-		if (pipe(fd) < 0) {
-			rc = -1;
-			goto done;
-		}
-		pid = fork();
-		if (pid == 0) {
-			int lf = open(log.data, O_WRONLY | O_CREAT | O_APPEND,
-			    0644);
-
-			setsid();
-			dup2(fd[1], 1);
-			if (lf >= 0)
-				dup2(lf, 2);
-			close(fd[0]);
-			if (chdir(t->dir) < 0)
-				_exit(126);
-			execve(argv[0], argv, env);
-			_exit(127);
-		}
-		close(fd[1]);
-		while ((r = read(fd[0], buf, sizeof(buf))) != 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				break;
-			dbm_buf_add(&got, buf, (size_t)r);
-		}
-		close(fd[0]);
-		rc = pid < 0 ? -1 : wait_exit(pid);
-		while (got.len && (got.data[got.len - 1] == '\n'))
-			got.data[--got.len] = '\0';
-		*out = dbm_buf_detach(&got);
-	}
-done:
+	pid = spawn(argv, env, t->dir, log.data);
+	rc = pid < 0 ? -1 : wait_exit(pid);
 	strv_free(argv);
 	strv_free(env);
 	dbm_buf_free(&log);
@@ -454,17 +413,14 @@ cluster_env(struct emu *e, struct task *t, char **site, char **err)
 		struct dbm_buf spec = DBM_BUF_INIT;
 		const char *mk[] = {"mkenv", dir.data, NULL};
 		const char *li[] = {"libraries", dir.data, NULL, NULL};
-		char *ignored = NULL;
 		int fd, r;
 
 		store_remove_tree(dir.data);
-		if (helper(e, t, mk, &ignored) != 0) {
-			free(ignored);
+		if (helper(e, t, mk) != 0) {
 			*err = dbm_xstrdup("cannot create the cluster's Python "
 			    "environment");
 			goto out;
 		}
-		free(ignored);
 		dbm_buf_printf(&spec, "%s/libraries.json", t->dir);
 		fd = open(spec.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0 || write(fd, t->libraries, strlen(t->libraries)) < 0) {
@@ -475,7 +431,7 @@ cluster_env(struct emu *e, struct task *t, char **site, char **err)
 		}
 		close(fd);
 		li[2] = spec.data;
-		r = helper(e, t, li, NULL);
+		r = helper(e, t, li);
 		dbm_buf_free(&spec);
 		if (r != 0) {
 			struct dbm_buf lp = DBM_BUF_INIT;
@@ -735,7 +691,7 @@ static void
 exec_task(struct emu *e, struct run *r, struct task *t)
 {
 	struct dbm_buf venv = DBM_BUF_INIT, log = DBM_BUF_INIT;
-	char *site = NULL, *err = NULL, **argv = NULL, **env = NULL, *ignored;
+	char *site = NULL, *err = NULL, **argv = NULL, **env = NULL;
 	int nenv = 0, rc, killed = 0, timedout = 0, cancelled = 0;
 	long limit = t->timeout > 0 ? t->timeout : r->timeout;
 	double started, kill_at = 0;
@@ -768,14 +724,12 @@ exec_task(struct emu *e, struct run *r, struct task *t)
 	{
 		const char *mk[] = {"mkenv", venv.data, site, NULL};
 
-		if (helper(e, t, mk, &ignored) != 0) {
-			free(ignored);
+		if (helper(e, t, mk) != 0) {
 			finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
 			    "INTERNAL_ERROR", "cannot create the task's Python "
 			    "environment");
 			goto out;
 		}
-		free(ignored);
 	}
 	env = base_env(e, t, venv.data, &nenv);
 	cluster_env_vars(e, t, &env, &nenv);

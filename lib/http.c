@@ -24,7 +24,6 @@ struct xfer {
 	struct dbm_resp *resp;
 	CURL *c;
 	off_t sent;		/* file body bytes handed to curl */
-	int werr;		/* errno of a failed write to out_fd */
 	curl_off_t ul;		/* bytes reported to req->progress */
 };
 
@@ -129,7 +128,6 @@ dbm_req_init(struct dbm_req *r, const char *method, const char *path)
 	r->method = method;
 	r->path = path;
 	r->body_fd = -1;
-	r->out_fd = -1;
 }
 
 void
@@ -197,8 +195,6 @@ dbm_http_api_error(struct dbm_err *e, const char *method, const char *path,
 	} else if (len > 0 && !code) {
 		size_t i, n = len < 200 ? len : 200;
 
-		for (i = 0; i < n && e->msg[0] == '\0'; i++)
-			;
 		snprintf(e->msg, sizeof(e->msg), "%.*s", (int)n, body);
 		for (i = 0; e->msg[i]; i++)
 			if ((unsigned char)e->msg[i] < 0x20)
@@ -243,23 +239,7 @@ on_write(char *p, size_t size, size_t n, void *arg)
 	long status = 0;
 
 	curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
-	if (x->req->out_fd >= 0 && status >= 200 && status < 300) {
-		size_t off = 0;
-
-		while (off < len) {
-			ssize_t w = write(x->req->out_fd, p + off, len - off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				x->werr = errno;
-				return 0;
-			}
-			off += (size_t)w;
-		}
-		return len;
-	}
-	if (x->req->out_fd >= 0 || status < 200 || status >= 300) {
+	if (status < 200 || status >= 300) {	/* an error body: its start */
 		if (x->resp->body.len < ERRBODY_MAX)
 			dbm_buf_add(&x->resp->body, p,
 			    len < ERRBODY_MAX ? len : ERRBODY_MAX);
@@ -407,7 +387,7 @@ static CURLcode
 perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
     int use_auth, char *errbuf, struct dbm_err *e, int *fatal)
 {
-	struct xfer x = {r, resp, h->easy, 0, 0, 0};
+	struct xfer x = {r, resp, h->easy, 0, 0};
 	struct curl_slist *hdr = NULL;
 	struct dbm_buf url = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
 	curl_mime *mime = NULL;
@@ -509,11 +489,6 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 
 		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		resp->content_length = (long long)cl;
-	}
-	if (x.werr) {
-		errno = x.werr;
-		dbm_err_sys(e, "writing the response");
-		*fatal = 1;
 	}
 out:
 	curl_slist_free_all(hdr);

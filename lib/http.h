@@ -46,7 +46,6 @@ struct dbm_req {
 	curl_mime *(*mime)(CURL *c, void *arg, struct dbm_err *e);
 	void *mime_arg;
 	int idempotent;		/* safe to repeat after a transport error */
-	int out_fd;		/* 2xx response body goes here when >= 0 */
 	const char *headers[4];	/* extra "Name: value" lines, NULL ended */
 	/* told of body bytes as they are sent (from the calling thread) */
 	void (*progress)(void *arg, long long delta);
@@ -55,7 +54,7 @@ struct dbm_req {
 
 struct dbm_resp {
 	long status;
-	struct dbm_buf body;	/* error bodies, and 2xx unless out_fd */
+	struct dbm_buf body;	/* the answer (error bodies: their start) */
 	long retry_after;	/* seconds, -1 when absent */
 	long long content_length;	/* of the answer, -1 when unknown */
 	int attempts;

@@ -319,9 +319,8 @@ json_walk(const struct dbm_json *j, int t, const char *key, const char *data,
 		break;
 	case DBM_JSON_ARRAY:
 		n = dbm_json_count(j, t);
-		for (i = 0; i < n; i++)
-			json_walk(j, dbm_json_elem(j, t, i), key, data, ss,
-			    keys);
+		for (i = 0, k = t + 1; i < n; i++, k = dbm_json_skip(j, k))
+			json_walk(j, k, key, data, ss, keys);
 		break;
 	case DBM_JSON_STRING:
 		json_site(j, t, key, data, ss);
