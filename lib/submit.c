@@ -353,37 +353,43 @@ out:
 	return rc;
 }
 
-/* Append the libraries plus the mlflow requirement to a writer. */
+static void
+pypi(struct dbm_jw *w, const char *package)
+{
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "pypi");
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "package");
+	dbm_jw_str(w, package);
+	dbm_jw_obj_end(w);
+	dbm_jw_obj_end(w);
+}
+
+/* "libraries": the config's (libs, a JSON array's text), then more pypi
+ * packages (databricks_spark_job's) and the mlflow requirement. */
 static void
 write_libraries(struct dbm_jw *w, const char *libs, const char *mlflow_req,
     char *const *more, int nmore)
 {
+	size_t s = 1, e;
 	int i;
 
 	dbm_jw_key(w, "libraries");
 	dbm_jw_arr(w);
-	if (libs && strlen(libs) > 2) {
-		/* the list's elements, verbatim */
-		dbm_jw_raw(w, libs + 1, strlen(libs) - 2);
+	if (libs) {
+		/* the list's elements, verbatim ("[ ]" has none) */
+		e = strlen(libs) - 1;
+		while (s < e && strchr(" \t\r\n", libs[s]))
+			s++;
+		while (e > s && strchr(" \t\r\n", libs[e - 1]))
+			e--;
+		if (e > s)
+			dbm_jw_raw(w, libs + s, e - s);
 	}
-	for (i = 0; i < nmore; i++) {	/* databricks_spark_job's */
-		dbm_jw_obj(w);
-		dbm_jw_key(w, "pypi");
-		dbm_jw_obj(w);
-		dbm_jw_key(w, "package");
-		dbm_jw_str(w, more[i]);
-		dbm_jw_obj_end(w);
-		dbm_jw_obj_end(w);
-	}
-	if (mlflow_req && *mlflow_req) {
-		dbm_jw_obj(w);
-		dbm_jw_key(w, "pypi");
-		dbm_jw_obj(w);
-		dbm_jw_key(w, "package");
-		dbm_jw_str(w, mlflow_req);
-		dbm_jw_obj_end(w);
-		dbm_jw_obj_end(w);
-	}
+	for (i = 0; i < nmore; i++)
+		pypi(w, more[i]);
+	if (mlflow_req && *mlflow_req)
+		pypi(w, mlflow_req);
 	dbm_jw_arr_end(w);
 }
 

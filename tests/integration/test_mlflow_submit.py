@@ -229,3 +229,14 @@ databricks_spark_job:
                "--json", "--experiment-name", "/Shared/submit/inproc")
     assert r.returncode == 0, r.stderr
     assert "trained with dbmlops_example" in json.loads(r.stdout)["logs"]
+
+
+def test_wrapped_config_with_empty_libraries(stack, project, tmp_path):
+    cfg = json.loads((project / "cluster.json").read_text())
+    libs = cfg.pop("libraries")
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text('{"new_cluster": %s, "libraries": [ \n ]}' % json.dumps(cfg))
+    r = submit(stack, project, "-b", str(wrapped), "--no-wait", "--experiment-name",
+               "/Shared/submit/empty-libs")
+    assert r.returncode == 0, r.stderr
+    assert libs     # the flat form had the wheel; this one lists none
