@@ -240,3 +240,29 @@ def test_wrapped_config_with_empty_libraries(stack, project, tmp_path):
                "/Shared/submit/empty-libs")
     assert r.returncode == 0, r.stderr
     assert libs     # the flat form had the wheel; this one lists none
+
+
+def test_cancelled_elsewhere_exit_code(stack, project):
+    """A run cancelled by someone else (the UI, another job) exits 4."""
+    e = stack.env(DBMLOPS_POLL_MAX="1")
+    p = subprocess.Popen([SUBMIT, "-b", str(project / "cluster.json"), "--json",
+                          "-e", "sleep", "--run-name", "cancelled-elsewhere",
+                          "--experiment-name", "/Shared/submit/cancel4", str(project)],
+                         env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = os.path.join(stack.data, "jobs", "state")
+    deadline = time.time() + 120
+    run_id = None
+    while run_id is None:
+        assert time.time() < deadline and p.poll() is None
+        for f in os.listdir(state) if os.path.isdir(state) else []:
+            rec = json.load(open(os.path.join(state, f)))
+            if rec["name"] == "cancelled-elsewhere" and \
+                    rec["tasks"][0]["life"] == "RUNNING":
+                run_id = rec["run_id"]
+        time.sleep(0.3)
+    r = requests.post(stack.url + "/api/2.0/jobs/runs/cancel", json={"run_id": run_id},
+                      headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30)
+    assert r.status_code == 200
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 4, err
+    assert json.loads(out)["result_state"] == "CANCELED"
