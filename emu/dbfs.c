@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "api.h"
 
 /* An open streaming upload (create / add-block / close). */
 struct handle {
@@ -497,8 +498,8 @@ mp_iter(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-int
-emu_multipart_begin(struct req *r)
+static int
+mp_begin(struct req *r)
 {
 	r->mp = dbm_xcalloc(1, sizeof(*r->mp));
 	r->mp->pp = MHD_create_post_processor(r->conn, 256 * 1024, mp_iter, r);
@@ -510,16 +511,16 @@ emu_multipart_begin(struct req *r)
 	return r->fd < 0 ? -1 : 0;
 }
 
-int
-emu_multipart_feed(struct req *r, const char *data, size_t n)
+static int
+mp_feed(struct req *r, const char *data, size_t n)
 {
 	if (r->mp == NULL || r->mp->pp == NULL)
 		return -1;
 	return MHD_post_process(r->mp->pp, data, n) == MHD_YES ? 0 : -1;
 }
 
-void
-emu_multipart_free(struct req *r)
+static void
+mp_free(struct req *r)
 {
 	if (r->mp == NULL)
 		return;
@@ -530,6 +531,8 @@ emu_multipart_free(struct req *r)
 	free(r->mp);
 	r->mp = NULL;
 }
+
+const struct emu_form emu_dbfs_put_form = {mp_begin, mp_feed, mp_free};
 
 static enum MHD_Result
 put_multipart(struct req *r)
@@ -770,7 +773,7 @@ emu_dbfs(struct req *r)
 		    strcmp(r->method, "HEAD") == 0))
 			break;
 		if (ops[i].fn == NULL)
-			return r->mode == BODY_PUT ? put_multipart(r) :
+			return r->mode == BODY_FORM ? put_multipart(r) :
 			    put_json(r);
 		if (strcmp(r->method, "POST") == 0) {
 			enum MHD_Result res;

@@ -54,12 +54,41 @@ enum body_mode {
 	BODY_NONE,	/* the body is ignored */
 	BODY_JSON,	/* kept in memory (JSON or form), up to json_max */
 	BODY_FILE,	/* streamed to a temporary file */
-	BODY_PUT,	/* dbfs/put: JSON or multipart/form-data */
+	BODY_FORM,	/* multipart/form-data through the route's form, else
+			 * as BODY_JSON */
 	BODY_PROXY,	/* kept for the upstream MLflow server */
 };
 
-struct route;
+struct req;
 struct multipart;
+
+/* A multipart/form-data body parser that a route brings along. */
+struct emu_form {
+	int (*begin)(struct req *r);	/* 0, or -1: malformed */
+	int (*feed)(struct req *r, const char *data, size_t n);
+	void (*free)(struct req *r);
+};
+
+typedef enum MHD_Result (*emu_handler)(struct req *r);
+
+#define ROUTE_PREFIX	1	/* path is a prefix */
+#define ROUTE_PUBLIC	2	/* no credentials needed */
+#define ROUTE_CUT_REPLY	4	/* the drop fault cuts GET answers half way
+				 * instead of dropping the request */
+
+struct route {
+	const char *method;	/* NULL: any; GET matches HEAD too */
+	const char *path;
+	int flags;
+	enum body_mode mode;
+	emu_handler fn;
+	const struct emu_form *form;	/* BODY_FORM */
+};
+
+/* The route for a canonical request path (routes.c); *rest gets the path
+ * after a prefix route's prefix, from its slash. */
+const struct route *emu_route_find(const char *method, const char *path,
+    const char **rest);
 
 /* Where an API path lives under the data directory (dbfs/, workspace/). */
 enum store_root { ROOT_DBFS, ROOT_WORKSPACE };
@@ -149,21 +178,12 @@ int store_remove_tree(const char *path);
 char **store_list(const char *dir, int *n);
 void store_names_free(char **names);
 
-/* Modules. */
-int emu_dbfs_init(struct emu *e);
-void emu_dbfs_free(struct emu *e);
-enum MHD_Result emu_dbfs(struct req *r);
-int emu_multipart_begin(struct req *r);
-int emu_multipart_feed(struct req *r, const char *data, size_t n);
-void emu_multipart_free(struct req *r);
-enum MHD_Result emu_files(struct req *r);
-enum MHD_Result emu_workspace(struct req *r);
-enum MHD_Result emu_oauth(struct req *r);
-int emu_oauth_check(struct emu *e, const char *token);
-int emu_oauth_init(struct emu *e);
-/* A token for the clients that jobs run (malloc'd; NULL without any). */
-char *emu_run_token(struct emu *e);
-enum MHD_Result emu_proxy(struct req *r);
+/* 1 if the Authorization header value hdr carries a credential this
+ * workspace accepts; *sent tells whether a bearer token was sent (auth.c). */
+int emu_auth_bearer(struct emu *e, const char *hdr, int *sent);
+
+/* Append r's line to the request log, once (reqlog.c). */
+void emu_log_request(struct req *r);
 
 /* Faults: parse --faults; decide one for a request. */
 struct faults *faults_parse(const char *spec, unsigned long seed,

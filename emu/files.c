@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "api.h"
 
 #define FILES "/api/2.0/fs/files"
 #define DIRS "/api/2.0/fs/directories"

@@ -16,7 +16,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <curl/curl.h>
+
 #include "emu.h"
+#include "api.h"
 #include "sha.h"
 
 int
@@ -102,22 +105,18 @@ emu_oauth_check(struct emu *e, const char *token)
 static char *
 url_decode(const char *s, size_t n)
 {
-	struct dbm_buf b = DBM_BUF_INIT;
-	size_t k;
+	char *plus = dbm_xstrndup(s, n), *p, *out;
 
-	for (k = 0; k < n; k++) {
-		if (s[k] == '+') {
-			dbm_buf_addc(&b, ' ');
-		} else if (s[k] == '%' && k + 2 < n) {
-			char h[3] = {s[k + 1], s[k + 2], 0};
-
-			dbm_buf_addc(&b, (char)strtol(h, NULL, 16));
-			k += 2;
-		} else {
-			dbm_buf_addc(&b, s[k]);
-		}
-	}
-	return dbm_buf_detach(&b);
+	for (p = plus; *p; p++)	/* form encoding: '+' is a space */
+		if (*p == '+')
+			*p = ' ';
+	p = curl_easy_unescape(NULL, plus, 0, NULL);
+	free(plus);
+	if (p == NULL)
+		dbm_errx(1, "out of memory");
+	out = dbm_xstrdup(p);
+	curl_free(p);
+	return out;
 }
 
 /* Value of key in an application/x-www-form-urlencoded body (malloc'd). */

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "emu.h"
+#include "api.h"
 
 #define PX_BUF (1024 * 1024)
 

@@ -6,10 +6,8 @@
 
 #include "emu.h"
 
-typedef enum MHD_Result (*emu_jobs_fn)(struct req *);
-/* Set by the jobs module when it is built in. */
-extern emu_jobs_fn emu_jobs_handler;
-
 struct MHD_Daemon *emu_start(struct emu *e, const struct sockaddr *addr);
+/* The canonical form of a decoded request path, in place (never longer). */
+void emu_canon_path(char *path);
 
 #endif

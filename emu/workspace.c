@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "api.h"
 
 static char *
 meta_path(struct emu *e, const char *canon)

@@ -207,3 +207,48 @@ def test_faults_are_seeded_and_logged():
     assert a == b
     assert 0 < a[0].count(429) < 20 and a[1] > 0
     # a dropped PUT never leaves a partial file behind
+
+
+def raw_get(emu, target, token=None):
+    """GET with the request target sent byte for byte (no client-side
+    normalisation of dot segments or slashes)."""
+    import http.client
+    from urllib.parse import urlsplit
+    u = urlsplit(emu.url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        c.putrequest("GET", target, skip_accept_encoding=True)
+        if token:
+            c.putheader("Authorization", "Bearer " + token)
+        c.endheaders()
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+PATH_TRICKS = [
+    "/x/../api/2.0/{api}", "/x/%2e%2e/api/2.0/{api}", "/x/%2E%2E/api/2.0/{api}",
+    "//api/2.0/{api}", "/./api/2.0/{api}", "/api//2.0/{api}",
+    "/api/2.0/./{api}", "/a/b/../../api/2.0/{api}", "/..%2fapi/2.0/{api}",
+    "/%2fapi/2.0/{api}", "/../../api/2.0/{api}",
+]
+TOKEN_APIS = [
+    "mlflow/experiments/search?max_results=1",
+    "preview/mlflow/experiments/search?max_results=1",
+    "dbfs/list?path=/", "fs/directories/Volumes/c/s/v/",
+    "workspace/list?path=/", "jobs/runs/get?run_id=1",
+]
+
+
+def test_path_tricks_need_a_token(emu):
+    # every spelling of an API path is that API: without a token it is 401
+    # like the plain path, with one it answers as the plain path does
+    for api in TOKEN_APIS:
+        plain = raw_get(emu, "/api/2.0/" + api)[0]
+        assert plain == 401, api
+        want = raw_get(emu, "/api/2.0/" + api, Emu.TOKEN)[0]
+        for t in PATH_TRICKS:
+            target = t.format(api=api)
+            assert raw_get(emu, target)[0] == 401, target
+            assert raw_get(emu, target, Emu.TOKEN)[0] == want, target

@@ -1,0 +1,434 @@
+/*
+ * workspace-emu jobs: runs/get, runs/get-output and runs/cancel, the JSON
+ * shapes of a run, and the module's dispatch.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "api.h"
+#include "jobs_int.h"
+#include "sha.h"
+
+
+static void
+state_json(struct dbm_jw *w, const char *life, const char *result,
+    const char *msg, int user)
+{
+	dbm_jw_key(w, "state");
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "life_cycle_state");
+	dbm_jw_str(w, life);
+	if (result) {
+		dbm_jw_key(w, "result_state");
+		dbm_jw_str(w, result);
+	}
+	dbm_jw_key(w, "state_message");
+	dbm_jw_str(w, msg ? msg : "");
+	dbm_jw_key(w, "user_cancelled_or_timedout");
+	dbm_jw_bool(w, user);
+	dbm_jw_obj_end(w);
+}
+
+static void
+status_json(struct dbm_jw *w, const char *life, const char *code,
+    const char *type, const char *msg)
+{
+	const char *v2 = strcmp(life, "INTERNAL_ERROR") == 0 ||
+	    strcmp(life, "SKIPPED") == 0 ? "TERMINATED" : life;
+
+	dbm_jw_key(w, "status");
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "state");
+	dbm_jw_str(w, v2);
+	if (code) {
+		dbm_jw_key(w, "termination_details");
+		dbm_jw_obj(w);
+		dbm_jw_key(w, "code");
+		dbm_jw_str(w, code);
+		dbm_jw_key(w, "type");
+		dbm_jw_str(w, type);
+		dbm_jw_key(w, "message");
+		dbm_jw_str(w, msg ? msg : "");
+		dbm_jw_obj_end(w);
+	}
+	dbm_jw_obj_end(w);
+}
+
+static void
+times_json(struct dbm_jw *w, long long submitted, long long start,
+    long long setup_end, long long exec_end, long long end, int done)
+{
+	dbm_jw_key(w, "start_time");
+	dbm_jw_int(w, start ? start : submitted);
+	dbm_jw_key(w, "setup_duration");
+	dbm_jw_int(w, setup_end && start ? setup_end - start : 0);
+	dbm_jw_key(w, "execution_duration");
+	dbm_jw_int(w, exec_end && setup_end ? exec_end - setup_end : 0);
+	dbm_jw_key(w, "cleanup_duration");
+	dbm_jw_int(w, end && exec_end ? end - exec_end : 0);
+	dbm_jw_key(w, "end_time");
+	dbm_jw_int(w, done ? end : 0);
+	dbm_jw_key(w, "run_duration");
+	dbm_jw_int(w, done && start ? end - start : 0);
+}
+
+static void
+run_page(struct emu *e, struct dbm_buf *b, long long id)
+{
+	dbm_buf_printf(b, "%s/jobs/runs/%lld", e->url, id);
+}
+
+/* The whole run as runs/get answers it (called with the lock held). */
+static void
+run_json(struct emu *e, struct run *r, struct dbm_jw *w)
+{
+	const char *life = "TERMINATED", *result = "SUCCESS", *code = "SUCCESS",
+	    *type = "SUCCESS", *msg = "";
+	long long start = 0, end = 0, setup = 0, exec = 0;
+	int i, done = 1, user = 0;
+	struct dbm_buf url = DBM_BUF_INIT;
+
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+
+		if (!jobs_terminal(t->life)) {
+			done = 0;
+			life = t->life;
+			break;
+		}
+	}
+	if (done) {
+		/* the run's outcome: a task's own failure before an upstream
+		 * skip */
+		struct task *bad = NULL;
+
+		for (i = 0; i < r->nt; i++) {
+			struct task *t = &r->t[i];
+
+			if (strcmp(t->result, "SUCCESS") == 0)
+				continue;
+			if (bad == NULL || (strncmp(bad->result, "UPSTREAM_", 9)
+			    == 0 && strncmp(t->result, "UPSTREAM_", 9) != 0))
+				bad = t;
+		}
+		if (bad) {
+			life = bad->life;
+			result = bad->result;
+			code = bad->code;
+			type = bad->type;
+			msg = bad->message;
+		}
+		if (strcmp(life, "SKIPPED") == 0)
+			life = "TERMINATED";
+		user = strcmp(result, "CANCELED") == 0 ||
+		    strcmp(result, "TIMEDOUT") == 0;
+	}
+	/* the run spans its tasks: first start to last end */
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+
+		if (t->start && (start == 0 || t->start < start)) {
+			start = t->start;
+			setup = t->setup_end;
+		}
+		if (t->exec_end > exec)
+			exec = t->exec_end;
+		if (t->end > end)
+			end = t->end;
+	}
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "job_id");
+	dbm_jw_int(w, r->job_id);
+	dbm_jw_key(w, "run_id");
+	dbm_jw_int(w, r->run_id);
+	dbm_jw_key(w, "number_in_job");
+	dbm_jw_int(w, r->run_id);
+	dbm_jw_key(w, "original_attempt_run_id");
+	dbm_jw_int(w, r->run_id);
+	dbm_jw_key(w, "creator_user_name");
+	dbm_jw_str(w, "emu@localhost");
+	dbm_jw_key(w, "run_name");
+	dbm_jw_str(w, r->name);
+	dbm_jw_key(w, "run_type");
+	dbm_jw_str(w, "SUBMIT_RUN");
+	dbm_jw_key(w, "trigger");
+	dbm_jw_str(w, "ONE_TIME");
+	run_page(e, &url, r->run_id);
+	dbm_jw_key(w, "run_page_url");
+	dbm_jw_str(w, url.data);
+	state_json(w, life, done ? result : NULL, done ? msg : "", user);
+	status_json(w, life, done ? code : NULL, type, msg);
+	times_json(w, r->submitted, start, setup, exec, end, done);
+	if (r->legacy) {
+		dbm_jw_key(w, "task");
+		dbm_jw_obj(w);
+		dbm_jw_key(w, r->t[0].kind);
+		dbm_jw_raw(w, r->t[0].task_json, strlen(r->t[0].task_json));
+		dbm_jw_obj_end(w);
+		dbm_jw_key(w, "cluster_spec");
+		dbm_jw_obj(w);
+		if (r->t[0].cluster_json) {
+			dbm_jw_key(w, "new_cluster");
+			dbm_jw_raw(w, r->t[0].cluster_json,
+			    strlen(r->t[0].cluster_json));
+		}
+		dbm_jw_key(w, "libraries");
+		dbm_jw_raw(w, r->t[0].libraries, strlen(r->t[0].libraries));
+		dbm_jw_obj_end(w);
+	}
+	dbm_jw_key(w, "tasks");
+	dbm_jw_arr(w);
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+		int tdone = jobs_terminal(t->life);
+
+		dbm_jw_obj(w);
+		dbm_jw_key(w, "run_id");
+		dbm_jw_int(w, t->run_id);
+		dbm_jw_key(w, "task_key");
+		dbm_jw_str(w, t->key);
+		dbm_buf_reset(&url);
+		run_page(e, &url, t->run_id);
+		dbm_jw_key(w, "run_page_url");
+		dbm_jw_str(w, url.data);
+		state_json(w, t->life, tdone ? t->result : NULL, t->message,
+		    tdone && (strcmp(t->result, "CANCELED") == 0 ||
+		    strcmp(t->result, "TIMEDOUT") == 0));
+		status_json(w, t->life, tdone ? t->code : NULL, t->type,
+		    t->message);
+		times_json(w, r->submitted, t->start, t->setup_end, t->exec_end,
+		    t->end, tdone);
+		dbm_jw_key(w, "attempt_number");
+		dbm_jw_int(w, 0);
+		dbm_jw_key(w, t->kind);
+		dbm_jw_raw(w, t->task_json, strlen(t->task_json));
+		if (t->cluster_json) {
+			dbm_jw_key(w, "new_cluster");
+			dbm_jw_raw(w, t->cluster_json, strlen(t->cluster_json));
+		}
+		if (t->existing) {
+			dbm_jw_key(w, "existing_cluster_id");
+			dbm_jw_str(w, t->existing);
+		}
+		dbm_jw_key(w, "libraries");
+		dbm_jw_raw(w, t->libraries, strlen(t->libraries));
+		dbm_jw_obj_end(w);
+	}
+	dbm_jw_arr_end(w);
+	dbm_jw_obj_end(w);
+	dbm_buf_free(&url);
+}
+
+static int
+run_id_param(struct req *q, long long *id, enum MHD_Result *res)
+{
+	char *v = emu_param(q, "run_id"), *end;
+
+	if (v == NULL || (*id = strtoll(v, &end, 10), *end != '\0')) {
+		free(v);
+		*res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "run_id is required");
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+static enum MHD_Result
+get(struct req *q)
+{
+	struct jobs *js = q->emu->jobs;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	struct run *r;
+	enum MHD_Result res;
+	long long id;
+
+	if (run_id_param(q, &id, &res) < 0)
+		return res;
+	pthread_mutex_lock(&js->mu);
+	r = jobs_find_run(js, id, NULL);
+	if (r == NULL || r->run_id != id) {
+		pthread_mutex_unlock(&js->mu);
+		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "Run %lld does not exist.", id);
+	}
+	dbm_jw_init(&w, &b);
+	run_json(q->emu, r, &w);
+	pthread_mutex_unlock(&js->mu);
+	res = emu_reply_json(q, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+}
+
+/* error and error_trace from a Python traceback at the end of the log. */
+static void
+error_from_log(const char *log, char **error, char **trace)
+{
+	int fd = open(log, O_RDONLY);
+	off_t size;
+	char *buf, *tb;
+	ssize_t n;
+	size_t want = 64 * 1024;
+
+	*error = *trace = NULL;
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if ((off_t)want > size)
+		want = (size_t)size;
+	buf = dbm_xmalloc(want + 1);
+	n = pread(fd, buf, want, size - (off_t)want);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	tb = NULL;
+	for (char *p = buf; (p = strstr(p, "Traceback (most recent call "
+	    "last):")) != NULL; p++)
+		tb = p;
+	if (tb) {
+		*trace = dbm_xstrdup(tb);
+		*error = jobs_last_line(log);
+	}
+	free(buf);
+}
+
+static enum MHD_Result
+get_output(struct req *q)
+{
+	struct jobs *js = q->emu->jobs;
+	struct dbm_buf b = DBM_BUF_INIT, logp = DBM_BUF_INIT;
+	struct dbm_jw w;
+	struct run *r;
+	struct task *t = NULL;
+	enum MHD_Result res;
+	long long id, size = 0;
+	int legacy_path = strncmp(q->path, "/api/2.0/", 9) == 0;
+	char *logs = NULL, *error = NULL, *trace = NULL, *result = NULL;
+	int fd, done;
+
+	if (run_id_param(q, &id, &res) < 0)
+		return res;
+	pthread_mutex_lock(&js->mu);
+	r = jobs_find_run(js, id, &t);
+	if (r == NULL) {
+		pthread_mutex_unlock(&js->mu);
+		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "Run %lld does not exist.", id);
+	}
+	if (t == NULL) {
+		if (r->legacy || (legacy_path && r->nt == 1)) {
+			t = &r->t[0];
+		} else {
+			pthread_mutex_unlock(&js->mu);
+			return emu_reply_error(q, 400,
+			    "INVALID_PARAMETER_VALUE", "Retrieving the output "
+			    "of runs with multiple tasks is not supported. "
+			    "Please retrieve the output of each individual task "
+			    "run instead.");
+		}
+	}
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "metadata");
+	run_json(q->emu, r, &w);
+	done = jobs_terminal(t->life);
+	result = t->result ? dbm_xstrdup(t->result) : NULL;
+	dbm_buf_printf(&logp, "%s/log.txt", t->dir);
+	pthread_mutex_unlock(&js->mu);
+
+	fd = open(logp.data, O_RDONLY);
+	if (fd >= 0) {
+		long long off;
+		ssize_t n;
+
+		size = (long long)lseek(fd, 0, SEEK_END);
+		off = size > LOG_MAX ? size - LOG_MAX : 0;
+		logs = dbm_xmalloc((size_t)(size - off) + 1);
+		n = pread(fd, logs, (size_t)(size - off), (off_t)off);
+		logs[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	dbm_jw_key(&w, "logs");
+	dbm_jw_str(&w, logs ? logs : "");
+	dbm_jw_key(&w, "logs_truncated");
+	dbm_jw_bool(&w, size > LOG_MAX);
+	if (done && result && strcmp(result, "SUCCESS") != 0) {
+		error_from_log(logp.data, &error, &trace);
+		if (error == NULL) {
+			pthread_mutex_lock(&js->mu);
+			error = dbm_xstrdup(t->message ? t->message : "");
+			pthread_mutex_unlock(&js->mu);
+		}
+		dbm_jw_key(&w, "error");
+		dbm_jw_str(&w, error);
+		if (trace) {
+			dbm_jw_key(&w, "error_trace");
+			dbm_jw_str(&w, trace);
+		}
+	}
+	dbm_jw_obj_end(&w);
+	res = emu_reply_json(q, 200, b.data);
+	free(logs);
+	free(error);
+	free(trace);
+	free(result);
+	dbm_buf_free(&b);
+	dbm_buf_free(&logp);
+	return res;
+}
+
+static enum MHD_Result
+cancel(struct req *q)
+{
+	struct jobs *js = q->emu->jobs;
+	enum MHD_Result res;
+	struct run *r;
+	long long id;
+
+	if (emu_need_json(q, &res) < 0 || run_id_param(q, &id, &res) < 0)
+		return res;
+	pthread_mutex_lock(&js->mu);
+	r = jobs_find_run(js, id, NULL);
+	if (r == NULL) {
+		pthread_mutex_unlock(&js->mu);
+		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "Run %lld does not exist.", id);
+	}
+	r->cancel = 1;		/* the runner ends it: asynchronous */
+	pthread_cond_broadcast(&js->cv);
+	pthread_mutex_unlock(&js->mu);
+	return emu_reply_json(q, 200, "{}");
+}
+
+enum MHD_Result
+emu_jobs_api(struct req *q)
+{
+	const char *op;
+	int v2;
+
+	if (strncmp(q->path, "/jobs/runs/", 11) == 0)
+		return jobs_page(q);
+	v2 = strncmp(q->path, "/api/2.0/", 9) != 0;
+	op = q->path + strlen("/api/2.x/jobs/");
+	if (strcmp(op, "runs/submit") == 0 && strcmp(q->method, "POST") == 0)
+		return jobs_submit(q, v2);
+	if (strcmp(op, "runs/get") == 0 && strcmp(q->method, "GET") == 0)
+		return get(q);
+	if (strcmp(op, "runs/get-output") == 0 && strcmp(q->method, "GET") == 0)
+		return get_output(q);
+	if (strcmp(op, "runs/cancel") == 0 && strcmp(q->method, "POST") == 0)
+		return cancel(q);
+	return emu_reply_error(q, 404, "ENDPOINT_NOT_FOUND",
+	    "No API found for '%s %s'", q->method, q->path);
+}

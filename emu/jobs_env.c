@@ -1,0 +1,195 @@
+/*
+ * workspace-emu jobs: cluster environments. Environments are venvs without
+ * pip layered with .pth files: the job's libraries live in a cluster
+ * environment cached by content under jobs/envs/ (never changed once
+ * built), and each task run has a thin environment of its own on top for
+ * what the task installs itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "api.h"
+#include "jobs_int.h"
+#include "sha.h"
+
+
+/* The cluster environment for a set of libraries: built once, by content. */
+int
+jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
+{
+	struct dbm_sha256 s;
+	unsigned char md[DBM_SHA256_LEN];
+	char hex[65];
+	struct dbm_buf dir = DBM_BUF_INIT, p = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_err je;
+	int i, n, lock, rc = -1;
+	struct stat st;
+
+	/* the key: interpreter, library specs, and the bytes of local files */
+	dbm_sha256_init(&s);
+	dbm_sha256_update(&s, e->jobs->python, strlen(e->jobs->python) + 1);
+	dbm_sha256_update(&s, t->libraries, strlen(t->libraries) + 1);
+	if (dbm_json_parse(&j, t->libraries, strlen(t->libraries), "libraries",
+	    &je) == 0) {
+		n = dbm_json_count(&j, 0);
+		for (i = 0; i < n; i++) {
+			int lib = dbm_json_elem(&j, 0, i);
+			char *w = dbm_json_strdup(&j, dbm_json_member(&j, lib,
+			    "whl"));
+
+			if (w == NULL)
+				w = dbm_json_strdup(&j, dbm_json_path(&j, lib,
+				    "pypi.package"));
+			if (w) {
+				char *f = jobs_map_paths(e, t->dir, w);
+				int fd = open(f, O_RDONLY);
+				char buf[65536];
+				ssize_t r;
+
+				while (fd >= 0 && (r = read(fd, buf,
+				    sizeof(buf))) > 0)
+					dbm_sha256_update(&s, buf, (size_t)r);
+				if (fd >= 0)
+					close(fd);
+				free(f);
+				free(w);
+			}
+		}
+		dbm_json_free(&j);
+	}
+	dbm_sha256_final(&s, md);
+	dbm_hex(md, 10, hex);
+	dbm_buf_printf(&dir, "%s/jobs/envs/%s", e->datadir, hex);
+	dbm_buf_printf(&p, "%s.lock", dir.data);
+	store_mkparents(p.data);
+	lock = open(p.data, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+		*err = dbm_xstrdup("cannot lock the environment cache");
+		goto out;
+	}
+	dbm_buf_reset(&p);
+	dbm_buf_printf(&p, "%s/.complete", dir.data);
+	if (stat(p.data, &st) != 0) {
+		struct dbm_buf spec = DBM_BUF_INIT;
+		const char *mk[] = {"mkenv", dir.data, NULL};
+		const char *li[] = {"libraries", dir.data, NULL, NULL};
+		int fd, r;
+
+		store_remove_tree(dir.data);
+		if (jobs_helper(e, t, mk) != 0) {
+			*err = dbm_xstrdup("cannot create the cluster's Python "
+			    "environment");
+			goto out;
+		}
+		dbm_buf_printf(&spec, "%s/libraries.json", t->dir);
+		fd = open(spec.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, t->libraries, strlen(t->libraries)) < 0) {
+			if (fd >= 0)
+				close(fd);
+			dbm_buf_free(&spec);
+			goto out;
+		}
+		close(fd);
+		li[2] = spec.data;
+		r = jobs_helper(e, t, li);
+		dbm_buf_free(&spec);
+		if (r != 0) {
+			struct dbm_buf lp = DBM_BUF_INIT;
+
+			dbm_buf_printf(&lp, "%s/setup.log", t->dir);
+			*err = jobs_last_line(lp.data);
+			dbm_buf_free(&lp);
+			rc = r == 3 ? -3 : -1;
+			store_remove_tree(dir.data);
+			goto out;
+		}
+		fd = open(p.data, O_WRONLY | O_CREAT, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
+	{
+		char *sp = NULL;
+
+		/* the site-packages of the cached env */
+		dbm_buf_reset(&p);
+		dbm_buf_printf(&p, "%s/lib", dir.data);
+		{
+			char **names;
+			int k;
+
+			names = store_list(p.data, &k);
+			if (names && k > 0) {
+				struct dbm_buf q = DBM_BUF_INIT;
+
+				dbm_buf_printf(&q, "%s/%s/site-packages",
+				    p.data, names[0]);
+				sp = dbm_buf_detach(&q);
+			}
+			store_names_free(names);
+		}
+		if (sp == NULL) {
+			*err = dbm_xstrdup("the cached environment is broken");
+			goto out;
+		}
+		*site = sp;
+	}
+	rc = 0;
+out:
+	if (lock >= 0)
+		close(lock);
+	dbm_buf_free(&dir);
+	dbm_buf_free(&p);
+	return rc;
+}
+
+/* Add the members of JSON object obj (name: value) to env, paths mapped. */
+char **
+jobs_env_object(struct emu *e, struct task *t, const struct dbm_json *j, int obj,
+    char **env, int *n)
+{
+	int k, i, a;
+
+	if (dbm_json_type(j, obj) != DBM_JSON_OBJECT)
+		return env;
+	k = dbm_json_count(j, obj);
+	a = obj + 1;
+	for (i = 0; i < k; i++) {
+		char *name = dbm_json_strdup(j, a);
+		char *val = dbm_json_strdup(j, a + 1);
+		char *m = jobs_map_paths(e, t->dir, val ? val : "");
+
+		if (name)
+			env = jobs_env_add(env, n, name, m);
+		free(name);
+		free(val);
+		free(m);
+		a = dbm_json_skip(j, a + 1);
+	}
+	return env;
+}
+
+/* Cluster spark_env_vars go into the task's environment too. */
+void
+jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp, int *nenv)
+{
+	struct dbm_json j;
+	struct dbm_err je;
+	int ev;
+
+	if (t->cluster_json == NULL || dbm_json_parse(&j, t->cluster_json,
+	    strlen(t->cluster_json), "new_cluster", &je) < 0)
+		return;
+	ev = dbm_json_member(&j, 0, "spark_env_vars");
+	*envp = jobs_env_object(e, t, &j, ev, *envp, nenv);
+	dbm_json_free(&j);
+}

@@ -1,0 +1,523 @@
+/*
+ * workspace-emu jobs: running a task for real. A task gets a directory
+ * under jobs/runs/, a Python environment and a process group of its own.
+ * Paths under /dbfs, dbfs:/, /Volumes, /Workspace and /databricks in
+ * commands, parameters and environment values are mapped into the data
+ * directory (or the task's directory for /databricks), so MLflow's cluster
+ * script runs unchanged. Spark is not emulated: spark_python_task runs its
+ * file with Python.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "api.h"
+#include "jobs_int.h"
+#include "sha.h"
+
+
+static int
+boundary(const char *s, const char *p)
+{
+	char c;
+
+	if (p == s)
+		return 1;
+	c = p[-1];
+	return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '/' || c == '.' || c == '_' ||
+	    c == '-');
+}
+
+/* s with workspace paths turned into files under the data directory. */
+char *
+jobs_map_paths(struct emu *e, const char *taskdir, const char *s)
+{
+	static const struct {
+		const char *from, *root, *sub;
+	} m[] = {
+		{"dbfs:/Volumes/", "D", "/dbfs/Volumes/"},
+		{"dbfs:/", "D", "/dbfs/"},
+		{"/dbfs/", "D", "/dbfs/"},
+		{"/Volumes/", "D", "/dbfs/Volumes/"},
+		{"/Workspace/", "D", "/workspace/"},
+		{"/databricks/", "T", "/databricks/"},
+	};
+	struct dbm_buf b = DBM_BUF_INIT;
+	const char *p = s;
+	size_t i;
+
+	while (*p) {
+		for (i = 0; i < sizeof(m) / sizeof(*m); i++) {
+			size_t n = strlen(m[i].from);
+
+			if (strncmp(p, m[i].from, n) == 0 && boundary(s, p)) {
+				dbm_buf_adds(&b, m[i].root[0] == 'D' ? e->datadir :
+				    taskdir);
+				dbm_buf_adds(&b, m[i].sub);
+				p += n;
+				break;
+			}
+		}
+		if (i == sizeof(m) / sizeof(*m))
+			dbm_buf_addc(&b, *p++);
+	}
+	return dbm_buf_detach(&b);
+}
+
+char **
+jobs_env_add(char **env, int *n, const char *k, const char *v)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	dbm_buf_printf(&b, "%s=%s", k, v);
+	env = dbm_xrealloc(env, (size_t)(*n + 2) * sizeof(*env));
+	env[(*n)++] = dbm_buf_detach(&b);
+	env[*n] = NULL;
+	return env;
+}
+
+void
+jobs_strv_free(char **v)
+{
+	char **p;
+
+	if (v == NULL)
+		return;
+	for (p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* Start argv with env in dir, output appended to log; a new process group. */
+static pid_t
+spawn(char **argv, char **env, const char *dir, const char *log)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	setsid();
+	{
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		sigset_t none;
+
+		if (in < 0 || out < 0 || chdir(dir) < 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		execve(argv[0], argv, env);
+		dprintf(2, "workspace-emu: cannot run %s: %s\n", argv[0],
+		    strerror(errno));
+		_exit(127);
+	}
+}
+
+static int
+wait_exit(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The environment tasks and helpers run with. */
+static char **
+base_env(struct emu *e, struct task *t, const char *venv, int *n)
+{
+	struct dbm_buf path = DBM_BUF_INIT, b = DBM_BUF_INIT;
+	char **env = NULL, *tok = emu_run_token(e), *pybin;
+	const char *py = e->jobs->python;
+
+	*n = 0;
+	pybin = dbm_xstrdup(py);
+	if (strrchr(pybin, '/'))
+		*strrchr(pybin, '/') = '\0';
+	dbm_buf_printf(&path, "%s/bin:%s%s%s:%s:/usr/local/bin:/usr/bin:/bin",
+	    e->jobs->cluster, venv ? venv : "", venv ? "/bin:" : "", "",
+	    pybin);
+	env = jobs_env_add(env, n, "PATH", path.data);
+	dbm_buf_printf(&b, "%s/home", t->dir);
+	store_mkdirs(b.data);
+	env = jobs_env_add(env, n, "HOME", b.data);
+	dbm_buf_reset(&b);
+	dbm_buf_printf(&b, "%s/databricks", t->dir);
+	env = jobs_env_add(env, n, "DB_HOME", b.data);
+	env = jobs_env_add(env, n, "LANG", "C.UTF-8");
+	env = jobs_env_add(env, n, "PYTHONUNBUFFERED", "1");
+	env = jobs_env_add(env, n, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
+	env = jobs_env_add(env, n, "DATABRICKS_HOST", e->url);
+	if (tok)
+		env = jobs_env_add(env, n, "DATABRICKS_TOKEN", tok);
+	env = jobs_env_add(env, n, "DBMLOPS_EMU_DATA", e->datadir);
+	env = jobs_env_add(env, n, "DBMLOPS_EMU_CLUSTER", e->jobs->cluster);
+	env = jobs_env_add(env, n, "DBMLOPS_EMU_PYTHON", py);
+	if (venv)
+		env = jobs_env_add(env, n, "VIRTUAL_ENV", venv);
+	dbm_buf_reset(&b);
+	dbm_buf_printf(&b, "%lld", t->run_id);
+	env = jobs_env_add(env, n, "DATABRICKS_RUN_ID", b.data);
+	if (tok) {
+		dbm_zero(tok, strlen(tok));
+		free(tok);
+	}
+	free(pybin);
+	dbm_buf_free(&path);
+	dbm_buf_free(&b);
+	return env;
+}
+
+/* Run the cluster helper; its output goes to the task's setup log. */
+int
+jobs_helper(struct emu *e, struct task *t, const char *const *args)
+{
+	char **argv, **env;
+	struct dbm_buf log = DBM_BUF_INIT, script = DBM_BUF_INIT;
+	int n = 0, na = 0, rc;
+	pid_t pid;
+
+	dbm_buf_printf(&script, "%s/dbmlops_cluster.py", e->jobs->cluster);
+	argv = dbm_xcalloc(16, sizeof(*argv));
+	argv[na++] = dbm_xstrdup(e->jobs->python);
+	argv[na++] = dbm_buf_detach(&script);
+	for (; *args && na < 15; args++)
+		argv[na++] = dbm_xstrdup(*args);
+	env = base_env(e, t, NULL, &n);
+	dbm_buf_printf(&log, "%s/setup.log", t->dir);
+	pid = spawn(argv, env, t->dir, log.data);
+	rc = pid < 0 ? -1 : wait_exit(pid);
+	jobs_strv_free(argv);
+	jobs_strv_free(env);
+	dbm_buf_free(&log);
+	return rc;
+}
+
+/* The last line of a file (malloc'd), for messages. */
+char *
+jobs_last_line(const char *path)
+{
+	char buf[4096];
+	int fd = open(path, O_RDONLY);
+	off_t size;
+	ssize_t n;
+	char *end, *start;
+
+	if (fd < 0)
+		return dbm_xstrdup("");
+	size = lseek(fd, 0, SEEK_END);
+	n = pread(fd, buf, sizeof(buf) - 1, size > (off_t)sizeof(buf) - 1 ?
+	    size - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	if (n <= 0)
+		return dbm_xstrdup("");
+	buf[n] = '\0';
+	end = buf + n;
+	while (end > buf && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	start = strrchr(buf, '\n');
+	return dbm_xstrdup(start ? start + 1 : buf);
+}
+
+/* The command of a task, paths mapped; NULL with *err when it is bad. */
+static char **
+task_argv(struct emu *e, struct task *t, const char *venv, char ***envp,
+    int *nenv, char **err)
+{
+	struct dbm_json j;
+	struct dbm_err je;
+	char **argv = NULL;
+	int n = 0, i, k, a;
+	struct dbm_buf py = DBM_BUF_INIT;
+
+	if (dbm_json_parse(&j, t->task_json, strlen(t->task_json), "task",
+	    &je) < 0) {
+		*err = dbm_xstrdup("the task is not valid JSON");
+		return NULL;
+	}
+	dbm_buf_printf(&py, "%s/bin/python", venv);
+	argv = dbm_xcalloc(1, sizeof(*argv));
+#define PUSH(s) do { argv = dbm_xrealloc(argv, (size_t)(n + 2) * \
+    sizeof(*argv)); argv[n++] = (s); argv[n] = NULL; } while (0)
+	if (strcmp(t->kind, "shell_command_task") == 0) {
+		int cmd = dbm_json_member(&j, 0, "command");
+		int ev = dbm_json_member(&j, 0, "env_vars");
+
+		k = dbm_json_count(&j, cmd);
+		if (dbm_json_type(&j, cmd) != DBM_JSON_ARRAY || k == 0) {
+			*err = dbm_xstrdup("shell_command_task.command must be a "
+			    "non-empty array");
+			goto bad;
+		}
+		for (i = 0; i < k; i++) {
+			char *w = dbm_json_strdup(&j, dbm_json_elem(&j, cmd, i));
+
+			PUSH(jobs_map_paths(e, t->dir, w ? w : ""));
+			free(w);
+		}
+		if (argv[0][0] != '/') {	/* bash -> /bin/bash */
+			char *full = NULL;
+			const char *dirs[] = {"/usr/bin/", "/bin/", NULL};
+
+			for (a = 0; dirs[a] && full == NULL; a++) {
+				struct dbm_buf f = DBM_BUF_INIT;
+
+				dbm_buf_printf(&f, "%s%s", dirs[a], argv[0]);
+				if (access(f.data, X_OK) == 0)
+					full = dbm_buf_detach(&f);
+				dbm_buf_free(&f);
+			}
+			if (full) {
+				free(argv[0]);
+				argv[0] = full;
+			}
+		}
+		*envp = jobs_env_object(e, t, &j, ev, *envp, nenv);
+	} else if (strcmp(t->kind, "spark_python_task") == 0) {
+		char *f = dbm_json_get_str(&j, "python_file");
+		int ps = dbm_json_member(&j, 0, "parameters");
+
+		if (f == NULL) {
+			*err = dbm_xstrdup("spark_python_task.python_file is "
+			    "required");
+			goto bad;
+		}
+		PUSH(dbm_xstrdup(py.data));
+		PUSH(jobs_map_paths(e, t->dir, f));
+		free(f);
+		k = dbm_json_count(&j, ps);
+		for (i = 0; i < k; i++) {
+			char *w = dbm_json_strdup(&j, dbm_json_elem(&j, ps, i));
+
+			PUSH(jobs_map_paths(e, t->dir, w ? w : ""));
+			free(w);
+		}
+	} else {
+		char *pkg = dbm_json_get_str(&j, "package_name");
+		char *ep = dbm_json_get_str(&j, "entry_point");
+		int ps = dbm_json_member(&j, 0, "parameters");
+		int np = dbm_json_member(&j, 0, "named_parameters");
+		struct dbm_buf s = DBM_BUF_INIT;
+
+		if (pkg == NULL || ep == NULL) {
+			free(pkg);
+			free(ep);
+			*err = dbm_xstrdup("python_wheel_task needs package_name "
+			    "and entry_point");
+			goto bad;
+		}
+		dbm_buf_printf(&s, "%s/dbmlops_cluster.py", e->jobs->cluster);
+		PUSH(dbm_xstrdup(py.data));
+		PUSH(dbm_buf_detach(&s));
+		PUSH(dbm_xstrdup("wheel-task"));
+		PUSH(pkg);
+		PUSH(ep);
+		k = dbm_json_count(&j, ps);
+		for (i = 0; i < k; i++) {
+			char *w = dbm_json_strdup(&j, dbm_json_elem(&j, ps, i));
+
+			PUSH(jobs_map_paths(e, t->dir, w ? w : ""));
+			free(w);
+		}
+		if (dbm_json_type(&j, np) == DBM_JSON_OBJECT) {
+			k = dbm_json_count(&j, np);
+			a = np + 1;
+			for (i = 0; i < k; i++) {
+				char *name = dbm_json_strdup(&j, a);
+				char *val = dbm_json_strdup(&j, a + 1);
+				struct dbm_buf kv = DBM_BUF_INIT;
+				char *m = jobs_map_paths(e, t->dir, val ? val : "");
+
+				dbm_buf_printf(&kv, "--%s=%s", name ? name : "",
+				    m);
+				PUSH(dbm_buf_detach(&kv));
+				free(name);
+				free(val);
+				free(m);
+				a = dbm_json_skip(&j, a + 1);
+			}
+		}
+	}
+#undef PUSH
+	dbm_json_free(&j);
+	dbm_buf_free(&py);
+	return argv;
+bad:
+	dbm_json_free(&j);
+	dbm_buf_free(&py);
+	jobs_strv_free(argv);
+	return NULL;
+}
+
+/* MLflow's script names its run and experiment: for the run page link. */
+static void
+find_mlflow_ids(struct task *t)
+{
+	const char *p = strstr(t->task_json, "_mlflow_local_backend_run_id");
+	const char *q = strstr(t->task_json, "MLFLOW_EXPERIMENT_ID");
+	char id[64];
+	size_t n;
+
+	if (p && (p = strchr(p + 28, '"')) != NULL) {
+		p++;
+		if (*p == '\\')
+			p++;
+		if (*p == '"')
+			p++;
+		for (n = 0; n < sizeof(id) - 1 && ((p[n] >= '0' && p[n] <= '9') ||
+		    (p[n] >= 'a' && p[n] <= 'f')); n++)
+			id[n] = p[n];
+		id[n] = '\0';
+		if (n)
+			t->mlflow_run = dbm_xstrdup(id);
+	}
+	if (q && (q = strchr(q + 20, ':')) != NULL) {
+		while (*q == ':' || *q == ' ' || *q == '"')
+			q++;
+		for (n = 0; n < sizeof(id) - 1 && q[n] >= '0' && q[n] <= '9'; n++)
+			id[n] = q[n];
+		id[n] = '\0';
+		if (n)
+			t->mlflow_exp = dbm_xstrdup(id);
+	}
+}
+
+void
+jobs_exec_task(struct emu *e, struct run *r, struct task *t)
+{
+	struct dbm_buf venv = DBM_BUF_INIT, log = DBM_BUF_INIT;
+	char *site = NULL, *err = NULL, **argv = NULL, **env = NULL;
+	int nenv = 0, rc, killed = 0, timedout = 0, cancelled = 0;
+	long limit = t->timeout > 0 ? t->timeout : r->timeout;
+	double started, kill_at = 0;
+
+	pthread_mutex_lock(&e->jobs->mu);
+	t->life = "PENDING";
+	t->start = emu_now_ms();
+	pthread_mutex_unlock(&e->jobs->mu);
+	store_mkdirs(t->dir);
+	find_mlflow_ids(t);
+	dbm_buf_printf(&log, "%s/log.txt", t->dir);
+
+	rc = jobs_cluster_env(e, t, &site, &err);
+	if (rc == -3) {
+		struct dbm_buf m = DBM_BUF_INIT;
+
+		dbm_buf_printf(&m, "Library installation failed for library due "
+		    "to user error. Error messages: %s", err ? err : "");
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", m.data);
+		dbm_buf_free(&m);
+		goto out;
+	}
+	if (rc < 0) {
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
+		    "INTERNAL_ERROR", err ? err : "cluster setup failed");
+		goto out;
+	}
+	dbm_buf_printf(&venv, "%s/env", t->dir);
+	{
+		const char *mk[] = {"mkenv", venv.data, site, NULL};
+
+		if (jobs_helper(e, t, mk) != 0) {
+			jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
+			    "INTERNAL_ERROR", "cannot create the task's Python "
+			    "environment");
+			goto out;
+		}
+	}
+	env = base_env(e, t, venv.data, &nenv);
+	jobs_cluster_env_vars(e, t, &env, &nenv);
+	argv = task_argv(e, t, venv.data, &env, &nenv, &err);
+	if (argv == NULL) {
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		    "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR", err);
+		goto out;
+	}
+	pthread_mutex_lock(&e->jobs->mu);
+	if (r->cancel) {
+		pthread_mutex_unlock(&e->jobs->mu);
+		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED", "SUCCESS",
+		    "Run cancelled.");
+		goto out;
+	}
+	t->pid = spawn(argv, env, t->dir, log.data);
+	t->life = "RUNNING";
+	t->setup_end = emu_now_ms();
+	jobs_save_run(e, r);
+	pthread_mutex_unlock(&e->jobs->mu);
+	started = emu_now();
+	for (;;) {
+		int st;
+		pid_t w = waitpid(t->pid, &st, WNOHANG);
+
+		if (w == t->pid) {
+			t->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+			break;
+		}
+		if (w < 0 && errno != EINTR) {
+			t->exit_code = -1;
+			break;
+		}
+		pthread_mutex_lock(&e->jobs->mu);
+		cancelled = r->cancel;
+		pthread_mutex_unlock(&e->jobs->mu);
+		if (!killed && limit > 0 && emu_now() - started > (double)limit)
+			timedout = 1;
+		if (!killed && (cancelled || timedout)) {
+			jobs_set_state(e, t, "TERMINATING");
+			kill(-t->pid, SIGTERM);
+			killed = 1;
+			kill_at = emu_now() + 5;
+		}
+		if (killed && kill_at > 0 && emu_now() > kill_at) {
+			kill(-t->pid, SIGKILL);
+			kill_at = 0;
+		}
+		{
+			struct timespec ts = {0, 50 * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	kill(-t->pid, SIGKILL);	/* anything the task left running */
+	pthread_mutex_lock(&e->jobs->mu);
+	t->exec_end = emu_now_ms();
+	t->life = "TERMINATING";
+	pthread_mutex_unlock(&e->jobs->mu);
+	if (timedout) {
+		jobs_finish(e, t, "TERMINATED", "TIMEDOUT", "RUN_EXECUTION_ERROR",
+		    "CLIENT_ERROR", "Run timed out.");
+	} else if (cancelled) {
+		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED", "SUCCESS",
+		    "Run cancelled.");
+	} else if (t->exit_code == 0) {
+		jobs_finish(e, t, "TERMINATED", "SUCCESS", "SUCCESS", "SUCCESS", "");
+	} else {
+		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
+		    "CLIENT_ERROR", "Workload failed, see run output for details");
+	}
+out:
+	jobs_strv_free(argv);
+	jobs_strv_free(env);
+	free(site);
+	free(err);
+	dbm_buf_free(&venv);
+	dbm_buf_free(&log);
+}

@@ -1,0 +1,98 @@
+/*
+ * workspace-emu jobs: what the files of the jobs module share (jobs.c has
+ * the map). Called with jobs->mu held where a comment says so.
+ */
+#ifndef EMU_JOBS_INT_H
+#define EMU_JOBS_INT_H
+
+#include "emu.h"
+#include "jobs.h"
+
+#define LOG_MAX (5 * 1024 * 1024)
+
+struct task {
+	long long run_id;
+	char *key;
+	const char *kind;	/* shell_command_task, spark_python_task, ... */
+	char *task_json;	/* the task field's value */
+	char *cluster_json;	/* new_cluster, or NULL */
+	char *existing;		/* existing_cluster_id, or NULL */
+	char *libraries;	/* JSON array */
+	long timeout;
+	const char *life, *result, *code, *type;
+	char *message;
+	long long start, setup_end, exec_end, end;
+	pid_t pid;
+	int exit_code;
+	char *dir;
+	char *mlflow_run, *mlflow_exp;
+	struct run *run;
+	char **deps;		/* depends_on task keys */
+	int ndeps;
+};
+
+struct run {
+	long long run_id, job_id, submitted;
+	char *name, *token;
+	int legacy;
+	struct task *t;
+	int nt;
+	long timeout;
+	int cancel;
+	struct emu *e;
+	int *order;		/* task indexes, dependencies first */
+	struct run *next;
+};
+
+struct jobs {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct run *runs;
+	long long next_id, next_job;
+	int running, max;
+	char *python, *cluster;
+};
+
+/* jobs.c: the run registry and state machine */
+int jobs_terminal(const char *life);
+/* Set a task's state, or end it with its result (takes jobs->mu). */
+void jobs_set_state(struct emu *e, struct task *t, const char *life);
+void jobs_finish(struct emu *e, struct task *t, const char *life,
+    const char *result, const char *code, const char *type, const char *msg);
+/* The thread that runs a run's tasks. */
+void *jobs_runner(void *arg);
+/* The run with id id, or holding the task with id id (*task then set);
+ * jobs->mu held. */
+struct run *jobs_find_run(struct jobs *js, long long id, struct task **task);
+void jobs_free_run(struct run *r);
+
+/* jobs_submit.c: runs/submit */
+extern const char *const jobs_task_kinds[];
+enum MHD_Result jobs_submit(struct req *q, int v2);
+
+/* jobs_exec.c: a task's process */
+void jobs_exec_task(struct emu *e, struct run *r, struct task *t);
+/* Run the cluster helper (dbmlops_cluster.py args...); its exit status. */
+int jobs_helper(struct emu *e, struct task *t, const char *const *args);
+/* s with workspace paths turned into files under the data directory. */
+char *jobs_map_paths(struct emu *e, const char *taskdir, const char *s);
+char **jobs_env_add(char **env, int *n, const char *k, const char *v);
+void jobs_strv_free(char **v);
+/* The last line of a file (malloc'd), for messages. */
+char *jobs_last_line(const char *path);
+
+/* jobs_env.c: cluster environments */
+int jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err);
+char **jobs_env_object(struct emu *e, struct task *t,
+    const struct dbm_json *j, int obj, char **env, int *n);
+void jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp,
+    int *nenv);
+
+/* jobs_page.c: the run page */
+enum MHD_Result jobs_page(struct req *q);
+
+/* jobs_store.c: persistence (save with jobs->mu held) */
+void jobs_save_run(struct emu *e, struct run *r);
+void jobs_load_runs(struct emu *e);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * workspace-emu jobs: persistence. Each run is a JSON record under
+ * jobs/state/, so runs and idempotency tokens outlive a restart.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "api.h"
+#include "jobs_int.h"
+#include "sha.h"
+
+static const char *const STATES[] = {
+	"PENDING", "QUEUED", "RUNNING", "TERMINATING", "TERMINATED", "SKIPPED",
+	"INTERNAL_ERROR", "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED",
+	"UPSTREAM_FAILED", "USER_CANCELED", "RUN_EXECUTION_ERROR",
+	"LIBRARY_INSTALLATION_ERROR", "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR",
+};
+
+/* The static string for a saved state name (states are static strings). */
+static const char *
+state_name(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < sizeof(STATES) / sizeof(*STATES); i++)
+		if (strcmp(STATES[i], s) == 0)
+			return STATES[i];
+	return s ? "INTERNAL_ERROR" : NULL;
+}
+
+static void
+jkv(struct dbm_jw *w, const char *k, const char *v)
+{
+	dbm_jw_key(w, k);
+	dbm_jw_str(w, v);
+}
+
+/* Write the run's record to jobs/state/<id>.json (the lock is held). */
+void
+jobs_save_run(struct emu *e, struct run *r)
+{
+	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
+	struct dbm_jw w;
+	FILE *f;
+	int i;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "run_id");
+	dbm_jw_int(&w, r->run_id);
+	dbm_jw_key(&w, "job_id");
+	dbm_jw_int(&w, r->job_id);
+	dbm_jw_key(&w, "submitted");
+	dbm_jw_int(&w, r->submitted);
+	jkv(&w, "name", r->name);
+	jkv(&w, "token", r->token);
+	dbm_jw_key(&w, "legacy");
+	dbm_jw_bool(&w, r->legacy);
+	dbm_jw_key(&w, "timeout");
+	dbm_jw_int(&w, r->timeout);
+	dbm_jw_key(&w, "tasks");
+	dbm_jw_arr(&w);
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "run_id");
+		dbm_jw_int(&w, t->run_id);
+		jkv(&w, "key", t->key);
+		jkv(&w, "kind", t->kind);
+		jkv(&w, "task", t->task_json);
+		jkv(&w, "cluster", t->cluster_json);
+		jkv(&w, "existing", t->existing);
+		jkv(&w, "libraries", t->libraries);
+		dbm_jw_key(&w, "timeout");
+		dbm_jw_int(&w, t->timeout);
+		jkv(&w, "life", t->life);
+		jkv(&w, "result", t->result);
+		jkv(&w, "code", t->code);
+		jkv(&w, "type", t->type);
+		jkv(&w, "message", t->message);
+		dbm_jw_key(&w, "times");
+		dbm_jw_arr(&w);
+		dbm_jw_int(&w, t->start);
+		dbm_jw_int(&w, t->setup_end);
+		dbm_jw_int(&w, t->exec_end);
+		dbm_jw_int(&w, t->end);
+		dbm_jw_arr_end(&w);
+		jkv(&w, "dir", t->dir);
+		jkv(&w, "mlflow_run", t->mlflow_run);
+		jkv(&w, "mlflow_exp", t->mlflow_exp);
+		dbm_jw_obj_end(&w);
+	}
+	dbm_jw_arr_end(&w);
+	dbm_jw_obj_end(&w);
+	dbm_buf_printf(&p, "%s/jobs/state/%lld.json", e->datadir, r->run_id);
+	dbm_buf_printf(&tmp, "%s.tmp", p.data);
+	store_mkparents(p.data);
+	if ((f = fopen(tmp.data, "w")) != NULL) {
+		if (fwrite(b.data, 1, b.len, f) == b.len && fclose(f) == 0)
+			rename(tmp.data, p.data);
+		else
+			unlink(tmp.data);
+	}
+	dbm_buf_free(&b);
+	dbm_buf_free(&p);
+	dbm_buf_free(&tmp);
+}
+
+static char *
+jstr(const struct dbm_json *j, int obj, const char *k)
+{
+	return dbm_json_strdup(j, dbm_json_member(j, obj, k));
+}
+
+/* Runs from an earlier life of this data directory; what was active then
+ * ended with it. */
+void
+jobs_load_runs(struct emu *e)
+{
+	struct jobs *js = e->jobs;
+	struct dbm_buf dir = DBM_BUF_INIT;
+	char **names;
+	int n, i, k;
+
+	dbm_buf_printf(&dir, "%s/jobs/state", e->datadir);
+	names = store_list(dir.data, &n);
+	for (i = 0; names && i < n; i++) {
+		struct dbm_buf p = DBM_BUF_INIT, in = DBM_BUF_INIT;
+		struct dbm_json j;
+		struct dbm_err je;
+		struct run *r;
+		int tasks, dirty = 0;
+		long long v = 0;
+
+		dbm_buf_printf(&p, "%s/%s", dir.data, names[i]);
+		if (strlen(names[i]) < 6 || strcmp(names[i] + strlen(names[i]) - 5,
+		    ".json") != 0 || dbm_buf_read_file(&in, p.data, 0) < 0) {
+			dbm_buf_free(&p);
+			dbm_buf_free(&in);
+			continue;
+		}
+		if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, p.data, &je) < 0) {
+			dbm_buf_free(&p);
+			dbm_buf_free(&in);
+			continue;
+		}
+		r = dbm_xcalloc(1, sizeof(*r));
+		r->e = e;
+		dbm_json_get_int(&j, "run_id", &r->run_id);
+		dbm_json_get_int(&j, "job_id", &r->job_id);
+		dbm_json_get_int(&j, "submitted", &r->submitted);
+		dbm_json_get_int(&j, "timeout", &v);
+		r->timeout = (long)v;
+		r->name = jstr(&j, 0, "name");
+		r->token = jstr(&j, 0, "token");
+		dbm_json_bool(&j, dbm_json_member(&j, 0, "legacy"), &r->legacy);
+		tasks = dbm_json_member(&j, 0, "tasks");
+		r->nt = dbm_json_count(&j, tasks);
+		r->t = dbm_xcalloc((size_t)(r->nt ? r->nt : 1), sizeof(*r->t));
+		for (k = 0; k < r->nt; k++) {
+			int o = dbm_json_elem(&j, tasks, k), tm;
+			struct task *t = &r->t[k];
+			char *s;
+
+			t->run = r;
+			dbm_json_int(&j, dbm_json_member(&j, o, "run_id"),
+			    &t->run_id);
+			t->key = jstr(&j, o, "key");
+			s = jstr(&j, o, "kind");
+			for (size_t q = 0; s && jobs_task_kinds[q]; q++)
+				if (strcmp(s, jobs_task_kinds[q]) == 0)
+					t->kind = jobs_task_kinds[q];
+			free(s);
+			if (t->kind == NULL)
+				t->kind = jobs_task_kinds[0];
+			t->task_json = jstr(&j, o, "task");
+			if (t->task_json == NULL)
+				t->task_json = dbm_xstrdup("{}");
+			t->cluster_json = jstr(&j, o, "cluster");
+			t->existing = jstr(&j, o, "existing");
+			t->libraries = jstr(&j, o, "libraries");
+			if (t->libraries == NULL)
+				t->libraries = dbm_xstrdup("[]");
+			v = 0;
+			dbm_json_int(&j, dbm_json_member(&j, o, "timeout"), &v);
+			t->timeout = (long)v;
+			s = jstr(&j, o, "life");
+			t->life = state_name(s ? s : "INTERNAL_ERROR");
+			free(s);
+			s = jstr(&j, o, "result");
+			t->result = state_name(s);
+			free(s);
+			s = jstr(&j, o, "code");
+			t->code = state_name(s);
+			free(s);
+			s = jstr(&j, o, "type");
+			t->type = s && strcmp(s, "SUCCESS") == 0 ? "SUCCESS" :
+			    s && strcmp(s, "CLIENT_ERROR") == 0 ? "CLIENT_ERROR" :
+			    s ? "INTERNAL_ERROR" : NULL;
+			free(s);
+			t->message = jstr(&j, o, "message");
+			tm = dbm_json_member(&j, o, "times");
+			dbm_json_int(&j, dbm_json_elem(&j, tm, 0), &t->start);
+			dbm_json_int(&j, dbm_json_elem(&j, tm, 1), &t->setup_end);
+			dbm_json_int(&j, dbm_json_elem(&j, tm, 2), &t->exec_end);
+			dbm_json_int(&j, dbm_json_elem(&j, tm, 3), &t->end);
+			t->dir = jstr(&j, o, "dir");
+			t->mlflow_run = jstr(&j, o, "mlflow_run");
+			t->mlflow_exp = jstr(&j, o, "mlflow_exp");
+			if (!jobs_terminal(t->life)) {
+				t->life = "INTERNAL_ERROR";
+				t->result = "FAILED";
+				t->code = "INTERNAL_ERROR";
+				t->type = "INTERNAL_ERROR";
+				free(t->message);
+				t->message = dbm_xstrdup("workspace-emu stopped "
+				    "while the task was active");
+				t->end = emu_now_ms();
+				dirty = 1;
+			}
+			if (t->run_id >= js->next_id)
+				js->next_id = t->run_id + 1;
+		}
+		dbm_json_free(&j);
+		if (r->nt == 0 || r->t[0].dir == NULL) {
+			jobs_free_run(r);
+		} else {
+			if (r->run_id >= js->next_id)
+				js->next_id = r->run_id + 1;
+			if (r->job_id >= js->next_job)
+				js->next_job = r->job_id + 1;
+			r->next = js->runs;
+			js->runs = r;
+			if (dirty)
+				jobs_save_run(e, r);
+		}
+		dbm_buf_free(&p);
+		dbm_buf_free(&in);
+	}
+	store_names_free(names);
+	dbm_buf_free(&dir);
+}

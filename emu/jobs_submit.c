@@ -1,0 +1,286 @@
+/*
+ * workspace-emu jobs: runs/submit, in the 2.0 single-task shape (MLflow's
+ * shell_command_task included) or the 2.1/2.2 tasks[] shape; the request
+ * is checked whole before a run exists.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emu.h"
+#include "api.h"
+#include "jobs_int.h"
+#include "sha.h"
+
+/* The task types this emulator runs (the first is the default). */
+const char *const jobs_task_kinds[] = {
+	"shell_command_task", "spark_python_task", "python_wheel_task", NULL,
+};
+
+static const char *const UNSUPPORTED[] = {
+	"notebook_task", "spark_jar_task", "spark_submit_task", "pipeline_task",
+	"sql_task", "dbt_task", "run_job_task", "condition_task",
+	"for_each_task", "clean_rooms_notebook_task", "dashboard_task",
+	"power_bi_task", "gen_ai_compute_task",
+};
+
+static char *
+raw_dup(const struct dbm_json *j, int t)
+{
+	size_t n;
+	const char *p;
+
+	if (t < 0)
+		return NULL;
+	p = dbm_json_raw(j, t, &n);
+	if (dbm_json_type(j, t) == DBM_JSON_STRING)
+		return dbm_xstrndup(p - 1, n + 2);	/* with its quotes */
+	return dbm_xstrndup(p, n);
+}
+
+static int
+parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
+    const char *key, long long run_id, char **why)
+{
+	size_t i;
+	int m;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < sizeof(UNSUPPORTED) / sizeof(*UNSUPPORTED); i++) {
+		if (dbm_json_member(j, obj, UNSUPPORTED[i]) >= 0) {
+			struct dbm_buf b = DBM_BUF_INIT;
+
+			dbm_buf_printf(&b, "%s is not supported by workspace-emu "
+			    "(it runs shell_command_task, spark_python_task and "
+			    "python_wheel_task)", UNSUPPORTED[i]);
+			*why = dbm_buf_detach(&b);
+			return -1;
+		}
+	}
+	for (i = 0; jobs_task_kinds[i]; i++) {
+		m = dbm_json_member(j, obj, jobs_task_kinds[i]);
+		if (dbm_json_type(j, m) == DBM_JSON_OBJECT) {
+			t->kind = jobs_task_kinds[i];
+			t->task_json = raw_dup(j, m);
+			break;
+		}
+	}
+	if (t->kind == NULL) {
+		*why = dbm_xstrdup("a task needs one of shell_command_task, "
+		    "spark_python_task or python_wheel_task");
+		return -1;
+	}
+	t->cluster_json = raw_dup(j, dbm_json_member(j, obj, "new_cluster"));
+	t->existing = dbm_json_strdup(j, dbm_json_member(j, obj,
+	    "existing_cluster_id"));
+	m = dbm_json_member(j, obj, "libraries");
+	t->libraries = m >= 0 && dbm_json_type(j, m) == DBM_JSON_ARRAY ?
+	    raw_dup(j, m) : dbm_xstrdup("[]");
+	{
+		long long to = 0;
+
+		dbm_json_int(j, dbm_json_member(j, obj, "timeout_seconds"), &to);
+		t->timeout = (long)to;
+	}
+	m = dbm_json_member(j, obj, "depends_on");
+	for (i = 0; (int)i < dbm_json_count(j, m) &&
+	    dbm_json_type(j, m) == DBM_JSON_ARRAY; i++) {
+		char *dk = dbm_json_strdup(j, dbm_json_member(j,
+		    dbm_json_elem(j, m, (int)i), "task_key"));
+
+		if (dk == NULL) {
+			*why = dbm_xstrdup("depends_on entries need a task_key");
+			return -1;
+		}
+		t->deps = dbm_xrealloc(t->deps, (size_t)(t->ndeps + 1) *
+		    sizeof(*t->deps));
+		t->deps[t->ndeps++] = dk;
+	}
+	t->key = dbm_xstrdup(key);
+	t->run_id = run_id;
+	t->life = "PENDING";
+	{
+		struct dbm_buf d = DBM_BUF_INIT;
+
+		dbm_buf_printf(&d, "%s/jobs/runs/%lld", e->datadir, run_id);
+		t->dir = dbm_buf_detach(&d);
+	}
+	return 0;
+}
+
+/* Dependencies first (in submitted order otherwise); unknown keys,
+ * duplicate keys and cycles are refused. */
+static int
+order_tasks(struct run *r, char **why)
+{
+	int *done = dbm_xcalloc((size_t)r->nt, sizeof(*done)), n = 0, i, d, k;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	r->order = dbm_xcalloc((size_t)r->nt, sizeof(*r->order));
+	for (i = 0; i < r->nt; i++) {
+		for (k = i + 1; k < r->nt; k++)
+			if (strcmp(r->t[i].key, r->t[k].key) == 0) {
+				dbm_buf_printf(&b, "task_key %s is used twice",
+				    r->t[i].key);
+				goto bad;
+			}
+		for (d = 0; d < r->t[i].ndeps; d++) {
+			for (k = 0; k < r->nt; k++)
+				if (strcmp(r->t[k].key, r->t[i].deps[d]) == 0)
+					break;
+			if (k == r->nt) {
+				dbm_buf_printf(&b, "task %s depends on %s, which "
+				    "is not a task of this run", r->t[i].key,
+				    r->t[i].deps[d]);
+				goto bad;
+			}
+		}
+	}
+	while (n < r->nt) {
+		int progress = 0;
+
+		for (i = 0; i < r->nt; i++) {
+			int ready = !done[i];
+
+			for (d = 0; ready && d < r->t[i].ndeps; d++)
+				for (k = 0; k < r->nt; k++)
+					if (strcmp(r->t[k].key,
+					    r->t[i].deps[d]) == 0 && !done[k])
+						ready = 0;
+			if (ready) {
+				done[i] = 1;
+				r->order[n++] = i;
+				progress = 1;
+			}
+		}
+		if (!progress) {
+			dbm_buf_adds(&b, "the tasks' depends_on form a cycle");
+			goto bad;
+		}
+	}
+	free(done);
+	return 0;
+bad:
+	free(done);
+	*why = dbm_buf_detach(&b);
+	return -1;
+}
+
+enum MHD_Result
+jobs_submit(struct req *q, int v2)
+{
+	struct emu *e = q->emu;
+	struct jobs *js = e->jobs;
+	struct dbm_json *j = &q->json;
+	struct run *r, *old;
+	enum MHD_Result res;
+	char *why = NULL, *token;
+	int tasks, n, i;
+	long long to = 0;
+	pthread_t th;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (emu_need_json(q, &res) < 0)
+		return res;
+	token = dbm_json_strdup(j, dbm_json_member(j, 0, "idempotency_token"));
+	if (token && strlen(token) > 64) {
+		free(token);
+		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "idempotency_token is longer than 64 characters");
+	}
+	pthread_mutex_lock(&js->mu);
+	old = NULL;
+	for (struct run *x = js->runs; token && x && old == NULL; x = x->next)
+		if (x->token && strcmp(x->token, token) == 0)
+			old = x;
+	if (old) {
+		dbm_buf_printf(&b, "{\"run_id\":%lld}", old->run_id);
+		pthread_mutex_unlock(&js->mu);
+		free(token);
+		res = emu_reply_json(q, 200, b.data);
+		dbm_buf_free(&b);
+		return res;
+	}
+	pthread_mutex_unlock(&js->mu);
+
+	r = dbm_xcalloc(1, sizeof(*r));
+	r->e = e;
+	r->token = token;
+	r->name = dbm_json_strdup(j, dbm_json_member(j, 0, "run_name"));
+	if (r->name == NULL)
+		r->name = dbm_xstrdup("Untitled");
+	dbm_json_int(j, dbm_json_member(j, 0, "timeout_seconds"), &to);
+	r->timeout = (long)to;
+	tasks = dbm_json_member(j, 0, "tasks");
+	pthread_mutex_lock(&js->mu);
+	r->run_id = js->next_id++;
+	r->job_id = js->next_job++;
+	pthread_mutex_unlock(&js->mu);
+	if (tasks >= 0) {
+		n = dbm_json_count(j, tasks);
+		if (dbm_json_type(j, tasks) != DBM_JSON_ARRAY || n == 0) {
+			why = dbm_xstrdup("tasks must be a non-empty array");
+			goto bad;
+		}
+		r->t = dbm_xcalloc((size_t)n, sizeof(*r->t));
+		for (i = 0; i < n; i++) {
+			int obj = dbm_json_elem(j, tasks, i);
+			char *key = dbm_json_strdup(j, dbm_json_member(j, obj,
+			    "task_key"));
+			long long id;
+
+			if (key == NULL) {
+				why = dbm_xstrdup("every task needs a task_key");
+				goto bad;
+			}
+			pthread_mutex_lock(&js->mu);
+			id = js->next_id++;
+			pthread_mutex_unlock(&js->mu);
+			if (parse_task(e, j, obj, &r->t[i], key, id, &why) < 0) {
+				free(key);
+				r->nt = i;
+				goto bad;
+			}
+			free(key);
+			r->nt = i + 1;
+		}
+	} else if (v2) {
+		why = dbm_xstrdup("tasks is required: one-time runs of the Jobs "
+		    "API 2.1 and later list their tasks");
+		goto bad;
+	} else {
+		r->legacy = 1;
+		r->t = dbm_xcalloc(1, sizeof(*r->t));
+		if (parse_task(e, j, 0, &r->t[0], r->name, r->run_id, &why) < 0)
+			goto bad;
+		r->nt = 1;
+	}
+	if (order_tasks(r, &why) < 0)
+		goto bad;
+	r->submitted = emu_now_ms();
+	for (i = 0; i < r->nt; i++)
+		r->t[i].run = r;
+	pthread_mutex_lock(&js->mu);
+	r->next = js->runs;
+	js->runs = r;
+	jobs_save_run(e, r);
+	pthread_mutex_unlock(&js->mu);
+	if (pthread_create(&th, NULL, jobs_runner, r) == 0)
+		pthread_detach(th);
+	dbm_buf_printf(&b, "{\"run_id\":%lld}", r->run_id);
+	res = emu_reply_json(q, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+bad:
+	res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s", why);
+	free(why);
+	jobs_free_run(r);
+	return res;
+}

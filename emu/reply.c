@@ -1,0 +1,298 @@
+/*
+ * workspace-emu's answers and request accessors: what every API handler
+ * uses to read its parameters and reply (JSON errors in the real
+ * service's shape, files streamed from disk, the dropped-download fault).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "emu.h"
+
+double
+emu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long long
+emu_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+emu_b64_encode(const unsigned char *p, size_t n)
+{
+	char *out = dbm_xmalloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+long long
+emu_b64_decode(const char *s, size_t n, unsigned char *out)
+{
+	EVP_ENCODE_CTX *ctx;
+	int a = 0, b = 0, ok;
+
+	if (n > INT_MAX || memchr(s, '\0', n) != NULL)
+		return -1;
+	if ((ctx = EVP_ENCODE_CTX_new()) == NULL)
+		return -1;
+	EVP_DecodeInit(ctx);
+	ok = EVP_DecodeUpdate(ctx, out, &a, (const unsigned char *)s,
+	    (int)n) >= 0 && EVP_DecodeFinal(ctx, out + a, &b) >= 0;
+	EVP_ENCODE_CTX_free(ctx);
+	return ok ? (long long)a + b : -1;
+}
+
+
+enum MHD_Result
+emu_queue(struct req *r, unsigned int status, struct MHD_Response *resp)
+{
+	enum MHD_Result res;
+
+	r->status = status;
+	r->answered = 1;
+	/* logged before the answer leaves: a client that has its answer
+	 * finds the line there */
+	emu_log_request(r);
+	MHD_add_response_header(resp, "X-Request-Id", "emu");
+	res = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return res;
+}
+
+enum MHD_Result
+emu_reply(struct req *r, unsigned int status, const char *ctype,
+    const char *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (ctype)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	r->bytes_out += (long long)len;
+	return emu_queue(r, status, resp);
+}
+
+enum MHD_Result
+emu_reply_json(struct req *r, unsigned int status, const char *json)
+{
+	return emu_reply(r, status, "application/json", json, strlen(json));
+}
+
+enum MHD_Result
+emu_reply_error(struct req *r, unsigned int status, const char *code,
+    const char *fmt, ...)
+{
+	struct dbm_buf msg = DBM_BUF_INIT, b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	va_list ap;
+	int n;
+	enum MHD_Result res;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	dbm_buf_grow(&msg, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(msg.data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	msg.len = (size_t)n;
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "error_code");
+	dbm_jw_str(&w, code);
+	dbm_jw_key(&w, "message");
+	dbm_jw_str(&w, dbm_buf_str(&msg));
+	dbm_jw_obj_end(&w);
+	res = emu_reply_json(r, status, dbm_buf_str(&b));
+	dbm_buf_free(&b);
+	dbm_buf_free(&msg);
+	return res;
+}
+
+/* A response that stops half way: the "dropped mid-body" fault. */
+struct cut {
+	int fd;
+	off_t off, left;
+};
+
+static ssize_t
+cut_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct cut *c = cls;
+	ssize_t n;
+
+	if (c->left <= 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if ((off_t)max > c->left)
+		max = (size_t)c->left;
+	n = pread(c->fd, buf, max, c->off + (off_t)pos);
+	if (n <= 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	c->left -= n;
+	return n;
+}
+
+static void
+cut_free(void *cls)
+{
+	struct cut *c = cls;
+
+	close(c->fd);
+	free(c);
+}
+
+enum MHD_Result
+emu_reply_fd(struct req *r, unsigned int status, int fd, off_t off, off_t len,
+    const char *ctype, struct MHD_Response **out)
+{
+	struct MHD_Response *resp;
+
+	if (r->drop_after >= 0 && len > 1) {
+		struct cut *c = dbm_xcalloc(1, sizeof(*c));
+
+		c->fd = fd;
+		c->off = off;
+		c->left = len / 2;
+		resp = MHD_create_response_from_callback((uint64_t)len, 65536,
+		    cut_read, c, cut_free);
+		r->fault = "drop";
+	} else {
+		resp = MHD_create_response_from_fd_at_offset64((uint64_t)len,
+		    fd, (uint64_t)off);
+	}
+	if (ctype)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	r->bytes_out += (long long)len;
+	if (out) {
+		*out = resp;
+		return MHD_YES;
+	}
+	return emu_queue(r, status, resp);
+}
+
+int
+emu_need_json(struct req *r, enum MHD_Result *res)
+{
+	struct dbm_err e;
+
+	if (r->have_json)
+		return 0;
+	if (r->too_big) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Request body is larger than %lld bytes", r->emu->json_max);
+		return -1;
+	}
+	if (r->body.len == 0) {
+		*res = emu_reply_error(r, 400, "MALFORMED_REQUEST",
+		    "Request body is missing: expected a JSON object");
+		return -1;
+	}
+	if (dbm_json_parse(&r->json, r->body.data, r->body.len, "body",
+	    &e) < 0 || dbm_json_type(&r->json, 0) != DBM_JSON_OBJECT) {
+		if (e.kind != DBM_E_INPUT)
+			snprintf(e.msg, sizeof(e.msg), "%s", "not an object");
+		*res = emu_reply_error(r, 400, "MALFORMED_REQUEST",
+		    "Invalid JSON given in the body of the request - %s at "
+		    "line %ld column %ld", e.msg, e.line, e.col);
+		if (r->have_json)
+			dbm_json_free(&r->json);
+		r->have_json = 0;
+		return -1;
+	}
+	r->have_json = 1;
+	return 0;
+}
+
+char *
+emu_param(struct req *r, const char *name)
+{
+	const char *q = MHD_lookup_connection_value(r->conn,
+	    MHD_GET_ARGUMENT_KIND, name);
+	struct dbm_err e;
+	int t;
+	size_t n;
+	const char *raw;
+
+	if (q)
+		return dbm_xstrdup(q);
+	if (!r->have_json && r->body.len > 0 && r->mode == BODY_JSON &&
+	    !r->too_big) {
+		if (dbm_json_parse(&r->json, r->body.data, r->body.len, "body",
+		    &e) == 0)
+			r->have_json = 1;
+	}
+	if (!r->have_json)
+		return NULL;
+	t = dbm_json_member(&r->json, 0, name);
+	switch (dbm_json_type(&r->json, t)) {
+	case DBM_JSON_STRING:
+		return dbm_json_strdup(&r->json, t);
+	case DBM_JSON_NUMBER:
+	case DBM_JSON_BOOL:
+		raw = dbm_json_raw(&r->json, t, &n);
+		return dbm_xstrndup(raw, n);
+	default:
+		return NULL;
+	}
+}
+
+char *
+emu_map(struct req *r, enum store_root root, const char *p, char **canon,
+    enum MHD_Result *res)
+{
+	const char *why;
+	char *disk = store_map(r->emu, root, p, canon, &why);
+
+	if (disk == NULL)
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid path %s: %s", p ? p : "(none)", why);
+	return disk;
+}
+
+char *
+emu_path_param(struct req *r, enum store_root root, const char *name,
+    char **canon, enum MHD_Result *res)
+{
+	char *p = emu_param(r, name), *disk;
+
+	if (p == NULL) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing required field: %s", name);
+		return NULL;
+	}
+	disk = emu_map(r, root, p, canon, res);
+	free(p);
+	return disk;
+}
+
+int
+emu_param_bool(struct req *r, const char *name, int def)
+{
+	char *v = emu_param(r, name);
+	int b = def;
+
+	if (v) {
+		b = strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0;
+		free(v);
+	}
+	return b;
+}

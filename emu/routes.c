@@ -1,0 +1,83 @@
+/*
+ * workspace-emu's route table: which module answers which request, with
+ * what body handling and whether credentials are needed. Routes are tried
+ * in order on the canonical path (server.c); a prefix route hands the
+ * handler the rest of the path, starting with its slash.
+ */
+#include <string.h>
+
+#include "emu.h"
+#include "api.h"
+
+static enum MHD_Result
+no_api(struct req *r)
+{
+	return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
+	    "No API found for '%s %s'", r->method, r->path);
+}
+
+#define EXACT	0
+#define PREFIX	ROUTE_PREFIX
+#define PUBLIC	ROUTE_PUBLIC
+
+static const struct route routes[] = {
+	{"POST", "/api/2.0/dbfs/put", EXACT, BODY_FORM, emu_dbfs,
+	    &emu_dbfs_put_form},
+	{NULL, "/api/2.0/dbfs/", PREFIX, BODY_JSON, emu_dbfs, NULL},
+	{"POST", "/dbfs/", PREFIX, BODY_FILE, emu_dbfs, NULL},
+	{"GET", "/dbfs/", PREFIX, BODY_NONE, emu_dbfs, NULL},
+	{"PUT", "/api/2.0/fs/files/", PREFIX, BODY_FILE, emu_files, NULL},
+	/* downloads are cut half way by the drop fault (emu_reply_fd) */
+	{NULL, "/api/2.0/fs/", PREFIX | ROUTE_CUT_REPLY, BODY_NONE, emu_files,
+	    NULL},
+	{"POST", "/api/2.0/workspace-files/import-file/", PREFIX, BODY_FILE,
+	    emu_workspace, NULL},
+	{NULL, "/api/2.0/workspace/", PREFIX, BODY_JSON, emu_workspace, NULL},
+	{NULL, "/api/2.0/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
+	{NULL, "/api/2.1/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
+	{NULL, "/api/2.2/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
+	{"GET", "/jobs/runs/", PREFIX | PUBLIC, BODY_NONE, emu_jobs_api, NULL},
+	{"GET", "/oidc/.well-known/oauth-authorization-server", PUBLIC,
+	    BODY_NONE, emu_oauth, NULL},
+	{"GET", "/.well-known/databricks-config", PUBLIC, BODY_NONE, emu_oauth,
+	    NULL},
+	{"POST", "/oidc/v1/token", PUBLIC, BODY_JSON, emu_oauth, NULL},
+	{NULL, "/api/2.0/mlflow/", PREFIX, BODY_PROXY, emu_proxy, NULL},
+	{NULL, "/api/2.0/preview/mlflow/", PREFIX, BODY_PROXY, emu_proxy, NULL},
+	{NULL, "/api/2.0/mlflow-artifacts/", PREFIX, BODY_PROXY, emu_proxy,
+	    NULL},
+	/* the MLflow UI and the endpoints it calls from the browser */
+	{NULL, "/ajax-api/", PREFIX | PUBLIC, BODY_PROXY, emu_proxy, NULL},
+	{"GET", "/static-files/", PREFIX | PUBLIC, BODY_NONE, emu_proxy, NULL},
+	{"GET", "/ml/", PREFIX | PUBLIC, BODY_NONE, emu_proxy, NULL},
+	{"GET", "/", PUBLIC, BODY_NONE, emu_proxy, NULL},
+	{"GET", "/health", PUBLIC, BODY_NONE, emu_proxy, NULL},
+	{"GET", "/version", PUBLIC, BODY_NONE, emu_proxy, NULL},
+	/* any other API is unknown; anything else belongs to the UI
+	 * (assets, /graphql, ...) */
+	{NULL, "/api/", PREFIX, BODY_NONE, no_api, NULL},
+	{NULL, "/", PREFIX | PUBLIC, BODY_PROXY, emu_proxy, NULL},
+};
+
+const struct route *
+emu_route_find(const char *method, const char *path, const char **rest)
+{
+	size_t i, n;
+
+	for (i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
+		const struct route *rt = &routes[i];
+		int prefix = (rt->flags & ROUTE_PREFIX) != 0;
+
+		if (rt->method && strcmp(rt->method, method) != 0 &&
+		    !(strcmp(rt->method, "GET") == 0 &&
+		    strcmp(method, "HEAD") == 0))
+			continue;
+		n = strlen(rt->path);
+		if (prefix ? strncmp(path, rt->path, n) == 0 :
+		    strcmp(path, rt->path) == 0) {
+			*rest = path + (prefix ? n - 1 : n);
+			return rt;
+		}
+	}
+	return NULL;
+}
