@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "emu.h"
+#include "api.h"
 #include "err.h"
 #include "jobs.h"
 #include "server.h"
@@ -118,6 +119,17 @@ read_lines(const char *path, int *n)
 	}
 	fclose(f);
 	return v;
+}
+
+static long long
+num_min(const char *opt, const char *v, long long min)
+{
+	long long n = num(opt, v);
+
+	if (n < min)
+		dbm_usage_error("%s: %lld is below the least value, %lld", opt,
+		    n, min);
+	return n;
 }
 
 static void
@@ -229,8 +241,45 @@ write_url_file(const char *path, const char *url)
 	dbm_buf_free(&tmp);
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line sets beside struct emu's own fields. */
+struct opts {
+	const char *listen, *datadir, *faults, *logpath, *urlfile;
+	const char *python, *cluster;
+	unsigned long seed;
+	int max_runs;
+	char host[64];
+	struct sockaddr_in addr;
+};
+
+/* The address to bind, from --listen addr:port. */
+static void
+parse_listen(struct opts *o)
+{
+	const char *colon = strrchr(o->listen, ':');
+	long long port;
+
+	if (colon == NULL || (size_t)(colon - o->listen) >= sizeof(o->host))
+		dbm_usage_error("--listen '%s': expected addr:port", o->listen);
+	memcpy(o->host, o->listen, (size_t)(colon - o->listen));
+	o->host[colon - o->listen] = '\0';
+	port = num("--listen port", colon + 1);
+	if (port > 65535)
+		dbm_usage_error("--listen '%s': port %lld is not in 0..65535",
+		    o->listen, port);
+	memset(&o->addr, 0, sizeof(o->addr));
+	o->addr.sin_family = AF_INET;
+	o->addr.sin_port = htons((unsigned short)port);
+	if (inet_pton(AF_INET, o->host, &o->addr.sin_addr) != 1)
+		dbm_usage_error("--listen '%s': not an IPv4 address",
+		    o->listen);
+	if ((ntohl(o->addr.sin_addr.s_addr) >> 24) != 127)
+		dbm_warnx("--listen %s: not a loopback address: anyone who can "
+		    "reach it and holds a token can run code on this machine",
+		    o->listen);
+}
+
+static void
+parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{"client-file", required_argument, NULL, OPT_CLIENT_FILE},
@@ -255,30 +304,10 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct emu e;
-	struct MHD_Daemon *d;
-	struct sockaddr_in sa;
-	const union MHD_DaemonInfo *info;
-	const char *listen = "127.0.0.1:8765", *datadir = ".workspace-emu";
-	const char *faults = NULL, *logpath = NULL, *urlfile = NULL, *tok;
-	const char *why = NULL;
-	char abs[PATH_MAX], *colon, host[64], **lines;
-	unsigned long seed = 1;
-	const char *python = NULL, *cluster = NULL;
-	char pybuf[PATH_MAX], clbuf[PATH_MAX];
-	int max_runs = 2;
-	sigset_t sigs;
-	int c, i, n, sig;
+	const char *tok, *why = NULL;
+	char *colon, **lines;
+	int c, i, n;
 
-	dbm_setprog(argv[0]);
-	memset(&e, 0, sizeof(e));
-	e.put_max = 2LL * 1024 * 1024 * 1024;
-	e.inline_max = 1024 * 1024;
-	e.read_max = 1024 * 1024;
-	e.json_max = 16 * 1024 * 1024;
-	e.handle_idle = 600;
-	e.token_ttl = 3600;
-	pthread_mutex_init(&e.log_mu, NULL);
 	while ((c = getopt_long(argc, argv, "d:hl:v", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CLIENT_FILE:
@@ -289,11 +318,11 @@ main(int argc, char *argv[])
 					    "client_id:client_secret", optarg,
 					    i + 1);
 				*colon = '\0';
-				e.clients = dbm_xrealloc(e.clients,
-				    (size_t)(e.nclients + 1) *
-				    sizeof(*e.clients));
-				e.clients[e.nclients].id = dbm_xstrdup(lines[i]);
-				e.clients[e.nclients++].secret =
+				e->clients = dbm_xrealloc(e->clients,
+				    (size_t)(e->nclients + 1) *
+				    sizeof(*e->clients));
+				e->clients[e->nclients].id = dbm_xstrdup(lines[i]);
+				e->clients[e->nclients++].secret =
 				    dbm_xstrdup(colon + 1);
 				dbm_zero(lines[i], strlen(colon + 1) +
 				    (size_t)(colon - lines[i]) + 1);
@@ -302,155 +331,202 @@ main(int argc, char *argv[])
 			free(lines);
 			break;
 		case OPT_CLUSTER_DIR:
-			cluster = optarg;
+			o->cluster = optarg;
 			break;
 		case 'd':
-			datadir = optarg;
+			o->datadir = optarg;
 			break;
 		case OPT_MAX_RUNS:
-			max_runs = (int)num("--max-runs", optarg);
+			o->max_runs = (int)num_min("--max-runs", optarg, 1);
 			break;
 		case OPT_PYTHON:
-			python = optarg;
+			o->python = optarg;
 			break;
 		case OPT_FAULTS:
-			faults = optarg;
+			o->faults = optarg;
 			break;
 		case OPT_HANDLE_IDLE:
-			e.handle_idle = (long)num("--handle-idle", optarg);
+			e->handle_idle = (long)num("--handle-idle", optarg);
 			break;
 		case 'h':
 			usage();
 			break;
 		case OPT_INLINE_MAX:
-			e.inline_max = num("--inline-max", optarg);
+			e->inline_max = num_min("--inline-max", optarg, 1);
 			break;
 		case 'l':
-			listen = optarg;
+			o->listen = optarg;
 			break;
 		case OPT_LOG:
-			logpath = optarg;
+			o->logpath = optarg;
 			break;
 		case OPT_MLFLOW_URL:
-			e.mlflow_url = dbm_xstrdup(optarg);
-			while (strlen(e.mlflow_url) > 0 &&
-			    e.mlflow_url[strlen(e.mlflow_url) - 1] == '/')
-				e.mlflow_url[strlen(e.mlflow_url) - 1] = '\0';
+			if (strncmp(optarg, "http://", 7) != 0 &&
+			    strncmp(optarg, "https://", 8) != 0)
+				dbm_usage_error("--mlflow-url '%s': expected "
+				    "http://host:port or https://...", optarg);
+			free(e->mlflow_url);
+			e->mlflow_url = dbm_xstrdup(optarg);
+			while (strlen(e->mlflow_url) > 0 &&
+			    e->mlflow_url[strlen(e->mlflow_url) - 1] == '/')
+				e->mlflow_url[strlen(e->mlflow_url) - 1] = '\0';
 			break;
 		case OPT_PUT_MAX:
-			e.put_max = num("--put-max", optarg);
+			e->put_max = num_min("--put-max", optarg, 1);
 			break;
 		case OPT_READ_MAX:
-			e.read_max = num("--read-max", optarg);
+			e->read_max = num_min("--read-max", optarg, 1);
 			break;
 		case OPT_SEED:
-			seed = (unsigned long)num("--seed", optarg);
+			o->seed = (unsigned long)num("--seed", optarg);
 			break;
 		case OPT_TOKEN_FILE:
 			lines = read_lines(optarg, &n);
 			for (i = 0; i < n; i++) {
-				add_token(&e, lines[i]);
+				add_token(e, lines[i]);
 				dbm_zero(lines[i], strlen(lines[i]));
 				free(lines[i]);
 			}
 			free(lines);
 			break;
 		case OPT_TOKEN_TTL:
-			e.token_ttl = (long)num("--token-ttl", optarg);
+			e->token_ttl = (long)num_min("--token-ttl", optarg, 1);
 			break;
 		case OPT_URL_FILE:
-			urlfile = optarg;
+			o->urlfile = optarg;
 			break;
 		case 'v':
-			e.verbose = 1;
+			e->verbose = 1;
 			break;
 		case OPT_VERSION:
 			printf("workspace-emu %s\n", DBM_VERSION);
-			return 0;
+			exit(dbm_close_stdout() < 0 ? 1 : 0);
 		default:
 			fprintf(stderr, "%s: try 'workspace-emu --help'\n",
 			    dbm_prog());
-			return 2;
+			exit(2);
 		}
 	}
 	if (optind != argc)
 		dbm_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((tok = getenv("DATABRICKS_TOKEN")) != NULL && *tok)
-		add_token(&e, tok);
-	if (e.ntokens == 0 && e.nclients == 0)
+		add_token(e, tok);
+	if (e->ntokens == 0 && e->nclients == 0)
 		dbm_usage_error("no credentials to accept: set DATABRICKS_TOKEN "
 		    "or give --token-file or --client-file");
-	if (faults && (e.faults = faults_parse(faults, seed, &why)) == NULL)
-		dbm_usage_error("--faults '%s': %s", faults, why);
-	colon = strrchr(listen, ':');
-	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
-		dbm_usage_error("--listen '%s': expected addr:port", listen);
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((unsigned short)num("--listen port", colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		dbm_usage_error("--listen '%s': not an IPv4 address", listen);
+	if (o->faults && (e->faults = faults_parse(o->faults, o->seed,
+	    &why)) == NULL)
+		dbm_usage_error("--faults '%s': %s", o->faults, why);
+	parse_listen(o);
+}
 
-	if (store_mkdirs(datadir) < 0 || realpath(datadir, abs) == NULL)
-		dbm_errx(1, "%s: %s", datadir, strerror(errno));
-	e.datadir = dbm_xstrdup(abs);
-	make_dirs(&e);
-	if (emu_oauth_init(&e) < 0)
-		dbm_errx(1, "%s/emu.key: %s", e.datadir, strerror(errno));
-	emu_dbfs_init(&e);
-	if (find_python(python, pybuf) < 0)
+/* The data directory and every module's state. */
+static void
+open_workspace(struct emu *e, const struct opts *o)
+{
+	char abs[PATH_MAX], pybuf[PATH_MAX], clbuf[PATH_MAX];
+
+	if (store_mkdirs(o->datadir) < 0 || realpath(o->datadir, abs) == NULL)
+		dbm_errx(1, "%s: %s", o->datadir, strerror(errno));
+	e->datadir = dbm_xstrdup(abs);
+	make_dirs(e);
+	if (emu_oauth_init(e) < 0)
+		dbm_errx(1, "%s/emu.key: %s", e->datadir, strerror(errno));
+	emu_dbfs_init(e);
+	if (find_python(o->python, pybuf) < 0)
 		dbm_errx(1, "no Python interpreter for job runs: give --python "
 		    "(one with mlflow installed)");
-	if (find_cluster(cluster, clbuf) < 0)
+	if (find_cluster(o->cluster, clbuf) < 0)
 		dbm_errx(1, "cannot find the cluster support files "
 		    "(dbmlops_cluster.py): give --cluster-dir");
-	emu_jobs_init(&e, pybuf, clbuf, max_runs);
-	if (logpath) {
-		e.log = strcmp(logpath, "-") == 0 ? stderr :
-		    fopen(logpath, "a");
-		if (e.log == NULL)
-			dbm_errx(1, "%s: %s", logpath, strerror(errno));
+	emu_jobs_init(e, pybuf, clbuf, o->max_runs);
+	if (o->logpath) {
+		e->log = strcmp(o->logpath, "-") == 0 ? stderr :
+		    fopen(o->logpath, "a");
+		if (e->log == NULL)
+			dbm_errx(1, "%s: %s", o->logpath, strerror(errno));
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Serve until SIGINT or SIGTERM (blocked in every thread, taken here). */
+static void
+serve(struct emu *e, const struct opts *o)
+{
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	sigset_t sigs;
+	int sig;
+
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);	/* threads inherit it */
-
-	d = emu_start(&e, (const struct sockaddr *)&sa);
+	d = emu_start(e, (const struct sockaddr *)&o->addr);
 	if (d == NULL)
-		dbm_errx(1, "cannot listen on %s", listen);
+		dbm_errx(1, "cannot listen on %s", o->listen);
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	snprintf(e.url, sizeof(e.url), "http://%s:%u", host,
+	snprintf(e->url, sizeof(e->url), "http://%s:%u", o->host,
 	    (unsigned)info->port);
-	printf("%s\n", e.url);
+	printf("%s\n", e->url);
 	fflush(stdout);
-	if (urlfile)
-		write_url_file(urlfile, e.url);
+	if (o->urlfile)
+		write_url_file(o->urlfile, e->url);
 	while (sigwait(&sigs, &sig) != 0)
 		;
-	emu_jobs_stop(&e);
+	emu_jobs_stop(e);
 	MHD_stop_daemon(d);
-	if (e.log && e.log != stderr)
-		fclose(e.log);
-	faults_free(e.faults);
-	emu_dbfs_free(&e);
-	for (i = 0; i < e.ntokens; i++) {
-		dbm_zero(e.tokens[i], strlen(e.tokens[i]));
-		free(e.tokens[i]);
+}
+
+static void
+close_workspace(struct emu *e)
+{
+	int i;
+
+	if (e->log && e->log != stderr)
+		fclose(e->log);
+	faults_free(e->faults);
+	emu_dbfs_free(e);
+	for (i = 0; i < e->ntokens; i++) {
+		dbm_zero(e->tokens[i], strlen(e->tokens[i]));
+		free(e->tokens[i]);
 	}
-	free(e.tokens);
-	for (i = 0; i < e.nclients; i++) {
-		free(e.clients[i].id);
-		dbm_zero(e.clients[i].secret, strlen(e.clients[i].secret));
-		free(e.clients[i].secret);
+	free(e->tokens);
+	for (i = 0; i < e->nclients; i++) {
+		free(e->clients[i].id);
+		dbm_zero(e->clients[i].secret, strlen(e->clients[i].secret));
+		free(e->clients[i].secret);
 	}
-	free(e.clients);
-	free(e.datadir);
-	free(e.mlflow_url);
+	free(e->clients);
+	free(e->datadir);
+	free(e->mlflow_url);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct emu e;
+	struct opts o;
+
+	dbm_setprog(argv[0]);
+	memset(&e, 0, sizeof(e));
+	memset(&o, 0, sizeof(o));
+	e.put_max = 2LL * 1024 * 1024 * 1024;
+	e.inline_max = 1024 * 1024;
+	e.read_max = 1024 * 1024;
+	e.json_max = 16 * 1024 * 1024;
+	e.handle_idle = 600;
+	e.token_ttl = 3600;
+	pthread_mutex_init(&e.log_mu, NULL);
+	o.listen = "127.0.0.1:8765";
+	o.datadir = ".workspace-emu";
+	o.seed = 1;
+	o.max_runs = 2;
+	parse_args(argc, argv, &e, &o);
+	open_workspace(&e, &o);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	serve(&e, &o);
+	close_workspace(&e);
 	curl_global_cleanup();
 	return 0;
 }
