@@ -3,6 +3,7 @@
  * each request so the connection is kept alive across calls.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,19 +141,21 @@ dbm_resp_free(struct dbm_resp *r)
 void
 dbm_url_encode(struct dbm_buf *b, const char *s, int path)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *p;
+	for (;;) {
+		size_t n = path ? strcspn(s, "/") : strlen(s);
+		char *e;
 
-	for (p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-		    *p == '.' || *p == '~' || (path && *p == '/')) {
-			dbm_buf_addc(b, (char)*p);
-		} else {
-			dbm_buf_addc(b, '%');
-			dbm_buf_addc(b, hex[*p >> 4]);
-			dbm_buf_addc(b, hex[*p & 15]);
+		if (n > 0) {
+			if (n > INT_MAX || (e = curl_easy_escape(NULL, s,
+			    (int)n)) == NULL)
+				dbm_errx(1, "out of memory");
+			dbm_buf_adds(b, e);
+			curl_free(e);
 		}
+		if (s[n] == '\0')
+			break;
+		dbm_buf_addc(b, '/');
+		s += n + 1;
 	}
 }
 
