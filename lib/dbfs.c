@@ -1,5 +1,7 @@
 /* DBFS API calls: see dbfs.h. */
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dbfs.h"
 #include "json.h"
@@ -28,4 +30,39 @@ dbm_dbfs_status(struct dbm_http *h, const char *path, long long *size,
 	if (dir)
 		*dir = d;
 	return 1;
+}
+
+int
+dbm_dbfs_put_once(struct dbm_http *h, const char *local, const char *dbfs_path,
+    struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	int rc, fd;
+	off_t size;
+
+	/* same content, same name: there already */
+	if ((rc = dbm_dbfs_status(h, dbfs_path, NULL, NULL, e)) != 0)
+		return rc > 0 ? 0 : -1;
+	rc = -1;
+	if ((fd = open(local, O_RDONLY)) < 0) {
+		dbm_err_sys(e, "%s", local);
+		goto out;
+	}
+	size = lseek(fd, 0, SEEK_END);
+	dbm_buf_adds(&url, "/dbfs");
+	dbm_url_encode(&url, dbfs_path, 1);
+	dbm_req_init(&r, "POST", url.data);
+	r.body_fd = fd;
+	r.body_size = size;
+	r.content_type = "application/octet-stream";
+	r.idempotent = 1;	/* an existing file answers 409, kept */
+	if (dbm_http_do(h, &r, &resp, e) == 0 || resp.status == 409)
+		rc = 0;
+	close(fd);
+	dbm_resp_free(&resp);
+out:
+	dbm_buf_free(&url);
+	return rc;
 }

@@ -13,4 +13,10 @@
 int dbm_dbfs_status(struct dbm_http *h, const char *path, long long *size,
     int *dir, struct dbm_err *e);
 
+/* Upload local to DBFS path dbfs_path ("/x") with one raw POST /dbfs
+ * unless a file of that name is there already: for content-named files
+ * (the name holds a digest of the bytes). 0, or -1 with e filled. */
+int dbm_dbfs_put_once(struct dbm_http *h, const char *local,
+    const char *dbfs_path, struct dbm_err *e);
+
 #endif

@@ -442,3 +442,46 @@ fail:
 	*nout = 0;
 	return -1;
 }
+
+int
+dbm_shell_words(const char *s, char ***out)
+{
+	struct dbm_buf w = DBM_BUF_INIT;
+	int n = 0, in_word = 0;
+
+	*out = NULL;
+	for (;; s++) {
+		if (*s == '\0' || *s == ' ' || *s == '\t' || *s == '\n') {
+			if (in_word) {
+				*out = dbm_xrealloc(*out, (size_t)(n + 1) *
+				    sizeof(**out));
+				(*out)[n++] = dbm_buf_detach(&w);
+				in_word = 0;
+			}
+			if (*s == '\0')
+				break;
+			continue;
+		}
+		in_word = 1;
+		if (*s == '\'') {
+			while (*++s && *s != '\'')
+				dbm_buf_addc(&w, *s);
+			if (*s == '\0')
+				s--;
+		} else if (*s == '"') {
+			while (*++s && *s != '"') {
+				if (*s == '\\' && s[1])
+					s++;
+				dbm_buf_addc(&w, *s);
+			}
+			if (*s == '\0')
+				s--;
+		} else if (*s == '\\' && s[1]) {
+			dbm_buf_addc(&w, *++s);
+		} else {
+			dbm_buf_addc(&w, *s);
+		}
+	}
+	dbm_buf_free(&w);
+	return n;
+}

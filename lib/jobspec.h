@@ -1,0 +1,56 @@
+/*
+ * The runs/submit request of an MLflow project run (jobspec.c): the
+ * backend config (flat or wrapped), and the job spec of each mode, as
+ * PROTOCOL.md section 8 describes it. Pure: builds text, sends nothing.
+ */
+#ifndef DBM_JOBSPEC_H
+#define DBM_JOBSPEC_H
+
+#include "buf.h"
+#include "err.h"
+#include "mlproject.h"
+
+/* A backend config: new_cluster (or existing_cluster_id) and libraries. */
+struct dbm_backend {
+	char *cluster;		/* new_cluster's JSON text, or NULL */
+	char *existing;		/* existing_cluster_id, or NULL */
+	char *libs;		/* libraries' JSON array text, or NULL */
+	char *spark_version;	/* new_cluster.spark_version, or NULL */
+};
+
+/* Read a backend config file, flat or wrapped (a flat config's libraries
+ * are lifted out of the cluster). */
+int dbm_backend_load(const char *file, struct dbm_backend *b,
+    struct dbm_err *e);
+void dbm_backend_free(struct dbm_backend *b);
+
+struct dbm_jobspec {
+	const char *run_name;		/* the job run's name */
+	const char *token;		/* idempotency token: the MLflow run id */
+	const struct dbm_backend *backend;
+	const char *mlflow_req;		/* pypi requirement added, or "" */
+	char *const *more_libs;		/* more pypi packages (python mode) */
+	int nmore_libs;
+	const char *experiment_id, *mlflow_run_id;
+	const char *sha;		/* the project tarball's digest */
+	const char *tarball;		/* its DBFS path ("/mlflow-...") */
+	const char *entry, *env_manager;
+	const struct dbm_kv *params;	/* as given (-P) */
+	int nparams;
+	/* python mode */
+	const char *job_file;		/* the uploaded job file's DBFS path */
+	const char *file;		/* run in-process: project file, or NULL */
+	char *const *file_args;
+	int nfile_args;
+};
+
+/* The body of runs/submit: shell mode (API 2.0, shell_command_task) */
+void dbm_jobspec_shell(struct dbm_buf *body, const struct dbm_jobspec *js);
+/* and python mode (API 2.1, spark_python_task running js->job_file). */
+void dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js);
+/* The text of python mode's job file: js->file run in the driver
+ * process, else the launcher (mlflow run of the entry point). */
+void dbm_jobspec_job_file(struct dbm_buf *b, const struct dbm_jobspec *js,
+    const char *code);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * MLflow tracking calls of mlflow-submit (PROTOCOL.md section 7): the
+ * experiment by name, the project run with the tags MLflow's client sets,
+ * run tags, and the run's end.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "branch.h"
+#include "json.h"
+#include "mlflowrun.h"
+
+int
+dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_jw w;
+	int rc = -1;
+
+	dbm_buf_adds(&url, "/api/2.0/mlflow/experiments/get-by-name?"
+	    "experiment_name=");
+	dbm_url_encode(&url, name, 0);
+	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) == 0) {
+		*id = dbm_json_get_str(&j, "experiment.experiment_id");
+		dbm_json_free(&j);
+		rc = *id ? 0 : dbm_errf(e, DBM_E_API, "experiments/get-by-name: "
+		    "no experiment_id in the answer");
+		goto out;
+	}
+	if (strcmp(e->code, "RESOURCE_DOES_NOT_EXIST") != 0)
+		goto out;
+	if (name[0] == '/' && strrchr(name, '/') != name) {
+		/* the experiment's workspace folder must exist */
+		char *parent = dbm_xstrndup(name, (size_t)(strrchr(name, '/') -
+		    name));
+
+		dbm_jw_init(&w, &body);
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "path");
+		dbm_jw_str(&w, parent);
+		dbm_jw_obj_end(&w);
+		free(parent);
+		if (dbm_http_json(h, "POST", "/api/2.0/workspace/mkdirs",
+		    body.data, 1, NULL, e) < 0)
+			goto out;
+	}
+	dbm_buf_reset(&body);
+	dbm_jw_init(&w, &body);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "name");
+	dbm_jw_str(&w, name);
+	dbm_jw_obj_end(&w);
+	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/experiments/create",
+	    body.data, 0, &j, e) < 0) {
+		/* created meanwhile by someone else: look it up again */
+		if (strcmp(e->code, "RESOURCE_ALREADY_EXISTS") == 0)
+			rc = dbm_mlflow_experiment(h, name, id, e);
+		goto out;
+	}
+	*id = dbm_json_get_str(&j, "experiment_id");
+	dbm_json_free(&j);
+	rc = *id ? 0 : -1;
+out:
+	dbm_buf_free(&url);
+	dbm_buf_free(&body);
+	return rc;
+}
+
+static void
+tag(struct dbm_jw *w, const char *k, const char *v)
+{
+	if (v == NULL)
+		return;
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "key");
+	dbm_jw_str(w, k);
+	dbm_jw_key(w, "value");
+	dbm_jw_str(w, v);
+	dbm_jw_obj_end(w);
+}
+
+int
+dbm_mlflow_set_tag(struct dbm_http *h, const char *run, const char *k, const char *v,
+    struct dbm_err *e)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	int rc;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "run_id");
+	dbm_jw_str(&w, run);
+	dbm_jw_key(&w, "run_uuid");
+	dbm_jw_str(&w, run);
+	dbm_jw_key(&w, "key");
+	dbm_jw_str(&w, k);
+	dbm_jw_key(&w, "value");
+	dbm_jw_str(&w, v);
+	dbm_jw_obj_end(&w);
+	rc = dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/set-tag", b.data, 1,
+	    NULL, e);
+	dbm_buf_free(&b);
+	return rc;
+}
+
+int
+dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
+    char **id, struct dbm_err *e)
+{
+	const char *eid = o->experiment_id;
+	const struct dbm_kv *params = o->params;
+	int np = o->nparams;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	struct dbm_json j;
+	struct dbm_branch br;
+	struct dbm_err be;
+	const char *user = dbm_ci_user(NULL);
+	char abs[4096];
+	int i, rc = -1, have_branch;
+
+	if (realpath(o->project, abs) == NULL)
+		snprintf(abs, sizeof(abs), "%s", o->project);
+	have_branch = dbm_branch_detect(&br, NULL, o->project, &be) == 0;
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "experiment_id");
+	dbm_jw_str(&w, eid);
+	dbm_jw_key(&w, "user_id");
+	dbm_jw_str(&w, user ? user : "unknown");
+	dbm_jw_key(&w, "start_time");
+	dbm_jw_int(&w, (long long)time(NULL) * 1000);
+	if (o->run_name) {
+		dbm_jw_key(&w, "run_name");
+		dbm_jw_str(&w, o->run_name);
+	}
+	dbm_jw_key(&w, "tags");
+	dbm_jw_arr(&w);
+	tag(&w, "mlflow.user", user ? user : "unknown");
+	if (have_branch && br.toplevel &&
+	    strncmp(abs, br.toplevel, strlen(br.toplevel)) == 0) {
+		/* as MLflow names a project inside a git work tree */
+		struct dbm_buf src = DBM_BUF_INIT;
+		const char *sub = abs + strlen(br.toplevel);
+
+		dbm_buf_printf(&src, "file://%s%s%s", br.toplevel, *sub ? "#" :
+		    "", *sub == '/' ? sub + 1 : sub);
+		tag(&w, "mlflow.source.name", src.data);
+		dbm_buf_free(&src);
+	} else {
+		tag(&w, "mlflow.source.name", abs);
+	}
+	tag(&w, "mlflow.source.type", "PROJECT");
+	tag(&w, "mlflow.project.entryPoint", o->entry);
+	tag(&w, "mlflow.project.backend", "databricks");
+	if (o->run_name)
+		tag(&w, "mlflow.runName", o->run_name);
+	if (have_branch) {
+		tag(&w, "mlflow.source.git.commit", br.sha);
+		tag(&w, "mlflow.source.git.repoURL", br.origin);
+		if (!br.detached)
+			tag(&w, "mlflow.source.git.branch", br.raw);
+	}
+	dbm_jw_arr_end(&w);
+	dbm_jw_obj_end(&w);
+	if (have_branch)
+		dbm_branch_free(&br);
+	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/create", b.data, 0,
+	    &j, e) < 0)
+		goto out;
+	*id = dbm_json_get_str(&j, "run.info.run_id");
+	dbm_json_free(&j);
+	if (*id == NULL) {
+		dbm_errf(e, DBM_E_API, "runs/create: no run id in the answer");
+		goto out;
+	}
+	if (np > 0) {
+		dbm_buf_reset(&b);
+		dbm_jw_init(&w, &b);
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "run_id");
+		dbm_jw_str(&w, *id);
+		dbm_jw_key(&w, "params");
+		dbm_jw_arr(&w);
+		for (i = 0; i < np; i++)
+			tag(&w, params[i].k, params[i].v);
+		dbm_jw_arr_end(&w);
+		dbm_jw_obj_end(&w);
+		if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/log-batch",
+		    b.data, 1, NULL, e) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	dbm_buf_free(&b);
+	return rc;
+}
+
+void
+dbm_mlflow_run_end(struct dbm_http *h, const char *run_id, const char *status)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	struct dbm_err e;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "run_id");
+	dbm_jw_str(&w, run_id);
+	dbm_jw_key(&w, "run_uuid");
+	dbm_jw_str(&w, run_id);
+	dbm_jw_key(&w, "status");
+	dbm_jw_str(&w, status);
+	dbm_jw_key(&w, "end_time");
+	dbm_jw_int(&w, (long long)time(NULL) * 1000);
+	dbm_jw_obj_end(&w);
+	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/update", b.data, 1,
+	    NULL, &e) < 0)
+		dbm_err_print(&e);
+	dbm_buf_free(&b);
+}

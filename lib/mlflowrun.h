@@ -1,0 +1,35 @@
+/*
+ * MLflow tracking calls for running a project (mlflowrun.c).
+ */
+#ifndef DBM_MLFLOWRUN_H
+#define DBM_MLFLOWRUN_H
+
+#include "err.h"
+#include "http.h"
+#include "mlproject.h"
+
+/* The experiment id (malloc'd) for name, creating the experiment (and
+ * its workspace folder) when it does not exist. */
+int dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id,
+    struct dbm_err *e);
+
+/* An MLflow run of a project, as `mlflow run` records it. */
+struct dbm_mlflow_run {
+	const char *experiment_id;
+	const char *project;		/* local directory: source tags */
+	const char *entry;		/* entry point */
+	const char *run_name;		/* or NULL */
+	const struct dbm_kv *params;	/* logged as the run's parameters */
+	int nparams;
+};
+
+/* Create the run (tags, then parameters); *id gets its run id. */
+int dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
+    char **id, struct dbm_err *e);
+int dbm_mlflow_set_tag(struct dbm_http *h, const char *run, const char *k,
+    const char *v, struct dbm_err *e);
+/* End the run with status FINISHED, FAILED or KILLED (errors printed). */
+void dbm_mlflow_run_end(struct dbm_http *h, const char *run_id,
+    const char *status);
+
+#endif
