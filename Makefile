@@ -67,9 +67,16 @@ $(B)/config.mk: scripts/configure.sh
 	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' sh scripts/configure.sh > $@.tmp
 	@mv $@.tmp $@
 
+# The cluster launcher travels inside mlflow-submit.
+$(B)/gen/launch.h: cluster/launch.py scripts/embed.sh
+	@mkdir -p $(@D)
+	sh scripts/embed.sh dbm_launcher cluster/launch.py < cluster/launch.py > $@.tmp
+	@mv $@.tmp $@
+$(B)/lib/jobspec.o: $(B)/gen/launch.h
+
 $(B)/lib/%.o: lib/%.c $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(DBM_CPPFLAGS) $(CPPFLAGS) $(LIB_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(DBM_CPPFLAGS) -I$(B)/gen $(CPPFLAGS) $(LIB_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/tools/%.o: tools/%.c $(B)/flags
 	@mkdir -p $(@D)
@@ -138,10 +145,10 @@ bench: $(BINS)
 #   make fuzz FUZZ_SECONDS=60
 FUZZ_SECONDS ?= 30
 FUZZ_TARGETS = json subst
-fuzz: $(B)/config.mk
+fuzz: $(B)/config.mk $(B)/gen/launch.h
 	@mkdir -p $(B)/fuzz
 	@for t in $(FUZZ_TARGETS); do \
-		clang $(DBM_CPPFLAGS) $(LIB_CFLAGS) -g -O1 \
+		clang $(DBM_CPPFLAGS) -I$(B)/gen $(LIB_CFLAGS) -g -O1 \
 		    -fsanitize=fuzzer,address,undefined -o $(B)/fuzz/$$t \
 		    tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(LIB_LIBS) -lpthread || exit 1; \
 		mkdir -p $(B)/fuzz/corpus-$$t; \

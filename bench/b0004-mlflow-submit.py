@@ -47,7 +47,7 @@ def main():
                         os.path.join(proj, "conda.yaml"), os.path.join(proj, "cluster.json")],
                        input=up, text=True, check=True)
         cfg = os.path.join(proj, "cluster.json")
-        ours = best([SUBMIT, "-q", "--no-wait", "--mode", "shell", "-b", cfg,
+        ours = best([SUBMIT, "-q", "--no-wait", "--mode", "shell", "-c", cfg,
                      "--experiment-name", "/Shared/bench", proj], env)
         theirs = best([MLFLOW, "run", "-b", "databricks", "--backend-config", cfg,
                        "--experiment-name", "/Shared/bench", proj],

@@ -22,13 +22,17 @@ enum MHD_Result emu_workspace(struct req *r);
 /* OAuth: token endpoint and host metadata (oauth.c). */
 int emu_oauth_init(struct emu *e);
 enum MHD_Result emu_oauth(struct req *r);
-/* 1 if token is an unexpired token this emulator issued. */
-int emu_oauth_check(struct emu *e, const char *token);
+/* 1 if token is an unexpired token this emulator issued; *client (when
+ * client is not NULL) then gets its client id, malloc'd. */
+int emu_oauth_check(struct emu *e, const char *token, char **client);
 /* A token for the clients that jobs run (malloc'd; NULL without any). */
 char *emu_run_token(struct emu *e);
 
 /* Jobs API runs (jobs*.c). */
 enum MHD_Result emu_jobs_api(struct req *r);
+
+/* SCIM: the calling identity (scim.c). */
+enum MHD_Result emu_scim_me(struct req *r);
 
 /* MLflow tracking server and UI, proxied (proxy.c). */
 enum MHD_Result emu_proxy(struct req *r);

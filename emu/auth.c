@@ -1,7 +1,9 @@
 /*
  * workspace-emu's credential check, made once per request before dispatch:
  * a bearer token is one of the configured personal access tokens or an
- * OAuth token this emulator issued (oauth.c).
+ * OAuth token this emulator issued (oauth.c). Tokens act as the
+ * workspace user (--user-name); OAuth tokens as their service principal,
+ * named by its client id (application id), as on the real service.
  */
 #include <string.h>
 #include <strings.h>
@@ -10,7 +12,7 @@
 #include "api.h"
 
 int
-emu_auth_bearer(struct emu *e, const char *hdr, int *sent)
+emu_auth_bearer(struct emu *e, const char *hdr, int *sent, char **principal)
 {
 	const char *tok;
 	int i;
@@ -30,8 +32,10 @@ emu_auth_bearer(struct emu *e, const char *hdr, int *sent)
 		/* compare without an early exit */
 		for (k = 0; k < a && k < b; k++)
 			diff |= (unsigned char)(t[k] ^ tok[k]);
-		if (diff == 0)
+		if (diff == 0) {
+			*principal = dbm_xstrdup(e->user_name);
 			return 1;
+		}
 	}
-	return emu_oauth_check(e, tok);
+	return emu_oauth_check(e, tok, principal);
 }

@@ -36,6 +36,7 @@ struct emu {
 	long token_ttl;		/* seconds, for issued OAuth tokens */
 	unsigned char key[32];	/* signs issued OAuth tokens; persisted */
 	char *mlflow_url;	/* upstream MLflow tracking server, or NULL */
+	const char *user_name;	/* the workspace user tokens act as */
 	struct faults *faults;
 	FILE *log;
 	pthread_mutex_t log_mu;
@@ -114,6 +115,7 @@ struct req {
 	int answered;
 	int logged;		/* its request-log line is written */
 	struct dbm_json json;	/* parsed JSON body (BODY_JSON) */
+	char *principal;	/* who the credential stands for, or NULL */
 	int have_json;
 };
 
@@ -179,8 +181,10 @@ char **store_list(const char *dir, int *n);
 void store_names_free(char **names);
 
 /* 1 if the Authorization header value hdr carries a credential this
- * workspace accepts; *sent tells whether a bearer token was sent (auth.c). */
-int emu_auth_bearer(struct emu *e, const char *hdr, int *sent);
+ * workspace accepts, *principal then getting who it stands for (malloc'd);
+ * *sent tells whether a bearer token was sent (auth.c). */
+int emu_auth_bearer(struct emu *e, const char *hdr, int *sent,
+    char **principal);
 
 /* Append r's line to the request log, once (reqlog.c). */
 void emu_log_request(struct req *r);

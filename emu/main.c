@@ -31,7 +31,7 @@ enum {
 	OPT_CLUSTER_DIR = 200, OPT_MAX_RUNS, OPT_PYTHON,
 	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_INLINE_MAX,
 	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
-	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_VERSION,
+	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_USER_NAME, OPT_VERSION,
 };
 
 static void
@@ -64,6 +64,8 @@ usage(void)
 	    "      --log file         one JSON line per request ('-' for "
 	    "stderr)\n"
 	    "      --url-file file    also write the URL to file\n"
+	    "      --user-name name   the workspace user tokens act as "
+	    "(emu-user@example.com)\n"
 	    "      --put-max bytes    dbfs/put multipart limit (2 GB)\n"
 	    "      --inline-max bytes dbfs/put contents and add-block limit "
 	    "(1 MB)\n"
@@ -300,6 +302,7 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
 		{"url-file", required_argument, NULL, OPT_URL_FILE},
+		{"user-name", required_argument, NULL, OPT_USER_NAME},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -394,6 +397,11 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			break;
 		case OPT_URL_FILE:
 			o->urlfile = optarg;
+			break;
+		case OPT_USER_NAME:
+			if (*optarg == '\0')
+				dbm_usage_error("--user-name: empty");
+			e->user_name = optarg;
 			break;
 		case 'v':
 			e->verbose = 1;
@@ -517,6 +525,7 @@ main(int argc, char *argv[])
 	e.json_max = 16 * 1024 * 1024;
 	e.handle_idle = 600;
 	e.token_ttl = 3600;
+	e.user_name = "emu-user@example.com";
 	pthread_mutex_init(&e.log_mu, NULL);
 	o.listen = "127.0.0.1:8765";
 	o.datadir = ".workspace-emu";

@@ -79,10 +79,10 @@ issue(struct emu *e, const char *client, long long expiry)
 }
 
 int
-emu_oauth_check(struct emu *e, const char *token)
+emu_oauth_check(struct emu *e, const char *token, char **client)
 {
 	const char *dot = strrchr(token, '.');
-	char hex[65], *payload;
+	char hex[65], *payload, *end;
 	long long expiry;
 	unsigned char diff = 0;
 	size_t i;
@@ -97,8 +97,23 @@ emu_oauth_check(struct emu *e, const char *token)
 		diff |= (unsigned char)(hex[i] ^ dot[1 + i]);
 	if (diff)
 		return 0;
-	expiry = strtoll(token + 5, NULL, 10);
-	return expiry > (long long)time(NULL);
+	expiry = strtoll(token + 5, &end, 10);
+	if (expiry <= (long long)time(NULL) || *end != '.')
+		return 0;
+	if (client) {	/* the hex client id between the two dots */
+		const char *h = end + 1;
+		size_t n = (size_t)(dot - h), k;
+		char *c = dbm_xmalloc(n / 2 + 1);
+
+		for (k = 0; k + 1 < n; k += 2) {
+			char two[3] = {h[k], h[k + 1], 0};
+
+			c[k / 2] = (char)strtol(two, NULL, 16);
+		}
+		c[n / 2] = '\0';
+		*client = c;
+	}
+	return 1;
 }
 
 /* Decode n bytes of form encoding ('+' and %XX); malloc'd. */

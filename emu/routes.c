@@ -37,6 +37,8 @@ static const struct route routes[] = {
 	{NULL, "/api/2.1/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
 	{NULL, "/api/2.2/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
 	{"GET", "/jobs/runs/", PREFIX | PUBLIC, BODY_NONE, emu_jobs_api, NULL},
+	{"GET", "/api/2.0/preview/scim/v2/Me", EXACT, BODY_NONE, emu_scim_me,
+	    NULL},
 	{"GET", "/oidc/.well-known/oauth-authorization-server", PUBLIC,
 	    BODY_NONE, emu_oauth, NULL},
 	{"GET", "/.well-known/databricks-config", PUBLIC, BODY_NONE, emu_oauth,

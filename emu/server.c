@@ -93,7 +93,7 @@ begin(struct req *r, int *done)
 	if (r->route && !(r->route->flags & ROUTE_PUBLIC)) {
 		hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		    "Authorization");
-		if (!emu_auth_bearer(e, hdr, &sent)) {
+		if (!emu_auth_bearer(e, hdr, &sent, &r->principal)) {
 			*done = 1;
 			if (!sent)
 				return emu_reply_error(r, 401,
@@ -294,6 +294,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	if (r->have_json)
 		dbm_json_free(&r->json);
 	dbm_buf_free(&r->body);
+	free(r->principal);
 	free(r->path);
 	free(r);
 	*state = NULL;

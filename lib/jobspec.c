@@ -1,48 +1,52 @@
 /*
  * runs/submit bodies for MLflow projects: see jobspec.h.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 #include "jobspec.h"
+#include "launch.h"
 
-/* Runs on DBR 13+ job clusters as a spark_python_task: unpacks the project
- * and runs its entry point with mlflow run, attached to the MLflow run. */
-static const char launcher[] =
-    "\"\"\"dbmlops launcher: run an MLflow project entry point on a job "
-    "cluster.\"\"\"\n"
-    "import json, os, subprocess, sys, tarfile, tempfile\n"
-    "tar, ep, run_id, exp_id, env_manager = sys.argv[1:6]\n"
-    "params = sys.argv[6:]\n"
-    "work = tempfile.mkdtemp()\n"
-    "with tarfile.open(tar) as t:\n"
-    "    t.extractall(work)\n"
-    "os.environ['MLFLOW_TRACKING_URI'] = 'databricks'\n"
-    "os.environ['MLFLOW_EXPERIMENT_ID'] = exp_id\n"
-    "cmd = ['mlflow', 'run', os.path.join(work, 'mlflow-project'),\n"
-    "       '--entry-point', ep, '-c',\n"
-    "       json.dumps({'_mlflow_local_backend_run_id': run_id})]\n"
-    "if env_manager != '-':\n"
-    "    cmd += ['--env-manager', env_manager]\n"
-    "for p in params:\n"
-    "    cmd += ['-P', p]\n"
-    "sys.exit(subprocess.call(cmd))\n";
+/* A backend config is JSON text when it starts with '{' (as mlflow run's
+ * -c takes a file or a JSON string), else a file. */
+static int
+config_text(const char *arg, struct dbm_buf *in, const char **name,
+    struct dbm_err *e)
+{
+	const char *p = arg + strspn(arg, " \t\r\n");
+
+	if (*p == '{') {
+		dbm_buf_adds(in, arg);
+		*name = "--backend-config";
+		return 0;
+	}
+	*name = arg;
+	if (dbm_buf_read_file(in, arg, 0) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return dbm_errf(e, DBM_E_USAGE, "--backend-config %s: no such "
+		    "file, and not JSON text (give a cluster.json file or a JSON "
+		    "object)", arg);
+	return dbm_err_sys(e, "%s", arg);
+}
 
 int
-dbm_backend_load(const char *file, struct dbm_backend *b, struct dbm_err *e)
+dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 {
 	char **cluster = &b->cluster, **existing = &b->existing,
 	    **libs = &b->libs, **spark_version = &b->spark_version;
 	struct dbm_buf in = DBM_BUF_INIT, c = DBM_BUF_INIT;
 	struct dbm_json j;
+	const char *file;
 	int nc, lt, k, i, rc = -1;
 
-	*cluster = *existing = *libs = *spark_version = NULL;
-	if (dbm_buf_read_file(&in, file, 0) < 0) {
+	memset(b, 0, sizeof(*b));
+	if (config_text(arg, &in, &file, e) < 0) {
 		dbm_buf_free(&in);
-		return dbm_err_sys(e, "%s", file);
+		return -1;
 	}
 	if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, file, e) < 0)
 		goto out;
@@ -118,11 +122,25 @@ pypi(struct dbm_jw *w, const char *package)
 	dbm_jw_obj_end(w);
 }
 
-/* "libraries": the config's (libs, a JSON array's text), then more pypi
- * packages (databricks_spark_job's) and the mlflow requirement. */
+/* Whether libs names dbfs:/x as /dbfs/x. */
+static int
+fuse_in(const char *libs, const char *uri)
+{
+	struct dbm_buf f = DBM_BUF_INIT;
+	int in;
+
+	dbm_buf_printf(&f, "/dbfs/%s", uri + 6);
+	in = strstr(libs, f.data) != NULL;
+	dbm_buf_free(&f);
+	return in;
+}
+
+/* "libraries": the config's (libs, a JSON array's text), then the
+ * project's wheels and pypi packages (python mode) and the mlflow
+ * requirement. */
 static void
-write_libraries(struct dbm_jw *w, const char *libs, const char *mlflow_req,
-    char *const *more, int nmore)
+write_libraries(struct dbm_jw *w, const char *libs,
+    const struct dbm_jobspec *js, int python)
 {
 	size_t s = 1, e;
 	int i;
@@ -139,14 +157,24 @@ write_libraries(struct dbm_jw *w, const char *libs, const char *mlflow_req,
 		if (e > s)
 			dbm_jw_raw(w, libs + s, e - s);
 	}
-	for (i = 0; i < nmore; i++)
-		pypi(w, more[i]);
-	if (mlflow_req && *mlflow_req)
-		pypi(w, mlflow_req);
+	for (i = 0; python && i < js->nwhl; i++) {
+		/* the config has it already, as a URI or a FUSE path */
+		if (libs && (strstr(libs, js->whl[i]) ||
+		    (strncmp(js->whl[i], "dbfs:/", 6) == 0 &&
+		    fuse_in(libs, js->whl[i]))))
+			continue;
+		dbm_jw_obj(w);
+		dbm_jw_key(w, "whl");
+		dbm_jw_str(w, js->whl[i]);
+		dbm_jw_obj_end(w);
+	}
+	for (i = 0; python && i < js->npypi; i++)
+		pypi(w, js->pypi[i]);
+	if (js->mlflow_req && *js->mlflow_req)
+		pypi(w, js->mlflow_req);
 	dbm_jw_arr_end(w);
 }
 
-/* The shell script MLflow's backend runs on the cluster (section 8). */
 static void
 cluster_script(struct dbm_buf *s, const char *eid, const char *sha,
     const char *ep, const char *env_manager, const char *run_id,
@@ -192,43 +220,6 @@ cluster_script(struct dbm_buf *s, const char *eid, const char *sha,
 	dbm_buf_free(&kv);
 }
 
-/* The job file of the in-process mode: unpack the project under DB_HOME
- * and run one of its Python files in the driver process, attached to the
- * MLflow run (as MLflow does for databricks_spark_job). Arguments: the
- * tarball (FUSE path), experiment id, MLflow run id, then the file's own. */
-static void
-inproc_job(struct dbm_buf *b, const char *sha, const char *file,
-    const char *code)
-{
-	dbm_buf_adds(b, "# generated by mlflow-submit: run ");
-	dbm_buf_adds(b, file);
-	dbm_buf_adds(b, " of an MLflow project in this process\n"
-	    "import os, sys, tarfile\n"
-	    "_tar, _exp, _run = sys.argv[1:4]\n"
-	    "os.environ.update({'MLFLOW_TRACKING_URI': 'databricks',\n"
-	    "                   'MLFLOW_EXPERIMENT_ID': _exp, "
-	    "'MLFLOW_RUN_ID': _run})\n"
-	    "_dir = os.path.join(os.environ.get('DB_HOME', '/databricks'), "
-	    "'mlflow', 'projects', ");
-	dbm_json_quote(b, sha, strlen(sha));
-	dbm_buf_adds(b, ")\n"
-	    "if not os.path.isdir(_dir):\n"
-	    "    _tmp = '%s.%d' % (_dir, os.getpid())\n"
-	    "    with tarfile.open(_tar) as _t:\n"
-	    "        _t.extractall(_tmp)\n"
-	    "    os.makedirs(os.path.dirname(_dir), exist_ok=True)\n"
-	    "    os.replace(os.path.join(_tmp, 'mlflow-project'), _dir)\n"
-	    "os.chdir(_dir)\n"
-	    "sys.path.insert(0, _dir)\n"
-	    "sys.argv = [");
-	dbm_json_quote(b, file, strlen(file));
-	dbm_buf_adds(b, "] + sys.argv[4:]\n"
-	    "del _tar, _exp, _run, _dir\n"
-	    "# ---- the project's file ----\n");
-	dbm_buf_adds(b, code);
-	dbm_buf_addc(b, '\n');
-}
-
 void
 dbm_backend_free(struct dbm_backend *b)
 {
@@ -270,7 +261,7 @@ dbm_jobspec_shell(struct dbm_buf *body, const struct dbm_jobspec *js)
 
 	begin(&w, body, js);
 	compute(&w, js->backend);
-	write_libraries(&w, js->backend->libs, js->mlflow_req, NULL, 0);
+	write_libraries(&w, js->backend->libs, js, 0);
 	cluster_script(&script, js->experiment_id, js->sha, js->entry,
 	    js->env_manager, js->mlflow_run_id, js->params, js->nparams);
 	dbm_jw_key(&w, "shell_command_task");
@@ -307,28 +298,28 @@ dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js)
 	dbm_jw_key(&w, "task_key");
 	dbm_jw_str(&w, "mlflow_project");
 	compute(&w, js->backend);
-	write_libraries(&w, js->backend->libs, js->mlflow_req, js->more_libs,
-	    js->nmore_libs);
+	write_libraries(&w, js->backend->libs, js, 1);
 	dbm_jw_key(&w, "spark_python_task");
 	dbm_jw_obj(&w);
 	dbm_buf_printf(&s, "dbfs:%s", js->job_file);
 	dbm_jw_key(&w, "python_file");
 	dbm_jw_str(&w, s.data);
+	/* TARBALL EXPERIMENT RUN entry NAME K=V... | file PATH ARG... */
 	dbm_jw_key(&w, "parameters");
 	dbm_jw_arr(&w);
 	dbm_buf_reset(&s);
 	dbm_buf_printf(&s, "/dbfs%s", js->tarball);
 	dbm_jw_str(&w, s.data);
+	dbm_jw_str(&w, js->experiment_id);
+	dbm_jw_str(&w, js->mlflow_run_id);
 	if (js->file) {
-		dbm_jw_str(&w, js->experiment_id);
-		dbm_jw_str(&w, js->mlflow_run_id);
+		dbm_jw_str(&w, "file");
+		dbm_jw_str(&w, js->file);
 		for (i = 0; i < js->nfile_args; i++)
 			dbm_jw_str(&w, js->file_args[i]);
 	} else {
+		dbm_jw_str(&w, "entry");
 		dbm_jw_str(&w, js->entry);
-		dbm_jw_str(&w, js->mlflow_run_id);
-		dbm_jw_str(&w, js->experiment_id);
-		dbm_jw_str(&w, js->env_manager ? js->env_manager : "-");
 		for (i = 0; i < js->nparams; i++) {
 			dbm_buf_reset(&s);
 			dbm_buf_printf(&s, "%s=%s", js->params[i].k,
@@ -344,12 +335,8 @@ dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js)
 	dbm_buf_free(&s);
 }
 
-void
-dbm_jobspec_job_file(struct dbm_buf *b, const struct dbm_jobspec *js,
-    const char *code)
+const char *
+dbm_jobspec_launcher(void)
 {
-	if (js->file && code)
-		inproc_job(b, js->sha, js->file, code);
-	else
-		dbm_buf_adds(b, launcher);
+	return dbm_launcher;
 }

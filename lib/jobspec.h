@@ -29,8 +29,12 @@ struct dbm_jobspec {
 	const char *token;		/* idempotency token: the MLflow run id */
 	const struct dbm_backend *backend;
 	const char *mlflow_req;		/* pypi requirement added, or "" */
-	char *const *more_libs;		/* more pypi packages (python mode) */
-	int nmore_libs;
+	/* python mode: the project's libraries (pyenv.h, and
+	 * databricks_spark_job's python_libraries) */
+	char *const *whl;
+	int nwhl;
+	char *const *pypi;
+	int npypi;
 	const char *experiment_id, *mlflow_run_id;
 	const char *sha;		/* the project tarball's digest */
 	const char *tarball;		/* its DBFS path ("/mlflow-...") */
@@ -38,19 +42,18 @@ struct dbm_jobspec {
 	const struct dbm_kv *params;	/* as given (-P) */
 	int nparams;
 	/* python mode */
-	const char *job_file;		/* the uploaded job file's DBFS path */
-	const char *file;		/* run in-process: project file, or NULL */
-	char *const *file_args;
+	const char *job_file;		/* the uploaded launcher's DBFS path */
+	const char *file;		/* databricks_spark_job's python_file */
+	char *const *file_args;		/* and its parameters */
 	int nfile_args;
 };
 
 /* The body of runs/submit: shell mode (API 2.0, shell_command_task) */
 void dbm_jobspec_shell(struct dbm_buf *body, const struct dbm_jobspec *js);
-/* and python mode (API 2.1, spark_python_task running js->job_file). */
+/* and python mode (API 2.1, spark_python_task running the launcher). */
 void dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js);
-/* The text of python mode's job file: js->file run in the driver
- * process, else the launcher (mlflow run of the entry point). */
-void dbm_jobspec_job_file(struct dbm_buf *b, const struct dbm_jobspec *js,
-    const char *code);
+/* The launcher (cluster/launch.py): the entry point resolved by MLflow's
+ * project code, a `python file` command run in the driver process. */
+const char *dbm_jobspec_launcher(void);
 
 #endif

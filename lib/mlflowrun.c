@@ -3,10 +3,12 @@
  * experiment by name, the project run with the tags MLflow's client sets,
  * run tags, and the run's end.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "branch.h"
 #include "json.h"
@@ -107,31 +109,101 @@ dbm_mlflow_set_tag(struct dbm_http *h, const char *run, const char *k, const cha
 	return rc;
 }
 
+/* The workspace user the credential stands for (SCIM Me's userName), as
+ * MLflow on Databricks records runs; else the CI's user, else the local
+ * login name. */
+static char *
+workspace_user(struct dbm_http *h)
+{
+	struct dbm_json j;
+	struct dbm_err e;
+	struct passwd *pw;
+	const char *u;
+	char *name = NULL;
+
+	if (dbm_http_json(h, "GET", "/api/2.0/preview/scim/v2/Me", NULL, 1, &j,
+	    &e) == 0) {
+		name = dbm_json_get_str(&j, "userName");
+		dbm_json_free(&j);
+		if (name && *name)
+			return name;
+		free(name);
+	}
+	if ((u = dbm_ci_user(NULL)) != NULL)
+		return dbm_xstrdup(u);
+	if ((pw = getpwuid(getuid())) != NULL && pw->pw_name)
+		return dbm_xstrdup(pw->pw_name);
+	return dbm_xstrdup("unknown");
+}
+
+static const char *
+no_env(const char *name)
+{
+	(void)name;
+	return NULL;
+}
+
+/* mlflow.source.* as MLflow's _create_run sets them: a local project
+ * inside a git work tree is file://<top>#<subdir>, a fetched one is its
+ * URI; the commit, the repository and (for a -v that names a branch) the
+ * branch. */
+static void
+source_tags(struct dbm_jw *w, const struct dbm_mlflow_run *o)
+{
+	struct dbm_branch br;
+	struct dbm_err be;
+	char abs[4096];
+	int have;
+
+	if (o->source_uri) {
+		/* a clone: its own git facts, not the CI's variables */
+		have = dbm_branch_detect(&br, no_env, o->project, &be) == 0;
+		tag(w, "mlflow.source.name", o->source_uri);
+	} else {
+		if (realpath(o->project, abs) == NULL)
+			snprintf(abs, sizeof(abs), "%s", o->project);
+		have = dbm_branch_detect(&br, NULL, o->project, &be) == 0;
+		if (have && br.toplevel &&
+		    strncmp(abs, br.toplevel, strlen(br.toplevel)) == 0) {
+			struct dbm_buf src = DBM_BUF_INIT;
+			const char *sub = abs + strlen(br.toplevel);
+
+			dbm_buf_printf(&src, "file://%s%s%s", br.toplevel,
+			    *sub ? "#" : "", *sub == '/' ? sub + 1 : sub);
+			tag(w, "mlflow.source.name", src.data);
+			dbm_buf_free(&src);
+		} else {
+			tag(w, "mlflow.source.name", abs);
+		}
+	}
+	tag(w, "mlflow.source.type", "PROJECT");
+	if (!have)
+		return;
+	tag(w, "mlflow.source.git.commit", br.sha);
+	tag(w, "mlflow.source.git.repoURL", o->source_uri ? o->repo : br.origin);
+	if (!br.detached && (o->source_uri == NULL || o->version))
+		tag(w, "mlflow.source.git.branch", br.raw);
+	dbm_branch_free(&br);
+}
+
 int
 dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
     char **id, struct dbm_err *e)
 {
-	const char *eid = o->experiment_id;
 	const struct dbm_kv *params = o->params;
 	int np = o->nparams;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
 	struct dbm_json j;
-	struct dbm_branch br;
-	struct dbm_err be;
-	const char *user = dbm_ci_user(NULL);
-	char abs[4096];
-	int i, rc = -1, have_branch;
+	char *user = workspace_user(h);
+	int i, rc = -1;
 
-	if (realpath(o->project, abs) == NULL)
-		snprintf(abs, sizeof(abs), "%s", o->project);
-	have_branch = dbm_branch_detect(&br, NULL, o->project, &be) == 0;
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "experiment_id");
-	dbm_jw_str(&w, eid);
+	dbm_jw_str(&w, o->experiment_id);
 	dbm_jw_key(&w, "user_id");
-	dbm_jw_str(&w, user ? user : "unknown");
+	dbm_jw_str(&w, user);
 	dbm_jw_key(&w, "start_time");
 	dbm_jw_int(&w, (long long)time(NULL) * 1000);
 	if (o->run_name) {
@@ -140,35 +212,15 @@ dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
 	}
 	dbm_jw_key(&w, "tags");
 	dbm_jw_arr(&w);
-	tag(&w, "mlflow.user", user ? user : "unknown");
-	if (have_branch && br.toplevel &&
-	    strncmp(abs, br.toplevel, strlen(br.toplevel)) == 0) {
-		/* as MLflow names a project inside a git work tree */
-		struct dbm_buf src = DBM_BUF_INIT;
-		const char *sub = abs + strlen(br.toplevel);
-
-		dbm_buf_printf(&src, "file://%s%s%s", br.toplevel, *sub ? "#" :
-		    "", *sub == '/' ? sub + 1 : sub);
-		tag(&w, "mlflow.source.name", src.data);
-		dbm_buf_free(&src);
-	} else {
-		tag(&w, "mlflow.source.name", abs);
-	}
-	tag(&w, "mlflow.source.type", "PROJECT");
+	tag(&w, "mlflow.user", user);
+	source_tags(&w, o);
 	tag(&w, "mlflow.project.entryPoint", o->entry);
 	tag(&w, "mlflow.project.backend", "databricks");
 	if (o->run_name)
 		tag(&w, "mlflow.runName", o->run_name);
-	if (have_branch) {
-		tag(&w, "mlflow.source.git.commit", br.sha);
-		tag(&w, "mlflow.source.git.repoURL", br.origin);
-		if (!br.detached)
-			tag(&w, "mlflow.source.git.branch", br.raw);
-	}
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);
-	if (have_branch)
-		dbm_branch_free(&br);
+	free(user);
 	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/create", b.data, 0,
 	    &j, e) < 0)
 		goto out;

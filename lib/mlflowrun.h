@@ -17,6 +17,9 @@ int dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id,
 struct dbm_mlflow_run {
 	const char *experiment_id;
 	const char *project;		/* local directory: source tags */
+	const char *source_uri;		/* a fetched project's URI, or NULL */
+	const char *repo;		/* its repository, credentials removed */
+	const char *version;		/* -v as given, or NULL */
 	const char *entry;		/* entry point */
 	const char *run_name;		/* or NULL */
 	const struct dbm_kv *params;	/* logged as the run's parameters */

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "mlproject.h"
+#include "yamldoc.h"
 
 void
 dbm_shquote(struct dbm_buf *b, const char *s)
@@ -33,37 +34,12 @@ dbm_shquote(struct dbm_buf *b, const char *s)
 	dbm_buf_addc(b, '\'');
 }
 
-static yaml_node_t *
-get(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-	yaml_node_pair_t *pr;
-
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (pr = map->data.mapping.pairs.start;
-	    pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(d, pr->key);
-
-		if (k && k->type == YAML_SCALAR_NODE &&
-		    strcmp((char *)k->data.scalar.value, key) == 0)
-			return yaml_document_get_node(d, pr->value);
-	}
-	return NULL;
-}
-
 static char *
 scalar(yaml_node_t *n)
 {
 	if (n == NULL || n->type != YAML_SCALAR_NODE)
 		return NULL;
 	return dbm_xstrdup((char *)n->data.scalar.value);
-}
-
-static int
-bad(struct dbm_err *e, const char *file, yaml_node_t *n, const char *msg)
-{
-	return dbm_err_input(e, file, n ? (long)n->start_mark.line + 1 : 1,
-	    n ? (long)n->start_mark.column + 1 : 1, "%s", msg);
 }
 
 /* A list of scalars (absent is empty). */
@@ -76,13 +52,13 @@ seq(yaml_document_t *d, yaml_node_t *n, char ***out, int *nout,
 	if (n == NULL)
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
-		return bad(e, file, n, "expected a list");
+		return dbm_yaml_bad(e, file, n, "expected a list");
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	    it++) {
 		char *v = scalar(yaml_document_get_node(d, *it));
 
 		if (v == NULL)
-			return bad(e, file, n, "expected a list of strings");
+			return dbm_yaml_bad(e, file, n, "expected a list of strings");
 		*out = dbm_xrealloc(*out, (size_t)(*nout + 1) * sizeof(**out));
 		(*out)[(*nout)++] = v;
 	}
@@ -98,7 +74,7 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 	if (pn == NULL)
 		return 0;
 	if (pn->type != YAML_MAPPING_NODE)
-		return bad(e, file, pn, "parameters must be a mapping");
+		return dbm_yaml_bad(e, file, pn, "parameters must be a mapping");
 	for (pr = pn->data.mapping.pairs.start; pr < pn->data.mapping.pairs.top;
 	    pr++) {
 		yaml_node_t *k = yaml_document_get_node(d, pr->key);
@@ -111,9 +87,9 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 		if (v->type == YAML_SCALAR_NODE) {	/* p: type (required) */
 			p.type = scalar(v);
 		} else if (v->type == YAML_MAPPING_NODE) {
-			yaml_node_t *dv = get(d, v, "default");
+			yaml_node_t *dv = dbm_yaml_get(d, v, "default");
 
-			p.type = scalar(get(d, v, "type"));
+			p.type = scalar(dbm_yaml_get(d, v, "type"));
 			if (dv && !(dv->type == YAML_SCALAR_NODE &&
 			    dv->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 			    (strcmp((char *)dv->data.scalar.value, "null") == 0 ||
@@ -122,7 +98,7 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 				p.def = scalar(dv);
 		} else {
 			free(p.name);
-			return bad(e, file, v, "a parameter is a type or a mapping "
+			return dbm_yaml_bad(e, file, v, "a parameter is a type or a mapping "
 			    "with type and default");
 		}
 		if (p.type == NULL)
@@ -134,7 +110,7 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 
 			dbm_buf_printf(&m, "parameter %s: unknown type '%s' "
 			    "(string, float, path, uri)", p.name, p.type);
-			rc = bad(e, file, v, m.data);
+			rc = dbm_yaml_bad(e, file, v, m.data);
 			dbm_buf_free(&m);
 			free(p.name);
 			free(p.type);
@@ -144,6 +120,34 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 		en->p = dbm_xrealloc(en->p, (size_t)(en->np + 1) * sizeof(*en->p));
 		en->p[en->np++] = p;
 	}
+	return 0;
+}
+
+/* What MLflow's load_project refuses in a databricks_spark_job project. */
+static int
+spark_job_rules(const struct dbm_mlproject *p, yaml_node_t *n,
+    struct dbm_err *e)
+{
+	int i, k;
+
+	if (p->spark_python_file == NULL && p->ne == 0)
+		return dbm_yaml_bad(e, p->file, n, "databricks_spark_job needs "
+		    "python_file, or the project needs entry_points");
+	if (p->spark_python_file && p->ne > 0)
+		return dbm_yaml_bad(e, p->file, n, "databricks_spark_job.python_"
+		    "file and entry_points exclude each other");
+	if (p->conda_env || p->python_env || p->docker_env)
+		return dbm_yaml_bad(e, p->file, n, "databricks_spark_job does "
+		    "not take %s: list its packages in python_libraries",
+		    p->conda_env ? "conda_env" : p->python_env ? "python_env" :
+		    "docker_env");
+	for (i = 0; i < p->ne; i++)
+		for (k = 0; k < p->e[i].np; k++)
+			if (strcmp(p->e[i].p[k].type, "path") == 0)
+				return dbm_err_input(e, p->file, p->e[i].p[k].line,
+				    p->e[i].p[k].col, "databricks_spark_job "
+				    "does not take path parameters (%s)",
+				    p->e[i].p[k].name);
 	return 0;
 }
 
@@ -187,31 +191,31 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL || root->type != YAML_MAPPING_NODE) {
-		bad(e, p->file, root, "an MLproject file is a mapping");
+		dbm_yaml_bad(e, p->file, root, "an MLproject file is a mapping");
 		goto out;
 	}
-	p->name = scalar(get(&doc, root, "name"));
-	if ((n = get(&doc, root, "conda_env")) != NULL)
+	p->name = scalar(dbm_yaml_get(&doc, root, "name"));
+	if ((n = dbm_yaml_get(&doc, root, "conda_env")) != NULL)
 		p->conda_env = scalar(n), envs++;
-	if ((n = get(&doc, root, "python_env")) != NULL)
+	if ((n = dbm_yaml_get(&doc, root, "python_env")) != NULL)
 		p->python_env = scalar(n), envs++;
-	if ((n = get(&doc, root, "docker_env")) != NULL)
+	if ((n = dbm_yaml_get(&doc, root, "docker_env")) != NULL)
 		p->docker_env = dbm_xstrdup("docker"), envs++;
 	if (envs > 1) {
-		bad(e, p->file, n, "only one of conda_env, python_env and "
+		dbm_yaml_bad(e, p->file, n, "only one of conda_env, python_env and "
 		    "docker_env may be given");
 		goto out;
 	}
-	n = get(&doc, root, "databricks_spark_job");
-	p->spark_python_file = scalar(get(&doc, n, "python_file"));
-	if (seq(&doc, get(&doc, n, "parameters"), &p->spark_params,
-	    &p->nspark_params, p->file, e) < 0 || seq(&doc, get(&doc, n,
+	n = dbm_yaml_get(&doc, root, "databricks_spark_job");
+	p->spark_python_file = scalar(dbm_yaml_get(&doc, n, "python_file"));
+	if (seq(&doc, dbm_yaml_get(&doc, n, "parameters"), &p->spark_params,
+	    &p->nspark_params, p->file, e) < 0 || seq(&doc, dbm_yaml_get(&doc, n,
 	    "python_libraries"), &p->spark_libs, &p->nspark_libs, p->file,
 	    e) < 0)
 		goto out;
-	eps = get(&doc, root, "entry_points");
+	eps = dbm_yaml_get(&doc, root, "entry_points");
 	if (eps && eps->type != YAML_MAPPING_NODE) {
-		bad(e, p->file, eps, "entry_points must be a mapping");
+		dbm_yaml_bad(e, p->file, eps, "entry_points must be a mapping");
 		goto out;
 	}
 	for (pr = eps ? eps->data.mapping.pairs.start : NULL;
@@ -221,18 +225,20 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 		struct dbm_entry en = {0};
 
 		en.name = scalar(k);
-		en.command = scalar(get(&doc, v, "command"));
+		en.command = scalar(dbm_yaml_get(&doc, v, "command"));
 		if (en.command == NULL) {
 			free(en.name);
-			bad(e, p->file, v, "an entry point needs a command");
+			dbm_yaml_bad(e, p->file, v, "an entry point needs a command");
 			goto out;
 		}
 		p->e = dbm_xrealloc(p->e, (size_t)(p->ne + 1) * sizeof(*p->e));
 		p->e[p->ne++] = en;
-		if (load_params(&doc, get(&doc, v, "parameters"),
+		if (load_params(&doc, dbm_yaml_get(&doc, v, "parameters"),
 		    &p->e[p->ne - 1], p->file, e) < 0)
 			goto out;
 	}
+	if (n && spark_job_rules(p, n, e) < 0)
+		goto out;
 	rc = 0;
 out:
 	yaml_document_delete(&doc);
@@ -441,47 +447,4 @@ fail:
 	*out = NULL;
 	*nout = 0;
 	return -1;
-}
-
-int
-dbm_shell_words(const char *s, char ***out)
-{
-	struct dbm_buf w = DBM_BUF_INIT;
-	int n = 0, in_word = 0;
-
-	*out = NULL;
-	for (;; s++) {
-		if (*s == '\0' || *s == ' ' || *s == '\t' || *s == '\n') {
-			if (in_word) {
-				*out = dbm_xrealloc(*out, (size_t)(n + 1) *
-				    sizeof(**out));
-				(*out)[n++] = dbm_buf_detach(&w);
-				in_word = 0;
-			}
-			if (*s == '\0')
-				break;
-			continue;
-		}
-		in_word = 1;
-		if (*s == '\'') {
-			while (*++s && *s != '\'')
-				dbm_buf_addc(&w, *s);
-			if (*s == '\0')
-				s--;
-		} else if (*s == '"') {
-			while (*++s && *s != '"') {
-				if (*s == '\\' && s[1])
-					s++;
-				dbm_buf_addc(&w, *s);
-			}
-			if (*s == '\0')
-				s--;
-		} else if (*s == '\\' && s[1]) {
-			dbm_buf_addc(&w, *++s);
-		} else {
-			dbm_buf_addc(&w, *s);
-		}
-	}
-	dbm_buf_free(&w);
-	return n;
 }

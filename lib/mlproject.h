@@ -56,11 +56,6 @@ int dbm_mlproject_resolve(const struct dbm_mlproject *p, const char *ep,
     struct dbm_buf *cmd, struct dbm_err *e);
 void dbm_kv_free(struct dbm_kv *kv, int n);
 
-/* Split a shell command into words: '...', "..." and backslashes as a
- * POSIX shell reads them (no expansions). Returns the count; *out is
- * malloc'd, as each word. */
-int dbm_shell_words(const char *s, char ***out);
-
 /* Append s quoted for a POSIX shell (as Python's shlex.quote). */
 void dbm_shquote(struct dbm_buf *b, const char *s);
 

@@ -52,37 +52,139 @@ dbm_run_cancel(struct dbm_http *h, long long run_id, struct dbm_err *e)
 	return rc;
 }
 
+/* What the state line shows: the chain of states so far. On a terminal
+ * it is redrawn every second; in a log (no terminal) a line is written at
+ * each change of state and once a minute while it lasts. */
+struct line {
+	int tty, quiet;
+	long interval;		/* seconds between log lines */
+	long long run_id;
+	struct dbm_buf chain;	/* "PENDING 0m40s -> RUNNING" */
+	char *state;		/* the current state */
+	double start, entered, logged;
+};
+
+static void
+line_draw(struct line *l)
+{
+	char dur[32];
+
+	if (l->quiet || l->state == NULL)
+		return;
+	if (l->tty) {
+		fmt_dur(dur, sizeof(dur), mono() - l->entered);
+		fprintf(stderr, "\r\033[K%s: run %lld: %s %s", dbm_prog(),
+		    l->run_id, l->chain.data, dur);
+		fflush(stderr);
+	} else if (mono() - l->logged >= (double)l->interval) {
+		fmt_dur(dur, sizeof(dur), mono() - l->start);
+		fprintf(stderr, "%s: run %lld: %s at %s\n", dbm_prog(),
+		    l->run_id, l->state, dur);
+		l->logged = mono();
+	}
+}
+
+static void
+line_state(struct line *l, const char *life)
+{
+	char dur[32];
+
+	if (l->state && strcmp(l->state, life) == 0)
+		return;
+	fmt_dur(dur, sizeof(dur), mono() - l->entered);
+	if (l->state)
+		dbm_buf_printf(&l->chain, " %s -> ", dur);
+	dbm_buf_adds(&l->chain, life);
+	l->entered = mono();
+	free(l->state);
+	l->state = dbm_xstrdup(life);
+	if (!terminal(life)) {
+		l->logged = 0;		/* a change is always written */
+		line_draw(l);
+	}
+}
+
+/* Erase the terminal's line before another message. */
+static void
+line_clear(struct line *l)
+{
+	if (l->tty && !l->quiet && l->state)
+		fprintf(stderr, "\r\033[K");
+}
+
+static void
+line_end(struct line *l, const char *result)
+{
+	char dur[32];
+
+	if (!l->quiet) {
+		fmt_dur(dur, sizeof(dur), mono() - l->start);
+		/* PENDING 0m40s -> RUNNING 2m13s -> TERMINATED SUCCESS
+		 * (2m53s) */
+		line_clear(l);
+		fprintf(stderr, "%s: run %lld: %s %s (%s)\n", dbm_prog(),
+		    l->run_id, l->chain.data, result ? result : "(no result)",
+		    dur);
+	}
+}
+
+/* Sleep for secs in small steps: the line ticks, a signal is noticed. */
+static void
+pause_for(struct line *l, double secs, const struct dbm_submit_opts *o,
+    int cancelled)
+{
+	double until = mono() + secs, tick = mono() + 1;
+
+	while (mono() < until && !(o->interrupted && *o->interrupted &&
+	    !cancelled)) {
+		struct timespec ts = {0, 100 * 1000000L};
+
+		nanosleep(&ts, NULL);
+		if (mono() >= tick) {
+			line_draw(l);
+			tick += 1;
+		}
+	}
+}
+
 int
 dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
     struct dbm_submit_result *r, struct dbm_err *e)
 {
-	struct dbm_buf url = DBM_BUF_INIT, chain = DBM_BUF_INIT;
-	double start = mono(), pause = 1, entered = start;
-	int tty = isatty(2) && !o->quiet, cancelled = 0, timed_out = 0;
-	char *last = NULL;
-	int rc = 0;
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct line l = {0};
+	double pause = 1;
+	int cancelled = 0, timed_out = 0, rc = 0;
 
+	l.tty = isatty(2);
+	l.quiet = o->quiet;
+	l.interval = o->log_interval > 0 ? o->log_interval : 60;
+	l.run_id = r->run_id;
+	l.start = l.entered = mono();
 	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get?run_id=%lld", r->run_id);
 	for (;;) {
 		struct dbm_json j;
-		char *life, *result, dur[32];
+		char *life, *result;
 
 		if (o->interrupted && *o->interrupted && !cancelled) {
-			fprintf(stderr, "%s%s: interrupted: cancelling run %lld\n",
-			    tty ? "\n" : "", dbm_prog(), r->run_id);
+			line_clear(&l);
+			fprintf(stderr, "%s: interrupted: cancelling run %lld\n",
+			    dbm_prog(), r->run_id);
 			if (dbm_run_cancel(h, r->run_id, e) < 0)
 				dbm_err_print(e);
 			cancelled = 1;
 		}
-		if (!cancelled && o->timeout > 0 && mono() - start >
+		if (!cancelled && o->timeout > 0 && mono() - l.start >
 		    (double)o->timeout) {
-			fprintf(stderr, "%s%s: waited %lds: cancelling run %lld\n",
-			    tty ? "\n" : "", dbm_prog(), o->timeout, r->run_id);
+			line_clear(&l);
+			fprintf(stderr, "%s: waited %lds: cancelling run %lld\n",
+			    dbm_prog(), o->timeout, r->run_id);
 			if (dbm_run_cancel(h, r->run_id, e) < 0)
 				dbm_err_print(e);
 			cancelled = timed_out = 1;
 		}
 		if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) < 0) {
+			line_clear(&l);
 			rc = -1;
 			break;
 		}
@@ -92,75 +194,39 @@ dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
 			dbm_json_free(&j);
 			dbm_errf(e, DBM_E_API, "runs/get: no life_cycle_state");
 			free(result);
+			line_clear(&l);
 			rc = -1;
 			break;
 		}
-		if (last == NULL || strcmp(last, life) != 0) {
-			fmt_dur(dur, sizeof(dur), mono() - entered);
-			if (last)
-				dbm_buf_printf(&chain, " %s -> ", dur);
-			dbm_buf_adds(&chain, life);
-			entered = mono();
-			free(last);
-			last = dbm_xstrdup(life);
-			if (!o->quiet && !tty && !terminal(life))
-				fprintf(stderr, "%s: run %lld: %s\n", dbm_prog(),
-				    r->run_id, life);
-		}
-		if (tty) {
-			fmt_dur(dur, sizeof(dur), mono() - entered);
-			fprintf(stderr, "\r\033[K%s: run %lld: %s %s", dbm_prog(),
-			    r->run_id, chain.data, dur);
-			fflush(stderr);
-		}
+		line_state(&l, life);
 		if (terminal(life)) {
+			long long t;
+
 			r->life = life;
 			r->result = result;	/* may be NULL: a failure */
 			r->message = dbm_json_get_str(&j,
 			    "state.state_message");
-			if (!o->quiet) {
-				fmt_dur(dur, sizeof(dur), mono() - start);
-				/* PENDING 0m40s -> RUNNING 2m13s -> TERMINATED
-				 * SUCCESS (2m53s) */
-				fprintf(stderr, "%s%s: run %lld: %s %s (%s)\n",
-				    tty ? "\r\033[K" : "", dbm_prog(), r->run_id,
-				    chain.data, result ? result : "(no result)",
-				    dur);
-			}
-			{
-				long long t;
-
-				if (dbm_json_get_int(&j, "tasks.0.run_id", &t) == 0
-				    && strcmp(r->mode, "python") == 0)
-					r->task_run_id = t;
-				else
-					r->task_run_id = r->run_id;
-			}
+			line_end(&l, result);
+			if (dbm_json_get_int(&j, "tasks.0.run_id", &t) == 0 &&
+			    strcmp(r->mode, "python") == 0)
+				r->task_run_id = t;
+			else
+				r->task_run_id = r->run_id;
 			dbm_json_free(&j);
 			break;
 		}
 		free(life);
 		free(result);
 		dbm_json_free(&j);
-		{
-			/* sleep in small steps to notice a signal quickly */
-			double until = mono() + pause;
-
-			while (mono() < until && !(o->interrupted &&
-			    *o->interrupted && !cancelled)) {
-				struct timespec ts = {0, 100 * 1000000L};
-
-				nanosleep(&ts, NULL);
-			}
-		}
+		pause_for(&l, pause, o, cancelled);
 		pause = pause * 1.5 > (double)o->poll_max ? (double)o->poll_max :
 		    pause * 1.5;
 	}
 	if (rc == 0 && timed_out)
 		r->code = DBM_SUBMIT_TIMEDOUT;
-	free(last);
+	free(l.state);
 	dbm_buf_free(&url);
-	dbm_buf_free(&chain);
+	dbm_buf_free(&l.chain);
 	return rc;
 }
 

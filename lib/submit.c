@@ -22,6 +22,8 @@
 #include "jobspec.h"
 #include "json.h"
 #include "mlflowrun.h"
+#include "projsrc.h"
+#include "pyenv.h"
 #include "runwait.h"
 #include "sha.h"
 #include "submit.h"
@@ -33,18 +35,14 @@ struct submit {
 	const struct dbm_submit_opts *o;
 	struct dbm_submit_result *r;
 	struct dbm_err e;
+	struct dbm_projsrc src;		/* where the project is */
+	const char *dir;		/* its directory here */
 	struct dbm_mlproject p;
 	int have_project;
 	struct dbm_kv *params;		/* resolved: declared, then undeclared */
 	int np;
 	struct dbm_backend backend;
-	/* python mode: the project file run in the driver process */
-	char **words;			/* the entry point's command, split */
-	int nwords;
-	const char *file;
-	char *const *file_args;
-	int nfile_args;
-	char *code;			/* the file's text */
+	struct dbm_pyenv env;		/* python mode: the project's libraries */
 	/* the project tarball */
 	char tmpdir[32];
 	struct dbm_buf tarpath;
@@ -60,54 +58,70 @@ fail(struct submit *s, int code)
 	return code;
 }
 
-/* A Python file runs in the driver process: the databricks_spark_job
- * section's, else a `python file ...` entry point's (as MLflow does);
- * other commands go through the launcher and mlflow run. */
+/* An experiment name must be an absolute workspace path: the service
+ * refuses anything else (PROTOCOL.md section 7). */
 static int
-choose_python_file(struct submit *s)
+check_experiment(struct submit *s)
 {
-	const struct dbm_submit_opts *o = s->o;
-	struct dbm_buf cmd = DBM_BUF_INIT, f = DBM_BUF_INIT;
-	struct dbm_kv *kv = NULL;
-	int nkv = 0;
+	const char *n = s->o->experiment_name;
 
-	if (s->p.spark_python_file) {
-		s->file = s->p.spark_python_file;
-		s->file_args = s->p.spark_params;
-		s->nfile_args = s->p.nspark_params;
-	} else if (dbm_mlproject_resolve(&s->p, o->entry, o->params,
-	    o->nparams, &kv, &nkv, &cmd, &s->e) == 0 &&
-	    (s->nwords = dbm_shell_words(cmd.data, &s->words)) >= 2 &&
-	    strcmp(s->words[0], "python") == 0 && s->words[1][0] != '-') {
-		s->file = s->words[1];
-		s->file_args = s->words + 2;
-		s->nfile_args = s->nwords - 2;
-	}
-	dbm_kv_free(kv, nkv);
-	dbm_buf_free(&cmd);
-	if (s->file == NULL)
+	if (s->o->experiment_id || s->o->run_id)
 		return 0;
-	dbm_buf_printf(&f, "%s/%s", o->project, s->file);
-	if (dbm_buf_read_file(&cmd, f.data, 0) < 0) {
-		dbm_err_sys(&s->e, "%s", f.data);
-		dbm_buf_free(&f);
-		dbm_buf_free(&cmd);
-		return -1;
-	}
-	dbm_buf_free(&f);
-	s->code = dbm_buf_detach(&cmd);
+	if (n == NULL)
+		return dbm_errf(&s->e, DBM_E_USAGE, "no experiment: give "
+		    "--experiment-name /Users/<you>/<name> (or /Shared/...) or "
+		    "--experiment-id, or set MLFLOW_EXPERIMENT_NAME or "
+		    "MLFLOW_EXPERIMENT_ID");
+	if (n[0] != '/' || n[1] == '\0' || n[strlen(n) - 1] == '/')
+		return dbm_errf(&s->e, DBM_E_USAGE, "experiment name '%s': a "
+		    "Databricks experiment name is an absolute workspace path "
+		    "such as /Users/<you>/%s or /Shared/%s", n,
+		    *n == '/' ? "my-experiment" : n, *n == '/' ? "my-experiment" :
+		    n);
 	return 0;
 }
 
-/* Phase 1: the project, its parameters, the backend config and the mode;
- * everything local is checked before anything is sent. */
+/* Parameters given that the entry point does not declare still reach its
+ * command (as --name value, as mlflow run passes them): said, since a typo
+ * in a name would otherwise go unnoticed. */
+static void
+warn_undeclared(struct submit *s)
+{
+	const struct dbm_entry *en = NULL;
+	int i, k;
+
+	for (i = 0; i < s->p.ne; i++)
+		if (strcmp(s->p.e[i].name, s->o->entry) == 0)
+			en = &s->p.e[i];
+	if (en == NULL)		/* a script: parameters are its options */
+		return;
+	for (i = 0; i < s->o->nparams; i++) {
+		int declared = 0;
+
+		for (k = 0; k < en->np; k++)
+			declared |= strcmp(en->p[k].name, s->o->params[i].k) == 0;
+		if (!declared)
+			dbm_warnx("%s: entry point %s declares no parameter "
+			    "'%s': it is passed as --%s %s", s->p.file,
+			    en->name, s->o->params[i].k, s->o->params[i].k,
+			    s->o->params[i].v);
+	}
+}
+
+/* Phase 1: the project (fetched when it is a git URI), its parameters,
+ * the experiment, the backend config and the mode; everything local is
+ * checked before anything is sent. */
 static int
 resolve_project(struct submit *s)
 {
 	const struct dbm_submit_opts *o = s->o;
-	int major;
+	struct dbm_buf cmd = DBM_BUF_INIT;
+	int major, rc;
 
-	if (dbm_mlproject_load(o->project, &s->p, &s->e) < 0)
+	if (dbm_projsrc_open(o->uri, o->version, &s->src, &s->e) < 0)
+		return fail(s, DBM_SUBMIT_USAGE);
+	s->dir = s->src.dir;
+	if (dbm_mlproject_load(s->dir, &s->p, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	s->have_project = 1;
 	if (s->p.docker_env) {
@@ -115,14 +129,37 @@ resolve_project(struct submit *s)
 		    s->p.file);
 		return DBM_SUBMIT_USAGE;
 	}
-	if (dbm_mlproject_resolve(&s->p, o->entry, o->params, o->nparams,
-	    &s->params, &s->np, NULL, &s->e) < 0 ||
+	if (s->p.spark_python_file) {
+		/* as MLflow: the section's file and parameters, nothing else */
+		if (strcmp(o->entry, "main") != 0 || o->nparams > 0)
+			dbm_warnx("%s: databricks_spark_job names python_file and "
+			    "its parameters: -e and -P are ignored (as in mlflow "
+			    "run)", s->p.file);
+		rc = 0;
+	} else {
+		/* the command is built too: it checks the command's {names} */
+		rc = dbm_mlproject_resolve(&s->p, o->entry, o->params,
+		    o->nparams, &s->params, &s->np, &cmd, &s->e);
+	}
+	dbm_buf_free(&cmd);
+	if (rc < 0 || check_experiment(s) < 0 ||
 	    dbm_backend_load(o->backend_config, &s->backend, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
+	if (!s->p.spark_python_file)
+		warn_undeclared(s);
 	major = s->backend.spark_version ? atoi(s->backend.spark_version) : 0;
+	if (s->p.spark_python_file && strcmp(o->mode, "shell") == 0) {
+		dbm_errf(&s->e, DBM_E_USAGE, "%s: a databricks_spark_job "
+		    "project runs as a spark_python_task: use --mode python or "
+		    "auto", s->p.file);
+		return fail(s, DBM_SUBMIT_USAGE);
+	}
 	s->r->mode = dbm_xstrdup(strcmp(o->mode, "auto") != 0 ? o->mode :
-	    major >= 13 ? "python" : "shell");
-	if (strcmp(s->r->mode, "python") == 0 && choose_python_file(s) < 0)
+	    major >= 13 || s->p.spark_python_file ? "python" : "shell");
+	/* python mode runs no `mlflow run`: the environment's packages
+	 * become task libraries */
+	if (strcmp(s->r->mode, "python") == 0 &&
+	    dbm_pyenv_load(&s->p, &s->env, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	return 0;
 }
@@ -138,9 +175,32 @@ build_tarball(struct submit *s)
 		return fail(s, DBM_SUBMIT_USAGE);
 	}
 	dbm_buf_printf(&s->tarpath, "%s/project.tar.gz", s->tmpdir);
-	if (dbm_tarball(s->o->project, "mlflow-project", s->tarpath.data,
+	if (dbm_tarball(s->dir, "mlflow-project", s->tarpath.data,
 	    s->sha, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
+	return 0;
+}
+
+/* --run-id: the MLflow run exists (as mlflow run's get_or_create_run);
+ * its experiment is the run's unless one was given. */
+static int
+attach_mlflow_run(struct submit *s)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_json j;
+	int rc;
+
+	dbm_buf_adds(&url, "/api/2.0/mlflow/runs/get?run_id=");
+	dbm_url_encode(&url, s->o->run_id, 0);
+	rc = dbm_http_json(s->h, "GET", url.data, NULL, 1, &j, &s->e);
+	dbm_buf_free(&url);
+	if (rc < 0)
+		return -1;
+	if (s->o->experiment_id == NULL && s->o->experiment_name == NULL)
+		s->r->experiment_id = dbm_json_get_str(&j,
+		    "run.info.experiment_id");
+	dbm_json_free(&j);
+	s->r->mlflow_run_id = dbm_xstrdup(s->o->run_id);
 	return 0;
 }
 
@@ -152,18 +212,31 @@ start_mlflow_run(struct submit *s)
 	const struct dbm_submit_opts *o = s->o;
 	struct dbm_mlflow_run mr = {0};
 
+	if (o->run_id && attach_mlflow_run(s) < 0)
+		return fail(s, DBM_SUBMIT_API);
 	if (o->experiment_id)
 		s->r->experiment_id = dbm_xstrdup(o->experiment_id);
-	else if (dbm_mlflow_experiment(s->h, o->experiment_name ?
-	    o->experiment_name : "Default", &s->r->experiment_id, &s->e) < 0)
+	else if (o->experiment_name && dbm_mlflow_experiment(s->h,
+	    o->experiment_name, &s->r->experiment_id, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_API);
+	if (s->r->experiment_id == NULL) {
+		dbm_errf(&s->e, DBM_E_API, "run %s: no experiment id", o->run_id);
+		return fail(s, DBM_SUBMIT_API);
+	}
 	dbm_buf_printf(&s->tarball, "/mlflow-experiments/%s/projects-code/"
 	    "%s.tar.gz", s->r->experiment_id, s->sha);
 	if (dbm_dbfs_put_once(s->h, s->tarpath.data, s->tarball.data,
 	    &s->e) < 0)
 		return fail(s, DBM_SUBMIT_API);
+	if (o->run_id)
+		return 0;
 	mr.experiment_id = s->r->experiment_id;
-	mr.project = o->project;
+	mr.project = o->source ? o->source : s->dir;
+	if (s->src.cloned && o->source == NULL) {
+		mr.source_uri = s->src.uri;
+		mr.repo = s->src.repo;
+	}
+	mr.version = o->version;
 	mr.entry = o->entry;
 	mr.run_name = o->run_name;
 	mr.params = s->params;
@@ -173,56 +246,66 @@ start_mlflow_run(struct submit *s)
 	return 0;
 }
 
-/* Python mode's job file, uploaded once per content; *path gets its
- * DBFS path. */
+/* Python mode's launcher, uploaded once per content; *path gets its
+ * DBFS path (a dry run names it and uploads nothing). */
 static int
-upload_job_file(struct submit *s, const struct dbm_jobspec *js,
-    struct dbm_buf *path)
+upload_launcher(struct submit *s, const char *eid, struct dbm_buf *path)
 {
-	struct dbm_buf job = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
+	const char *text = dbm_jobspec_launcher();
+	struct dbm_buf tmp = DBM_BUF_INIT;
 	char lsha[65];
 	FILE *f;
 	int rc = -1;
 
-	dbm_jobspec_job_file(&job, js, s->code);
-	dbm_sha256_hex(job.data, job.len, lsha);
-	dbm_buf_printf(&tmp, "%s/launcher.py", s->tmpdir);
+	dbm_sha256_hex(text, strlen(text), lsha);
+	dbm_buf_printf(path, "/mlflow-experiments/%s/projects-code/"
+	    "dbmlops-launch-%.16s.py", eid, lsha);
+	if (s->o->dry_run)
+		return 0;
+	dbm_buf_printf(&tmp, "%s/launch.py", s->tmpdir);
 	f = fopen(tmp.data, "w");
-	if (f == NULL || fwrite(job.data, 1, job.len, f) != job.len ||
-	    fclose(f) != 0) {
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
 		dbm_err_sys(&s->e, "%s", tmp.data);
 		goto out;
 	}
-	dbm_buf_printf(path, "/mlflow-experiments/%s/projects-code/"
-	    "dbmlops-%s-%.16s.py", s->r->experiment_id, s->code ? "job" :
-	    "launch", lsha);
 	rc = dbm_dbfs_put_once(s->h, tmp.data, path->data, &s->e);
 out:
 	unlink(tmp.data);
 	dbm_buf_free(&tmp);
-	dbm_buf_free(&job);
 	return rc;
 }
 
 /* Phase 4: the runs/submit body of the mode; the MLflow run id is the
- * idempotency token, so a retried submit never starts two runs. */
+ * idempotency token, so a retried submit never starts two runs. A dry run
+ * builds it with placeholders for the ids it did not create. */
 static int
 build_job_spec(struct submit *s)
 {
 	const struct dbm_submit_opts *o = s->o;
-	struct dbm_buf name = DBM_BUF_INIT, job = DBM_BUF_INIT;
+	struct dbm_buf name = DBM_BUF_INIT, job = DBM_BUF_INIT,
+	    tar = DBM_BUF_INIT, *tarball = &s->tarball;
 	struct dbm_jobspec js = {0};
+	const char *eid = s->r->experiment_id ? s->r->experiment_id :
+	    "<experiment-id>";
 	int rc = 0;
 
-	dbm_buf_printf(&name, "MLflow Run for %s", o->project);
+	if (o->dry_run) {
+		dbm_buf_printf(&tar, "/mlflow-experiments/%s/projects-code/"
+		    "%s.tar.gz", eid, s->sha);
+		tarball = &tar;
+	}
+	/* as MLflow names it, after the project's URI */
+	dbm_buf_printf(&name, "MLflow Run for %s", o->source ? o->source :
+	    s->src.uri);
 	js.run_name = o->run_name ? o->run_name : name.data;
-	js.token = s->r->mlflow_run_id;
+	js.token = s->r->mlflow_run_id ? s->r->mlflow_run_id :
+	    "<mlflow-run-id>";
 	js.backend = &s->backend;
 	js.mlflow_req = o->mlflow_req;
-	js.experiment_id = s->r->experiment_id;
-	js.mlflow_run_id = s->r->mlflow_run_id;
+	js.experiment_id = eid;
+	js.mlflow_run_id = js.token;
 	js.sha = s->sha;
-	js.tarball = s->tarball.data;
+	js.tarball = tarball->data;
 	js.entry = o->entry;
 	js.env_manager = o->env_manager;
 	js.params = o->params;
@@ -231,20 +314,32 @@ build_job_spec(struct submit *s)
 		dbm_jobspec_shell(&s->body, &js);
 		goto out;
 	}
-	js.more_libs = s->p.spark_libs;
-	js.nmore_libs = s->p.nspark_libs;
-	js.file = s->code ? s->file : NULL;
-	js.file_args = s->file_args;
-	js.nfile_args = s->nfile_args;
-	if (upload_job_file(s, &js, &job) < 0) {
+	if (s->env.has_mlflow)
+		js.mlflow_req = "";	/* the project pins its own */
+	js.whl = s->env.whl;
+	js.nwhl = s->env.nwhl;
+	js.pypi = s->env.pypi;
+	js.npypi = s->env.npypi;
+	if (s->p.spark_python_file) {
+		/* MLflow forbids an environment file beside it */
+		js.file = s->p.spark_python_file;
+		js.file_args = s->p.spark_params;
+		js.nfile_args = s->p.nspark_params;
+		js.pypi = s->p.spark_libs;
+		js.npypi = s->p.nspark_libs;
+	}
+	if (upload_launcher(s, eid, &job) < 0) {
 		rc = fail(s, DBM_SUBMIT_API);
 		goto out;
 	}
 	js.job_file = job.data;
 	dbm_jobspec_python(&s->body, &js);
 out:
+	if (rc == 0)
+		s->r->job_spec = dbm_xstrdup(s->body.data);
 	dbm_buf_free(&name);
 	dbm_buf_free(&job);
+	dbm_buf_free(&tar);
 	return rc;
 }
 
@@ -318,12 +413,10 @@ submit_free(struct submit *s)
 		rmdir(s->tmpdir);
 	if (s->have_project)
 		dbm_mlproject_free(&s->p);
+	dbm_projsrc_free(&s->src);
 	dbm_kv_free(s->params, s->np);
 	dbm_backend_free(&s->backend);
-	free(s->code);
-	while (s->nwords > 0)
-		free(s->words[--s->nwords]);
-	free(s->words);
+	dbm_pyenv_free(&s->env);
 	dbm_buf_free(&s->tarpath);
 	dbm_buf_free(&s->tarball);
 	dbm_buf_free(&s->body);
@@ -345,9 +438,10 @@ dbm_submit(struct dbm_http *h, const struct dbm_submit_opts *o,
 	    (code = build_tarball(&s)) != 0)
 		goto out;
 	if (o->dry_run) {
-		fprintf(stderr, "%s: would submit %s (entry point %s, %s mode, "
-		    "project tarball %s)\n", dbm_prog(), o->project, o->entry,
-		    r->mode, s.sha);
+		if ((code = build_job_spec(&s)) == 0)
+			fprintf(stderr, "%s: would submit %s (entry point %s, %s "
+			    "mode, project tarball %s)\n", dbm_prog(), s.dir,
+			    o->entry, r->mode, s.sha);
 		goto out;
 	}
 	if ((code = start_mlflow_run(&s)) != 0)
@@ -379,5 +473,6 @@ dbm_submit_result_free(struct dbm_submit_result *r)
 	free(r->message);
 	free(r->logs);
 	free(r->mode);
+	free(r->job_spec);
 	memset(r, 0, sizeof(*r));
 }

@@ -26,19 +26,27 @@ enum {
 };
 
 struct dbm_submit_opts {
-	const char *project;		/* project directory */
+	const char *uri;		/* project: directory, file:// or git URI,
+					 * with #subdir */
+	const char *version;		/* git commit, branch or tag, or NULL */
+	const char *source;		/* the project the run records as its
+					 * source, when uri is a copy; or NULL */
 	const char *entry;		/* entry point (main) */
 	struct dbm_kv *params;
 	int nparams;
 	const char *experiment_name, *experiment_id;
-	const char *backend_config;	/* JSON file, flat or wrapped */
+	const char *backend_config;	/* JSON file or JSON text, flat or
+					 * wrapped */
 	const char *run_name;
+	const char *run_id;		/* an existing MLflow run, or NULL */
 	const char *env_manager;	/* for the cluster's mlflow run */
 	const char *mode;		/* auto, shell, python */
 	const char *mlflow_req;		/* pypi requirement added (mlflow) */
 	int wait;
 	long timeout;			/* seconds of waiting, 0: none */
 	long poll_max;			/* longest pause between polls (s) */
+	long log_interval;		/* without a terminal: a state line
+					 * this often (s; 60) */
 	int json, quiet, dry_run;
 	volatile sig_atomic_t *interrupted;
 };
@@ -49,6 +57,8 @@ struct dbm_submit_result {
 	long long run_id, task_run_id, job_id;
 	char *logs;
 	char *mode;
+	char *job_spec;			/* the runs/submit body (a dry run's has
+					 * <placeholders> for ids) */
 	int code;			/* exit code */
 };
 

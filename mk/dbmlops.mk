@@ -125,8 +125,9 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
 dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && $(DBMLOPS_BIN)mlflow-submit \
-	    -b '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)' \
+	$(__dbmlops_env) && $(DBMLOPS_BIN)mlflow-submit -b databricks \
+	    -c '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)' \
+	    --source '$(DBMLOPS_MLPROJECT)' \
 	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
 	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \
 	    '$(DBMLOPS_STATE)/project'

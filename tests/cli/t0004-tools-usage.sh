@@ -3,7 +3,7 @@
 # missing arguments exit 2 with "try '<tool> --help'", stdout write errors
 # are errors.
 . "$(dirname "$0")/lib.sh"
-plan 29
+plan 32
 
 for t in branch-name dbfs-put wheelpath-subst mlflow-submit workspace-emu; do
 	run $t --help
@@ -21,7 +21,15 @@ check "dbfs-put needs a destination" 2 "$rc"
 run wheelpath-subst
 check "wheelpath-subst needs a file" 2 "$rc"
 run mlflow-submit .
-check "mlflow-submit needs -b" "mlflow-submit: -b cluster.json is needed (a new job cluster's spec)
+check "mlflow-submit needs -c" "mlflow-submit: -c cluster.json is needed (a new job cluster's spec, as mlflow run -b databricks takes it)
+mlflow-submit: try 'mlflow-submit --help'" "$err"
+run mlflow-submit --version abc .
+check "mlflow run's --version REF is not taken for ours" "mlflow-submit: --version prints mlflow-submit's version; to run a git commit (mlflow run --version REF) write -v REF
+mlflow-submit: try 'mlflow-submit --help'" "$err"
+run mlflow-submit -b local -c x.json .
+check "mlflow-submit: other backends" 2 "$rc"
+run mlflow-submit -b databricks -c '{}' -P a=1 -P a=2 .
+check "mlflow-submit: a repeated -P" "mlflow-submit: -P: repeated parameter 'a'
 mlflow-submit: try 'mlflow-submit --help'" "$err"
 if [ -w /dev/full ]; then
 	run sh -c 'dbfs-put --help > /dev/full'

@@ -47,7 +47,7 @@ def project(stack, tmp_path_factory):
 
 def submit(stack, project, *args, env=None, timeout=600):
     e = stack.env(DBMLOPS_POLL_MAX="1", **(env or {}))
-    return subprocess.run([SUBMIT, "-b", str(project / "cluster.json"), *args,
+    return subprocess.run([SUBMIT, "-b", "databricks", "-c", str(project / "cluster.json"), *args,
                            str(project)], env=e, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -99,7 +99,7 @@ def test_failure_exit_code(stack, project):
 
 def test_sigterm_cancels_remote_run(stack, project):
     e = stack.env(DBMLOPS_POLL_MAX="1")
-    p = subprocess.Popen([SUBMIT, "-b", str(project / "cluster.json"), "--json",
+    p = subprocess.Popen([SUBMIT, "-c", str(project / "cluster.json"), "--json",
                           "-e", "sleep", "--experiment-name", "/Shared/submit/cancel",
                           str(project)], env=e, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
@@ -133,14 +133,14 @@ def test_library_error_is_infrastructure(stack, project, tmp_path):
     cfg = json.loads((project / "cluster.json").read_text())
     cfg["libraries"] = [{"whl": "dbfs:/no/such-1.0-py3-none-any.whl"}]
     bad.write_text(json.dumps(cfg))
-    r = submit(stack, project, "-b", str(bad), "--experiment-name", "/Shared/submit/lib")
+    r = submit(stack, project, "-c", str(bad), "--experiment-name", "/Shared/submit/lib")
     assert r.returncode == 5, r.stderr
     assert "Library installation failed" in r.stderr
 
 
 def test_checks_before_sending(stack, project, tmp_path):
     n = len(stack.requests())
-    r = submit(stack, project, "-P", "alpha=abc")
+    r = submit(stack, project, "-P", "alpha=abc", "--experiment-name", "/Shared/x")
     assert r.returncode == 2 and "is not a float" in r.stderr
     assert "MLproject:" in r.stderr
     broken = tmp_path / "broken"
@@ -148,19 +148,21 @@ def test_checks_before_sending(stack, project, tmp_path):
     (broken / "MLproject").write_text("name: x\nentry_points:\n  main:\n"
                                       "    parameters:\n      a: float\n"
                                       "    command: echo {a}\n")
-    r = subprocess.run([SUBMIT, "-b", str(project / "cluster.json"), str(broken)],
+    r = subprocess.run([SUBMIT, "-c", str(project / "cluster.json"),
+                        "--experiment-name", "/Shared/x", str(broken)],
                        env=stack.env(), capture_output=True, text=True)
     assert r.returncode == 2 and "missing required parameter: a" in r.stderr
-    r = submit(stack, project, "-e", "nope")
+    r = submit(stack, project, "-e", "nope", "--experiment-name", "/Shared/x")
     assert r.returncode == 2 and "no entry point 'nope'" in r.stderr
     (tmp_path / "c.json").write_text("{ not json")
-    r = submit(stack, project, "-b", str(tmp_path / "c.json"))
+    r = submit(stack, project, "-c", str(tmp_path / "c.json"), "--experiment-name", "/Shared/x")
     assert r.returncode == 2 and "c.json:1:3:" in r.stderr
     assert len(stack.requests()) == n       # nothing was sent
 
 
 def test_bad_token(stack, project):
-    r = submit(stack, project, env={"DATABRICKS_TOKEN": "not-the-token"})
+    r = submit(stack, project, "--experiment-name", "/Shared/x",
+               env={"DATABRICKS_TOKEN": "not-the-token"})
     assert r.returncode == 6
     assert "403 PERMISSION_DENIED" in r.stderr and "not-the-token" not in r.stderr
 
@@ -216,16 +218,16 @@ def test_python_mode_runs_in_process(stack, project, tmp_path):
     assert "mlflow.projects" not in out["logs"]        # no child mlflow run
     code_dir = os.path.join(stack.data, "dbfs", "mlflow-experiments",
                             out["experiment_id"], "projects-code")
-    assert any(f.startswith("dbmlops-job-") for f in os.listdir(code_dir))
+    assert sum(f.startswith("dbmlops-launch-") for f in os.listdir(code_dir)) == 1
     spark = tmp_path / "spark"
     shutil.copytree(project, spark)
-    (spark / "MLproject").write_text((spark / "MLproject").read_text() + """
+    (spark / "MLproject").write_text("""name: spark
 databricks_spark_job:
   python_file: train.py
   parameters: ["--alpha", "0.5", "--l1-ratio", "0.5"]
   python_libraries: []
 """)
-    r = submit(stack, spark, "-b", str(spark / "cluster.json"), "--mode", "python",
+    r = submit(stack, spark, "-c", str(spark / "cluster.json"), "--mode", "python",
                "--json", "--experiment-name", "/Shared/submit/inproc")
     assert r.returncode == 0, r.stderr
     assert "trained with dbmlops_example" in json.loads(r.stdout)["logs"]
@@ -236,7 +238,7 @@ def test_wrapped_config_with_empty_libraries(stack, project, tmp_path):
     libs = cfg.pop("libraries")
     wrapped = tmp_path / "wrapped.json"
     wrapped.write_text('{"new_cluster": %s, "libraries": [ \n ]}' % json.dumps(cfg))
-    r = submit(stack, project, "-b", str(wrapped), "--no-wait", "--experiment-name",
+    r = submit(stack, project, "-c", str(wrapped), "--no-wait", "--experiment-name",
                "/Shared/submit/empty-libs")
     assert r.returncode == 0, r.stderr
     assert libs     # the flat form had the wheel; this one lists none
@@ -245,7 +247,7 @@ def test_wrapped_config_with_empty_libraries(stack, project, tmp_path):
 def test_cancelled_elsewhere_exit_code(stack, project):
     """A run cancelled by someone else (the UI, another job) exits 4."""
     e = stack.env(DBMLOPS_POLL_MAX="1")
-    p = subprocess.Popen([SUBMIT, "-b", str(project / "cluster.json"), "--json",
+    p = subprocess.Popen([SUBMIT, "-c", str(project / "cluster.json"), "--json",
                           "-e", "sleep", "--run-name", "cancelled-elsewhere",
                           "--experiment-name", "/Shared/submit/cancel4", str(project)],
                          env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
