@@ -45,9 +45,11 @@ MAN1 = $(wildcard man/*.1)
 
 # Targets that must work before the libraries are installed do not read the
 # generated configuration (make deps installs them; make check and make demo
-# call deps first and then a sub-make).
+# call deps first and then a sub-make). Other goals read it; given with
+# deps-sys or deps (`make deps-sys all install`, as CI scripts write it), the
+# packages are installed before the configuration is made.
 __noconf = deps deps-sys venv check demo clean help
-ifeq ($(filter $(__noconf),$(MAKECMDGOALS)),)
+ifneq ($(filter-out $(__noconf),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 include $(B)/config.mk
 endif
 
@@ -62,7 +64,7 @@ $(B)/flags: FORCE
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
 
-$(B)/config.mk: scripts/configure.sh
+$(B)/config.mk: scripts/configure.sh | $(filter deps deps-sys,$(MAKECMDGOALS))
 	@mkdir -p $(B)
 	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' sh scripts/configure.sh > $@.tmp
 	@mv $@.tmp $@
@@ -156,19 +158,30 @@ fuzz: $(B)/config.mk $(B)/gen/launch.h
 		    tests/fuzz/corpus/$$t || exit 1; \
 	done
 
+# GNU standards: DESTDIR, PREFIX, BINDIR, MANDIR, DATADIR; install(1) with
+# explicit modes, whatever the umask. uninstall removes what install put
+# there, then the directories of ours that are left empty.
+INSTALL ?= install
+SHARE_FILES = mk/dbmlops.mk emu/cluster/dbmlops_cluster.py \
+	emu/cluster/bin/mlflow
+__share_dest = $(DESTDIR)$(DATADIR)/$(patsubst emu/%,%,$(1))
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DATADIR)/mk \
-		$(DESTDIR)$(DATADIR)/cluster/bin
-	cp -f $(BINS) $(DESTDIR)$(BINDIR)/
-	cp -f $(MAN1) $(DESTDIR)$(MANDIR)/man1/
-	cp -f mk/dbmlops.mk $(DESTDIR)$(DATADIR)/mk/
-	cp -f emu/cluster/dbmlops_cluster.py $(DESTDIR)$(DATADIR)/cluster/
-	cp -f emu/cluster/bin/mlflow $(DESTDIR)$(DATADIR)/cluster/bin/
+	$(INSTALL) -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(DATADIR)/mk $(DESTDIR)$(DATADIR)/cluster/bin
+	$(INSTALL) -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 mk/dbmlops.mk $(DESTDIR)$(DATADIR)/mk/
+	$(INSTALL) -m 644 emu/cluster/dbmlops_cluster.py $(DESTDIR)$(DATADIR)/cluster/
+	$(INSTALL) -m 755 emu/cluster/bin/mlflow $(DESTDIR)$(DATADIR)/cluster/bin/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(EMU:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%)
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -f $(foreach f,$(SHARE_FILES),$(call __share_dest,$(f)))
+	@for d in cluster/bin cluster mk; do \
+		rmdir '$(DESTDIR)$(DATADIR)'/$$d 2>/dev/null || :; done
+	@case '$(DATADIR)' in */dbmlops) \
+		rmdir '$(DESTDIR)$(DATADIR)' 2>/dev/null || : ;; esac
 
 clean:
 	rm -rf $(B)

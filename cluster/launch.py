@@ -9,18 +9,19 @@ per content. "entry" resolves entry point NAME with MLflow's own project
 code (parameter types, defaults, path parameters, undeclared parameters,
 -e script.py), exactly as `mlflow run` does; "file" runs a
 databricks_spark_job python_file. A `python FILE ARGS` command runs FILE in
-this process as `python FILE` would (runpy: __file__, __name__ ==
-"__main__", sys.argv, sys.path[0], the working directory is the project),
+this process as `python FILE` would (__file__, __name__ == "__main__",
+sys.argv, sys.path[0]; the working directory is the project),
 so tracebacks name the project's own file and lines; any other command runs
 in bash. The project's dependencies were installed as task libraries.
 """
+import builtins
 import os
-import runpy
 import shlex
 import subprocess
 import sys
 import tarfile
 import tempfile
+import types
 
 
 def unpack(tarball):
@@ -58,11 +59,19 @@ def command(project, entry, params):
 
 
 def run_file(project, path, args):
-    """`python path args` in this process."""
-    full = os.path.join(project, path)
+    """`python path args` in this process: __main__ is the file's module
+    (__file__ absolute, as Python 3.9+ sets it), sys.argv[0] the path as
+    written, sys.path[0] the file's directory."""
+    full = os.path.abspath(os.path.join(project, path))
+    with open(full, "rb") as f:
+        code = compile(f.read(), full, "exec")
     sys.argv = [path] + list(args)
-    sys.path[0] = os.path.dirname(os.path.abspath(full))
-    runpy.run_path(os.path.abspath(full), run_name="__main__")
+    sys.path[0] = os.path.dirname(full)
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=full, __builtins__=builtins,
+                         __cached__=None, __loader__=None, __spec__=None)
+    sys.modules["__main__"] = main
+    exec(code, main.__dict__)
 
 
 def main():

@@ -34,6 +34,9 @@ enum MHD_Result emu_jobs_api(struct req *r);
 /* SCIM: the calling identity (scim.c). */
 enum MHD_Result emu_scim_me(struct req *r);
 
+/* experiments/create, checked as the workspace checks it (experiments.c). */
+enum MHD_Result emu_experiment_create(struct req *r);
+
 /* MLflow tracking server and UI, proxied (proxy.c). */
 enum MHD_Result emu_proxy(struct req *r);
 

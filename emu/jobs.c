@@ -21,6 +21,7 @@
 
 #include "emu.h"
 #include "api.h"
+#include "jobs.h"
 #include "jobs_int.h"
 #include "sha.h"
 

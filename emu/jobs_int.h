@@ -6,7 +6,6 @@
 #define EMU_JOBS_INT_H
 
 #include "emu.h"
-#include "jobs.h"
 
 #define LOG_MAX (5 * 1024 * 1024)
 

@@ -45,6 +45,44 @@ raw_dup(const struct dbm_json *j, int t)
 	return dbm_xstrndup(p, n);
 }
 
+/* The compute of a task (PROTOCOL.md section 4): exactly one of
+ * new_cluster, existing_cluster_id, job_cluster_key, environment_key; a
+ * new cluster names its runtime, its node type (or an instance pool or a
+ * policy that sets it) and its size. The messages are the service's. */
+static char *
+compute_error(const struct dbm_json *j, int obj)
+{
+	static const char *const kinds[] = {"new_cluster", "existing_cluster_id",
+		"job_cluster_key", "environment_key"};
+	struct dbm_buf b = DBM_BUF_INIT;
+	size_t i, n = 0;
+	int nc = dbm_json_member(j, obj, "new_cluster");
+
+	for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+		n += dbm_json_member(j, obj, kinds[i]) >= 0;
+	if (n == 0)
+		return dbm_xstrdup("Either new_cluster or existing_cluster_id "
+		    "must be specified.");
+	if (n > 1)
+		return dbm_xstrdup("Only one of new_cluster, existing_cluster_id, "
+		    "job_cluster_key or environment_key may be specified.");
+	if (nc < 0)
+		return NULL;
+	if (dbm_json_type(j, nc) != DBM_JSON_OBJECT)
+		return dbm_xstrdup("new_cluster must be an object");
+	if (dbm_json_type(j, dbm_json_member(j, nc, "spark_version")) !=
+	    DBM_JSON_STRING)
+		dbm_buf_adds(&b, "Missing required field: spark_version");
+	else if (dbm_json_member(j, nc, "node_type_id") < 0 &&
+	    dbm_json_member(j, nc, "instance_pool_id") < 0 &&
+	    dbm_json_member(j, nc, "policy_id") < 0)
+		dbm_buf_adds(&b, "Missing required field: node_type_id");
+	else if (dbm_json_member(j, nc, "num_workers") < 0 &&
+	    dbm_json_member(j, nc, "autoscale") < 0)
+		dbm_buf_adds(&b, "Missing required field: size");
+	return b.len ? dbm_buf_detach(&b) : NULL;
+}
+
 static int
 parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
     const char *key, long long run_id, char **why)
@@ -77,6 +115,8 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 		    "spark_python_task or python_wheel_task");
 		return -1;
 	}
+	if ((*why = compute_error(j, obj)) != NULL)
+		return -1;
 	t->cluster_json = raw_dup(j, dbm_json_member(j, obj, "new_cluster"));
 	t->existing = dbm_json_strdup(j, dbm_json_member(j, obj,
 	    "existing_cluster_id"));

@@ -160,6 +160,14 @@ make_dirs(struct emu *e)
 		if (store_mkdirs(b.data) < 0)
 			dbm_errx(1, "%s: %s", b.data, strerror(errno));
 	}
+	/* the folders every workspace has */
+	dbm_buf_reset(&b);
+	dbm_buf_printf(&b, "%s/workspace/Shared", e->datadir);
+	store_mkdirs(b.data);
+	dbm_buf_reset(&b);
+	dbm_buf_printf(&b, "%s/workspace/Users/%s", e->datadir, e->user_name);
+	if (strchr(e->user_name, '/') == NULL && e->user_name[0] != '.')
+		store_mkdirs(b.data);
 	dbm_buf_free(&b);
 }
 

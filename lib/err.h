@@ -11,6 +11,11 @@
 
 #include <stdarg.h>
 
+/* The deepest nesting any parser here accepts (JSON, YAML, MLproject):
+ * deeper input is refused with file:line:col before it costs time or
+ * stack. */
+#define DBM_NEST_MAX 512
+
 enum dbm_errkind {
 	DBM_E_NONE = 0,
 	DBM_E_SYS,	/* local I/O or system call */

@@ -33,6 +33,37 @@ config_text(const char *arg, struct dbm_buf *in, const char **name,
 	return dbm_err_sys(e, "%s", arg);
 }
 
+/* What the workspace requires of a new cluster (PROTOCOL.md section 4),
+ * checked here so a misspelt key fails before anything is sent. */
+static int
+cluster_ok(const char *file, const char *cluster, struct dbm_err *e)
+{
+	static const char *const need[][3] = {
+		{"spark_version", NULL, NULL},
+		{"node_type_id", "instance_pool_id", "policy_id"},
+		{"num_workers", "autoscale", NULL},
+	};
+	struct dbm_json j;
+	size_t i, k;
+	int rc = 0;
+
+	if (dbm_json_parse(&j, cluster, strlen(cluster), file, e) < 0)
+		return -1;
+	for (i = 0; i < sizeof(need) / sizeof(*need) && rc == 0; i++) {
+		int found = 0;
+
+		for (k = 0; k < 3 && need[i][k]; k++)
+			found |= dbm_json_member(&j, 0, need[i][k]) >= 0;
+		if (!found)
+			rc = dbm_err_input(e, file, 1, 1, "the cluster has no %s%s%s: "
+			    "the workspace refuses a new_cluster without it", need[i][0],
+			    need[i][1] ? " (or " : "", need[i][1] ? (i == 1 ?
+			    "instance_pool_id, policy_id)" : "autoscale)") : "");
+	}
+	dbm_json_free(&j);
+	return rc;
+}
+
 int
 dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 {
@@ -103,7 +134,7 @@ dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 		*libs = dbm_xstrndup(raw, l);
 	}
 	dbm_json_free(&j);
-	rc = 0;
+	rc = *cluster ? cluster_ok(file, *cluster, e) : 0;
 out:
 	dbm_buf_free(&in);
 	dbm_buf_free(&c);

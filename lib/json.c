@@ -161,6 +161,35 @@ shape(const char *js, const jsmntok_t *tok, int n, int t, int *bad)
 }
 
 
+/* The offset where nesting passes DBM_NEST_MAX, or -1: one linear pass,
+ * strings skipped, before jsmn (whose closing search is linear in depth)
+ * and the recursive shape check ever see it. */
+static long long
+too_deep(const char *js, size_t len)
+{
+	size_t i;
+	int depth = 0, str = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = js[i];
+
+		if (str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				str = 0;
+		} else if (c == '"') {
+			str = 1;
+		} else if (c == '[' || c == '{') {
+			if (++depth > DBM_NEST_MAX)
+				return (long long)i;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return -1;
+}
+
 int
 dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
     const char *name, struct dbm_err *e)
@@ -176,6 +205,15 @@ dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
 	memset(j, 0, sizeof(*j));
 	if (name == NULL)
 		name = "<json>";
+	{
+		long long deep = too_deep(js, len);
+
+		if (deep >= 0) {
+			dbm_linecol(js, (size_t)deep, &line, &col);
+			return dbm_err_input(e, name, line, col, "nesting deeper "
+			    "than %d", DBM_NEST_MAX);
+		}
+	}
 	for (;;) {
 		tok = dbm_xrealloc(tok, cap * sizeof(*tok));
 		jsmn_init(&p);

@@ -1,5 +1,5 @@
 /*
- * MLflow tracking calls of mlflow-submit (PROTOCOL.md section 7): the
+ * MLflow tracking calls of mlflow-submit (PROTOCOL.md section 10): the
  * experiment by name, the project run with the tags MLflow's client sets,
  * run tags, and the run's end.
  */

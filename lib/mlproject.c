@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -156,8 +157,6 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 {
 	DIR *dd;
 	struct dirent *de;
-	FILE *f;
-	yaml_parser_t ps;
 	yaml_document_t doc;
 	yaml_node_t *root, *eps, *n;
 	yaml_node_pair_t *pr;
@@ -177,18 +176,8 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 		return 0;
 	}
 	p->file = dbm_buf_detach(&path);
-	if ((f = fopen(p->file, "rb")) == NULL)
-		return dbm_err_sys(e, "%s", p->file);
-	yaml_parser_initialize(&ps);
-	yaml_parser_set_input_file(&ps, f);
-	if (!yaml_parser_load(&ps, &doc)) {
-		dbm_err_input(e, p->file, (long)ps.problem_mark.line + 1,
-		    (long)ps.problem_mark.column + 1, "%s",
-		    ps.problem ? ps.problem : "invalid YAML");
-		yaml_parser_delete(&ps);
-		fclose(f);
+	if (dbm_yaml_load(p->file, &doc, e) < 0)
 		return -1;
-	}
 	root = yaml_document_get_root_node(&doc);
 	if (root == NULL || root->type != YAML_MAPPING_NODE) {
 		dbm_yaml_bad(e, p->file, root, "an MLproject file is a mapping");
@@ -242,8 +231,6 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 	rc = 0;
 out:
 	yaml_document_delete(&doc);
-	yaml_parser_delete(&ps);
-	fclose(f);
 	return rc;
 }
 
@@ -352,6 +339,15 @@ dbm_mlproject_resolve(const struct dbm_mlproject *p, const char *ep,
 		/* an undeclared script runs as python or $SHELL */
 		if ((l > 3 && strcmp(ep + l - 3, ".py") == 0) ||
 		    (l > 3 && strcmp(ep + l - 3, ".sh") == 0)) {
+			struct dbm_buf f = DBM_BUF_INIT;
+			int there;
+
+			dbm_buf_printf(&f, "%s/%s", p->dir, ep);
+			there = access(f.data, F_OK) == 0;
+			dbm_buf_free(&f);
+			if (!there)
+				return dbm_errf(e, DBM_E_USAGE, "no entry point "
+				    "'%s', and no such script in %s", ep, p->dir);
 			if (cmd) {
 				dbm_buf_adds(cmd, strcmp(ep + l - 3, ".py") == 0 ?
 				    "python " : "$SHELL ");
@@ -366,8 +362,20 @@ dbm_mlproject_resolve(const struct dbm_mlproject *p, const char *ep,
 			}
 			return 0;
 		}
-		return dbm_errf(e, DBM_E_USAGE, "no entry point '%s' in %s", ep,
-		    p->file ? p->file : p->dir);
+		if (p->file == NULL)
+			return dbm_errf(e, DBM_E_USAGE, "%s has no MLproject "
+			    "file, so no entry point '%s': add an MLproject file "
+			    "(https://mlflow.org/docs/latest/projects.html), or "
+			    "give -e script.py (or .sh) to run a bare script",
+			    p->dir, ep);
+		for (i = 0; i < p->ne; i++)
+			dbm_buf_printf(&missing, "%s%s", i ? ", " : "",
+			    p->e[i].name);
+		dbm_errf(e, DBM_E_USAGE, "no entry point '%s' in %s (it has "
+		    "%s; -e script.py runs a bare script)", ep, p->file,
+		    p->ne ? missing.data : "none");
+		dbm_buf_free(&missing);
+		return -1;
 	}
 	for (k = 0; k < en->np; k++) {
 		const struct dbm_param *pa = &en->p[k];

@@ -1,6 +1,6 @@
 /*
  * Where an MLflow project comes from, read as `mlflow run` reads its URI
- * (PROTOCOL.md section 9): a local directory or a file:// URI, else a git
+ * (PROTOCOL.md section 12): a local directory or a file:// URI, else a git
  * repository (https, ssh, git@host:path, file://) cloned with git into a
  * temporary directory; "#subdir" names a project inside it, and a version
  * (commit, branch or tag, `-v`) is checked out in a clone, never in the

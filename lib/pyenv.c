@@ -224,9 +224,8 @@ conda(struct dbm_pyenv *env, yaml_document_t *d, yaml_node_t *root,
 	return rc;
 }
 
-/* The environment file as MLflow picks it. */
-static char *
-env_file(const struct dbm_mlproject *p, int *is_conda)
+char *
+dbm_pyenv_file(const struct dbm_mlproject *p, int *is_conda)
 {
 	static const char *const defaults[] = {"python_env.yaml",
 		"conda.yaml"};
@@ -260,7 +259,7 @@ dbm_pyenv_load(const struct dbm_mlproject *p, struct dbm_pyenv *env,
 	int is_conda, rc;
 
 	memset(env, 0, sizeof(*env));
-	if (p->docker_env || (env->file = env_file(p, &is_conda)) == NULL)
+	if (p->docker_env || (env->file = dbm_pyenv_file(p, &is_conda)) == NULL)
 		return 0;
 	if (dbm_yaml_load(env->file, &doc, e) < 0)
 		return -1;

@@ -28,5 +28,8 @@ struct dbm_pyenv {
 int dbm_pyenv_load(const struct dbm_mlproject *p, struct dbm_pyenv *env,
     struct dbm_err *e);
 void dbm_pyenv_free(struct dbm_pyenv *env);
+/* The environment file of p as MLflow picks it (malloc'd path under
+ * p->dir, *is_conda set), or NULL when it has none. */
+char *dbm_pyenv_file(const struct dbm_mlproject *p, int *is_conda);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Waiting for a job run (mlflow-submit): runs/get polled with a growing
- * pause, the state line, cancelling on a signal or a timeout, the logs of
- * the run's task and the exit code of its outcome.
+ * pause, the state line, cancelling on a signal or a timeout, and the
+ * logs of the run's task.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +130,7 @@ line_end(struct line *l, const char *result)
 
 /* Sleep for secs in small steps: the line ticks, a signal is noticed. */
 static void
-pause_for(struct line *l, double secs, const struct dbm_submit_opts *o,
+pause_for(struct line *l, double secs, const struct dbm_wait_opts *o,
     int cancelled)
 {
 	double until = mono() + secs, tick = mono() + 1;
@@ -148,8 +148,8 @@ pause_for(struct line *l, double secs, const struct dbm_submit_opts *o,
 }
 
 int
-dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
-    struct dbm_submit_result *r, struct dbm_err *e)
+dbm_run_wait(struct dbm_http *h, long long run_id,
+    const struct dbm_wait_opts *o, struct dbm_run_end *r, struct dbm_err *e)
 {
 	struct dbm_buf url = DBM_BUF_INIT;
 	struct line l = {0};
@@ -159,9 +159,9 @@ dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
 	l.tty = isatty(2);
 	l.quiet = o->quiet;
 	l.interval = o->log_interval > 0 ? o->log_interval : 60;
-	l.run_id = r->run_id;
+	l.run_id = run_id;
 	l.start = l.entered = mono();
-	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get?run_id=%lld", r->run_id);
+	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get?run_id=%lld", run_id);
 	for (;;) {
 		struct dbm_json j;
 		char *life, *result;
@@ -169,8 +169,8 @@ dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
 		if (o->interrupted && *o->interrupted && !cancelled) {
 			line_clear(&l);
 			fprintf(stderr, "%s: interrupted: cancelling run %lld\n",
-			    dbm_prog(), r->run_id);
-			if (dbm_run_cancel(h, r->run_id, e) < 0)
+			    dbm_prog(), run_id);
+			if (dbm_run_cancel(h, run_id, e) < 0)
 				dbm_err_print(e);
 			cancelled = 1;
 		}
@@ -178,8 +178,8 @@ dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
 		    (double)o->timeout) {
 			line_clear(&l);
 			fprintf(stderr, "%s: waited %lds: cancelling run %lld\n",
-			    dbm_prog(), o->timeout, r->run_id);
-			if (dbm_run_cancel(h, r->run_id, e) < 0)
+			    dbm_prog(), o->timeout, run_id);
+			if (dbm_run_cancel(h, run_id, e) < 0)
 				dbm_err_print(e);
 			cancelled = timed_out = 1;
 		}
@@ -208,10 +208,10 @@ dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
 			    "state.state_message");
 			line_end(&l, result);
 			if (dbm_json_get_int(&j, "tasks.0.run_id", &t) == 0 &&
-			    strcmp(r->mode, "python") == 0)
+			    o->tasks)
 				r->task_run_id = t;
 			else
-				r->task_run_id = r->run_id;
+				r->task_run_id = run_id;
 			dbm_json_free(&j);
 			break;
 		}
@@ -222,49 +222,30 @@ dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
 		pause = pause * 1.5 > (double)o->poll_max ? (double)o->poll_max :
 		    pause * 1.5;
 	}
-	if (rc == 0 && timed_out)
-		r->code = DBM_SUBMIT_TIMEDOUT;
+	if (rc == 0)
+		r->timed_out = timed_out;
 	free(l.state);
 	dbm_buf_free(&url);
 	dbm_buf_free(&l.chain);
 	return rc;
 }
 
-void
-dbm_run_logs(struct dbm_http *h, struct dbm_submit_result *r)
+char *
+dbm_run_logs(struct dbm_http *h, long long task_run_id)
 {
 	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_json j;
 	struct dbm_err e;
+	char *logs = NULL;
 
 	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get-output?run_id=%lld",
-	    r->task_run_id);
+	    task_run_id);
 	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, &e) == 0) {
-		r->logs = dbm_json_get_str(&j, "logs");
-		if (r->logs == NULL)
-			r->logs = dbm_json_get_str(&j, "notebook_output.result");
+		logs = dbm_json_get_str(&j, "logs");
+		if (logs == NULL)
+			logs = dbm_json_get_str(&j, "notebook_output.result");
 		dbm_json_free(&j);
 	}
 	dbm_buf_free(&url);
-}
-
-int
-dbm_run_outcome(const struct dbm_submit_result *r, const struct dbm_submit_opts *o)
-{
-	if (o->interrupted && *o->interrupted)
-		return DBM_SUBMIT_INTERRUPTED;
-	if (r->code)
-		return r->code;
-	if (strcmp(r->life, "INTERNAL_ERROR") == 0)
-		return DBM_SUBMIT_INFRA;
-	if (r->result == NULL)
-		return DBM_SUBMIT_INFRA;	/* terminal, no result: failed */
-	if (strcmp(r->result, "SUCCESS") == 0)
-		return DBM_SUBMIT_OK;
-	if (strcmp(r->result, "TIMEDOUT") == 0)
-		return DBM_SUBMIT_TIMEDOUT;
-	if (strcmp(r->result, "CANCELED") == 0 ||
-	    strcmp(r->result, "UPSTREAM_CANCELED") == 0)
-		return DBM_SUBMIT_CANCELED;
-	return DBM_SUBMIT_FAILED;
+	return logs;
 }

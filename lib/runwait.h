@@ -1,21 +1,36 @@
 /*
- * Waiting for a submitted job run and reading its outcome (runwait.c).
+ * Waiting for a submitted job run and reading its end (runwait.c).
  */
 #ifndef DBM_RUNWAIT_H
 #define DBM_RUNWAIT_H
 
-#include "submit.h"
+#include <signal.h>
+
+#include "err.h"
+#include "http.h"
+
+struct dbm_wait_opts {
+	int quiet;			/* no state line */
+	int tasks;			/* a tasks[] run: logs are the task's */
+	long timeout;			/* cancel after this many seconds; 0 */
+	long poll_max;			/* longest pause between polls (s) */
+	long log_interval;		/* no terminal: a line this often (s) */
+	volatile sig_atomic_t *interrupted;	/* cancel when set */
+};
+
+struct dbm_run_end {
+	char *life, *result, *message;	/* result may be NULL: a failure */
+	long long task_run_id;		/* whose output holds the logs */
+	int timed_out;			/* cancelled for o->timeout */
+};
 
 int dbm_run_cancel(struct dbm_http *h, long long run_id, struct dbm_err *e);
-/* Poll runs/get until r->run_id ends, showing its state on stderr;
- * cancels it on *o->interrupted or after o->timeout. Fills r's state and
- * task_run_id. -1 (e filled) when the API could not tell. */
-int dbm_run_wait(struct dbm_http *h, const struct dbm_submit_opts *o,
-    struct dbm_submit_result *r, struct dbm_err *e);
-/* r->logs from runs/get-output of the task run (none when unavailable). */
-void dbm_run_logs(struct dbm_http *h, struct dbm_submit_result *r);
-/* The exit code of the ended run (DBM_SUBMIT_*). */
-int dbm_run_outcome(const struct dbm_submit_result *r,
-    const struct dbm_submit_opts *o);
+/* Poll runs/get until run_id ends, showing its state on stderr; cancel
+ * it on *o->interrupted or after o->timeout. -1 (e filled) when the API
+ * could not tell. */
+int dbm_run_wait(struct dbm_http *h, long long run_id,
+    const struct dbm_wait_opts *o, struct dbm_run_end *r, struct dbm_err *e);
+/* The logs from runs/get-output of a task run (malloc'd), or NULL. */
+char *dbm_run_logs(struct dbm_http *h, long long task_run_id);
 
 #endif

@@ -59,7 +59,7 @@ fail(struct submit *s, int code)
 }
 
 /* An experiment name must be an absolute workspace path: the service
- * refuses anything else (PROTOCOL.md section 7). */
+ * refuses anything else (PROTOCOL.md section 10). */
 static int
 check_experiment(struct submit *s)
 {
@@ -382,16 +382,53 @@ submit_run(struct submit *s)
 	return 0;
 }
 
+/* The exit code of an ended run. */
+static int
+outcome(const struct dbm_submit_result *r, int interrupted, int timed_out)
+{
+	if (interrupted)
+		return DBM_SUBMIT_INTERRUPTED;
+	if (timed_out)
+		return DBM_SUBMIT_TIMEDOUT;
+	if (strcmp(r->life, "INTERNAL_ERROR") == 0)
+		return DBM_SUBMIT_INFRA;
+	if (r->result == NULL)
+		return DBM_SUBMIT_INFRA;	/* terminal, no result: failed */
+	if (strcmp(r->result, "SUCCESS") == 0)
+		return DBM_SUBMIT_OK;
+	if (strcmp(r->result, "TIMEDOUT") == 0)
+		return DBM_SUBMIT_TIMEDOUT;
+	if (strcmp(r->result, "CANCELED") == 0 ||
+	    strcmp(r->result, "UPSTREAM_CANCELED") == 0)
+		return DBM_SUBMIT_CANCELED;
+	return DBM_SUBMIT_FAILED;
+}
+
 /* Phase 6: wait for the run's end, fetch its logs, decide the exit code.
  * An API failure while waiting leaves the run (and the MLflow run) alone:
  * the run lives on, and its id was printed. */
 static int
 wait_outcome(struct submit *s)
 {
-	if (dbm_run_wait(s->h, s->o, s->r, &s->e) < 0)
+	const struct dbm_submit_opts *o = s->o;
+	struct dbm_wait_opts w = {0};
+	struct dbm_run_end end = {0};
+
+	w.quiet = o->quiet;
+	w.tasks = strcmp(s->r->mode, "python") == 0;
+	w.timeout = o->timeout;
+	w.poll_max = o->poll_max;
+	w.log_interval = o->log_interval;
+	w.interrupted = o->interrupted;
+	if (dbm_run_wait(s->h, s->r->run_id, &w, &end, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_API);
-	dbm_run_logs(s->h, s->r);
-	return s->r->code = dbm_run_outcome(s->r, s->o);
+	s->r->life = end.life;
+	s->r->result = end.result;
+	s->r->message = end.message;
+	s->r->task_run_id = end.task_run_id;
+	s->r->logs = dbm_run_logs(s->h, end.task_run_id);
+	return s->r->code = outcome(s->r, o->interrupted && *o->interrupted,
+	    end.timed_out);
 }
 
 /* Phase 7: the MLflow run ends with the job run's outcome. */

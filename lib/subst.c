@@ -206,6 +206,13 @@ yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
 			struct frame f = {ev.type == YAML_MAPPING_START_EVENT,
 			    1, NULL, NULL};
 
+			if (depth >= DBM_NEST_MAX) {
+				dbm_err_input(e, name, (long)ev.start_mark.line + 1,
+				    (long)ev.start_mark.column + 1, "nesting "
+				    "deeper than %d", DBM_NEST_MAX);
+				yaml_event_delete(&ev);
+				goto out;
+			}
 			if (depth > 0) {
 				struct frame *t = &st[depth - 1];
 

@@ -6,6 +6,39 @@
 
 #include "yamldoc.h"
 
+/* Refuse nesting deeper than DBM_NEST_MAX: one pass over the events,
+ * before the loader builds (and our readers walk) the tree. */
+static int
+depth_ok(const char *path, FILE *f, struct dbm_err *e)
+{
+	yaml_parser_t ps;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	yaml_parser_initialize(&ps);
+	yaml_parser_set_input_file(&ps, f);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&ps, &ev))
+			break;		/* the loader says what is wrong */
+		if (ev.type == YAML_MAPPING_START_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT) {
+			if (++depth > DBM_NEST_MAX)
+				rc = dbm_err_input(e, path,
+				    (long)ev.start_mark.line + 1,
+				    (long)ev.start_mark.column + 1, "nesting "
+				    "deeper than %d", DBM_NEST_MAX);
+		} else if (ev.type == YAML_MAPPING_END_EVENT ||
+		    ev.type == YAML_SEQUENCE_END_EVENT) {
+			depth--;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&ps);
+	rewind(f);
+	return rc;
+}
+
 int
 dbm_yaml_load(const char *path, yaml_document_t *doc, struct dbm_err *e)
 {
@@ -15,6 +48,10 @@ dbm_yaml_load(const char *path, yaml_document_t *doc, struct dbm_err *e)
 
 	if ((f = fopen(path, "rb")) == NULL)
 		return dbm_err_sys(e, "%s", path);
+	if (depth_ok(path, f, e) < 0) {
+		fclose(f);
+		return -1;
+	}
 	yaml_parser_initialize(&ps);
 	yaml_parser_set_input_file(&ps, f);
 	if (!yaml_parser_load(&ps, doc))

@@ -29,16 +29,27 @@
 #     DBMLOPS_WHEEL_SRC    Python package to build              (.)
 #     DBMLOPS_PYTHON       python that builds it                (python3)
 #     DBMLOPS_MLPROJECT    MLflow project directory             (.)
-#     DBMLOPS_SUBST_FILES  files of it to substitute   (conda.yaml cluster.json)
 #     DBMLOPS_CLUSTER      backend config, in the project       (cluster.json)
+#     DBMLOPS_SUBST_FILES  files of the project to substitute: by default
+#                          the env file its MLproject names (conda_env or
+#                          python_env; else python_env.yaml or conda.yaml)
+#                          and DBMLOPS_CLUSTER
 #     DBMLOPS_ENTRY        entry point                          (main)
 #     DBMLOPS_PARAMS       parameters, name=value ...           ()
 #     DBMLOPS_SUBMIT_FLAGS more mlflow-submit flags             ()
 #     DBMLOPS_UPLOAD_FLAGS more dbfs-put flags                  ()
 #
+# Every knob is stripped of surrounding white space (a trailing # comment
+# on the line leaves some). Paths may hold spaces, except DBMLOPS_STATE.
+# Wheels are reproducible: built with SOURCE_DATE_EPOCH set to the time of
+# the last commit that touched their sources, so the same sources give the
+# same bytes on any checkout, and content addressing uploads nothing new.
+# The state folder ignores itself in git.
+#
 # Credentials come from the environment or ~/.databrickscfg, as for the
 # Databricks clients. Nothing here runs at parse time but a find(1) of the
-# wheel's sources; make -n shows every command and runs none.
+# wheel's and the project's files; make -n shows every command and runs
+# none.
 
 ifndef __dbmlops_included
 __dbmlops_included := 1
@@ -51,30 +62,51 @@ DBMLOPS_WHEEL_DIR ?= dbfs:/wheels/{branch}
 DBMLOPS_WHEEL_SRC ?= .
 DBMLOPS_PYTHON ?= python3
 DBMLOPS_MLPROJECT ?= .
-DBMLOPS_SUBST_FILES ?= conda.yaml cluster.json
+DBMLOPS_SUBST_FILES ?=
 DBMLOPS_CLUSTER ?= cluster.json
 DBMLOPS_ENTRY ?= main
 DBMLOPS_PARAMS ?=
 DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
 
+__dbmlops_knobs = BIN STATE PROJECT EXPERIMENT WHEEL_DIR WHEEL_SRC PYTHON \
+	MLPROJECT SUBST_FILES CLUSTER ENTRY PARAMS SUBMIT_FLAGS UPLOAD_FLAGS
+$(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
+	$$(strip $$(DBMLOPS_$(k)))))
+__dbmlops_empty :=
+__dbmlops_space := $(__dbmlops_empty) $(__dbmlops_empty)
+ifneq ($(words $(DBMLOPS_STATE)),1)
+$(error DBMLOPS_STATE '$(DBMLOPS_STATE)': the state folder's path cannot hold spaces (make targets cannot))
+endif
+ifeq ($(DBMLOPS_MLPROJECT),)
+$(error DBMLOPS_MLPROJECT is empty: name the MLflow project's directory)
+endif
+
+# A path as a make prerequisite: spaces escaped.
+__dbmlops_esc = $(subst $(__dbmlops_space),\$(__dbmlops_space),$(1))
 __dbmlops_project = $(if $(DBMLOPS_PROJECT),--project '$(DBMLOPS_PROJECT)')
 __dbmlops_env = . '$(DBMLOPS_STATE)/branch.env'
-__dbmlops_wheel_srcs = $(shell find '$(DBMLOPS_WHEEL_SRC)' \
+# find(1) output as prerequisites: one a line, spaces escaped
+__dbmlops_find = $(shell find $(1) 2>/dev/null | sed 's/ /\\ /g')
+__dbmlops_wheel_srcs = $(call __dbmlops_find,'$(DBMLOPS_WHEEL_SRC)' \
 	\( -name .git -o -name build -o -name dist -o -name '*.egg-info' \
 	-o -name __pycache__ -o -path '*/$(DBMLOPS_STATE)' \) -prune -o \
 	-type f \( -name '*.py' -o -name pyproject.toml -o -name setup.cfg \
-	-o -name setup.py \) -print 2>/dev/null)
-__dbmlops_mlproject_files = $(shell find '$(DBMLOPS_MLPROJECT)' \
-	\( -name mlruns -o -name .git -o -name __pycache__ \) -prune -o \
-	-type f -print 2>/dev/null)
+	-o -name setup.py -o -name MANIFEST.in \) -print)
+__dbmlops_mlproject_files = $(call __dbmlops_find,'$(DBMLOPS_MLPROJECT)' \
+	\( -name mlruns -o -name .git -o -name __pycache__ \
+	-o -path '*/$(DBMLOPS_STATE)' \) -prune -o -type f -print)
+
+# The state folder, ignored by git from the start.
+$(DBMLOPS_STATE)/.gitignore:
+	@mkdir -p '$(DBMLOPS_STATE)'
+	@echo '*' > '$@'
 
 # The branch can change without any file changing, so this always runs;
 # branch.env is rewritten only when its content differs, so what depends on
 # it is rebuilt only then.
-$(DBMLOPS_STATE)/branch.env: __dbmlops_force
-	@mkdir -p '$(DBMLOPS_STATE)'
-	@$(DBMLOPS_BIN)branch-name --export $(__dbmlops_project) \
+$(DBMLOPS_STATE)/branch.env: __dbmlops_force | $(DBMLOPS_STATE)/.gitignore
+	@'$(DBMLOPS_BIN)branch-name' --export $(__dbmlops_project) \
 	    -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
 	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' > '$@.tmp'
 	@if cmp -s '$@.tmp' '$@'; then rm -f '$@.tmp'; else mv '$@.tmp' '$@'; fi
@@ -83,16 +115,21 @@ dbmlops-branch: $(DBMLOPS_STATE)/branch.env
 	@sed -n 's/^\(DBMLOPS_[A-Z_]*\)=\(.*\); export.*/\1=\2/p' '$<'
 
 # Built from a copy: setuptools writes build/ and *.egg-info next to the
-# sources it builds, and those must not land in the project's tree.
-$(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs)
-	@mkdir -p '$(DBMLOPS_STATE)'
+# sources it builds, and those must not land in the project's tree. The
+# wheel's timestamps come from git (the last commit touching its sources;
+# 1980-01-01, the zip format's epoch, outside git), so two checkouts of a
+# commit build the same bytes; the bytes follow the content either way.
+$(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs) | $(DBMLOPS_STATE)/.gitignore
 	rm -rf '$(DBMLOPS_STATE)/dist' '$(DBMLOPS_STATE)/wheel-src'
 	mkdir -p '$(DBMLOPS_STATE)/wheel-src'
 	tar -C '$(DBMLOPS_WHEEL_SRC)' --exclude='./$(notdir $(DBMLOPS_STATE))' \
 	    --exclude=./.git --exclude=./build --exclude=./dist \
 	    --exclude='*.egg-info' -cf - . | tar -C '$(DBMLOPS_STATE)/wheel-src' -xf -
-	$(DBMLOPS_PYTHON) -m pip wheel -q --no-deps --no-build-isolation \
-	    -w '$(DBMLOPS_STATE)/dist' '$(abspath $(DBMLOPS_STATE))/wheel-src'
+	epoch=$$(git -C '$(DBMLOPS_WHEEL_SRC)' log -1 --format=%ct -- . \
+	    2>/dev/null); SOURCE_DATE_EPOCH=$${epoch:-315532800} \
+	    PYTHONHASHSEED=0 $(DBMLOPS_PYTHON) -m pip wheel -q --no-deps \
+	    --no-build-isolation -w '$(DBMLOPS_STATE)/dist' \
+	    '$(abspath $(DBMLOPS_STATE))/wheel-src'
 	@touch '$@'
 
 dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp
@@ -101,12 +138,20 @@ dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp
 # new path (clusters cache libraries by path).
 $(DBMLOPS_STATE)/upload.json: $(DBMLOPS_STATE)/wheel.stamp \
     $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && $(DBMLOPS_BIN)dbfs-put -c --json \
+	$(__dbmlops_env) && '$(DBMLOPS_BIN)dbfs-put' -c --json \
 	    $(DBMLOPS_UPLOAD_FLAGS) '$(DBMLOPS_STATE)'/dist/*.whl \
 	    "$$DBMLOPS_WHEEL_DEST/" > '$@.tmp'
 	@mv '$@.tmp' '$@'
 
 dbmlops-upload: $(DBMLOPS_STATE)/upload.json
+
+# The files to substitute follow the project: by default the env file its
+# MLproject names (wheelpath-subst --project) and the cluster config.
+__dbmlops_subst_args = $(if $(DBMLOPS_SUBST_FILES),$(foreach \
+	f,$(DBMLOPS_SUBST_FILES),'$(f)'),--project . '$(DBMLOPS_CLUSTER)')
+# The tools' directory, absolute (recipes cd elsewhere), or '' for PATH.
+__dbmlops_bin = $$(if [ -n '$(DBMLOPS_BIN)' ]; then \
+	cd '$(DBMLOPS_BIN)' && pwd && echo /; fi | tr -d '\n')
 
 $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
     $(__dbmlops_mlproject_files)
@@ -114,10 +159,10 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
 	mkdir -p '$(DBMLOPS_STATE)/project.tmp'
 	cp -R '$(DBMLOPS_MLPROJECT)'/. '$(DBMLOPS_STATE)/project.tmp/'
 	rm -rf '$(DBMLOPS_STATE)/project.tmp/$(notdir $(DBMLOPS_STATE))'
-	cd '$(DBMLOPS_STATE)/project.tmp' && $(abspath $(DBMLOPS_BIN))$(if \
-	    $(DBMLOPS_BIN),/,)wheelpath-subst -i \
+	bin=$(__dbmlops_bin) && cd '$(DBMLOPS_STATE)/project.tmp' && \
+	    "$${bin}wheelpath-subst" -i \
 	    --manifest '$(abspath $(DBMLOPS_STATE))/upload.json' \
-	    $(DBMLOPS_SUBST_FILES)
+	    $(__dbmlops_subst_args)
 	rm -rf '$(DBMLOPS_STATE)/project'
 	mv '$(DBMLOPS_STATE)/project.tmp' '$(DBMLOPS_STATE)/project'
 	@touch '$@'
@@ -125,7 +170,7 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
 dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && $(DBMLOPS_BIN)mlflow-submit -b databricks \
+	$(__dbmlops_env) && '$(DBMLOPS_BIN)mlflow-submit' -b databricks \
 	    -c '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)' \
 	    --source '$(DBMLOPS_MLPROJECT)' \
 	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \

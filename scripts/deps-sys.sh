@@ -6,7 +6,7 @@ set -eu
 
 pkgs="gcc make pkg-config git curl rsync tar ca-certificates perl procps
 libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev
-libinih-dev libmicrohttpd-dev check python3 python3-venv"
+libinih-dev libmicrohttpd-dev check python3 python3-venv python3-pip"
 
 missing=
 for p in $pkgs; do
@@ -18,6 +18,10 @@ done
 if command -v python3 >/dev/null 2>&1 &&
     python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
 	missing=$(printf '%s\n' $missing | grep -vx -e python3 -e python3-venv | tr '\n' ' ')
+	# the wheel build (make train) needs pip in that python3
+	if python3 -m pip --version >/dev/null 2>&1; then
+		missing=$(printf '%s\n' $missing | grep -vx python3-pip | tr '\n' ' ')
+	fi
 fi
 missing=$(echo $missing)
 [ -z "$missing" ] && exit 0

@@ -76,8 +76,15 @@ basename_of(const char *p)
 	return s && s[1] ? s + 1 : p;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct opts {
+	const char *dir, *project;
+	const char **fmts;		/* -F templates, NAME=template */
+	int nfmt, export, json;
+};
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{"directory", required_argument, NULL, 'C'},
@@ -89,170 +96,209 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct dbm_branch b;
-	struct dbm_err e;
-	struct dbm_fmtvars v = {0};
-	struct dbm_buf *out;
-	const char *dir = ".", *project = NULL, **fmts;
-	char *proj_slug = NULL, *user_slug = NULL, *build_slug = NULL;
-	char sha[DBM_SHORT_SHA + 1] = "";
-	int c, nfmt = 0, export = 0, json = 0, i, rc = 0;
+	int c, i;
 
-	dbm_setprog(argv[0]);
-	fmts = dbm_xcalloc((size_t)argc, sizeof(*fmts));
+	o->fmts = dbm_xcalloc((size_t)argc, sizeof(*o->fmts));
 	while ((c = getopt_long(argc, argv, "C:F:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
-			dir = optarg;
+			o->dir = optarg;
 			break;
 		case OPT_EXPORT:
-			export = 1;
+			o->export = 1;
 			break;
 		case 'F':
-			fmts[nfmt++] = optarg;
+			o->fmts[o->nfmt++] = optarg;
 			break;
 		case 'h':
 			usage();
 			break;
 		case OPT_JSON:
-			json = 1;
+			o->json = 1;
 			break;
 		case OPT_PROJECT:
-			project = optarg;
+			o->project = optarg;
 			break;
 		case OPT_VERSION:
 			printf("branch-name %s\n", DBM_VERSION);
-			free(fmts);
-			return dbm_close_stdout() < 0;
+			free(o->fmts);
+			exit(dbm_close_stdout() < 0);
 		default:
 			fprintf(stderr, "%s: try 'branch-name --help'\n",
 			    dbm_prog());
-			free(fmts);
-			return 2;
+			free(o->fmts);
+			exit(2);
 		}
 	}
 	if (optind != argc)
 		dbm_usage_error("unexpected argument '%s'", argv[optind]);
-	if (export && json)
+	if (o->export && o->json)
 		dbm_usage_error("--export and --json exclude each other");
-	for (i = 0; export && i < nfmt; i++)
-		if (varname_len(fmts[i]) == 0)
+	for (i = 0; o->export && i < o->nfmt; i++)
+		if (varname_len(o->fmts[i]) == 0)
 			dbm_usage_error("--export needs NAME=template formats, "
-			    "not '%s'", fmts[i]);
+			    "not '%s'", o->fmts[i]);
+}
 
-	if (dbm_branch_detect(&b, NULL, dir, &e) < 0) {
-		dbm_err_print(&e);
-		free(fmts);
-		return 1;
-	}
+/* The names the templates can use: {project} {user} {build} {sha}
+ * {branch}; the slugs are malloc'd into slugs[3]. */
+static void
+fmtvars(const struct opts *o, const struct dbm_branch *b,
+    struct dbm_fmtvars *v, char *slugs[3], char sha[DBM_SHORT_SHA + 1])
+{
+	const char *project = o->project;
+
 	if (project == NULL && (project = getenv("DBMLOPS_PROJECT")) != NULL &&
 	    *project == '\0')
 		project = NULL;
-	if (project == NULL && b.toplevel)
-		project = basename_of(b.toplevel);
+	if (project == NULL && b->toplevel)
+		project = basename_of(b->toplevel);
 	if (project)
-		v.project = proj_slug = dbm_slug(project);
+		v->project = slugs[0] = dbm_slug(project);
 	if (dbm_ci_user(NULL))
-		v.user = user_slug = dbm_slug(dbm_ci_user(NULL));
+		v->user = slugs[1] = dbm_slug(dbm_ci_user(NULL));
 	if (dbm_ci_build_id(NULL))
-		v.build = build_slug = dbm_slug(dbm_ci_build_id(NULL));
-	if (b.sha) {
-		snprintf(sha, sizeof(sha), "%s", b.sha);
-		v.sha = sha;
+		v->build = slugs[2] = dbm_slug(dbm_ci_build_id(NULL));
+	if (b->sha) {
+		snprintf(sha, DBM_SHORT_SHA + 1, "%s", b->sha);
+		v->sha = sha;
 	}
-	v.branch = b.slug;
+	v->branch = b->slug;
+}
 
-	out = dbm_xcalloc((size_t)nfmt + 1, sizeof(*out));
-	for (i = 0; i < nfmt; i++) {
-		size_t vn = varname_len(fmts[i]);
+static void
+print_json(const struct opts *o, const struct dbm_branch *b,
+    const struct dbm_fmtvars *v, const struct dbm_buf *out)
+{
+	struct dbm_buf jb = DBM_BUF_INIT;
+	struct dbm_jw w;
+	int i;
 
-		if (dbm_format(fmts[i] + (vn ? vn + 1 : 0), &v, &out[i],
+	dbm_jw_init(&w, &jb);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "raw");
+	dbm_jw_str(&w, b->raw);
+	dbm_jw_key(&w, "slug");
+	dbm_jw_str(&w, b->slug);
+	dbm_jw_key(&w, "source");
+	dbm_jw_str(&w, b->source);
+	dbm_jw_key(&w, "detached");
+	dbm_jw_bool(&w, b->detached);
+	dbm_jw_key(&w, "sha");
+	dbm_jw_str(&w, b->sha);
+	dbm_jw_key(&w, "project");
+	dbm_jw_str(&w, v->project);
+	dbm_jw_key(&w, "formats");
+	dbm_jw_arr(&w);
+	for (i = 0; i < o->nfmt; i++) {
+		size_t vn = varname_len(o->fmts[i]);
+
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "name");
+		if (vn)
+			dbm_jw_strn(&w, o->fmts[i], vn);
+		else
+			dbm_jw_null(&w);
+		dbm_jw_key(&w, "template");
+		dbm_jw_str(&w, o->fmts[i] + (vn ? vn + 1 : 0));
+		dbm_jw_key(&w, "value");
+		dbm_jw_str(&w, dbm_buf_str(&out[i]));
+		dbm_jw_obj_end(&w);
+	}
+	dbm_jw_arr_end(&w);
+	dbm_jw_obj_end(&w);
+	puts(dbm_buf_str(&jb));
+	dbm_buf_free(&jb);
+}
+
+static void
+print_export(const struct opts *o, const struct dbm_branch *b,
+    const struct dbm_buf *out)
+{
+	static const char *const names[] = {
+		"DBMLOPS_BRANCH_SLUG", "DBMLOPS_BRANCH_RAW",
+		"DBMLOPS_BRANCH_SOURCE", "DBMLOPS_BRANCH_SHA",
+	};
+	const char *vals[] = {b->slug, b->raw, b->source, b->sha};
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (vals[i] == NULL)
+			continue;
+		printf("%s=", names[i]);
+		shquote(vals[i]);
+		printf("; export %s\n", names[i]);
+	}
+	for (i = 0; i < o->nfmt; i++) {
+		int vn = (int)varname_len(o->fmts[i]);
+
+		printf("%.*s=", vn, o->fmts[i]);
+		shquote(dbm_buf_str(&out[i]));
+		printf("; export %.*s\n", vn, o->fmts[i]);
+	}
+}
+
+/* Each template filled in; an exit code, 0 when all were. */
+static int
+format_all(const struct opts *o, const struct dbm_fmtvars *v,
+    struct dbm_buf *out)
+{
+	struct dbm_err e;
+	int i;
+
+	for (i = 0; i < o->nfmt; i++) {
+		size_t vn = varname_len(o->fmts[i]);
+
+		if (dbm_format(o->fmts[i] + (vn ? vn + 1 : 0), v, &out[i],
 		    &e) < 0) {
 			dbm_err_print(&e);
 			if (e.kind == DBM_E_USAGE)
 				fprintf(stderr, "%s: try 'branch-name "
 				    "--help'\n", dbm_prog());
-			rc = e.kind == DBM_E_USAGE ? 2 : 1;
-			goto done;
+			return e.kind == DBM_E_USAGE ? 2 : 1;
 		}
 	}
+	return 0;
+}
 
-	if (json) {
-		struct dbm_buf jb = DBM_BUF_INIT;
-		struct dbm_jw w;
+int
+main(int argc, char *argv[])
+{
+	struct opts o = {".", NULL, NULL, 0, 0, 0};
+	struct dbm_branch b;
+	struct dbm_err e;
+	struct dbm_fmtvars v = {0};
+	struct dbm_buf *out;
+	char *slugs[3] = {NULL, NULL, NULL}, sha[DBM_SHORT_SHA + 1] = "";
+	int i, rc;
 
-		dbm_jw_init(&w, &jb);
-		dbm_jw_obj(&w);
-		dbm_jw_key(&w, "raw");
-		dbm_jw_str(&w, b.raw);
-		dbm_jw_key(&w, "slug");
-		dbm_jw_str(&w, b.slug);
-		dbm_jw_key(&w, "source");
-		dbm_jw_str(&w, b.source);
-		dbm_jw_key(&w, "detached");
-		dbm_jw_bool(&w, b.detached);
-		dbm_jw_key(&w, "sha");
-		dbm_jw_str(&w, b.sha);
-		dbm_jw_key(&w, "project");
-		dbm_jw_str(&w, v.project);
-		dbm_jw_key(&w, "formats");
-		dbm_jw_arr(&w);
-		for (i = 0; i < nfmt; i++) {
-			size_t vn = varname_len(fmts[i]);
-
-			dbm_jw_obj(&w);
-			dbm_jw_key(&w, "name");
-			if (vn)
-				dbm_jw_strn(&w, fmts[i], vn);
-			else
-				dbm_jw_null(&w);
-			dbm_jw_key(&w, "template");
-			dbm_jw_str(&w, fmts[i] + (vn ? vn + 1 : 0));
-			dbm_jw_key(&w, "value");
-			dbm_jw_str(&w, dbm_buf_str(&out[i]));
-			dbm_jw_obj_end(&w);
-		}
-		dbm_jw_arr_end(&w);
-		dbm_jw_obj_end(&w);
-		puts(dbm_buf_str(&jb));
-		dbm_buf_free(&jb);
-	} else if (export) {
-		static const char *const names[] = {
-			"DBMLOPS_BRANCH_SLUG", "DBMLOPS_BRANCH_RAW",
-			"DBMLOPS_BRANCH_SOURCE", "DBMLOPS_BRANCH_SHA",
-		};
-		const char *vals[] = {b.slug, b.raw, b.source, b.sha};
-
-		for (i = 0; i < 4; i++) {
-			if (vals[i] == NULL)
-				continue;
-			printf("%s=", names[i]);
-			shquote(vals[i]);
-			printf("; export %s\n", names[i]);
-		}
-		for (i = 0; i < nfmt; i++) {
-			int vn = (int)varname_len(fmts[i]);
-
-			printf("%.*s=", vn, fmts[i]);
-			shquote(dbm_buf_str(&out[i]));
-			printf("; export %.*s\n", vn, fmts[i]);
-		}
-	} else if (nfmt == 0) {
-		puts(b.slug);
-	} else {
-		for (i = 0; i < nfmt; i++)
+	dbm_setprog(argv[0]);
+	parse_args(argc, argv, &o);
+	if (dbm_branch_detect(&b, NULL, o.dir, &e) < 0) {
+		dbm_err_print(&e);
+		free(o.fmts);
+		return 1;
+	}
+	fmtvars(&o, &b, &v, slugs, sha);
+	out = dbm_xcalloc((size_t)o.nfmt + 1, sizeof(*out));
+	if ((rc = format_all(&o, &v, out)) == 0) {
+		if (o.json)
+			print_json(&o, &b, &v, out);
+		else if (o.export)
+			print_export(&o, &b, out);
+		else if (o.nfmt == 0)
+			puts(b.slug);
+		for (i = 0; !o.json && !o.export && i < o.nfmt; i++)
 			puts(dbm_buf_str(&out[i]));
+		if (dbm_close_stdout() < 0)
+			rc = 1;
 	}
-	if (dbm_close_stdout() < 0)
-		rc = 1;
-done:
-	for (i = 0; i < nfmt; i++)
+	for (i = 0; i < o.nfmt; i++)
 		dbm_buf_free(&out[i]);
+	for (i = 0; i < 3; i++)
+		free(slugs[i]);
 	free(out);
-	free(fmts);
-	free(proj_slug);
-	free(user_slug);
-	free(build_slug);
+	free(o.fmts);
 	dbm_branch_free(&b);
 	return rc;
 }

@@ -91,8 +91,10 @@ manifest(const struct dbm_upload *u)
 	dbm_buf_free(&b);
 }
 
-int
-main(int argc, char *argv[])
+/* Options into o and ao; *json and *fuse for the output. */
+static void
+parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
+    struct dbm_auth_opts *ao, int *json, int *fuse)
 {
 	static const struct option longopts[] = {
 		{"content-addressed", no_argument, NULL, 'c'},
@@ -111,81 +113,111 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	struct dbm_upload_opts o = {0};
-	struct dbm_auth_opts ao = {0};
-	struct dbm_upload u;
-	struct dbm_auth auth;
-	struct dbm_err e;
 	const char *v;
 	char *end;
-	int c, json = 0, fuse = 0, rc = 0;
-	size_t i, failed;
+	int c;
 
-	dbm_setprog(argv[0]);
-	o.jobs = 8;
+	o->jobs = 8;
 	while ((c = getopt_long(argc, argv, "cfhj:np:qrv", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			o.content_addressed = 1;
+			o->content_addressed = 1;
 			break;
 		case 'f':
-			o.overwrite = 1;
+			o->overwrite = 1;
 			break;
 		case 'h':
 			usage();
 			break;
 		case OPT_HOST:
-			ao.host = optarg;
+			ao->host = optarg;
 			break;
 		case 'j':
-			o.jobs = (int)strtol(optarg, &end, 10);
-			if (*end || o.jobs < 1 || o.jobs > 64)
+			o->jobs = (int)strtol(optarg, &end, 10);
+			if (*end || o->jobs < 1 || o->jobs > 64)
 				dbm_usage_error("-j: '%s' is not a number from "
 				    "1 to 64", optarg);
 			break;
 		case OPT_JSON:
-			json = 1;
+			*json = 1;
 			break;
 		case 'n':
-			o.dry_run = 1;
+			o->dry_run = 1;
 			break;
 		case 'p':
-			ao.profile = optarg;
+			ao->profile = optarg;
 			break;
 		case OPT_PRINT:
 			if (strcmp(optarg, "fuse") == 0)
-				fuse = 1;
+				*fuse = 1;
 			else if (strcmp(optarg, "uri") != 0)
 				dbm_usage_error("--print: '%s' is neither uri "
 				    "nor fuse", optarg);
 			break;
 		case 'q':
-			o.quiet = 1;
+			o->quiet = 1;
 			break;
 		case 'r':
-			o.recursive = 1;
+			o->recursive = 1;
 			break;
 		case 'v':
-			o.verbose = 1;
+			o->verbose = 1;
 			break;
 		case OPT_VERSION:
 			printf("dbfs-put %s\n", DBM_VERSION);
-			return dbm_close_stdout() < 0;
+			exit(dbm_close_stdout() < 0);
 		default:
 			fprintf(stderr, "%s: try 'dbfs-put --help'\n",
 			    dbm_prog());
-			return 2;
+			exit(2);
 		}
 	}
 	if (argc - optind < 2)
 		dbm_usage_error("a source and a destination are needed");
-	o.want_sha = json;
+	o->want_sha = *json;
 	if ((v = getenv("DBMLOPS_DBFS_PUT_MAX")) != NULL && *v)
-		o.dbfs_put_max = strtoll(v, NULL, 10);
+		o->dbfs_put_max = strtoll(v, NULL, 10);
 	if ((v = getenv("DBMLOPS_DBFS_BLOCK")) != NULL && *v)
-		o.block = strtoll(v, NULL, 10);
+		o->block = strtoll(v, NULL, 10);
+}
 
+/* The remote path of each file sent, one a line, or the manifest. */
+static void
+print_result(struct dbm_upload *u, int json, int fuse)
+{
+	size_t i;
+
+	if (json) {
+		manifest(u);
+	} else {
+		for (i = 0; i < u->n; i++) {
+			char *p;
+
+			if (u->files[i].failed)
+				continue;
+			p = fuse ? dbm_remote_fuse(u->dest.kind,
+			    u->files[i].remote) : dbm_remote_uri(u->dest.kind,
+			    u->files[i].remote);
+			puts(p);
+			free(p);
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct dbm_upload_opts o = {0};
+	struct dbm_auth_opts ao = {0};
+	struct dbm_upload u;
+	struct dbm_auth auth;
+	struct dbm_err e;
+	int json = 0, fuse = 0, rc = 0;
+	size_t i, failed;
+
+	dbm_setprog(argv[0]);
+	parse_args(argc, argv, &o, &ao, &json, &fuse);
 	if (dbm_upload_plan(&u, argv + optind, argc - optind - 1,
 	    argv[argc - 1], &o, &e) < 0) {
 		dbm_err_print(&e);
@@ -203,32 +235,14 @@ main(int argc, char *argv[])
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	failed = dbm_upload_run(&u, &auth, "dbfs-put");
-	if (o.dry_run) {
-		for (i = 0; i < u.n; i++) {
-			char *uri = dbm_remote_uri(u.dest.kind,
-			    u.files[i].remote);
+	for (i = 0; o.dry_run && i < u.n; i++) {
+		char *uri = dbm_remote_uri(u.dest.kind, u.files[i].remote);
 
-			fprintf(stderr, "%s: would upload %s -> %s (%lld "
-			    "bytes)\n", dbm_prog(), u.files[i].local, uri,
-			    u.files[i].size);
-			free(uri);
-		}
+		fprintf(stderr, "%s: would upload %s -> %s (%lld bytes)\n",
+		    dbm_prog(), u.files[i].local, uri, u.files[i].size);
+		free(uri);
 	}
-	if (json) {
-		manifest(&u);
-	} else {
-		for (i = 0; i < u.n; i++) {
-			char *p;
-
-			if (u.files[i].failed)
-				continue;
-			p = fuse ? dbm_remote_fuse(u.dest.kind,
-			    u.files[i].remote) : dbm_remote_uri(u.dest.kind,
-			    u.files[i].remote);
-			puts(p);
-			free(p);
-		}
-	}
+	print_result(&u, json, fuse);
 	if (failed) {
 		dbm_warnx("%zu of %zu files failed", failed, u.n);
 		rc = 1;

@@ -15,9 +15,11 @@
 
 #include "buf.h"
 #include "err.h"
+#include "mlproject.h"
+#include "pyenv.h"
 #include "subst.h"
 
-enum { OPT_MANIFEST = 256, OPT_TYPE, OPT_VERSION };
+enum { OPT_MANIFEST = 256, OPT_PROJECT, OPT_TYPE, OPT_VERSION };
 
 #define MAX_INPUT (64L * 1024 * 1024)
 
@@ -26,7 +28,8 @@ usage(void)
 {
 	printf("usage: wheelpath-subst [-in] [-o out] [-P token] [-w wheel]... "
 	    "[--manifest file]\n"
-	    "                       [--type yaml|json|requirements] file ...\n"
+	    "                       [--type yaml|json|requirements] "
+	    "[--project dir] file ...\n"
 	    "\n"
 	    "Replace placeholders (default WHEELPATH; WHEELPATH:<dist> names "
 	    "a wheel) in\nconda/python_env YAML, cluster JSON and "
@@ -42,6 +45,8 @@ usage(void)
 	    "  -o, --output file       write the result to file ('-' for "
 	    "stdout)\n"
 	    "  -P, --placeholder token the placeholder (WHEELPATH)\n"
+	    "      --project dir       also the env file of the MLflow project "
+	    "in dir\n"
 	    "      --type type         yaml, json or requirements (else from "
 	    "the name)\n"
 	    "  -w, --wheel path        a wheel path (repeatable)\n"
@@ -159,8 +164,17 @@ wheels_stdin(struct dbm_wheels *ws, struct dbm_err *e)
 	return rc;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct opts {
+	struct dbm_wheels ws;		/* -w wheels, or from the manifest */
+	enum dbm_subst_type type;
+	const char *out, *token, *manifest;
+	const char *project;		/* --project: add its env file */
+	int inplace, dry, given;	/* given: wheels named by -w/--manifest */
+};
+
+static void
+parse_args(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{"dry-run", no_argument, NULL, 'n'},
@@ -169,63 +183,61 @@ main(int argc, char *argv[])
 		{"manifest", required_argument, NULL, OPT_MANIFEST},
 		{"output", required_argument, NULL, 'o'},
 		{"placeholder", required_argument, NULL, 'P'},
+		{"project", required_argument, NULL, OPT_PROJECT},
 		{"type", required_argument, NULL, OPT_TYPE},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"wheel", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
-	struct dbm_wheels ws = {NULL, 0};
-	struct dbm_subst_result *res;
 	struct dbm_err e;
-	enum dbm_subst_type type = DBM_SUBST_AUTO;
-	const char *out = NULL, *token = "WHEELPATH", *manifest = NULL;
-	int c, i, nfiles, inplace = 0, dry = 0, given = 0, rc = 0;
-	size_t k, edits = 0;
+	int c, i, nfiles;
 
-	dbm_setprog(argv[0]);
 	while ((c = getopt_long(argc, argv, "hino:P:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage();
 			break;
 		case 'i':
-			inplace = 1;
+			o->inplace = 1;
 			break;
 		case OPT_MANIFEST:
-			manifest = optarg;
-			given = 1;
+			o->manifest = optarg;
+			o->given = 1;
 			break;
 		case 'n':
-			dry = 1;
+			o->dry = 1;
 			break;
 		case 'o':
-			out = optarg;
+			o->out = optarg;
 			break;
 		case 'P':
-			token = optarg;
-			if (*token == '\0' || strpbrk(token, " \t\n:"))
+			o->token = optarg;
+			if (*optarg == '\0' || strpbrk(optarg, " \t\n:"))
 				dbm_usage_error("-P: the placeholder must be one "
 				    "word without ':'");
 			break;
+		case OPT_PROJECT:
+			o->project = optarg;
+			break;
 		case OPT_TYPE:
 			if (strcmp(optarg, "yaml") == 0)
-				type = DBM_SUBST_YAML;
+				o->type = DBM_SUBST_YAML;
 			else if (strcmp(optarg, "json") == 0)
-				type = DBM_SUBST_JSON;
+				o->type = DBM_SUBST_JSON;
 			else if (strcmp(optarg, "requirements") == 0)
-				type = DBM_SUBST_REQS;
+				o->type = DBM_SUBST_REQS;
 			else
 				dbm_usage_error("--type: '%s' is not yaml, json "
 				    "or requirements", optarg);
 			break;
 		case OPT_VERSION:
 			printf("wheelpath-subst %s\n", DBM_VERSION);
-			return dbm_close_stdout() < 0;
+			exit(dbm_close_stdout() < 0);
 		case 'w':
-			given = 1;
-			if (dbm_wheels_add(&ws, optarg, &e) < 0) {
+			o->given = 1;
+			if (dbm_wheels_add(&o->ws, optarg, &e) < 0) {
 				dbm_err_print(&e);
-				return 2;
+				exit(2);
 			} else if (strlen(optarg) < 4 || strcmp(optarg +
 			    strlen(optarg) - 4, ".whl") != 0) {
 				dbm_usage_error("-w: '%s' is not a .whl file",
@@ -235,47 +247,68 @@ main(int argc, char *argv[])
 		default:
 			fprintf(stderr, "%s: try 'wheelpath-subst --help'\n",
 			    dbm_prog());
-			return 2;
+			exit(2);
 		}
 	}
-	nfiles = argc - optind;
+	nfiles = argc - optind + (o->project != NULL);
 	if (nfiles < 1)
 		dbm_usage_error("no file to edit");
-	if (inplace && out)
+	if (o->inplace && o->out)
 		dbm_usage_error("-i and -o exclude each other");
-	if (out && nfiles > 1)
+	if (o->out && nfiles > 1)
 		dbm_usage_error("-o takes one input file");
-	if (!inplace && !dry && !out && nfiles > 1)
+	if (!o->inplace && !o->dry && !o->out && nfiles > 1)
 		dbm_usage_error("more than one file: use -i (or -n)");
 	for (i = optind; i < argc; i++)
-		if (strcmp(argv[i], "-") == 0 && (inplace || (manifest &&
-		    strcmp(manifest, "-") == 0) || !given))
+		if (strcmp(argv[i], "-") == 0 && (o->inplace || (o->manifest &&
+		    strcmp(o->manifest, "-") == 0) || !o->given))
 			dbm_usage_error("'-' (stdin) cannot be edited here");
+}
 
-	if (manifest) {
+/* The wheels: from the manifest, else from stdin unless -w named them.
+ * Returns an exit code, 0 when they are there. */
+static int
+load_wheels(struct opts *o)
+{
+	struct dbm_err e;
+
+	if (o->manifest) {
 		struct dbm_buf b = DBM_BUF_INIT;
+		int rc = 0;
 
-		if (read_file(manifest, &b, &e) < 0 ||
-		    dbm_wheels_manifest(&ws, b.data, b.len, manifest, &e) < 0) {
+		if (read_file(o->manifest, &b, &e) < 0 ||
+		    dbm_wheels_manifest(&o->ws, b.data, b.len, o->manifest,
+		    &e) < 0) {
 			dbm_err_print(&e);
-			dbm_buf_free(&b);
-			return 1;
+			rc = 1;
 		}
 		dbm_buf_free(&b);
-	} else if (!given && wheels_stdin(&ws, &e) < 0) {
+		return rc;
+	}
+	if (!o->given && wheels_stdin(&o->ws, &e) < 0) {
 		dbm_err_print(&e);
 		return e.kind == DBM_E_USAGE ? 2 : 1;
 	}
+	return 0;
+}
 
-	/* everything is checked before anything is written */
+/* Every file is checked before anything is written: a file that would
+ * not parse, or a placeholder left, writes nothing at all. */
+static int
+substitute(char *const *files, int nfiles, const struct opts *o)
+{
+	struct dbm_subst_result *res;
+	struct dbm_err e;
+	size_t k, edits = 0;
+	int i, rc = 0;
+
 	res = dbm_xcalloc((size_t)nfiles, sizeof(*res));
 	for (i = 0; i < nfiles; i++) {
-		const char *name = argv[optind + i];
 		struct dbm_buf in = DBM_BUF_INIT;
 
-		if (read_file(name, &in, &e) < 0 ||
-		    dbm_subst(name, in.data, in.len, type, token, &ws, &res[i],
-		    &e) < 0) {
+		if (read_file(files[i], &in, &e) < 0 ||
+		    dbm_subst(files[i], in.data, in.len, o->type, o->token,
+		    &o->ws, &res[i], &e) < 0) {
 			dbm_err_print(&e);
 			dbm_buf_free(&in);
 			rc = 1;
@@ -284,24 +317,22 @@ main(int argc, char *argv[])
 		dbm_buf_free(&in);
 		edits += res[i].nedits;
 		if (res[i].nedits == 0 && nfiles > 1)
-			dbm_warnx("%s: no placeholder %s", name, token);
+			dbm_warnx("%s: no placeholder %s", files[i], o->token);
 	}
 	if (edits == 0) {
-		dbm_warnx("no placeholder %s in %s%s", token, argv[optind],
+		dbm_warnx("no placeholder %s in %s%s", o->token, files[0],
 		    nfiles > 1 ? " or the other files" : "");
 		rc = 1;
 		goto done;
 	}
 	for (i = 0; i < nfiles; i++) {
-		const char *name = argv[optind + i];
-
-		if (dry) {
+		if (o->dry) {
 			for (k = 0; k < res[i].nedits; k++)
-				printf("%s:%ld:%ld: %s -> %s\n", name,
+				printf("%s:%ld:%ld: %s -> %s\n", files[i],
 				    res[i].edits[k].line, res[i].edits[k].col,
 				    res[i].edits[k].old, res[i].edits[k].new);
-		} else if (inplace || (out && strcmp(out, "-") != 0)) {
-			if (write_atomic(inplace ? name : out,
+		} else if (o->inplace || (o->out && strcmp(o->out, "-") != 0)) {
+			if (write_atomic(o->inplace ? files[i] : o->out,
 			    dbm_buf_str(&res[i].out), res[i].out.len, &e) < 0) {
 				dbm_err_print(&e);
 				rc = 1;
@@ -311,12 +342,58 @@ main(int argc, char *argv[])
 			    stdout);
 		}
 	}
-	if (dbm_close_stdout() < 0)
-		rc = 1;
 done:
 	for (i = 0; i < nfiles; i++)
 		dbm_subst_result_free(&res[i]);
 	free(res);
-	dbm_wheels_free(&ws);
+	return rc;
+}
+
+/* The files to edit: the operands, then --project's env file. */
+static char **
+file_list(int argc, char *argv[], const struct opts *o, int *n)
+{
+	char **files = dbm_xcalloc((size_t)(argc - optind + 2), sizeof(*files));
+	struct dbm_mlproject p;
+	struct dbm_err e;
+	int i, conda;
+
+	*n = 0;
+	for (i = optind; i < argc; i++)
+		files[(*n)++] = dbm_xstrdup(argv[i]);
+	if (o->project == NULL)
+		return files;
+	if (dbm_mlproject_load(o->project, &p, &e) < 0) {
+		dbm_err_print(&e);
+		exit(1);
+	}
+	if ((files[*n] = dbm_pyenv_file(&p, &conda)) != NULL)
+		(*n)++;
+	else if (*n == 0)
+		dbm_usage_error("--project %s: no environment file (conda_env or "
+		    "python_env in its MLproject, python_env.yaml or conda.yaml)",
+		    o->project);
+	dbm_mlproject_free(&p);
+	return files;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = {{NULL, 0}, DBM_SUBST_AUTO, NULL, "WHEELPATH", NULL,
+	    NULL, 0, 0, 0};
+	char **files;
+	int i, n, rc;
+
+	dbm_setprog(argv[0]);
+	parse_args(argc, argv, &o);
+	files = file_list(argc, argv, &o, &n);
+	if ((rc = load_wheels(&o)) == 0 &&
+	    (rc = substitute(files, n, &o)) == 0 && dbm_close_stdout() < 0)
+		rc = 1;
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	dbm_wheels_free(&o.ws);
 	return rc;
 }

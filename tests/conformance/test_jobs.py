@@ -45,6 +45,9 @@ def mlflow_run(emu, project, entry_point="main", config="cluster.json",
         from mlflow.projects.databricks import DatabricksSubmittedRun
         DatabricksSubmittedRun.POLL_STATUS_INTERVAL = 1
         mlflow.set_tracking_uri("databricks")
+        # as on a real workspace, the experiment's folder must exist
+        from databricks.sdk import WorkspaceClient
+        WorkspaceClient().workspace.mkdirs({experiment.rsplit("/", 1)[0]!r})
         try:
             sub = mlflow.projects.run({str(project)!r}, entry_point={entry_point!r},
                                       backend="databricks",
@@ -122,7 +125,7 @@ def test_sdk_spark_python_task(w, wheel):
            "import sys, dbmlops_example\nprint('args', sys.argv[1:])\n"
            "print('rmse', dbmlops_example.fit()[1]['rmse'])\n")
     run = w.jobs.submit(run_name="sdk spark_python_task", tasks=[jobs.SubmitTask(
-        task_key="py", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        task_key="py", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
         libraries=[compute.Library(whl=wheel)],
         spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/task.py",
                                                parameters=["--in", "/dbfs/data"]))]).result()
@@ -149,7 +152,7 @@ def test_sdk_python_wheel_task(w, wheel):
 def test_sdk_failure_output(w):
     upload(w, "/conformance/jobs/boom.py", "def f():\n    raise ValueError('boom here')\nf()\n")
     run = w.jobs.submit(run_name="fails", tasks=[jobs.SubmitTask(
-        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
         spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/boom.py"))]).result()
     assert run.state.result_state == jobs.RunResultState.FAILED
     assert run.status.termination_details.code == jobs.TerminationCodeCode.RUN_EXECUTION_ERROR
@@ -162,7 +165,7 @@ def sleeper(w, name, **kw):
     upload(w, "/conformance/jobs/sleep.py", "import time\nprint('started', flush=True)\n"
            "time.sleep(120)\n")
     return w.jobs.submit(run_name=name, tasks=[jobs.SubmitTask(
-        task_key="s", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        task_key="s", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
         spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/sleep.py"))],
         **kw)
 
@@ -193,7 +196,7 @@ def test_timeout_seconds(w):
 def test_idempotency_token(w, emu):
     upload(w, "/conformance/jobs/ok.py", "print('once')\n")
     spec = dict(run_name="idem", idempotency_token="conformance-idem-1", tasks=[jobs.SubmitTask(
-        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
         spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/ok.py"))])
     a = w.jobs.submit(**spec).run_id
     b = w.jobs.submit(**spec).run_id
@@ -211,7 +214,7 @@ def test_library_that_fails_to_install(w):
     # INTERNAL_ERROR is a failure state for the SDK's waiter
     with pytest.raises(Exception) as exc:
         w.jobs.submit(run_name="bad lib", tasks=[jobs.SubmitTask(
-            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
             libraries=[compute.Library(whl="dbfs:/no/such-1.0-py3-none-any.whl")],
             spark_python_task=jobs.SparkPythonTask(
                 python_file="dbfs:/conformance/jobs/ok.py"))]).result()
@@ -220,7 +223,7 @@ def test_library_that_fails_to_install(w):
 
 def test_library_error_state(w):
     rid = w.jobs.submit(run_name="bad lib 3", tasks=[jobs.SubmitTask(
-        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12"),
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
         libraries=[compute.Library(whl="dbfs:/no/such-1.0-py3-none-any.whl")],
         spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/x.py"))]).run_id
     deadline = time.time() + 60
@@ -246,7 +249,8 @@ def test_legacy_shape_and_unsupported(emu):
                       json={"tasks": [{"task_key": "n", "notebook_task": {"notebook_path": "/x"}}]})
     assert r.status_code == 400 and "notebook_task" in r.json()["message"]
     r = requests.post(emu.url + "/api/2.0/jobs/runs/submit", headers=h,
-                      json={"run_name": "legacy", "new_cluster": {"spark_version": "12.2.x"},
+                      json={"run_name": "legacy", "new_cluster": {
+                          "spark_version": "12.2.x", "node_type_id": "i3.xlarge", "num_workers": 0},
                             "shell_command_task": {"command": ["bash", "-c",
                                                                "echo legacy $FOO; ls -d /dbfs/"],
                                                    "env_vars": {"FOO": "bar"}}})
@@ -274,7 +278,7 @@ def test_environment_cache(w, emu, wheel):
     upload(w, "/conformance/jobs/env.py", "import dbmlops_example\nprint('ok')\n")
     for _ in range(2):
         w.jobs.submit(run_name="env cache", tasks=[jobs.SubmitTask(
-            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x", node_type_id="i3.xlarge", num_workers=1),
             libraries=[compute.Library(whl=wheel)],
             spark_python_task=jobs.SparkPythonTask(
                 python_file="dbfs:/conformance/jobs/env.py"))]).result()
@@ -284,7 +288,7 @@ def test_environment_cache(w, emu, wheel):
     env = os.path.join(envs, (after & before or new).pop())
     stamp = os.stat(os.path.join(env, ".complete")).st_mtime
     w.jobs.submit(run_name="env cache again", tasks=[jobs.SubmitTask(
-        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+        task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x", node_type_id="i3.xlarge", num_workers=1),
         libraries=[compute.Library(whl=wheel)],
         spark_python_task=jobs.SparkPythonTask(
             python_file="dbfs:/conformance/jobs/env.py"))]).result()
@@ -316,7 +320,7 @@ def test_runs_outlive_a_restart(tmp_path):
         w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
         upload(w, "/r/ok.py", "print('before the restart')\n")
         spec = dict(run_name="kept", idempotency_token="restart-1", tasks=[jobs.SubmitTask(
-            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+            task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x", node_type_id="i3.xlarge", num_workers=1),
             spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/r/ok.py"))])
         run = w.jobs.submit(**spec).result()
         assert e.stop() == 0
@@ -346,7 +350,7 @@ def test_depends_on(w):
 
     def task(key, file, deps=()):
         return jobs.SubmitTask(
-            task_key=key, new_cluster=compute.ClusterSpec(spark_version="15.4.x"),
+            task_key=key, new_cluster=compute.ClusterSpec(spark_version="15.4.x", node_type_id="i3.xlarge", num_workers=1),
             depends_on=[jobs.TaskDependency(task_key=d) for d in deps],
             spark_python_task=jobs.SparkPythonTask(
                 python_file=f"dbfs:/conformance/jobs/{file}"))
@@ -367,3 +371,32 @@ def test_depends_on(w):
         w.jobs.submit(run_name="cycle", tasks=[task("a", "ok.py", ["b"]),
                                                task("b", "ok.py", ["a"])])
     assert "cycle" in str(exc.value)
+
+
+def test_compute_is_checked_as_the_service_checks_it(emu):
+    """What a workspace refuses at runs/submit, with its messages
+    (PROTOCOL.md section 4); a run that would never start never exists."""
+    import requests
+    h = {"Authorization": "Bearer " + Emu.TOKEN}
+    task = {"spark_python_task": {"python_file": "dbfs:/x.py"}}
+    cases = [
+        ({}, "Either new_cluster or existing_cluster_id must be specified."),
+        ({"new_cluster": {"spark_verison": "15.4.x", "node_type_id": "i3.xlarge",
+                          "num_workers": 1}}, "Missing required field: spark_version"),
+        ({"new_cluster": {"spark_version": "15.4.x", "num_workers": 1}},
+         "Missing required field: node_type_id"),
+        ({"new_cluster": {"spark_version": "15.4.x", "node_type_id": "i3.xlarge"}},
+         "Missing required field: size"),
+        ({"new_cluster": {"spark_version": "15.4.x", "node_type_id": "i3.xlarge",
+                          "num_workers": 1}, "existing_cluster_id": "0101-x"},
+         "Only one of new_cluster, existing_cluster_id"),
+    ]
+    for compute_, msg in cases:
+        for api, body in (("2.0", dict(task, run_name="c", **compute_)),
+                          ("2.1", {"run_name": "c", "tasks": [
+                              dict(task, task_key="t", **compute_)]})):
+            r = requests.post(emu.url + "/api/%s/jobs/runs/submit" % api, headers=h,
+                              json=body, timeout=30)
+            assert r.status_code == 400, (api, compute_)
+            assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+            assert r.json()["message"].startswith(msg), r.json()

@@ -12,6 +12,9 @@ def test_experiment_run_params_metrics(emu):
         import mlflow
         from mlflow.tracking import MlflowClient
         mlflow.set_tracking_uri("databricks")
+        # as on a real workspace, the experiment's folder must exist
+        from databricks.sdk import WorkspaceClient
+        WorkspaceClient().workspace.mkdirs("/Shared/conformance")
         exp = mlflow.set_experiment("/Shared/conformance/tracking")
         with mlflow.start_run() as run:
             mlflow.log_param("alpha", "0.5")

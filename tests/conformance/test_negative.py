@@ -252,3 +252,39 @@ def test_path_tricks_need_a_token(emu):
             target = t.format(api=api)
             assert raw_get(emu, target)[0] == 401, target
             assert raw_get(emu, target, Emu.TOKEN)[0] == want, target
+
+
+def test_deep_json_body_is_refused_and_the_server_lives(emu):
+    """200 KB of nesting used to crash the emulator (and orphan its jobs):
+    now a 400 naming the limit, and the next request is served."""
+    body = "[" * 100000 + "]" * 100000
+    for api in ("/api/2.1/jobs/runs/submit", "/api/2.0/dbfs/mkdirs",
+                "/api/2.0/workspace/mkdirs"):
+        r = requests.post(emu.url + api, data=body, timeout=60,
+                          headers=dict(auth(), **{"Content-Type": "application/json"}))
+        assert r.status_code == 400, api
+        assert r.json()["error_code"] == "MALFORMED_REQUEST"
+        assert "nesting deeper than 512" in r.json()["message"]
+    s, _, b = call(emu, "GET", "/api/2.0/dbfs/get-status", params={"path": "/"})
+    assert s == 200 and b["is_dir"] is True
+
+
+def test_experiment_names_as_a_workspace_checks_them(emu):
+    """A bare name and a missing parent folder are refused as Databricks
+    refuses them (PROTOCOL.md section 10); /Shared and the user's folder
+    exist from the start."""
+    create = "/api/2.0/mlflow/experiments/create"
+    s, code, b = call(emu, "POST", create, json={"name": "myexp"})
+    assert (s, code) == (400, "INVALID_PARAMETER_VALUE")
+    assert b["message"].startswith("Got an invalid experiment name 'myexp'. An experiment "
+                                   "name must be an absolute path within the Databricks "
+                                   "workspace")
+    s, code, b = call(emu, "POST", create, json={"name": "/Shared/nofolder/exp"})
+    assert (s, code) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert b["message"] == "Parent directory /Shared/nofolder does not exist."
+    s, code, _ = call(emu, "POST", "/api/2.0/preview/mlflow/experiments/create",
+                      json={"name": "relative/x"})
+    assert (s, code) == (400, "INVALID_PARAMETER_VALUE")
+    s, _, b = call(emu, "GET", "/api/2.0/workspace/get-status",
+                   params={"path": "/Users/emu-user@example.com"})
+    assert s == 200 and b["object_type"] == "DIRECTORY"

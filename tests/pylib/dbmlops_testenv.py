@@ -199,3 +199,22 @@ def build_example_wheel(dest):
                     os.path.join(work, "wheel")], check=True)
     shutil.rmtree(work, ignore_errors=True)
     return os.path.join(dest, [f for f in os.listdir(dest) if f.endswith(".whl")][0])
+
+
+def toolkit_repo(dest, tag):
+    """This work tree's files (tracked, and untracked but not ignored) as a
+    git repository with a release tag: the dbmlops a team would fetch.
+    Returns its file:// URL."""
+    files = subprocess.run(["git", "-C", TOP, "ls-files", "-co", "--exclude-standard"],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    for f in filter(None, files):
+        src = os.path.join(TOP, f)
+        if os.path.isfile(src):
+            os.makedirs(os.path.dirname(os.path.join(dest, f)), exist_ok=True)
+            shutil.copy2(src, os.path.join(dest, f))
+    git = ["git", "-C", str(dest), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(dest)], check=True)
+    subprocess.run(git + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "release"], check=True)
+    subprocess.run(git + ["tag", tag], check=True)
+    return "file://" + str(dest)

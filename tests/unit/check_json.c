@@ -127,6 +127,39 @@ START_TEST(test_big)
 }
 END_TEST
 
+/* Nesting: DBM_NEST_MAX levels parse; one more is refused where it
+ * starts, in time linear in the input (a million levels, at once). */
+START_TEST(test_nesting)
+{
+	size_t n = 1000000, i;
+	char *deep = malloc(2 * n + 16);
+	struct dbm_err e;
+
+	for (i = 0; i < DBM_NEST_MAX; i++) {
+		deep[i] = '[';
+		deep[DBM_NEST_MAX + i] = ']';
+	}
+	ck_assert_int_eq(dbm_json_parse(&j, deep, 2 * DBM_NEST_MAX, "d.json",
+	    &e), 0);
+	dbm_json_free(&j);
+	memset(deep, ' ', 2);
+	memcpy(deep + 2, "{\"a\":", 5);
+	for (i = 0; i < n; i++)
+		deep[7 + i] = i % 2 ? '{' : '[';
+	ck_assert_int_eq(dbm_json_parse(&j, deep, 7 + n, "d.json", &e), -1);
+	ck_assert_str_eq(e.msg, "nesting deeper than 512");
+	ck_assert_int_eq(e.line, 1);
+	ck_assert_int_eq(e.col, 3 + 5 + DBM_NEST_MAX - 1);
+	/* brackets inside strings do not count */
+	memcpy(deep, "[\"", 2);
+	memset(deep + 2, '[', n);
+	memcpy(deep + 2 + n, "\"]", 2);
+	ck_assert_int_eq(dbm_json_parse(&j, deep, n + 4, "d.json", &e), 0);
+	dbm_json_free(&j);
+	free(deep);
+}
+END_TEST
+
 START_TEST(test_writer)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
@@ -167,6 +200,7 @@ suite_json(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_nesting);
 	tcase_add_test(tc, test_unescape);
 	tcase_add_test(tc, test_invalid);
 	tcase_add_test(tc, test_error_position);

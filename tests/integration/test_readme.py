@@ -1,0 +1,233 @@
+"""Every snippet README.md shows is run. Each code block carries a marker
+(`<!-- README test: KIND -->`) saying how: transcripts (`$ command` and
+the output it prints) run in a repository laid out as the README assumes,
+against workspace-emu, and their output must match the text (with `...`,
+digits and hex digests free); other blocks run as written; a block
+without a marker fails the test."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from dbmlops_testenv import BIN, TOP, Emu, MlflowServer, toolkit_repo
+
+README = os.path.join(TOP, "README.md")
+
+
+def blocks():
+    """(kind, text) of each code block, in order: a block starts at a line
+    indented 4 or more spaces after a blank line (list items indent their
+    text 3), and its kind comes from the marker just before it, or None."""
+    lines = open(README).read().split("\n")
+    out, i = [], 1
+    while i < len(lines):
+        line = lines[i]
+        indent = len(line) - len(line.lstrip(" "))
+        if not (line.strip() and indent >= 4 and lines[i - 1] == ""):
+            i += 1
+            continue
+        m = re.match(r"\s*<!-- README test: (.*?) -->$", lines[i - 2]) if i >= 2 else None
+        body = []
+        while i < len(lines) and (lines[i].startswith(" " * indent) or
+                                  (lines[i] == "" and i + 1 < len(lines) and
+                                   lines[i + 1].startswith(" " * indent))):
+            body.append(lines[i][indent:])
+            i += 1
+        out.append((m.group(1) if m else None, "\n".join(body) + "\n"))
+    return out
+
+
+def test_every_block_has_a_marker():
+    found = blocks()
+    assert found, "no code block found"
+    unmarked = [text for kind, text in found if kind is None]
+    assert not unmarked, "README code blocks without a test marker: %r" % unmarked
+    kinds = [k for k, _ in found]
+    for k in ("commands", "install", "transcript", "makefile", "adopt", "emu"):
+        assert k in kinds, k
+
+
+def block(kind):
+    return [text for k, text in blocks() if k == kind]
+
+
+@pytest.fixture(scope="module")
+def stack():
+    m = MlflowServer().start()
+    e = Emu(mlflow_url=m.url).start()
+    yield e
+    e.cleanup()
+    m.stop()
+
+
+MLPROJECT = """\
+name: myproj
+conda_env: conda.yaml
+entry_points:
+  main:
+    parameters:
+      alpha: {type: float, default: 0.5}
+    command: "python train.py --alpha {alpha}"
+"""
+TRAIN = """\
+import argparse
+
+import mlflow
+import mypkg
+
+p = argparse.ArgumentParser()
+p.add_argument("--alpha", type=float)
+a = p.parse_args()
+with mlflow.start_run():
+    mlflow.log_metric("score", mypkg.score(a.alpha))
+print("score", mypkg.score(a.alpha))
+"""
+
+
+@pytest.fixture(scope="module")
+def myproj(tmp_path_factory):
+    """The repository the README's transcripts run in: `myproj`, on branch
+    main, with a wheel mypkg 1.0 in dist/ and a project whose conda.yaml and
+    cluster.json hold the placeholder."""
+    root = tmp_path_factory.mktemp("readme") / "myproj"
+    pkg = root.parent / "mypkg-src"
+    (pkg / "mypkg").mkdir(parents=True)
+    (pkg / "mypkg" / "__init__.py").write_text("def score(a):\n    return 1 - a\n")
+    (pkg / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["setuptools>=61"]
+        build-backend = "setuptools.build_meta"
+        [project]
+        name = "mypkg"
+        version = "1.0"
+        """))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(root / "dist"), str(pkg)], check=True)
+    (root / "MLproject").write_text(MLPROJECT)
+    (root / "train.py").write_text(TRAIN)
+    (root / "conda.yaml").write_text("dependencies:\n  - pip:\n"
+                                     "      - /dbfs/wheels/builds/WHEELPATH\n")
+    (root / "cluster.json").write_text('{"spark_version": "12.2.x-scala2.12", '
+                                       '"node_type_id": "i3.xlarge", "num_workers": 1, '
+                                       '"libraries": [{"whl": "dbfs:/wheels/builds/WHEELPATH"}]}\n')
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    return root
+
+
+def commands(text):
+    """[(command, [expected output lines])] of a transcript."""
+    out, cmd = [], None
+    for line in text.splitlines():
+        if line.startswith("$ "):
+            cmd = [line[2:], []]
+            out.append(cmd)
+        elif cmd and (cmd[0].rstrip().endswith(("|", "\\")) and not cmd[1]):
+            cmd[0] += "\n" + line
+        elif cmd and line.strip():
+            cmd[1].append(line)
+    return out
+
+
+def pattern(doc_line):
+    """A documented output line as a regex: '...' is anything, digests and
+    numbers are any, https may be http (the emulator's)."""
+    t = re.sub(r"[0-9a-f]{8,}", "\x01", doc_line)
+    t = re.sub(r"\d+", "\x02", t)
+    p = re.escape(t).replace(r"\.\.\.", ".*")
+    p = p.replace("https://", "https?://")
+    return re.compile(p.replace("\x01", "[0-9a-f]+").replace("\x02", r"\d+"))
+
+
+def test_transcripts(stack, myproj):
+    env = stack.env(DBMLOPS_POLL_MAX="1", PATH=BIN + ":" + os.environ["PATH"])
+    env = {k: v for k, v in env.items() if not k.startswith(("GITHUB_", "CI_", "BUILD_",
+                                                            "SYSTEM_", "DBMLOPS_BRANCH"))}
+    ran = 0
+    for text in block("transcript"):
+        for cmd, expected in commands(text):
+            r = subprocess.run(["bash", "-c", cmd], cwd=myproj, env=env,
+                               capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, (cmd, r.stdout, r.stderr)
+            got = (r.stdout + r.stderr).splitlines()
+            for line in expected:
+                assert any(pattern(line).fullmatch(g) for g in got), (cmd, line, got)
+            ran += 1
+    assert ran >= 10
+    # the transcripts did what they say: the project ran with the wheel
+    assert "WHEELPATH" not in (myproj / "conda.yaml").read_text()
+
+
+def test_makefile_block_is_the_one_tested():
+    from test_make_include import readme_block
+    (text,) = block("makefile")
+    assert readme_block("In a Makefile") == text
+
+
+def test_commands_block_demo():
+    (text,) = block("commands")
+    lines = [ln.split("#")[0].strip() for ln in text.splitlines()]
+    assert lines == ["make check", "make demo"]
+    # make check is what runs this test; make demo runs here
+    r = subprocess.run(["make", "-C", TOP, "demo"], capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "TERMINATED SUCCESS" in r.stdout + r.stderr
+
+
+def test_install_block(tmp_path):
+    (text,) = block("install")
+    env = dict(os.environ, DESTDIR=str(tmp_path / "root"))
+    r = subprocess.run(["bash", "-e", "-c", text], cwd=TOP, env=env, capture_output=True,
+                       text=True, timeout=1200)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert os.access(tmp_path / "root" / "usr/local/bin/mlflow-submit", os.X_OK)
+    assert (tmp_path / "root" / "usr/local/share/dbmlops/mk/dbmlops.mk").exists()
+
+
+def test_adopt_block(tmp_path):
+    (text,) = block("adopt")
+    url = re.search(r"https://\S+\.git", text).group(0)
+    tag = re.search(r"--branch (\S+)", text).group(1)
+    local = toolkit_repo(tmp_path / "dbmlops-release", tag)
+    script = text.replace(url, local)
+    env = dict(os.environ, HOME=str(tmp_path / "home"))
+    (tmp_path / "work").mkdir()
+    r = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path / "work", env=env,
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    home = tmp_path / "home" / ".local"
+    assert os.access(home / "bin" / "branch-name", os.X_OK)
+    assert (home / "share" / "dbmlops" / "mk" / "dbmlops.mk").exists()
+
+
+def test_emu_block(tmp_path):
+    (text,) = block("emu")
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 5000)) == 0:
+            pytest.skip("port 5000, which the README uses, is taken")
+    (tmp_path / "build").mkdir()
+    os.symlink(os.path.join(TOP, ".venv"), tmp_path / ".venv")
+    os.symlink(BIN, tmp_path / "build" / "bin")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    env.update(DATABRICKS_TOKEN="dapi-readme-token", HOME=str(tmp_path),
+               DATABRICKS_CONFIG_FILE=str(tmp_path / "none"))
+    # output to files: the servers the block starts keep its pipes open
+    with open(tmp_path / "out", "w") as o, open(tmp_path / "err", "w") as e:
+        p = subprocess.Popen(["bash", "-e", "-c", text], cwd=tmp_path, env=env,
+                             stdout=o, stderr=e, start_new_session=True)
+        try:
+            rc = p.wait(timeout=300)
+        finally:
+            os.killpg(p.pid, signal.SIGTERM)
+    out = (tmp_path / "out").read_text()
+    assert rc == 0, out + (tmp_path / "err").read_text()
+    assert out.strip().endswith("]"), out
