@@ -7,6 +7,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       Debian packages and the cached Python virtualenv
 #   make SANITIZE=1 check   the same under ASan + UBSan
+#   make check-sanitize     unit and CLI tiers under ASan, UBSan, LSan
 
 VERSION = 0.1.0
 
@@ -48,7 +49,7 @@ MAN1 = $(wildcard man/*.1)
 # call deps first and then a sub-make). Other goals read it; given with
 # deps-sys or deps (`make deps-sys all install`, as CI scripts write it), the
 # packages are installed before the configuration is made.
-__noconf = deps deps-sys venv check demo clean help
+__noconf = deps deps-sys venv check check-sanitize demo clean help
 ifneq ($(filter-out $(__noconf),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 include $(B)/config.mk
 endif
@@ -127,6 +128,13 @@ check:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all test
 
+# The unit and command-line tiers again, built with AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer (in build-san; .ci/run
+# runs it after make check).
+check-sanitize:
+	@$(MAKE) --no-print-directory deps-sys
+	@$(MAKE) --no-print-directory SANITIZE=1 B=build-san all test-unit test-cli
+
 deps: deps-sys venv
 
 deps-sys:
@@ -186,7 +194,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: FORCE all test test-unit test-cli test-py check deps deps-sys venv demo bench fuzz \
+.PHONY: FORCE all test test-unit test-cli test-py check check-sanitize deps deps-sys venv demo bench fuzz \
 	install uninstall clean
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)

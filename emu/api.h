@@ -12,6 +12,8 @@
 int emu_dbfs_init(struct emu *e);
 void emu_dbfs_free(struct emu *e);
 enum MHD_Result emu_dbfs(struct req *r);
+/* Drop the streaming handles idle past --handle-idle, and their files. */
+void emu_dbfs_sweep(struct emu *e);
 /* dbfs/put's multipart/form-data body. */
 extern const struct emu_form emu_dbfs_put_form;
 
@@ -28,6 +30,25 @@ int emu_oauth_check(struct emu *e, const char *token, char **client);
 /* A token for the clients that jobs run (malloc'd; NULL without any). */
 char *emu_run_token(struct emu *e);
 
+/* Workload identity federation (federation.c): policies from
+ * policy_file, the GitHub ID-token stand-in's request token and subject. */
+int emu_federation_init(struct emu *e, const char *policy_file,
+    const char *gh_token_file, const char *gh_subject, const char **why);
+void emu_federation_free(struct emu *e);
+/* Who a token exchange is for (malloc'd), or NULL with *why. */
+char *emu_federation_exchange(struct emu *e, const char *subject_token,
+    const char *token_type, const char *client, const char **why);
+enum MHD_Result emu_github_oidc(struct req *r);
+
+/* All-purpose clusters (clusters.c): --cluster ID:STATE[:NAME]. */
+int emu_cluster_add(struct emu *e, const char *spec, const char **why);
+void emu_clusters_free(struct emu *e);
+/* RUNNING, PENDING, TERMINATED, or NULL when there is no such cluster. */
+const char *emu_cluster_state(struct emu *e, const char *id);
+/* Start a terminated cluster (a run on it does); -1 when none. */
+int emu_cluster_start(struct emu *e, const char *id);
+enum MHD_Result emu_clusters_api(struct req *r);
+
 /* Jobs API runs (jobs*.c). */
 enum MHD_Result emu_jobs_api(struct req *r);
 
@@ -36,6 +57,11 @@ enum MHD_Result emu_scim_me(struct req *r);
 
 /* experiments/create, checked as the workspace checks it (experiments.c). */
 enum MHD_Result emu_experiment_create(struct req *r);
+/* The experiments directly in folder, written as workspace objects to w;
+ * their count. */
+int emu_experiments_in(struct emu *e, const char *folder, struct dbm_jw *w);
+/* path as an experiment object: 1 written, 0 none. */
+int emu_experiment_status(struct emu *e, const char *path, struct dbm_jw *w);
 
 /* MLflow tracking server and UI, proxied (proxy.c). */
 enum MHD_Result emu_proxy(struct req *r);

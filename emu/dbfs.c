@@ -104,6 +104,12 @@ handle_take(struct emu *e, long long id)
 	return found;
 }
 
+void
+emu_dbfs_sweep(struct emu *e)
+{
+	handle_take(e, -1);	/* no handle has that id: expires idle ones */
+}
+
 static void
 handle_put(struct emu *e, struct handle *h)
 {

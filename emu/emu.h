@@ -18,7 +18,9 @@
 /* The one workspace this emulator is (workspace ids are numeric strings). */
 #define EMU_WORKSPACE_ID "1000000000000001"
 
+struct clusters;
 struct faults;
+struct federation;
 struct handles;
 struct jobs;
 
@@ -42,12 +44,15 @@ struct emu {
 	pthread_mutex_t log_mu;
 	struct handles *handles;
 	struct jobs *jobs;
+	struct federation *federation;	/* workload identity federation */
+	struct clusters *clusters;	/* all-purpose clusters */
 	/* limits, as the real service has them (lowerable for tests) */
 	long long put_max;	/* dbfs/put multipart: 2 GB */
 	long long inline_max;	/* dbfs/put contents, add-block data: 1 MB */
 	long long read_max;	/* dbfs/read length: 1 MB */
 	long long json_max;	/* any JSON request body */
 	long handle_idle;	/* seconds before a DBFS handle expires */
+	unsigned max_conn;	/* connections (threads) at once */
 	int verbose;
 };
 

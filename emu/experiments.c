@@ -2,14 +2,19 @@
  * MLflow experiments/create as a Databricks workspace checks it before the
  * tracking server sees it (PROTOCOL.md section 10): a name is an absolute
  * workspace path whose parent folder exists. What passes goes on to the
- * MLflow server (proxy.c).
+ * MLflow server (proxy.c). Experiments are workspace objects too
+ * (MLFLOW_EXPERIMENT): the Workspace API lists them and answers
+ * get-status for them, asking the MLflow server.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
+
 #include "emu.h"
 #include "api.h"
+#include "http.h"
 
 enum MHD_Result
 emu_experiment_create(struct req *r)
@@ -55,4 +60,132 @@ emu_experiment_create(struct req *r)
 	free(parent);
 	free(disk);
 	return ok ? emu_proxy(r) : res;
+}
+
+/* libcurl's write callback: into a buffer. */
+static size_t
+gather(char *p, size_t size, size_t n, void *b)
+{
+	dbm_buf_add(b, p, size * n);
+	return size * n;
+}
+
+/* POST the JSON body to the MLflow server's api, or GET it when body is
+ * NULL (synchronously); its answer parsed into j. 0, or -1 (no server, an
+ * error, not JSON). */
+static int
+mlflow_call(struct emu *e, const char *api, const char *body,
+    struct dbm_json *j)
+{
+	struct dbm_buf url = DBM_BUF_INIT, out = DBM_BUF_INIT;
+	struct curl_slist *h = NULL;
+	CURL *c;
+	long status = 0;
+	int rc = -1;
+
+	if (e->mlflow_url == NULL || (c = curl_easy_init()) == NULL)
+		return -1;
+	dbm_buf_printf(&url, "%s/api/2.0/mlflow/%s", e->mlflow_url, api);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url.data);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (curl_easy_perform(c) == CURLE_OK &&
+	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status == 200 && dbm_json_parse(j, dbm_buf_str(&out), out.len, NULL,
+	    NULL) == 0)
+		rc = 0;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	dbm_buf_free(&url);
+	dbm_buf_free(&out);
+	return rc;
+}
+
+static void
+experiment_object(struct dbm_jw *w, const char *name, const char *id)
+{
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "object_type");
+	dbm_jw_str(w, "MLFLOW_EXPERIMENT");
+	dbm_jw_key(w, "path");
+	dbm_jw_str(w, name);
+	dbm_jw_key(w, "object_id");
+	dbm_jw_raw(w, id, strlen(id));
+	dbm_jw_obj_end(w);
+}
+
+int
+emu_experiments_in(struct emu *e, const char *folder, struct dbm_jw *w)
+{
+	struct dbm_buf body = DBM_BUF_INIT;
+	struct dbm_jw bw;
+	struct dbm_json j;
+	int exps, i, n = 0;
+
+	if (strpbrk(folder, "'%_\\\\"))
+		return 0;	/* not expressible in a LIKE filter: none */
+	dbm_jw_init(&bw, &body);
+	dbm_jw_obj(&bw);
+	dbm_jw_key(&bw, "filter");
+	dbm_buf_printf(&body, "\"name LIKE '%s/%%'\"", strcmp(folder, "/") ?
+	    folder : "");
+	bw.after_key = 0;
+	dbm_jw_key(&bw, "max_results");
+	dbm_jw_int(&bw, 1000);
+	dbm_jw_obj_end(&bw);
+	if (mlflow_call(e, "experiments/search", body.data, &j) < 0) {
+		dbm_buf_free(&body);
+		return 0;
+	}
+	exps = dbm_json_member(&j, 0, "experiments");
+	for (i = 0; i < dbm_json_count(&j, exps); i++) {
+		int x = dbm_json_elem(&j, exps, i);
+		char *name = dbm_json_strdup(&j, dbm_json_member(&j, x, "name"));
+		char *id = dbm_json_strdup(&j, dbm_json_member(&j, x,
+		    "experiment_id"));
+		const char *slash = name ? strrchr(name, '/') : NULL;
+
+		/* directly in the folder, and a numeric id */
+		if (slash && id && strspn(id, "0123456789") == strlen(id) &&
+		    (size_t)(slash - name) == strlen(folder) - (strcmp(folder,
+		    "/") == 0) && strncmp(name, folder, (size_t)(slash - name))
+		    == 0) {
+			experiment_object(w, name, id);
+			n++;
+		}
+		free(name);
+		free(id);
+	}
+	dbm_json_free(&j);
+	dbm_buf_free(&body);
+	return n;
+}
+
+int
+emu_experiment_status(struct emu *e, const char *path, struct dbm_jw *w)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_json j;
+	char *id;
+	int rc = 0;
+
+	dbm_buf_adds(&url, "experiments/get-by-name?experiment_name=");
+	dbm_url_encode(&url, path, 0);
+	if (mlflow_call(e, url.data, NULL, &j) == 0) {
+		id = dbm_json_get_str(&j, "experiment.experiment_id");
+		if (id && strspn(id, "0123456789") == strlen(id)) {
+			experiment_object(w, path, id);
+			rc = 1;
+		}
+		free(id);
+		dbm_json_free(&j);
+	}
+	dbm_buf_free(&url);
+	return rc;
 }

@@ -59,7 +59,59 @@ jobs_finish(struct emu *e, struct task *t, const char *life, const char *result,
 	if (t->exec_end == 0)
 		t->exec_end = t->end;
 	jobs_save_run(e, t->run);
+	pthread_cond_broadcast(&e->jobs->cv);	/* dependents wait on it */
 	pthread_mutex_unlock(&e->jobs->mu);
+}
+
+/* One task of a run, on a thread of its own: it waits until every task
+ * it depends on has ended, then runs, unless one of them did not succeed
+ * (SKIPPED, UPSTREAM_FAILED or UPSTREAM_CANCELED) or the run is
+ * cancelled. Independent tasks run at the same time, as on the service. */
+static void *
+task_thread(void *arg)
+{
+	struct task *t = arg;
+	struct run *r = t->run;
+	struct emu *e = r->e;
+	struct jobs *js = e->jobs;
+	const char *upstream;
+	int cancel, d, k, waiting;
+
+	pthread_mutex_lock(&js->mu);
+	for (;;) {
+		waiting = 0;
+		upstream = NULL;
+		for (d = 0; d < t->ndeps; d++)
+			for (k = 0; k < r->nt; k++) {
+				struct task *u = &r->t[k];
+
+				if (strcmp(u->key, t->deps[d]) != 0)
+					continue;
+				if (!jobs_terminal(u->life))
+					waiting = 1;
+				else if (upstream == NULL && (u->result == NULL ||
+				    strcmp(u->result, "SUCCESS") != 0))
+					upstream = u->result &&
+					    (strcmp(u->result, "CANCELED") == 0 ||
+					    strcmp(u->result, "UPSTREAM_CANCELED") ==
+					    0) ? "UPSTREAM_CANCELED" :
+					    "UPSTREAM_FAILED";
+			}
+		if (!waiting || r->cancel)
+			break;
+		pthread_cond_wait(&js->cv, &js->mu);
+	}
+	cancel = r->cancel;
+	pthread_mutex_unlock(&js->mu);
+	if (cancel)
+		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
+		    "SUCCESS", "Run cancelled.");
+	else if (upstream)
+		jobs_finish(e, t, "SKIPPED", upstream, "SKIPPED", "SUCCESS",
+		    "An upstream task did not succeed.");
+	else
+		jobs_exec_task(e, r, t);
+	return NULL;
 }
 
 void *
@@ -68,7 +120,8 @@ jobs_runner(void *arg)
 	struct run *r = arg;
 	struct emu *e = r->e;
 	struct jobs *js = e->jobs;
-	int i;
+	pthread_t *th = dbm_xcalloc((size_t)r->nt, sizeof(*th));
+	int i, *started = dbm_xcalloc((size_t)r->nt, sizeof(*started));
 
 	pthread_mutex_lock(&js->mu);
 	while (js->running >= js->max && !r->cancel) {
@@ -77,38 +130,20 @@ jobs_runner(void *arg)
 		pthread_cond_wait(&js->cv, &js->mu);
 	}
 	js->running++;
+	for (i = 0; i < r->nt; i++)
+		if (strcmp(r->t[i].life, "QUEUED") == 0)
+			r->t[i].life = "PENDING";
 	pthread_mutex_unlock(&js->mu);
-	for (i = 0; i < r->nt; i++) {
-		struct task *t = &r->t[r->order ? r->order[i] : i];
-		const char *upstream = NULL;
-		int cancel, d, k;
-
-		pthread_mutex_lock(&js->mu);
-		cancel = r->cancel;
-		pthread_mutex_unlock(&js->mu);
-		if (cancel) {
-			jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
-			    "SUCCESS", "Run cancelled.");
-			continue;
-		}
-		/* a task runs only when every task it depends on succeeded */
-		for (d = 0; d < t->ndeps && upstream == NULL; d++)
-			for (k = 0; k < r->nt; k++)
-				if (strcmp(r->t[k].key, t->deps[d]) == 0 &&
-				    (r->t[k].result == NULL ||
-				    strcmp(r->t[k].result, "SUCCESS") != 0))
-					upstream = r->t[k].result &&
-					    (strcmp(r->t[k].result, "CANCELED") == 0 ||
-					    strcmp(r->t[k].result,
-					    "UPSTREAM_CANCELED") == 0) ?
-					    "UPSTREAM_CANCELED" : "UPSTREAM_FAILED";
-		if (upstream) {
-			jobs_finish(e, t, "SKIPPED", upstream, "SKIPPED", "SUCCESS",
-			    "An upstream task did not succeed.");
-			continue;
-		}
-		jobs_exec_task(e, r, t);
-	}
+	for (i = 0; i < r->nt; i++)
+		started[i] = pthread_create(&th[i], NULL, task_thread,
+		    &r->t[r->order ? r->order[i] : i]) == 0;
+	for (i = 0; i < r->nt; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else	/* no thread: run it here, in order */
+			task_thread(&r->t[r->order ? r->order[i] : i]);
+	free(th);
+	free(started);
 	pthread_mutex_lock(&js->mu);
 	js->running--;
 	pthread_cond_broadcast(&js->cv);

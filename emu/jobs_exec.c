@@ -17,6 +17,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "emu.h"
 #include "api.h"
@@ -101,11 +104,20 @@ jobs_strv_free(char **v)
 static pid_t
 spawn(char **argv, char **env, const char *dir, const char *log)
 {
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 
 	if (pid != 0)
 		return pid;
 	setsid();
+#ifdef __linux__
+	/* killed with the emulator, even by SIGKILL (what the task itself
+	 * starts is swept at the next start, jobs_store.c) */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+#else
+	(void)parent;
+#endif
 	{
 		int in = open("/dev/null", O_RDONLY);
 		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -397,6 +409,41 @@ find_mlflow_ids(struct task *t)
 	}
 }
 
+/* A run on an all-purpose cluster starts it when it is terminated, and
+ * waits until it runs (as the service does). */
+static int
+wait_cluster(struct emu *e, struct run *r, struct task *t)
+{
+	const char *state;
+	int cancel;
+
+	emu_cluster_start(e, t->existing);
+	for (;;) {
+		state = emu_cluster_state(e, t->existing);
+		if (state == NULL) {
+			jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+			    "CLUSTER_ERROR", "CLIENT_ERROR", "The cluster does not "
+			    "exist any more.");
+			return -1;
+		}
+		if (strcmp(state, "RUNNING") == 0)
+			return 0;
+		pthread_mutex_lock(&e->jobs->mu);
+		cancel = r->cancel;
+		pthread_mutex_unlock(&e->jobs->mu);
+		if (cancel) {
+			jobs_finish(e, t, "TERMINATED", "CANCELED",
+			    "USER_CANCELED", "SUCCESS", "Run cancelled.");
+			return -1;
+		}
+		{
+			struct timespec ts = {0, 100 * 1000000L};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 void
 jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 {
@@ -412,6 +459,8 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	pthread_mutex_unlock(&e->jobs->mu);
 	store_mkdirs(t->dir);
 	find_mlflow_ids(t);
+	if (t->existing && wait_cluster(e, r, t) < 0)
+		goto out;
 	dbm_buf_printf(&log, "%s/log.txt", t->dir);
 
 	rc = jobs_cluster_env(e, t, &site, &err);

@@ -95,6 +95,8 @@ jobs_save_run(struct emu *e, struct run *r)
 		dbm_jw_int(&w, t->exec_end);
 		dbm_jw_int(&w, t->end);
 		dbm_jw_arr_end(&w);
+		dbm_jw_key(&w, "pid");
+		dbm_jw_int(&w, jobs_terminal(t->life) ? 0 : t->pid);
 		jkv(&w, "dir", t->dir);
 		jkv(&w, "mlflow_run", t->mlflow_run);
 		jkv(&w, "mlflow_exp", t->mlflow_exp);
@@ -120,6 +122,38 @@ static char *
 jstr(const struct dbm_json *j, int obj, const char *k)
 {
 	return dbm_json_strdup(j, dbm_json_member(j, obj, k));
+}
+
+/* Kill what is left of a task an earlier emulator started: the processes
+ * of its process group (pgid = the task's pid) whose environment names the
+ * task (DATABRICKS_RUN_ID), so a reused pid is never hit. */
+static void
+sweep(pid_t pgid, long long run_id)
+{
+	char **names, want[64], path[64];
+	int n, i;
+
+	snprintf(want, sizeof(want), "DATABRICKS_RUN_ID=%lld", run_id);
+	if ((names = store_list("/proc", &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		struct dbm_buf env = DBM_BUF_INIT;
+		pid_t pid = (pid_t)atol(names[i]);
+		size_t k;
+		int ours = 0;
+
+		if (pid <= 1 || getpgid(pid) != pgid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+		if (dbm_buf_read_file(&env, path, 1 << 20) == 0)
+			for (k = 0; k < env.len && !ours;
+			    k += strlen(env.data + k) + 1)
+				ours = strcmp(env.data + k, want) == 0;
+		dbm_buf_free(&env);
+		if (ours)
+			kill(pid, SIGKILL);
+	}
+	store_names_free(names);
 }
 
 /* Runs from an earlier life of this data directory; what was active then
@@ -218,6 +252,14 @@ jobs_load_runs(struct emu *e)
 			t->mlflow_run = jstr(&j, o, "mlflow_run");
 			t->mlflow_exp = jstr(&j, o, "mlflow_exp");
 			if (!jobs_terminal(t->life)) {
+				long long pid = 0;
+
+				/* its processes must not outlive the emulator
+				 * that started them */
+				dbm_json_int(&j, dbm_json_member(&j, o, "pid"),
+				    &pid);
+				if (pid > 1)
+					sweep((pid_t)pid, t->run_id);
 				t->life = "INTERNAL_ERROR";
 				t->result = "FAILED";
 				t->code = "INTERNAL_ERROR";

@@ -50,7 +50,7 @@ raw_dup(const struct dbm_json *j, int t)
  * new cluster names its runtime, its node type (or an instance pool or a
  * policy that sets it) and its size. The messages are the service's. */
 static char *
-compute_error(const struct dbm_json *j, int obj)
+compute_error(struct emu *e, const struct dbm_json *j, int obj)
 {
 	static const char *const kinds[] = {"new_cluster", "existing_cluster_id",
 		"job_cluster_key", "environment_key"};
@@ -66,8 +66,15 @@ compute_error(const struct dbm_json *j, int obj)
 	if (n > 1)
 		return dbm_xstrdup("Only one of new_cluster, existing_cluster_id, "
 		    "job_cluster_key or environment_key may be specified.");
-	if (nc < 0)
-		return NULL;
+	if (nc < 0) {
+		char *id = dbm_json_strdup(j, dbm_json_member(j, obj,
+		    "existing_cluster_id"));
+
+		if (id && emu_cluster_state(e, id) == NULL)
+			dbm_buf_printf(&b, "Cluster %s does not exist", id);
+		free(id);
+		return b.len ? dbm_buf_detach(&b) : NULL;
+	}
 	if (dbm_json_type(j, nc) != DBM_JSON_OBJECT)
 		return dbm_xstrdup("new_cluster must be an object");
 	if (dbm_json_type(j, dbm_json_member(j, nc, "spark_version")) !=
@@ -115,7 +122,7 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 		    "spark_python_task or python_wheel_task");
 		return -1;
 	}
-	if ((*why = compute_error(j, obj)) != NULL)
+	if ((*why = compute_error(e, j, obj)) != NULL)
 		return -1;
 	t->cluster_json = raw_dup(j, dbm_json_member(j, obj, "new_cluster"));
 	t->existing = dbm_json_strdup(j, dbm_json_member(j, obj,

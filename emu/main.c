@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +34,8 @@ enum {
 	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_INLINE_MAX,
 	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
 	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_USER_NAME, OPT_VERSION,
+	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN,
+	OPT_CLUSTER,
 };
 
 static void
@@ -66,6 +70,13 @@ usage(void)
 	    "      --url-file file    also write the URL to file\n"
 	    "      --user-name name   the workspace user tokens act as "
 	    "(emu-user@example.com)\n"
+	    "      --federation-file f workload identity federation policies: "
+	    "'client_id\n"
+	    "                         issuer subject [audience [key.pem]]' a "
+	    "line\n"
+	    "      --github-oidc-token-file f  request token of the GitHub "
+	    "ID-token stand-in\n"
+	    "      --github-oidc-subject s     its tokens' subject\n"
 	    "      --put-max bytes    dbfs/put multipart limit (2 GB)\n"
 	    "      --inline-max bytes dbfs/put contents and add-block limit "
 	    "(1 MB)\n"
@@ -75,6 +86,10 @@ usage(void)
 	    "(python3)\n"
 	    "      --max-runs n       job runs executing at once; more wait "
 	    "QUEUED (2)\n"
+	    "      --max-connections n  connections served at once; more are "
+	    "refused (256)\n"
+	    "      --cluster id:state[:name]  an all-purpose cluster, RUNNING or "
+	    "TERMINATED\n"
 	    "      --cluster-dir dir  the cluster support files "
 	    "(dbmlops_cluster.py)\n"
 	    "  -v, --verbose          log server errors on stderr\n"
@@ -254,6 +269,7 @@ write_url_file(const char *path, const char *url)
 /* What the command line sets beside struct emu's own fields. */
 struct opts {
 	const char *listen, *datadir, *faults, *logpath, *urlfile;
+	const char *federation, *gh_token_file, *gh_subject;
 	const char *python, *cluster;
 	unsigned long seed;
 	int max_runs;
@@ -293,14 +309,20 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{"client-file", required_argument, NULL, OPT_CLIENT_FILE},
+		{"cluster", required_argument, NULL, OPT_CLUSTER},
 		{"cluster-dir", required_argument, NULL, OPT_CLUSTER_DIR},
 		{"data-dir", required_argument, NULL, 'd'},
 		{"faults", required_argument, NULL, OPT_FAULTS},
+		{"federation-file", required_argument, NULL, OPT_FEDERATION},
+		{"github-oidc-subject", required_argument, NULL, OPT_GH_SUBJECT},
+		{"github-oidc-token-file", required_argument, NULL,
+		    OPT_GH_TOKEN_FILE},
 		{"handle-idle", required_argument, NULL, OPT_HANDLE_IDLE},
 		{"help", no_argument, NULL, 'h'},
 		{"inline-max", required_argument, NULL, OPT_INLINE_MAX},
 		{"listen", required_argument, NULL, 'l'},
 		{"log", required_argument, NULL, OPT_LOG},
+		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
 		{"max-runs", required_argument, NULL, OPT_MAX_RUNS},
 		{"mlflow-url", required_argument, NULL, OPT_MLFLOW_URL},
 		{"put-max", required_argument, NULL, OPT_PUT_MAX},
@@ -341,11 +363,19 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			}
 			free(lines);
 			break;
+		case OPT_CLUSTER:
+			if (emu_cluster_add(e, optarg, &why) < 0)
+				dbm_usage_error("--cluster '%s': %s", optarg, why);
+			break;
 		case OPT_CLUSTER_DIR:
 			o->cluster = optarg;
 			break;
 		case 'd':
 			o->datadir = optarg;
+			break;
+		case OPT_MAX_CONN:
+			e->max_conn = (unsigned)num_min("--max-connections",
+			    optarg, 1);
 			break;
 		case OPT_MAX_RUNS:
 			o->max_runs = (int)num_min("--max-runs", optarg, 1);
@@ -355,6 +385,15 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			break;
 		case OPT_FAULTS:
 			o->faults = optarg;
+			break;
+		case OPT_FEDERATION:
+			o->federation = optarg;
+			break;
+		case OPT_GH_TOKEN_FILE:
+			o->gh_token_file = optarg;
+			break;
+		case OPT_GH_SUBJECT:
+			o->gh_subject = optarg;
 			break;
 		case OPT_HANDLE_IDLE:
 			e->handle_idle = (long)num("--handle-idle", optarg);
@@ -427,13 +466,31 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		dbm_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((tok = getenv("DATABRICKS_TOKEN")) != NULL && *tok)
 		add_token(e, tok);
-	if (e->ntokens == 0 && e->nclients == 0)
+	if (e->ntokens == 0 && e->nclients == 0 && o->federation == NULL)
 		dbm_usage_error("no credentials to accept: set DATABRICKS_TOKEN "
-		    "or give --token-file or --client-file");
+		    "or give --token-file, --client-file or --federation-file");
 	if (o->faults && (e->faults = faults_parse(o->faults, o->seed,
 	    &why)) == NULL)
 		dbm_usage_error("--faults '%s': %s", o->faults, why);
 	parse_listen(o);
+}
+
+/* One emulator a data directory: a second one would run the first's jobs
+ * twice and race its files. The lock goes with the process. */
+static void
+lock_datadir(struct emu *e)
+{
+	struct dbm_buf p = DBM_BUF_INIT;
+	int fd;
+
+	dbm_buf_printf(&p, "%s/emu.lock", e->datadir);
+	fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		dbm_errx(1, "%s: %s", p.data, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		dbm_errx(1, "%s is in use by another workspace-emu (%s is "
+		    "locked)", e->datadir, p.data);
+	dbm_buf_free(&p);	/* fd stays open: the lock is held */
 }
 
 /* The data directory and every module's state. */
@@ -441,14 +498,19 @@ static void
 open_workspace(struct emu *e, const struct opts *o)
 {
 	char abs[PATH_MAX], pybuf[PATH_MAX], clbuf[PATH_MAX];
+	const char *why = NULL;
 
 	if (store_mkdirs(o->datadir) < 0 || realpath(o->datadir, abs) == NULL)
 		dbm_errx(1, "%s: %s", o->datadir, strerror(errno));
 	e->datadir = dbm_xstrdup(abs);
+	lock_datadir(e);
 	make_dirs(e);
 	if (emu_oauth_init(e) < 0)
 		dbm_errx(1, "%s/emu.key: %s", e->datadir, strerror(errno));
 	emu_dbfs_init(e);
+	if (emu_federation_init(e, o->federation, o->gh_token_file,
+	    o->gh_subject, &why) < 0)
+		dbm_errx(1, "%s", why);
 	if (find_python(o->python, pybuf) < 0)
 		dbm_errx(1, "no Python interpreter for job runs: give --python "
 		    "(one with mlflow installed)");
@@ -488,8 +550,15 @@ serve(struct emu *e, const struct opts *o)
 	fflush(stdout);
 	if (o->urlfile)
 		write_url_file(o->urlfile, e->url);
-	while (sigwait(&sigs, &sig) != 0)
-		;
+	/* SIGTERM or SIGINT end it; meanwhile idle upload handles expire
+	 * even when nobody calls the DBFS API */
+	for (;;) {
+		struct timespec tick = {5, 0};
+
+		if ((sig = sigtimedwait(&sigs, NULL, &tick)) > 0)
+			break;
+		emu_dbfs_sweep(e);
+	}
 	emu_jobs_stop(e);
 	MHD_stop_daemon(d);
 }
@@ -503,6 +572,8 @@ close_workspace(struct emu *e)
 		fclose(e->log);
 	faults_free(e->faults);
 	emu_dbfs_free(e);
+	emu_federation_free(e);
+	emu_clusters_free(e);
 	for (i = 0; i < e->ntokens; i++) {
 		dbm_zero(e->tokens[i], strlen(e->tokens[i]));
 		free(e->tokens[i]);
@@ -534,6 +605,7 @@ main(int argc, char *argv[])
 	e.handle_idle = 600;
 	e.token_ttl = 3600;
 	e.user_name = "emu-user@example.com";
+	e.max_conn = 256;
 	pthread_mutex_init(&e.log_mu, NULL);
 	o.listen = "127.0.0.1:8765";
 	o.datadir = ".workspace-emu";

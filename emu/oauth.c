@@ -173,6 +173,42 @@ oauth_error(struct req *r, unsigned int status, const char *err,
 	return res;
 }
 
+/* RFC 8693 token exchange: workload identity federation. */
+static enum MHD_Result
+exchange(struct req *r, const char *client)
+{
+	struct emu *e = r->emu;
+	char *st = form_value(r->body.data, r->body.len, "subject_token");
+	char *type = form_value(r->body.data, r->body.len,
+	    "subject_token_type");
+	const char *why = NULL;
+	char *who, *tok;
+	struct dbm_buf b = DBM_BUF_INIT;
+	enum MHD_Result res;
+
+	who = emu_federation_exchange(e, st, type, client, &why);
+	if (who == NULL) {
+		res = oauth_error(r, 400, "invalid_request", why);
+	} else {
+		tok = issue(e, who, (long long)time(NULL) + e->token_ttl);
+		dbm_buf_printf(&b, "{\"access_token\":\"%s\",\"token_type\":"
+		    "\"Bearer\",\"expires_in\":%ld,\"scope\":\"all-apis\","
+		    "\"issued_token_type\":\"urn:ietf:params:oauth:token-type:"
+		    "access_token\"}", tok, e->token_ttl);
+		res = emu_reply_json(r, 200, b.data);
+		dbm_zero(b.data, b.len);
+		dbm_buf_free(&b);
+		free(tok);
+		free(who);
+	}
+	if (st) {
+		dbm_zero(st, strlen(st));
+		free(st);
+	}
+	free(type);
+	return res;
+}
+
 static enum MHD_Result
 token(struct req *r)
 {
@@ -210,9 +246,12 @@ token(struct req *r)
 		if (strcmp(e->clients[i].id, id) == 0 &&
 		    strcmp(e->clients[i].secret, secret) == 0)
 			ok = 1;
-	if (grant == NULL || strcmp(grant, "client_credentials") != 0) {
+	if (grant && strcmp(grant,
+	    "urn:ietf:params:oauth:grant-type:token-exchange") == 0) {
+		res = exchange(r, id);
+	} else if (grant == NULL || strcmp(grant, "client_credentials") != 0) {
 		res = oauth_error(r, 400, "unsupported_grant_type",
-		    "Only client_credentials is supported");
+		    "Only client_credentials and token-exchange are supported");
 	} else if (!ok) {
 		res = oauth_error(r, 401, "invalid_client",
 		    "Client authentication failed");
@@ -255,7 +294,8 @@ emu_oauth(struct req *r)
 	dbm_buf_printf(&b, "{\"issuer\":\"%s/oidc\","
 	    "\"authorization_endpoint\":\"%s/oidc/v1/authorize\","
 	    "\"token_endpoint\":\"%s/oidc/v1/token\","
-	    "\"grant_types_supported\":[\"client_credentials\"],"
+	    "\"grant_types_supported\":[\"client_credentials\","
+	    "\"urn:ietf:params:oauth:grant-type:token-exchange\"],"
 	    "\"response_types_supported\":[\"code\"],"
 	    "\"scopes_supported\":[\"all-apis\"],"
 	    "\"token_endpoint_auth_methods_supported\":"

@@ -33,6 +33,8 @@ static const struct route routes[] = {
 	{"POST", "/api/2.0/workspace-files/import-file/", PREFIX, BODY_FILE,
 	    emu_workspace, NULL},
 	{NULL, "/api/2.0/workspace/", PREFIX, BODY_JSON, emu_workspace, NULL},
+	{NULL, "/api/2.0/clusters/", PREFIX, BODY_JSON, emu_clusters_api, NULL},
+	{NULL, "/api/2.1/clusters/", PREFIX, BODY_JSON, emu_clusters_api, NULL},
 	{NULL, "/api/2.0/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
 	{NULL, "/api/2.1/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
 	{NULL, "/api/2.2/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
@@ -44,6 +46,9 @@ static const struct route routes[] = {
 	{"GET", "/.well-known/databricks-config", PUBLIC, BODY_NONE, emu_oauth,
 	    NULL},
 	{"POST", "/oidc/v1/token", PUBLIC, BODY_JSON, emu_oauth, NULL},
+	/* a stand-in for GitHub Actions' ID-token URL (it checks its own
+	 * request token) */
+	{"GET", "/github-oidc/token", PUBLIC, BODY_NONE, emu_github_oidc, NULL},
 	{"POST", "/api/2.0/mlflow/experiments/create", EXACT, BODY_PROXY,
 	    emu_experiment_create, NULL},
 	{"POST", "/api/2.0/preview/mlflow/experiments/create", EXACT, BODY_PROXY,

@@ -336,5 +336,8 @@ emu_start(struct emu *e, const struct sockaddr *addr)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
+	    /* one thread a connection: capped, so a flood of idle sockets
+	     * cannot exhaust the process; more are closed at once */
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)e->max_conn,
 	    MHD_OPTION_END);
 }

@@ -36,6 +36,35 @@ store_canon(const char *apipath)
 	return dbm_buf_detach(&b);
 }
 
+/* Whether a component of path after its first skip bytes (the data
+ * directory) is a symbolic link. Components that do not exist yet are
+ * not links; the API never makes one. */
+static int
+symlink_below(const char *path, size_t skip)
+{
+	char *p = dbm_xstrdup(path), *s;
+	struct stat st;
+	int link = 0;
+
+	for (s = p + skip + 1; !link; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (lstat(p, &st) < 0) {
+				*s = c;
+				break;	/* the rest does not exist yet */
+			}
+			link = S_ISLNK(st.st_mode);
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return link;
+}
+
 char *
 store_map(struct emu *e, enum store_root root, const char *apipath,
     char **canonp, const char **why)
@@ -89,6 +118,14 @@ store_map(struct emu *e, enum store_root root, const char *apipath,
 	dbm_buf_printf(&b, "%s/%s%s", e->datadir,
 	    root == ROOT_DBFS ? "dbfs" : "workspace",
 	    strcmp(canon, "/") == 0 ? "" : canon);
+	if (symlink_below(b.data, strlen(e->datadir))) {
+		/* a link job code planted must not lead out of the data
+		 * directory (nor anywhere else in it) */
+		free(canon);
+		dbm_buf_free(&b);
+		*why = "the path goes through a symbolic link";
+		return NULL;
+	}
 	if (canonp)
 		*canonp = canon;
 	else

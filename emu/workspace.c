@@ -128,9 +128,13 @@ op_status(struct req *r, char *disk, const char *canon)
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
 
-	if (stat(disk, &st) < 0)
-		return missing(r, canon);
 	dbm_jw_init(&w, &b);
+	if (stat(disk, &st) < 0) {
+		if (emu_experiment_status(r->emu, canon, &w) == 1)
+			return json_done(r, &b);
+		dbm_buf_free(&b);
+		return missing(r, canon);
+	}
 	object_info(r, &w, canon, &st);
 	return json_done(r, &b);
 }
@@ -154,10 +158,21 @@ op_list(struct req *r, char *disk, const char *canon)
 		object_info(r, &w, canon, &st);
 		dbm_jw_arr_end(&w);
 	} else if ((names = store_list(disk, &n)) != NULL) {
-		if (n > 0) {
+		struct dbm_buf x = DBM_BUF_INIT;
+		struct dbm_jw xw;
+		int nx;
+
+		/* the folder's experiments, kept by the MLflow server */
+		dbm_jw_init(&xw, &x);
+		dbm_jw_arr(&xw);
+		nx = emu_experiments_in(r->emu, canon, &xw);
+		if (n > 0 || nx > 0) {
 			dbm_jw_key(&w, "objects");
 			dbm_jw_arr(&w);
 		}
+		if (nx > 0)	/* the elements, without their brackets */
+			dbm_jw_raw(&w, x.data + 1, x.len - 1);
+		dbm_buf_free(&x);
 		for (i = 0; i < n; i++) {
 			struct dbm_buf p = DBM_BUF_INIT, c = DBM_BUF_INIT;
 
@@ -169,7 +184,7 @@ op_list(struct req *r, char *disk, const char *canon)
 			dbm_buf_free(&p);
 			dbm_buf_free(&c);
 		}
-		if (n > 0)
+		if (n > 0 || nx > 0)
 			dbm_jw_arr_end(&w);
 		store_names_free(names);
 	}

@@ -28,13 +28,17 @@ struct cfgfile {
 };
 
 /* The attributes a profile can set, by their config-file key and env name. */
-enum { A_HOST, A_TOKEN, A_CLIENT_ID, A_CLIENT_SECRET, A_AUTH_TYPE, A_N };
+enum { A_HOST, A_TOKEN, A_CLIENT_ID, A_CLIENT_SECRET, A_AUTH_TYPE,
+	A_OIDC_TOKEN_ENV, A_OIDC_TOKEN_FILEPATH, A_TOKEN_AUDIENCE, A_N };
 static const char *const attr_key[A_N] = {
 	"host", "token", "client_id", "client_secret", "auth_type",
+	"oidc_token_env", "oidc_token_filepath", "token_audience",
 };
 static const char *const attr_env[A_N] = {
 	"DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID",
 	"DATABRICKS_CLIENT_SECRET", "DATABRICKS_AUTH_TYPE",
+	"DATABRICKS_OIDC_TOKEN_ENV", "DATABRICKS_OIDC_TOKEN_FILEPATH",
+	"DATABRICKS_TOKEN_AUDIENCE",
 };
 
 static int
@@ -161,11 +165,105 @@ plain_getenv(const char *name)
 	return getenv(name);
 }
 
+/* Where each setting came from, for messages: the SDKs' "Config: ...
+ * Env: ..." form, secrets as ***. */
+enum { SRC_NONE, SRC_OPTION, SRC_ENV, SRC_FILE };
+static const int attr_secret[A_N] = {0, 1, 0, 1, 0, 0, 0, 0};
+
+static char *
+describe(const char *const val[A_N], const int src[A_N], const char *auth_type,
+    const char *profile, const char *file)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	int i, n = 0;
+
+	dbm_buf_adds(&b, "Config: ");
+	for (i = 0; i < A_N; i++) {
+		if (val[i] == NULL || i == A_AUTH_TYPE)
+			continue;
+		dbm_buf_printf(&b, "%s%s=%s", n++ ? ", " : "", attr_key[i],
+		    attr_secret[i] ? "***" : val[i]);
+	}
+	if (profile)
+		dbm_buf_printf(&b, "%sprofile=%s", n++ ? ", " : "", profile);
+	if (file)
+		dbm_buf_printf(&b, "%sconfig_file=%s", n++ ? ", " : "", file);
+	if (auth_type)
+		dbm_buf_printf(&b, "%sauth_type=%s", n++ ? ", " : "", auth_type);
+	for (i = 0, n = 0; i < A_N; i++)
+		if (src[i] == SRC_ENV)
+			dbm_buf_printf(&b, "%s%s", n++ ? ", " : ". Env: ",
+			    attr_env[i]);
+	return dbm_buf_detach(&b);
+}
+
+/* An authority (host[:port]) on this machine: 127.0.0.0/8, localhost,
+ * [::1]. */
+static int
+loopback(const char *auth)
+{
+	return strncmp(auth, "127.", 4) == 0 ||
+	    strncmp(auth, "localhost", 9) == 0 ||
+	    strncmp(auth, "[::1]", 5) == 0;
+}
+
+static int
+known_type(const char *t)
+{
+	static const char *const types[] = {"pat", "oauth-m2m", "env-oidc",
+		"file-oidc", "github-oidc"};
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(*types); i++)
+		if (strcmp(t, types[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Workload identity federation, in the SDKs' order: env-oidc (an ID token
+ * in DATABRICKS_OIDC_TOKEN, or the variable oidc_token_env names),
+ * file-oidc (oidc_token_filepath), github-oidc (client_id, in a GitHub
+ * Actions job allowed to ask for ID tokens). */
+static int
+oidc(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *), struct dbm_err *e)
+{
+	const char *t = val[A_AUTH_TYPE], *var;
+
+	var = val[A_OIDC_TOKEN_ENV] ? val[A_OIDC_TOKEN_ENV] :
+	    "DATABRICKS_OIDC_TOKEN";
+	if ((t == NULL || strcmp(t, "env-oidc") == 0) && envget(get, var)) {
+		a->oidc = "env-oidc";
+		a->oidc_source = dbm_xstrdup(var);
+	} else if ((t == NULL || strcmp(t, "file-oidc") == 0) &&
+	    val[A_OIDC_TOKEN_FILEPATH]) {
+		a->oidc = "file-oidc";
+		a->oidc_source = dbm_xstrdup(val[A_OIDC_TOKEN_FILEPATH]);
+	} else if ((t == NULL || strcmp(t, "github-oidc") == 0) &&
+	    val[A_CLIENT_ID] && envget(get, "ACTIONS_ID_TOKEN_REQUEST_URL") &&
+	    envget(get, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+		a->oidc = "github-oidc";
+		a->oidc_source = dbm_xstrdup(envget(get,
+		    "ACTIONS_ID_TOKEN_REQUEST_URL"));
+		/* the request token is a secret: read when it is used */
+	} else {
+		return 0;
+	}
+	(void)e;
+	a->kind = DBM_AUTH_OIDC;
+	if (val[A_CLIENT_ID])
+		a->client_id = dbm_xstrdup(val[A_CLIENT_ID]);
+	if (val[A_TOKEN_AUDIENCE])
+		a->token_audience = dbm_xstrdup(val[A_TOKEN_AUDIENCE]);
+	return 0;
+}
+
 int
 dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
     const char *(*get)(const char *), struct dbm_err *e)
 {
 	const char *val[A_N] = {0};
+	int src[A_N] = {0};
 	const char *profile, *file;
 	struct cfgfile cf = {NULL, NULL, 0};
 	struct dbm_auth_opts none = {0};
@@ -182,9 +280,12 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 	/* options, then environment */
 	val[A_HOST] = o->host;
 	val[A_TOKEN] = o->token;
-	for (i = 0; i < A_N; i++)
-		if (val[i] == NULL)
-			val[i] = envget(get, attr_env[i]);
+	for (i = 0; i < A_N; i++) {
+		if (val[i] != NULL)
+			src[i] = SRC_OPTION;
+		else if ((val[i] = envget(get, attr_env[i])) != NULL)
+			src[i] = SRC_ENV;
+	}
 	profile = o->profile ? o->profile :
 	    envget(get, "DATABRICKS_CONFIG_PROFILE");
 	file = o->config_file ? o->config_file :
@@ -228,9 +329,9 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 			a->profile = dbm_xstrdup(sect);
 			a->config_file = dbm_xstrdup(path);
 			for (i = 0; i < A_N; i++)
-				if (val[i] == NULL)
-					val[i] = cfg_get(&cf, sect,
-					    attr_key[i]);
+				if (val[i] == NULL && (val[i] = cfg_get(&cf,
+				    sect, attr_key[i])) != NULL)
+					src[i] = SRC_FILE;
 		} else if (profile != NULL) {
 			dbm_errf(e, DBM_E_USAGE, "%s: profile '%s' does not "
 			    "exist", path, profile);
@@ -238,23 +339,30 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 		}
 	}
 	for (i = 0; i < A_N; i++)
-		if (val[i] != NULL && *val[i] == '\0')
+		if (val[i] != NULL && *val[i] == '\0') {
 			val[i] = NULL;
+			src[i] = SRC_NONE;
+		}
+	a->desc = describe(val, src, val[A_AUTH_TYPE], a->profile,
+	    a->config_file);
 
 	if (val[A_HOST] == NULL) {
 		dbm_errf(e, DBM_E_AUTH, "no workspace host: set "
-		    "DATABRICKS_HOST, or host in %s (profile %s)",
-		    path ? path : file, profile ? profile : "DEFAULT");
+		    "DATABRICKS_HOST, or host in %s (profile %s). %s",
+		    path ? path : file, profile ? profile : "DEFAULT", a->desc);
 		goto out;
 	}
 	if (dbm_host_normalise(val[A_HOST], &a->host, e) < 0)
 		goto out;
+	if (strncmp(a->host, "http://", 7) == 0 && !loopback(a->host + 7))
+		dbm_warnx("host %s: credentials would travel unencrypted over "
+		    "http://; use https://", a->host);
 	if (val[A_AUTH_TYPE])
 		a->auth_type = dbm_xstrdup(val[A_AUTH_TYPE]);
 	if (val[A_AUTH_TYPE] == NULL && val[A_TOKEN] && val[A_CLIENT_ID]) {
-		dbm_errf(e, DBM_E_AUTH, "more than one authorization method "
-		    "configured: oauth-m2m and pat; set auth_type (or "
-		    "DATABRICKS_AUTH_TYPE) to pick one");
+		dbm_errf(e, DBM_E_AUTH, "validate: more than one authorization "
+		    "method configured: oauth and pat; set auth_type (or "
+		    "DATABRICKS_AUTH_TYPE) to pick one. %s", a->desc);
 		goto out;
 	}
 	if (val[A_AUTH_TYPE] == NULL || strcmp(val[A_AUTH_TYPE], "pat") == 0) {
@@ -269,22 +377,38 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 			a->kind = DBM_AUTH_OAUTH_M2M;
 			a->client_id = dbm_xstrdup(val[A_CLIENT_ID]);
 			a->client_secret = dbm_xstrdup(val[A_CLIENT_SECRET]);
-		} else if (val[A_CLIENT_ID] || val[A_CLIENT_SECRET]) {
+		} else if (val[A_CLIENT_SECRET] || (val[A_AUTH_TYPE] &&
+		    val[A_CLIENT_ID])) {
+			/* a client_id alone may be github-oidc's */
 			dbm_errf(e, DBM_E_AUTH, "oauth-m2m needs both "
-			    "client_id and client_secret");
+			    "client_id and client_secret. %s", a->desc);
 			goto out;
 		}
 	}
+	if (a->kind == DBM_AUTH_NONE && oidc(a, val, get, e) < 0)
+		goto out;
 	if (a->kind == DBM_AUTH_NONE) {
-		if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE], "pat") != 0 &&
-		    strcmp(val[A_AUTH_TYPE], "oauth-m2m") != 0)
+		if (val[A_AUTH_TYPE] && !known_type(val[A_AUTH_TYPE]))
 			dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not "
-			    "supported (pat, oauth-m2m)", val[A_AUTH_TYPE]);
+			    "supported (pat, oauth-m2m, env-oidc, file-oidc, "
+			    "github-oidc). %s", val[A_AUTH_TYPE], a->desc);
+		else if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE], "pat") &&
+		    strcmp(val[A_AUTH_TYPE], "oauth-m2m"))
+			dbm_errf(e, DBM_E_AUTH, "auth_type %s: its settings are "
+			    "missing (%s). %s", val[A_AUTH_TYPE],
+			    strcmp(val[A_AUTH_TYPE], "env-oidc") == 0 ?
+			    "an ID token in DATABRICKS_OIDC_TOKEN, or in the "
+			    "variable DATABRICKS_OIDC_TOKEN_ENV names" :
+			    strcmp(val[A_AUTH_TYPE], "file-oidc") == 0 ?
+			    "DATABRICKS_OIDC_TOKEN_FILEPATH" : "client_id, and "
+			    "ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN (the job "
+			    "needs permissions: id-token: write)", a->desc);
 		else
-			dbm_errf(e, DBM_E_AUTH, "no credentials for %s: set "
-			    "DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and "
-			    "DATABRICKS_CLIENT_SECRET, or token in %s",
-			    a->host, path ? path : file);
+			dbm_errf(e, DBM_E_AUTH, "default auth: cannot configure "
+			    "default credentials for %s: set DATABRICKS_TOKEN, or "
+			    "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or "
+			    "token in %s. %s", a->host, path ? path : file,
+			    a->desc);
 		goto out;
 	}
 	rc = 0;
@@ -317,6 +441,9 @@ dbm_auth_free(struct dbm_auth *a)
 	free(a->auth_type);
 	free(a->profile);
 	free(a->config_file);
+	free(a->desc);
+	free(a->oidc_source);
+	free(a->token_audience);
 	free_secret(&a->access_token);
 	memset(a, 0, sizeof(*a));
 }
@@ -329,6 +456,10 @@ dbm_auth_name(const struct dbm_auth *a)
 		return "auth/pat";
 	case DBM_AUTH_OAUTH_M2M:
 		return "auth/oauth-m2m";
+	case DBM_AUTH_OIDC:
+		return strcmp(a->oidc, "env-oidc") == 0 ? "auth/env-oidc" :
+		    strcmp(a->oidc, "file-oidc") == 0 ? "auth/file-oidc" :
+		    "auth/github-oidc";
 	default:
 		return "auth/none";
 	}

@@ -23,6 +23,7 @@ enum dbm_auth_kind {
 	DBM_AUTH_NONE = 0,
 	DBM_AUTH_PAT,
 	DBM_AUTH_OAUTH_M2M,
+	DBM_AUTH_OIDC,		/* env-oidc, file-oidc, github-oidc */
 };
 
 struct dbm_auth {
@@ -31,9 +32,17 @@ struct dbm_auth {
 	char *token;		/* personal access token (secret) */
 	char *client_id;
 	char *client_secret;	/* secret */
+	/* workload identity federation (DBM_AUTH_OIDC): where the ID token
+	 * comes from, and the audience to ask GitHub for */
+	const char *oidc;	/* "env-oidc", "file-oidc", "github-oidc" */
+	char *oidc_source;	/* the variable, the file, or GitHub's URL */
+	char *token_audience;	/* or NULL: the token endpoint */
 	char *auth_type;	/* as configured, or NULL */
 	char *profile;		/* profile read from the file, or NULL */
 	char *config_file;	/* file read, or NULL */
+	/* for messages, as the SDKs write it: "Config: host=..., token=***,
+	 * auth_type=pat. Env: DATABRICKS_HOST, DATABRICKS_TOKEN" (no secret) */
+	char *desc;
 	/* OAuth access token cache */
 	char *access_token;	/* secret */
 	time_t expiry;
@@ -48,7 +57,7 @@ int dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
     const char *(*getenv_fn)(const char *), struct dbm_err *e);
 void dbm_auth_free(struct dbm_auth *a);
 
-/* "auth/pat", "auth/oauth-m2m": the User-Agent part. */
+/* "auth/pat", "auth/oauth-m2m", "auth/env-oidc"...: the User-Agent part. */
 const char *dbm_auth_name(const struct dbm_auth *a);
 
 /*

@@ -202,6 +202,38 @@ dbm_slug(const char *raw)
 }
 
 /* Read a small file whole, without the trailing newline. NULL on error. */
+/* open(2) of a regular file only: a FIFO or a device planted in .git
+ * must not hang or feed us (O_NONBLOCK for the open, then cleared). */
+static int
+open_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+static FILE *
+fopen_regular(const char *path)
+{
+	int fd = open_regular(path);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL)
+		close(fd);
+	return f;
+}
+
 static char *
 slurp(const char *path)
 {
@@ -210,7 +242,7 @@ slurp(const char *path)
 	ssize_t n;
 	size_t len = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open_regular(path)) < 0)
 		return NULL;
 	while (len < sizeof(buf) - 1 &&
 	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
@@ -266,7 +298,7 @@ resolve_ref(const char *common, const char *ref)
 		return v;
 	free(v);
 	path = join(common, "packed-refs");
-	f = fopen(path, "r");
+	f = fopen_regular(path);
 	free(path);
 	if (f == NULL)
 		return NULL;
@@ -404,7 +436,14 @@ origin_url(const char *common)
 {
 	char *cfg = join(common, "config"), *url = NULL, *at, *scheme;
 
-	ini_parse(cfg, on_config, &url);
+	{
+		FILE *f = fopen_regular(cfg);
+
+		if (f) {
+			ini_parse_file(f, on_config, &url);
+			fclose(f);
+		}
+	}
 	free(cfg);
 	if (url && (scheme = strstr(url, "://")) != NULL &&
 	    (at = strchr(scheme + 3, '@')) != NULL &&

@@ -16,6 +16,10 @@
  * stack. */
 #define DBM_NEST_MAX 512
 
+/* The exit status of every tool when authentication fails (no usable
+ * credentials, or the workspace refused them): sysexits' EX_NOPERM. */
+#define DBM_EXIT_AUTH 77
+
 enum dbm_errkind {
 	DBM_E_NONE = 0,
 	DBM_E_SYS,	/* local I/O or system call */

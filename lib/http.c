@@ -376,7 +376,8 @@ bearer(struct dbm_http *h, struct dbm_buf *out, struct dbm_err *e)
 		return 0;
 	}
 	pthread_mutex_lock(&token_mu);
-	if (h->auth->kind == DBM_AUTH_OAUTH_M2M)
+	if (h->auth->kind == DBM_AUTH_OAUTH_M2M ||
+	    h->auth->kind == DBM_AUTH_OIDC)
 		rc = oauth_token(h, e);
 	if (rc == 0 && h->auth->access_token)
 		dbm_buf_printf(out, "Authorization: Bearer %s",
@@ -413,7 +414,8 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	curl_easy_setopt(c, CURLOPT_URL, dbm_buf_str(&url));
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->connect_timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->attempt_connect > 0 ?
+	    h->attempt_connect : h->connect_timeout);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, h->idle_timeout);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -523,7 +525,12 @@ do_request(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 
 	resp->attempts = 0;
 	for (;;) {
+		double left = h->budget - (now() - start);
+
 		resp->attempts++;
+		/* an attempt that cannot connect ends within the budget */
+		h->attempt_connect = left < (double)h->connect_timeout ?
+		    (long)(left > 1 ? left : 1) : h->connect_timeout;
 		rc = perform(h, r, resp, use_auth, errbuf, e, &fatal);
 		if (fatal)
 			return -1;
@@ -537,12 +544,23 @@ do_request(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 			retry = resp->status == 429 || resp->status == 503;
 		wait = backoff(h, resp->attempts, rc == CURLE_OK ?
 		    resp->retry_after : -1);
-		if (!retry || now() - start + wait > h->budget)
+		left = h->budget - (now() - start);
+		if (!retry || wait >= left)
 			break;
-		if (h->verbose)
-			fprintf(stderr, "%s: retrying %s %s in %.1fs (attempt "
-			    "%d)\n", dbm_prog(), r->method, r->path, wait,
-			    resp->attempts + 1);
+		/* said every time: minutes of silence in a CI log are
+		 * worse than a line per retry */
+		short_path(sp, sizeof(sp), r->path);
+		if (rc != CURLE_OK)
+			fprintf(stderr, "%s: %s %s: %s: retry %d in %.1fs (%.1fs "
+			    "of the %gs retry budget left)\n", dbm_prog(),
+			    r->method, sp, errbuf[0] ? errbuf :
+			    curl_easy_strerror(rc), resp->attempts, wait, left,
+			    h->budget);
+		else
+			fprintf(stderr, "%s: %s %s: HTTP %ld: retry %d in %.1fs "
+			    "(%.1fs of the %gs retry budget left)\n",
+			    dbm_prog(), r->method, sp, resp->status,
+			    resp->attempts, wait, left, h->budget);
 		sleep_s(wait);
 	}
 	if (rc != CURLE_OK) {
@@ -555,8 +573,16 @@ do_request(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	}
 	dbm_http_api_error(e, r->method, r->path, resp->status,
 	    dbm_buf_str(&resp->body), resp->body.len);
-	if (resp->status == 401 || resp->status == 403)
+	if ((resp->status == 401 || resp->status == 403) && use_auth &&
+	    h->auth) {
+		/* which credentials, from where: never the secret */
+		size_t n = strlen(e->msg);
+
 		e->kind = DBM_E_AUTH;
+		snprintf(e->msg + n, sizeof(e->msg) - n, " [auth %s. %s]",
+		    dbm_auth_name(h->auth) + 5, h->auth->desc ? h->auth->desc :
+		    "");
+	}
 	return -1;
 }
 
@@ -567,7 +593,101 @@ dbm_http_do(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	return do_request(h, r, resp, 1, e);
 }
 
-/* Fetch or refresh the OAuth machine-to-machine access token. */
+/* The token endpoint, from the workspace's OAuth metadata. */
+static char *
+token_endpoint(struct dbm_http *h, struct dbm_err *e)
+{
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct dbm_json j;
+	char *endpoint = NULL;
+
+	dbm_req_init(&r, "GET", "/oidc/.well-known/oauth-authorization-server");
+	r.idempotent = 1;
+	if (do_request(h, &r, &resp, 0, e) == 0 && dbm_json_parse(&j,
+	    resp.body.data, resp.body.len, NULL, e) == 0) {
+		endpoint = dbm_json_get_str(&j, "token_endpoint");
+		dbm_json_free(&j);
+		if (endpoint == NULL)
+			dbm_errf(e, DBM_E_AUTH, "%s: no token_endpoint in the "
+			    "OAuth server metadata", h->base);
+	}
+	dbm_resp_free(&resp);
+	return endpoint;
+}
+
+static void
+trim(struct dbm_buf *b)
+{
+	while (b->len && strchr(" \t\r\n", b->data[b->len - 1]))
+		b->data[--b->len] = '\0';
+}
+
+/* The ID token a workload identity federation source gives (malloc'd,
+ * secret), for audience. */
+static char *
+id_token(struct dbm_http *h, const char *audience, struct dbm_err *e)
+{
+	struct dbm_auth *a = h->auth;
+	struct dbm_buf b = DBM_BUF_INIT, hdr = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct dbm_json j;
+	const char *v;
+	char *tok = NULL;
+
+	if (strcmp(a->oidc, "env-oidc") == 0) {
+		if ((v = getenv(a->oidc_source)) == NULL || *v == '\0')
+			dbm_errf(e, DBM_E_AUTH, "env-oidc: %s is empty",
+			    a->oidc_source);
+		else
+			tok = dbm_xstrdup(v);
+		return tok;
+	}
+	if (strcmp(a->oidc, "file-oidc") == 0) {
+		if (dbm_buf_read_file(&b, a->oidc_source, 1 << 20) < 0) {
+			dbm_err_sys(e, "file-oidc: %s", a->oidc_source);
+			e->kind = DBM_E_AUTH;
+			dbm_buf_free(&b);
+			return NULL;
+		}
+		trim(&b);
+		return dbm_buf_detach(&b);
+	}
+	/* github-oidc: GitHub's ID-token URL, for the job's request token */
+	if ((v = getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) == NULL) {
+		dbm_errf(e, DBM_E_AUTH, "github-oidc: "
+		    "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set");
+		return NULL;
+	}
+	dbm_buf_printf(&b, "%s%saudience=", a->oidc_source,
+	    strchr(a->oidc_source, '?') ? "&" : "?");
+	dbm_url_encode(&b, audience, 0);
+	dbm_buf_printf(&hdr, "Authorization: Bearer %s", v);
+	dbm_req_init(&r, "GET", b.data);
+	r.headers[0] = hdr.data;
+	r.idempotent = 1;
+	if (do_request(h, &r, &resp, 0, e) == 0 && dbm_json_parse(&j,
+	    resp.body.data, resp.body.len, NULL, e) == 0) {
+		if ((tok = dbm_json_get_str(&j, "value")) == NULL)
+			dbm_errf(e, DBM_E_AUTH, "github-oidc: no ID token in "
+			    "the answer of ACTIONS_ID_TOKEN_REQUEST_URL");
+		dbm_json_free(&j);
+	} else {
+		e->kind = DBM_E_AUTH;
+	}
+	dbm_zero(hdr.data, hdr.len);
+	dbm_zero(resp.body.data, resp.body.len);
+	dbm_resp_free(&resp);
+	dbm_buf_free(&hdr);
+	dbm_buf_free(&b);
+	return tok;
+}
+
+/* Fetch or refresh the OAuth access token: client credentials for
+ * oauth-m2m, a token exchange of an ID token for workload identity
+ * federation (PROTOCOL.md section 5). Refreshed a minute before expiry, so
+ * hours of waiting keep a valid token. */
 static int
 oauth_token(struct dbm_http *h, struct dbm_err *e)
 {
@@ -576,45 +696,54 @@ oauth_token(struct dbm_http *h, struct dbm_err *e)
 	struct dbm_resp resp = {0};
 	struct dbm_json j = {0};
 	struct dbm_buf form = DBM_BUF_INIT, basic = DBM_BUF_INIT;
-	char *endpoint = NULL, *tok = NULL, *b64 = NULL;
+	char *endpoint = NULL, *tok = NULL, *b64 = NULL, *idt = NULL;
 	long long expires = 3600;
 	int rc = -1;
 	size_t n;
 
 	if (a->access_token && time(NULL) < a->expiry - 60)
 		return 0;
-	dbm_req_init(&r, "GET", "/oidc/.well-known/oauth-authorization-server");
-	r.idempotent = 1;
-	if (do_request(h, &r, &resp, 0, e) < 0)
+	if ((endpoint = token_endpoint(h, e)) == NULL)
 		goto out;
-	if (dbm_json_parse(&j, resp.body.data, resp.body.len, NULL, e) < 0)
-		goto out;
-	endpoint = dbm_json_get_str(&j, "token_endpoint");
-	dbm_json_free(&j);
-	if (endpoint == NULL) {
-		dbm_errf(e, DBM_E_AUTH, "%s: no token_endpoint in the OAuth "
-		    "server metadata", h->base);
-		goto out;
-	}
-	dbm_buf_adds(&form, "grant_type=client_credentials&scope=all-apis");
-	/* client_id:client_secret, form-encoded then base64 (RFC 6749 2.3.1) */
-	dbm_url_encode(&basic, a->client_id, 0);
-	dbm_buf_addc(&basic, ':');
-	dbm_url_encode(&basic, a->client_secret, 0);
-	n = 4 * ((basic.len + 2) / 3) + 1;
-	b64 = dbm_xmalloc(n + 32);
-	strcpy(b64, "Authorization: Basic ");
-	EVP_EncodeBlock((unsigned char *)b64 + strlen(b64),
-	    (const unsigned char *)basic.data, (int)basic.len);
-	dbm_zero(basic.data, basic.len);
 	dbm_req_init(&r, "POST", endpoint);
+	if (a->kind == DBM_AUTH_OIDC) {
+		if ((idt = id_token(h, a->token_audience ? a->token_audience :
+		    endpoint, e)) == NULL)
+			goto out;
+		dbm_buf_adds(&form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3A"
+		    "grant-type%3Atoken-exchange&subject_token_type=urn%3Aietf"
+		    "%3Aparams%3Aoauth%3Atoken-type%3Ajwt&scope=all-apis"
+		    "&subject_token=");
+		dbm_url_encode(&form, idt, 0);
+		if (a->client_id) {
+			dbm_buf_adds(&form, "&client_id=");
+			dbm_url_encode(&form, a->client_id, 0);
+		}
+	} else {
+		dbm_buf_adds(&form, "grant_type=client_credentials&scope=all-apis");
+		/* client_id:client_secret, form-encoded then base64 (RFC 6749
+		 * 2.3.1) */
+		dbm_url_encode(&basic, a->client_id, 0);
+		dbm_buf_addc(&basic, ':');
+		dbm_url_encode(&basic, a->client_secret, 0);
+		n = 4 * ((basic.len + 2) / 3) + 1;
+		b64 = dbm_xmalloc(n + 32);
+		strcpy(b64, "Authorization: Basic ");
+		EVP_EncodeBlock((unsigned char *)b64 + strlen(b64),
+		    (const unsigned char *)basic.data, (int)basic.len);
+		dbm_zero(basic.data, basic.len);
+		r.headers[0] = b64;
+	}
 	r.content_type = "application/x-www-form-urlencoded";
 	r.body = form.data;
 	r.body_len = form.len;
-	r.headers[0] = b64;
 	r.idempotent = 1;
 	if (do_request(h, &r, &resp, 0, e) < 0) {
+		size_t l = strlen(e->msg);
+
 		e->kind = DBM_E_AUTH;
+		snprintf(e->msg + l, sizeof(e->msg) - l, " [auth %s. %s]",
+		    dbm_auth_name(a) + 5, a->desc ? a->desc : "");
 		goto out;
 	}
 	if (dbm_json_parse(&j, resp.body.data, resp.body.len, NULL, e) < 0)
@@ -639,6 +768,11 @@ out:
 		dbm_zero(b64, strlen(b64));
 		free(b64);
 	}
+	if (idt) {
+		dbm_zero(idt, strlen(idt));
+		free(idt);
+	}
+	dbm_zero(form.data, form.len);
 	dbm_zero(resp.body.data, resp.body.len);
 	dbm_resp_free(&resp);
 	dbm_buf_free(&form);

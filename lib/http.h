@@ -28,6 +28,7 @@ struct dbm_http {
 	double budget;		/* seconds spent retrying, at most */
 	double backoff;		/* backoff unit in seconds */
 	long connect_timeout;	/* seconds */
+	long attempt_connect;	/* this attempt's: within the retry budget */
 	long idle_timeout;	/* seconds without a byte before giving up */
 	CURL *easy;
 	unsigned int seed;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dbfs.h"
@@ -51,11 +52,13 @@ struct submit {
 	struct dbm_buf body;		/* runs/submit */
 };
 
+/* Print the error; its exit code (authentication failures have one of
+ * their own, whatever the step). */
 static int
 fail(struct submit *s, int code)
 {
 	dbm_err_print(&s->e);
-	return code;
+	return s->e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : code;
 }
 
 /* An experiment name must be an absolute workspace path: the service
@@ -108,6 +111,117 @@ warn_undeclared(struct submit *s)
 	}
 }
 
+/* --cluster-id: the run's compute is that cluster; a backend config, when
+ * given, only adds its libraries (and may not describe another cluster). */
+static int
+cluster_libraries(struct submit *s)
+{
+	struct dbm_buf in = DBM_BUF_INIT;
+	struct dbm_json j;
+	const char *cfg = s->o->backend_config;
+	int lt, rc = -1;
+
+	s->backend.existing = dbm_xstrdup(s->o->cluster_id);
+	if (cfg == NULL)
+		return 0;
+	if (*cfg == '{' ? (dbm_buf_adds(&in, cfg), 0) :
+	    dbm_buf_read_file(&in, cfg, 0)) {
+		dbm_buf_free(&in);
+		return dbm_err_sys(&s->e, "%s", cfg);
+	}
+	if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, cfg, &s->e) < 0)
+		goto out;
+	if (dbm_json_member(&j, 0, "new_cluster") >= 0 ||
+	    dbm_json_member(&j, 0, "spark_version") >= 0)
+		dbm_err_input(&s->e, cfg, 1, 1, "a new cluster and --cluster-id "
+		    "exclude each other: with --cluster-id the config gives "
+		    "only {\"libraries\": [...]}");
+	else if ((lt = dbm_json_member(&j, 0, "libraries")) >= 0) {
+		size_t l;
+		const char *raw = dbm_json_raw(&j, lt, &l);
+
+		s->backend.libs = dbm_xstrndup(raw, l);
+		rc = 0;
+	} else {
+		rc = 0;
+	}
+	dbm_json_free(&j);
+out:
+	dbm_buf_free(&in);
+	return rc;
+}
+
+/* --cluster-id: the cluster exists and runs (started and waited for with
+ * --start-cluster); its runtime picks the mode. Nothing is created before:
+ * a terminated cluster without --start-cluster is an error and no run. */
+static int
+check_cluster(struct submit *s)
+{
+	const struct dbm_submit_opts *o = s->o;
+	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_json j;
+	char *state = NULL;
+	double start = 0;
+	int code = 0, asked = 0;
+
+	dbm_buf_adds(&url, "/api/2.0/clusters/get?cluster_id=");
+	dbm_url_encode(&url, o->cluster_id, 0);
+	dbm_buf_adds(&body, "{\"cluster_id\":");
+	dbm_json_quote(&body, o->cluster_id, strlen(o->cluster_id));
+	dbm_buf_adds(&body, "}");
+	for (;;) {
+		free(state);
+		state = NULL;
+		if (dbm_http_json(s->h, "GET", url.data, NULL, 1, &j,
+		    &s->e) < 0) {
+			code = fail(s, s->e.status == 400 || s->e.status == 404 ?
+			    DBM_SUBMIT_USAGE : DBM_SUBMIT_API);
+			break;
+		}
+		state = dbm_json_get_str(&j, "state");
+		free(s->backend.spark_version);
+		s->backend.spark_version = dbm_json_get_str(&j, "spark_version");
+		dbm_json_free(&j);
+		if (state && strcmp(state, "RUNNING") == 0)
+			break;
+		if (state && (strcmp(state, "TERMINATED") == 0 ||
+		    strcmp(state, "TERMINATING") == 0) && !o->start_cluster) {
+			dbm_errf(&s->e, DBM_E_USAGE, "cluster %s is %s: start it, "
+			    "or give --start-cluster", o->cluster_id, state);
+			code = fail(s, DBM_SUBMIT_USAGE);
+			break;
+		}
+		if (!asked && state && strcmp(state, "TERMINATED") == 0) {
+			if (dbm_http_json(s->h, "POST", "/api/2.0/clusters/start",
+			    body.data, 1, NULL, &s->e) < 0) {
+				code = fail(s, DBM_SUBMIT_API);
+				break;
+			}
+			asked = 1;
+			start = 0;
+		}
+		if (!o->quiet && start == 0)
+			fprintf(stderr, "%s: cluster %s: %s: waiting for it to "
+			    "run\n", dbm_prog(), o->cluster_id, state ? state :
+			    "unknown");
+		if (start == 0)
+			start = 1;
+		if (o->interrupted && *o->interrupted) {
+			code = DBM_SUBMIT_INTERRUPTED;
+			break;
+		}
+		{
+			struct timespec ts = {1, 0};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(state);
+	dbm_buf_free(&url);
+	dbm_buf_free(&body);
+	return code;
+}
+
 /* Phase 1: the project (fetched when it is a git URI), its parameters,
  * the experiment, the backend config and the mode; everything local is
  * checked before anything is sent. */
@@ -121,9 +235,9 @@ resolve_project(struct submit *s)
 	if (dbm_projsrc_open(o->uri, o->version, &s->src, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	s->dir = s->src.dir;
+	s->have_project = 1;	/* freed even when half loaded */
 	if (dbm_mlproject_load(s->dir, &s->p, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
-	s->have_project = 1;
 	if (s->p.docker_env) {
 		dbm_warnx("%s: docker_env projects cannot run on Databricks",
 		    s->p.file);
@@ -142,12 +256,16 @@ resolve_project(struct submit *s)
 		    o->nparams, &s->params, &s->np, &cmd, &s->e);
 	}
 	dbm_buf_free(&cmd);
-	if (rc < 0 || check_experiment(s) < 0 ||
-	    dbm_backend_load(o->backend_config, &s->backend, &s->e) < 0)
+	if (rc < 0 || check_experiment(s) < 0 || (o->cluster_id ?
+	    cluster_libraries(s) : dbm_backend_load(o->backend_config,
+	    &s->backend, &s->e)) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	if (!s->p.spark_python_file)
 		warn_undeclared(s);
-	major = s->backend.spark_version ? atoi(s->backend.spark_version) : 0;
+	if (o->cluster_id && !o->dry_run && (rc = check_cluster(s)) != 0)
+		return rc;
+	major = s->backend.spark_version ? atoi(s->backend.spark_version) :
+	    o->cluster_id ? 13 : 0;	/* a dry run cannot ask: current */
 	if (s->p.spark_python_file && strcmp(o->mode, "shell") == 0) {
 		dbm_errf(&s->e, DBM_E_USAGE, "%s: a databricks_spark_job "
 		    "project runs as a spark_python_task: use --mode python or "
@@ -490,7 +608,7 @@ dbm_submit(struct dbm_http *h, const struct dbm_submit_opts *o,
 	}
 	if (o->wait) {
 		code = wait_outcome(&s);
-		if (code != DBM_SUBMIT_API)
+		if (code != DBM_SUBMIT_API && code != DBM_SUBMIT_AUTH)
 			end_mlflow_run(&s, code);
 	}
 out:

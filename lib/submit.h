@@ -22,6 +22,7 @@ enum {
 	DBM_SUBMIT_CANCELED = 4,	/* the run was cancelled */
 	DBM_SUBMIT_INFRA = 5,		/* internal error, library installation */
 	DBM_SUBMIT_API = 6,		/* the API refused or could not be reached */
+	DBM_SUBMIT_AUTH = DBM_EXIT_AUTH,	/* authentication failed */
 	DBM_SUBMIT_INTERRUPTED = 130,	/* SIGINT/SIGTERM: run cancelled */
 };
 
@@ -39,6 +40,8 @@ struct dbm_submit_opts {
 					 * wrapped */
 	const char *run_name;
 	const char *run_id;		/* an existing MLflow run, or NULL */
+	const char *cluster_id;		/* an all-purpose cluster, or NULL */
+	int start_cluster;		/* start it when it is terminated */
 	const char *env_manager;	/* for the cluster's mlflow run */
 	const char *mode;		/* auto, shell, python */
 	const char *mlflow_req;		/* pypi requirement added (mlflow) */

@@ -63,18 +63,60 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Add the files under dir (sorted, recursively); rel is their prefix. */
+/* The directories on the path being walked: a symbolic link back into
+ * one of them is a loop. */
+struct seen {
+	dev_t dev;
+	ino_t ino;
+	const struct seen *up;
+};
+
+/* Whether path (a symbolic link) stays inside root; *to gets its target. */
 static int
-walk(struct dbm_upload *u, const char *dir, const char *rel, struct dbm_err *e)
+inside(const char *path, const char *root, char **to)
+{
+	char *real = realpath(path, NULL);
+	size_t n = strlen(root);
+	int in;
+
+	*to = real;
+	if (real == NULL)
+		return 0;
+	in = strcmp(root, "/") == 0 || (strncmp(real, root, n) == 0 &&
+	    (real[n] == '/' || real[n] == '\0'));
+	return in;
+}
+
+/* Add the files under dir (sorted, recursively); rel is their prefix.
+ * Symbolic links are followed when they stay inside root (the source
+ * tree), anywhere with -L; a link out of the tree is refused, naming it
+ * (a stray link to ~/.databrickscfg must not be published). */
+static int
+walk(struct dbm_upload *u, const char *dir, const char *rel, const char *root,
+    const struct seen *up, struct dbm_err *e)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
+	struct stat ds;
+	struct seen me;
+	const struct seen *s;
 	char **names = NULL;
 	size_t n = 0, i;
 	int rc = 0;
 
 	if (d == NULL)
 		return dbm_err_sys(e, "%s", dir);
+	if (fstat(dirfd(d), &ds) == 0) {
+		for (s = up; s; s = s->up)
+			if (s->dev == ds.st_dev && s->ino == ds.st_ino) {
+				closedir(d);
+				return dbm_errf(e, DBM_E_CONFIG, "%s: a symbolic "
+				    "link loop (a directory within itself)", dir);
+			}
+		me.dev = ds.st_dev;
+		me.ino = ds.st_ino;
+	}
+	me.up = up;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -86,14 +128,20 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, struct dbm_err *e)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
 		struct dbm_buf p = DBM_BUF_INIT, r = DBM_BUF_INIT;
-		struct stat st;
+		struct stat st, ls;
+		char *to = NULL;
 
 		dbm_buf_printf(&p, "%s/%s", dir, names[i]);
 		dbm_buf_printf(&r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-		if (stat(p.data, &st) < 0) {
+		if (lstat(p.data, &ls) == 0 && S_ISLNK(ls.st_mode) &&
+		    !u->o.follow_links && !inside(p.data, root, &to)) {
+			rc = dbm_errf(e, DBM_E_CONFIG, "%s: a symbolic link out "
+			    "of the source tree (to %s): give -L to follow it",
+			    p.data, to ? to : "nothing");
+		} else if (stat(p.data, &st) < 0) {
 			rc = dbm_err_sys(e, "%s", p.data);
 		} else if (S_ISDIR(st.st_mode)) {
-			rc = walk(u, p.data, r.data, e);
+			rc = walk(u, p.data, r.data, root, &me, e);
 		} else if (S_ISREG(st.st_mode)) {
 			if (access(p.data, R_OK) < 0)
 				rc = dbm_err_sys(e, "%s", p.data);
@@ -103,6 +151,7 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, struct dbm_err *e)
 			rc = dbm_errf(e, DBM_E_CONFIG, "%s: not a regular file "
 			    "or directory", p.data);
 		}
+		free(to);
 		dbm_buf_free(&p);
 		dbm_buf_free(&r);
 	}
@@ -139,7 +188,14 @@ dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 			if (!o->recursive)
 				return dbm_errf(e, DBM_E_CONFIG, "%s: is a "
 				    "directory (use -r)", src[i]);
-			if (walk(u, src[i], "", e) < 0)
+			char *root = realpath(src[i], NULL);
+			int rc;
+
+			if (root == NULL)
+				return dbm_err_sys(e, "%s", src[i]);
+			rc = walk(u, src[i], "", root, NULL, e);
+			free(root);
+			if (rc < 0)
 				return -1;
 		} else if (S_ISREG(st.st_mode)) {
 			if (access(src[i], R_OK) < 0)
@@ -161,6 +217,16 @@ dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 		return dbm_errf(e, DBM_E_USAGE, "%s: not a place for files",
 		    dest);
 	for (k = 0; k < u->n; k++) {
+		const char *c;
+
+		/* a name the workspace refuses is refused here, before any
+		 * other file is sent */
+		for (c = u->files[k].rel; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return dbm_errf(e, DBM_E_USAGE, "%s: a control "
+				    "character (\\x%02x) in the name: Databricks "
+				    "paths cannot hold one; rename it",
+				    u->files[k].local, (unsigned char)*c);
 		if (o->content_addressed)
 			continue;	/* known once hashed */
 		u->files[k].remote = into ? dbm_remote_join(&u->dest,
@@ -432,6 +498,10 @@ out:
 	return rc;
 }
 
+/* Delete-and-move rounds lost to other writers of the same path before
+ * giving up. */
+#define MOVE_RACES 30
+
 /* Move the finished temporary into place. move is not idempotent: after a
  * lost answer, the two paths tell whether it happened. */
 static int
@@ -441,9 +511,9 @@ dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 	struct dbm_buf body = DBM_BUF_INIT;
 	struct dbm_err e2;
 	long long size;
-	int dir, attempt, rc = -1, deleted = 0;
+	int dir, attempt, rc = -1, races = 0;
 
-	for (attempt = 0; attempt < 5; attempt++) {
+	for (attempt = 0; attempt < 5 + races; attempt++) {
 		json_path_body(&body, "source_path", tmp, "destination_path",
 		    f->remote, NULL, 0);
 		if (dbfs_call(h, "move", &body, 0, NULL, e) == 0) {
@@ -456,15 +526,24 @@ dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 				rc = 0;
 				break;
 			}
-			if (!u->o.overwrite || deleted) {
+			if (!u->o.overwrite || races >= MOVE_RACES) {
 				exists_error(u, f, e);
 				break;
 			}
+			/* another writer may put its file back between our
+			 * delete and our move (two pipelines uploading one
+			 * wheel): delete again, after a random pause */
+			if (races > 0) {
+				struct timespec ts = {0, (long)(rand() % 50 + 5) *
+				    1000000L * (races < 5 ? races : 5)};
+
+				nanosleep(&ts, NULL);
+			}
+			races++;
 			json_path_body(&body, "path", f->remote, NULL, NULL,
 			    "recursive", 0);
 			if (dbfs_call(h, "delete", &body, 1, NULL, e) < 0)
 				break;
-			deleted = 1;
 			continue;
 		}
 		if (e->kind != DBM_E_NET)
@@ -739,7 +818,7 @@ out:
 			fprintf(stderr, "%s: %s: %s\n", dbm_prog(), f->local,
 			    msg);
 		if (e.kind == DBM_E_AUTH)
-			pv->abort = 1;
+			pv->abort = u->auth_failed = 1;
 		pthread_mutex_unlock(&pv->mu);
 	}
 	return rc < 0;

@@ -18,6 +18,7 @@ struct dbm_upload_opts {
 	int overwrite;		/* replace existing files */
 	int content_addressed;	/* DEST/<hash>/<name>, skip what is there */
 	int recursive;		/* directories allowed as sources */
+	int follow_links;	/* -L: symbolic links out of a tree too */
 	int dry_run;		/* plan only: no request at all */
 	int jobs;		/* parallel transfers */
 	int verbose;		/* HTTP trace on stderr */
@@ -46,6 +47,7 @@ struct dbm_upload {
 	struct dbm_progress progress;
 	struct dbm_auth *auth;
 	const char *tool;
+	int auth_failed;	/* the workspace refused the credentials */
 	void *priv;
 };
 

@@ -30,6 +30,9 @@
 #     DBMLOPS_PYTHON       python that builds it                (python3)
 #     DBMLOPS_MLPROJECT    MLflow project directory             (.)
 #     DBMLOPS_CLUSTER      backend config, in the project       (cluster.json)
+#     DBMLOPS_CLUSTER_ID   run on this all-purpose cluster instead of a new
+#                          job cluster (started when terminated); the
+#                          project's env file then carries the wheel  ()
 #     DBMLOPS_SUBST_FILES  files of the project to substitute: by default
 #                          the env file its MLproject names (conda_env or
 #                          python_env; else python_env.yaml or conda.yaml)
@@ -64,13 +67,15 @@ DBMLOPS_PYTHON ?= python3
 DBMLOPS_MLPROJECT ?= .
 DBMLOPS_SUBST_FILES ?=
 DBMLOPS_CLUSTER ?= cluster.json
+DBMLOPS_CLUSTER_ID ?=
 DBMLOPS_ENTRY ?= main
 DBMLOPS_PARAMS ?=
 DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
 
 __dbmlops_knobs = BIN STATE PROJECT EXPERIMENT WHEEL_DIR WHEEL_SRC PYTHON \
-	MLPROJECT SUBST_FILES CLUSTER ENTRY PARAMS SUBMIT_FLAGS UPLOAD_FLAGS
+	MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS SUBMIT_FLAGS \
+	UPLOAD_FLAGS
 $(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
 	$$(strip $$(DBMLOPS_$(k)))))
 __dbmlops_empty :=
@@ -171,7 +176,8 @@ dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
 	$(__dbmlops_env) && '$(DBMLOPS_BIN)mlflow-submit' -b databricks \
-	    -c '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)' \
+	    $(if $(DBMLOPS_CLUSTER_ID),--cluster-id '$(DBMLOPS_CLUSTER_ID)' \
+	    --start-cluster,-c '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)') \
 	    --source '$(DBMLOPS_MLPROJECT)' \
 	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
 	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \

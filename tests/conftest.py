@@ -17,9 +17,22 @@ def mlflow_server():
 
 @pytest.fixture(scope="session")
 def emu(mlflow_server):
-    e = Emu(mlflow_url=mlflow_server.url).start()
+    # with one all-purpose cluster, for runs on an existing cluster
+    e = Emu(mlflow_url=mlflow_server.url,
+            extra=["--cluster", "0101-000000-emu:RUNNING:conformance"]).start()
     yield e
     e.cleanup()
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """An emulator of one test module's own, with a real MLflow server
+    behind it (module state: experiments, runs, the request log)."""
+    m = MlflowServer().start()
+    e = Emu(mlflow_url=m.url).start()
+    yield e
+    e.cleanup()
+    m.stop()
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@
  * branch, stable across runs and safe in DBFS and Volumes paths, workspace
  * paths, job run names and cluster tags. See branch-name(1).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "branch.h"
 #include "buf.h"
@@ -132,6 +134,8 @@ parse_args(int argc, char *argv[], struct opts *o)
 	}
 	if (optind != argc)
 		dbm_usage_error("unexpected argument '%s'", argv[optind]);
+	if (access(o->dir, F_OK) != 0)
+		dbm_usage_error("-C %s: %s", o->dir, strerror(errno));
 	if (o->export && o->json)
 		dbm_usage_error("--export and --json exclude each other");
 	for (i = 0; o->export && i < o->nfmt; i++)

@@ -20,7 +20,7 @@ enum { OPT_HOST = 256, OPT_JSON, OPT_PRINT, OPT_VERSION };
 static void
 usage(void)
 {
-	printf("usage: dbfs-put [-cfnqrv] [-j jobs] [-p profile] "
+	printf("usage: dbfs-put [-cfLnqrv] [-j jobs] [-p profile] "
 	    "[--print uri|fuse] [--json]\n"
 	    "                source ... destination\n"
 	    "\n"
@@ -34,6 +34,8 @@ usage(void)
 	    "                           already there\n"
 	    "  -f, --force, --overwrite replace existing files\n"
 	    "  -j, --jobs n             parallel transfers (8)\n"
+	    "  -L, --dereference        follow symbolic links out of a source "
+	    "tree too\n"
 	    "      --json               print a JSON manifest instead of paths\n"
 	    "  -n, --dry-run            print the plan, send nothing\n"
 	    "  -p, --profile name       ~/.databrickscfg profile\n"
@@ -109,6 +111,7 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 		{"profile", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"recursive", no_argument, NULL, 'r'},
+		{"dereference", no_argument, NULL, 'L'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -118,7 +121,7 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 	int c;
 
 	o->jobs = 8;
-	while ((c = getopt_long(argc, argv, "cfhj:np:qrv", longopts,
+	while ((c = getopt_long(argc, argv, "cfhj:Lnp:qrv", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -157,6 +160,9 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 			break;
 		case 'q':
 			o->quiet = 1;
+			break;
+		case 'L':
+			o->follow_links = 1;
 			break;
 		case 'r':
 			o->recursive = 1;
@@ -231,7 +237,7 @@ main(int argc, char *argv[])
 	if (!o.dry_run && dbm_auth_resolve(&auth, &ao, NULL, &e) < 0) {
 		dbm_err_print(&e);
 		dbm_upload_free(&u);
-		return 1;
+		return e.kind == DBM_E_AUTH ? DBM_EXIT_AUTH : 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	failed = dbm_upload_run(&u, &auth, "dbfs-put");
@@ -245,7 +251,7 @@ main(int argc, char *argv[])
 	print_result(&u, json, fuse);
 	if (failed) {
 		dbm_warnx("%zu of %zu files failed", failed, u.n);
-		rc = 1;
+		rc = u.auth_failed ? DBM_EXIT_AUTH : 1;
 	}
 	if (dbm_close_stdout() < 0)
 		rc = 1;

@@ -23,6 +23,7 @@ enum {
 	OPT_BUILD_IMAGE = 256, OPT_ENV_MANAGER, OPT_EXPERIMENT_ID,
 	OPT_EXPERIMENT_NAME, OPT_HOST, OPT_JSON, OPT_MLFLOW, OPT_MODE,
 	OPT_NO_WAIT, OPT_RUN_ID, OPT_RUN_NAME, OPT_SOURCE, OPT_STORAGE_DIR,
+	OPT_CLUSTER_ID, OPT_START_CLUSTER,
 	OPT_TIMEOUT, OPT_VERBOSE, OPT_VERSION,
 };
 
@@ -68,6 +69,10 @@ usage(void)
 	    "      --run-id id         run in this existing MLflow run\n"
 	    "      --env-manager m     env manager of the cluster's mlflow run "
 	    "(shell mode)\n"
+	    "      --cluster-id id     run on this all-purpose cluster (-c then "
+	    "only adds\n"
+	    "                          libraries); --start-cluster starts it "
+	    "when terminated\n"
 	    "      --mode m            shell (shell_command_task, runtimes < 13), "
 	    "python\n"
 	    "                          (spark_python_task), auto (by "
@@ -93,7 +98,7 @@ usage(void)
 	    "Exit status: 0 success, 1 the run failed, 2 usage or project error "
 	    "(nothing\nsent), 3 timed out, 4 cancelled, 5 infrastructure error "
 	    "(internal error,\nlibrary installation), 6 API error, 130 "
-	    "interrupted (the run was cancelled).\n");
+	    "interrupted (the run was cancelled), 77 authentication failed.\n");
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
@@ -171,6 +176,7 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		{"backend", required_argument, NULL, 'b'},
 		{"backend-config", required_argument, NULL, 'c'},
 		{"build-image", no_argument, NULL, OPT_BUILD_IMAGE},
+		{"cluster-id", required_argument, NULL, OPT_CLUSTER_ID},
 		{"docker-args", required_argument, NULL, 'A'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"entry-point", required_argument, NULL, 'e'},
@@ -190,6 +196,7 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		{"run-id", required_argument, NULL, OPT_RUN_ID},
 		{"run-name", required_argument, NULL, OPT_RUN_NAME},
 		{"source", required_argument, NULL, OPT_SOURCE},
+		{"start-cluster", no_argument, NULL, OPT_START_CLUSTER},
 		{"storage-dir", required_argument, NULL, OPT_STORAGE_DIR},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"verbose", no_argument, NULL, OPT_VERBOSE},
@@ -212,6 +219,12 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 			break;
 		case 'c':
 			o->backend_config = optarg;
+			break;
+		case OPT_CLUSTER_ID:
+			o->cluster_id = optarg;
+			break;
+		case OPT_START_CLUSTER:
+			o->start_cluster = 1;
 			break;
 		case 'e':
 			o->entry = optarg;
@@ -312,15 +325,18 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		dbm_usage_error(argc == optind ? "a project is needed (a "
 		    "directory, a file:// or git URI)" : "one project only");
 	o->uri = argv[optind];
-	if (o->backend_config == NULL)
+	if (o->backend_config == NULL && o->cluster_id == NULL)
 		dbm_usage_error("-c cluster.json is needed (a new job cluster's "
 		    "spec, as mlflow run -b databricks takes it)");
+	if (o->start_cluster && o->cluster_id == NULL)
+		dbm_usage_error("--start-cluster goes with --cluster-id");
 	if (o->experiment_id && o->experiment_name)
 		dbm_usage_error("--experiment-id and --experiment-name exclude "
 		    "each other");
 }
 
-/* The authenticated HTTP client (nothing for a dry run). */
+/* The authenticated HTTP client (nothing for a dry run); 0 or the exit
+ * code. */
 static int
 connect_workspace(const struct dbm_auth_opts *ao, int verbose,
     struct dbm_auth *auth, struct dbm_http *h)
@@ -329,12 +345,12 @@ connect_workspace(const struct dbm_auth_opts *ao, int verbose,
 
 	if (dbm_auth_resolve(auth, ao, NULL, &e) < 0) {
 		dbm_err_print(&e);
-		return -1;
+		return e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : DBM_SUBMIT_API;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (dbm_http_init(h, auth, "mlflow-submit", &e) < 0) {
 		dbm_err_print(&e);
-		return -1;
+		return DBM_SUBMIT_API;
 	}
 	h->verbose = verbose;
 	return 0;
@@ -404,8 +420,9 @@ main(int argc, char *argv[])
 	from_environment(&o, &ao);
 	memset(&auth, 0, sizeof(auth));
 	memset(&h, 0, sizeof(h));
-	if (!o.dry_run && connect_workspace(&ao, verbose, &auth, &h) < 0)
-		return DBM_SUBMIT_API;
+	if (!o.dry_run && (code = connect_workspace(&ao, verbose, &auth,
+	    &h)) != 0)
+		return code;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -6,7 +6,9 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${DBMLOPS_BIN:?}/.." && pwd)
 . "$TOP/tests/cli/lib.sh"
 plan 8
-M="make -s --no-print-directory -C $TOP B=$B"
+# the build's own flags: a sanitizer build stays one
+SAN=$(grep -q fsanitize "$B/flags" 2>/dev/null && echo SANITIZE=1)
+M="make -s --no-print-directory -C $TOP B=$B $SAN"
 
 run sh -c "umask 077; $M install DESTDIR=$SCRATCH/root PREFIX=/usr/local"
 check "install under umask 077" 0 "$rc"

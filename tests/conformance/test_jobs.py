@@ -373,6 +373,41 @@ def test_depends_on(w):
     assert "cycle" in str(exc.value)
 
 
+def test_independent_tasks_overlap(w):
+    """Tasks that do not depend on each other run at the same time: each
+    waits until it sees the other's mark, so they can only both succeed if
+    they overlap; a dependent task starts after both ended."""
+    upload(w, "/conformance/jobs/meet.py", textwrap.dedent("""\
+        import os, sys, time
+        me, other = sys.argv[1], sys.argv[2]
+        d = os.path.join(os.environ["DBMLOPS_EMU_DATA"], "dbfs", "meet")
+        os.makedirs(d, exist_ok=True)
+        open(os.path.join(d, me), "w").close()
+        deadline = time.time() + 60
+        while not os.path.exists(os.path.join(d, other)):
+            if time.time() > deadline:
+                sys.exit("the other task never ran beside me")
+            time.sleep(0.1)
+        print(me, "met", other)
+        """))
+    upload(w, "/conformance/jobs/ok.py", "print('ok')\n")
+
+    def task(key, file, params=(), deps=()):
+        return jobs.SubmitTask(
+            task_key=key, new_cluster=compute.ClusterSpec(
+                spark_version="15.4.x", node_type_id="i3.xlarge", num_workers=1),
+            depends_on=[jobs.TaskDependency(task_key=d) for d in deps],
+            spark_python_task=jobs.SparkPythonTask(
+                python_file=f"dbfs:/conformance/jobs/{file}", parameters=list(params)))
+    run = w.jobs.submit(run_name="overlap", tasks=[
+        task("a", "meet.py", ["a", "b"]), task("b", "meet.py", ["b", "a"]),
+        task("after", "ok.py", deps=["a", "b"])]).result()
+    t = {x.task_key: x for x in run.tasks}
+    assert run.state.result_state == jobs.RunResultState.SUCCESS
+    assert t["a"].start_time < t["b"].end_time and t["b"].start_time < t["a"].end_time
+    assert t["after"].start_time >= max(t["a"].end_time, t["b"].end_time)
+
+
 def test_compute_is_checked_as_the_service_checks_it(emu):
     """What a workspace refuses at runs/submit, with its messages
     (PROTOCOL.md section 4); a run that would never start never exists."""

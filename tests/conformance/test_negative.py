@@ -173,6 +173,15 @@ def test_handle_expiry():
                           json={"handle": h, "data": ""})
         assert r.status_code == 404
         assert not os.listdir(os.path.join(e.data, "tmp"))
+        # an abandoned handle's file goes without any further call
+        requests.post(e.url + "/api/2.0/dbfs/create", headers=auth(),
+                      json={"path": "/y"})
+        requests.post(e.url + "/api/2.0/dbfs/add-block", headers=auth(),
+                      json={"handle": h, "data": "eHl6"})
+        deadline = time.time() + 15
+        while os.listdir(os.path.join(e.data, "tmp")) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not os.listdir(os.path.join(e.data, "tmp"))
     finally:
         e.cleanup()
 
@@ -288,3 +297,27 @@ def test_experiment_names_as_a_workspace_checks_them(emu):
     s, _, b = call(emu, "GET", "/api/2.0/workspace/get-status",
                    params={"path": "/Users/emu-user@example.com"})
     assert s == 200 and b["object_type"] == "DIRECTORY"
+
+
+def test_experiments_are_workspace_objects(emu):
+    """workspace/list shows a folder's experiments, get-status answers for
+    one, as MLFLOW_EXPERIMENT objects with the experiment's id."""
+    assert call(emu, "POST", "/api/2.0/workspace/mkdirs",
+                json={"path": "/Shared/objs"})[0] == 200
+    s, _, b = call(emu, "POST", "/api/2.0/mlflow/experiments/create",
+                   json={"name": "/Shared/objs/exp one"})
+    assert s == 200
+    eid = b["experiment_id"]
+    call(emu, "POST", "/api/2.0/workspace/mkdirs", json={"path": "/Shared/objs/sub"})
+    s, _, b = call(emu, "GET", "/api/2.0/workspace/list", params={"path": "/Shared/objs"})
+    assert s == 200
+    objs = {o["path"]: o for o in b["objects"]}
+    assert objs["/Shared/objs/exp one"]["object_type"] == "MLFLOW_EXPERIMENT"
+    assert str(objs["/Shared/objs/exp one"]["object_id"]) == eid
+    assert objs["/Shared/objs/sub"]["object_type"] == "DIRECTORY"
+    s, _, b = call(emu, "GET", "/api/2.0/workspace/get-status",
+                   params={"path": "/Shared/objs/exp one"})
+    assert s == 200 and b["object_type"] == "MLFLOW_EXPERIMENT"
+    s, code, _ = call(emu, "GET", "/api/2.0/workspace/get-status",
+                      params={"path": "/Shared/objs/none"})
+    assert (s, code) == (404, "RESOURCE_DOES_NOT_EXIST")

@@ -235,9 +235,9 @@ def test_bad_input(emu_plain, tmp_path):
     env = {k: v for k, v in emu_plain.env().items() if k != "DATABRICKS_TOKEN"}
     r = subprocess.run([PUT, str(f), "dbfs:/x/"], env=env, capture_output=True,
                        text=True)
-    assert r.returncode == 1 and "no credentials" in r.stderr
+    assert r.returncode == 77 and "cannot configure default credentials" in r.stderr
     r = run(emu_plain, str(f), "dbfs:/x/", env={"DATABRICKS_TOKEN": "wrong-secret"})
-    assert r.returncode == 1 and "403" in r.stderr and "wrong-secret" not in r.stderr
+    assert r.returncode == 77 and "403" in r.stderr and "wrong-secret" not in r.stderr
     assert emu_plain.requests()[-1]["status"] == 403
     if os.geteuid() != 0:
         os.chmod(f, 0)
@@ -269,3 +269,26 @@ def test_profile_from_databrickscfg(emu_plain, tmp_path):
     r = subprocess.run([PUT, "-p", "emu", str(f), "dbfs:/cfg.whl"], env=env,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_concurrent_writers_of_one_path(emu_plain, tmp_path, dest):
+    """Eight pipelines uploading to one path at once (-f): all exit 0, and
+    the path holds one complete file, one of theirs."""
+    contents = []
+    procs = []
+    for i in range(8):
+        f = tmp_path / ("w%d" % i) / "pkg-1.0-py3-none-any.whl"
+        f.parent.mkdir()
+        data = (b"%d" % i) * (4096 + i)
+        f.write_bytes(data)
+        contents.append(data)
+        procs.append(subprocess.Popen([PUT, "-q", "-f", str(f), dest + "/race/"],
+                                      env=emu_plain.env(), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    got = open(remote_file(emu_plain, dest + "/race/pkg-1.0-py3-none-any.whl"),
+               "rb").read()
+    assert got in contents

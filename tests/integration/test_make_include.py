@@ -14,18 +14,9 @@ import sys
 
 import pytest
 
-from dbmlops_testenv import BIN, TOP, Emu, MlflowServer
+from dbmlops_testenv import BIN, TOP, Emu
 
 MK = os.path.join(TOP, "mk", "dbmlops.mk")
-
-
-@pytest.fixture(scope="module")
-def stack():
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
-    yield e
-    e.cleanup()
-    m.stop()
 
 
 def readme_block(title):

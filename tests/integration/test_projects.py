@@ -19,7 +19,7 @@ import textwrap
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, Emu, MlflowServer, build_example_wheel
+from dbmlops_testenv import BIN, Emu, build_example_wheel
 
 SUBMIT = os.path.join(BIN, "mlflow-submit")
 USER = "emu-user@example.com"          # workspace-emu's default --user-name
@@ -76,15 +76,6 @@ def cluster(path, libraries=None, spark="12.2.x-cpu-ml-scala2.12"):
     if libraries is not None:
         spec["libraries"] = libraries
     write(path, json.dumps(spec))
-
-
-@pytest.fixture(scope="module")
-def stack():
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
-    yield e
-    e.cleanup()
-    m.stop()
 
 
 @pytest.fixture(scope="module")

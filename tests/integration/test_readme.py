@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from dbmlops_testenv import BIN, TOP, Emu, MlflowServer, toolkit_repo
+from dbmlops_testenv import BIN, TOP, Emu, toolkit_repo
 
 README = os.path.join(TOP, "README.md")
 
@@ -50,21 +50,13 @@ def test_every_block_has_a_marker():
     unmarked = [text for kind, text in found if kind is None]
     assert not unmarked, "README code blocks without a test marker: %r" % unmarked
     kinds = [k for k, _ in found]
-    for k in ("commands", "install", "transcript", "makefile", "adopt", "emu"):
+    for k in ("commands", "install", "transcript", "makefile", "adopt", "emu",
+              "ci-github-oidc", "ci-azure-secret"):
         assert k in kinds, k
 
 
 def block(kind):
     return [text for k, text in blocks() if k == kind]
-
-
-@pytest.fixture(scope="module")
-def stack():
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
-    yield e
-    e.cleanup()
-    m.stop()
 
 
 MLPROJECT = """\
@@ -231,3 +223,30 @@ def test_emu_block(tmp_path):
     out = (tmp_path / "out").read_text()
     assert rc == 0, out + (tmp_path / "err").read_text()
     assert out.strip().endswith("]"), out
+
+
+def test_azure_secret_recipe(stack, tmp_path):
+    """The README's Azure Pipelines step: its script, with its env mapping
+    filled from the CI's secret store (an OAuth secret of a service
+    principal here), trains the example project."""
+    import yaml
+    (text,) = block("ci-azure-secret")
+    (step,) = yaml.safe_load(text)
+    repo = tmp_path / "repo"
+    shutil.copytree(os.path.join(TOP, "templates"), repo / "templates",
+                    ignore=shutil.ignore_patterns(".dbmlops", "ci"))
+    shutil.copytree(os.path.join(TOP, "mk"), repo / "mk")
+    secrets = {"DATABRICKS_HOST": stack.url, "DATABRICKS_CLIENT_ID": Emu.CLIENT_ID,
+               "DATABRICKS_CLIENT_SECRET": Emu.CLIENT_SECRET}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABRICKS_", "MLFLOW_", "DBMLOPS_"))}
+    env.update(HOME=str(tmp_path), DATABRICKS_CONFIG_FILE=str(tmp_path / "none"),
+               DBMLOPS_BIN=BIN + "/", DBMLOPS_PYTHON=sys.executable, DBMLOPS_POLL_MAX="1",
+               DBMLOPS_BRANCH="main")
+    for k, v in step["env"].items():
+        env[k] = secrets[re.fullmatch(r"\$\((\w+)\)", v).group(1)]
+    r = subprocess.run(["bash", "-e", "-c", step["script"]], cwd=repo / "templates",
+                       env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "TERMINATED SUCCESS" in r.stderr
+    assert Emu.CLIENT_SECRET not in r.stdout + r.stderr

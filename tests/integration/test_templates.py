@@ -16,7 +16,7 @@ import sys
 import pytest
 import yaml
 
-from dbmlops_testenv import TOP, Emu, MlflowServer, toolkit_repo
+from dbmlops_testenv import TOP, Emu, toolkit_repo
 
 CI = os.path.join(TOP, "templates", "ci")
 VERSION = "v0.2.0"          # what the templates pin
@@ -43,15 +43,6 @@ def test_static_rules():
         for line in open(os.path.join(CI, name)):
             if "DATABRICKS_TOKEN" in line and not line.lstrip().startswith("#"):
                 assert line.strip().startswith("DATABRICKS_TOKEN:"), line
-
-
-@pytest.fixture(scope="module")
-def stack():
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
-    yield e
-    e.cleanup()
-    m.stop()
 
 
 @pytest.fixture(scope="module")

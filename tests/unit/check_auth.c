@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "unit.h"
@@ -88,7 +90,7 @@ START_TEST(test_no_inherit)
 	    "[hostonly]\nhost = https://h\n");
 	ck_assert_int_lt(resolve("hostonly"), 0);
 	ck_assert_int_eq(e.kind, DBM_E_AUTH);
-	ck_assert_ptr_nonnull(strstr(e.msg, "no credentials"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "cannot configure default credentials"));
 }
 END_TEST
 
@@ -112,7 +114,7 @@ START_TEST(test_file_skipped)
 	    "[DEFAULT]\nhost = https://file\ntoken = t-file\n");
 	fakeenv_set("DATABRICKS_HOST", "https://env");
 	ck_assert_int_lt(resolve(NULL), 0);
-	ck_assert_ptr_nonnull(strstr(e.msg, "no credentials"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "cannot configure default credentials"));
 }
 END_TEST
 
@@ -187,6 +189,97 @@ START_TEST(test_two_methods)
 }
 END_TEST
 
+/* Workload identity federation in the SDKs' order: env-oidc, file-oidc,
+ * github-oidc; a client_id alone is no error (github-oidc's is one). */
+START_TEST(test_oidc_order)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://h");
+	fakeenv_set("DATABRICKS_CLIENT_ID", "sp-1");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "cannot configure default "
+	    "credentials"));
+	fakeenv_set("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh/t?v=1");
+	fakeenv_set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "rt");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_OIDC);
+	ck_assert_str_eq(a.oidc, "github-oidc");
+	ck_assert_str_eq(a.oidc_source, "https://gh/t?v=1");
+	ck_assert_str_eq(dbm_auth_name(&a), "auth/github-oidc");
+	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_OIDC_TOKEN_FILEPATH", "/run/id.jwt");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.oidc, "file-oidc");
+	dbm_auth_free(&a);
+	fakeenv_set("MY_JWT", "eyJ.x.y");
+	fakeenv_set("DATABRICKS_OIDC_TOKEN_ENV", "MY_JWT");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.oidc, "env-oidc");
+	ck_assert_str_eq(a.oidc_source, "MY_JWT");
+	ck_assert_str_eq(a.client_id, "sp-1");
+	dbm_auth_free(&a);
+	/* an explicit type wins over the order */
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "github-oidc");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.oidc, "github-oidc");
+	dbm_auth_free(&a);
+	/* a token comes first (with a client_id too it would be two
+	 * methods, as the SDKs count them) */
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "");
+	fakeenv_set("DATABRICKS_CLIENT_ID", "");
+	fakeenv_set("DATABRICKS_TOKEN", "dapi-t");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_PAT);
+	ck_assert_ptr_nonnull(strstr(a.desc, "token=***"));
+	ck_assert_ptr_null(strstr(a.desc, "dapi-t"));
+	dbm_auth_free(&a);
+}
+END_TEST
+
+START_TEST(test_oidc_missing_settings)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://h");
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "file-oidc");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_int_eq(e.kind, DBM_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(e.msg, "auth_type file-oidc: its settings "
+	    "are missing (DATABRICKS_OIDC_TOKEN_FILEPATH)"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-msi");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is not supported"));
+}
+END_TEST
+
+/* A token over plain http to another machine is said, not refused. */
+START_TEST(test_plain_http_warning)
+{
+	char path[256], buf[512] = "";
+	int saved = dup(2), fd;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/stderr", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	fakeenv_set("DATABRICKS_TOKEN", "dapi-t");
+	fakeenv_set("DATABRICKS_HOST", "http://127.0.0.1:8080");
+	ck_assert_int_eq(resolve(NULL), 0);
+	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_HOST", "http://ws.example.com");
+	ck_assert_int_eq(resolve(NULL), 0);
+	dbm_auth_free(&a);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_gt(fread(buf, 1, sizeof(buf) - 1, f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "host http://ws.example.com: "
+	    "credentials would travel unencrypted"));
+	ck_assert_ptr_null(strstr(buf, "127.0.0.1"));
+	ck_assert_ptr_null(strstr(buf, "dapi-t"));
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	write_file(dir, ".databrickscfg", "[DEFAULT]\nhost = https://d\n"
@@ -252,6 +345,9 @@ suite_auth(void)
 	tcase_add_test(tc, test_no_host);
 	tcase_add_test(tc, test_two_methods);
 	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_oidc_order);
+	tcase_add_test(tc, test_plain_http_warning);
+	tcase_add_test(tc, test_oidc_missing_settings);
 	tcase_add_test(tc, test_long_token);
 	tcase_add_test(tc, test_host_normalise);
 	suite_add_tcase(s, tc);

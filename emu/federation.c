@@ -1,0 +1,428 @@
+/*
+ * Workload identity federation for workspace-emu (PROTOCOL.md section 5):
+ * the token-exchange grant of /oidc/v1/token, which takes an RS256 ID token
+ * (JWT) from an issuer that a --federation-file policy trusts and checks its
+ * signature, issuer, subject, audience and times; and a stand-in for GitHub
+ * Actions' ID-token URL (/github-oidc/token) that mints such tokens with the
+ * emulator's own key, so CI flows run here end to end.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include "emu.h"
+#include "api.h"
+
+struct fed_policy {
+	char *client_id;	/* the service principal, or "-": any */
+	char *issuer;		/* "emu": this emulator's GitHub stand-in */
+	char *subject;
+	char *audience;		/* "-": the token endpoint */
+	EVP_PKEY *key;		/* NULL: the emulator's own */
+};
+
+struct federation {
+	struct fed_policy *p;
+	int n;
+	EVP_PKEY *own;		/* signs the stand-in's ID tokens */
+	char *gh_token;		/* the stand-in's request token (secret) */
+	char *gh_subject;
+};
+
+/* base64url without padding */
+static char *
+b64url(const unsigned char *p, size_t n)
+{
+	char *s = emu_b64_encode(p, n), *q;
+
+	for (q = s; *q; q++)
+		if (*q == '+')
+			*q = '-';
+		else if (*q == '/')
+			*q = '_';
+	while (q > s && q[-1] == '=')
+		*--q = '\0';
+	return s;
+}
+
+static unsigned char *
+unb64url(const char *s, size_t n, size_t *out)
+{
+	char *t = dbm_xmalloc(n + 4);
+	unsigned char *bin = dbm_xmalloc(n + 4);
+	size_t i;
+	long long len;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '+' || s[i] == '/' || s[i] == '=') {
+			free(t);
+			free(bin);
+			return NULL;	/* not base64url */
+		}
+		t[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+	}
+	while (i % 4)
+		t[i++] = '=';
+	len = emu_b64_decode(t, i, bin);
+	free(t);
+	if (len < 0) {
+		free(bin);
+		return NULL;
+	}
+	*out = (size_t)len;
+	return bin;
+}
+
+static EVP_PKEY *
+read_key(const char *path, int private)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+
+	if (f == NULL)
+		return NULL;
+	k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL) :
+	    PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	fclose(f);
+	return k;
+}
+
+/* The emulator's own issuer key: made once, kept in the data directory. */
+static EVP_PKEY *
+own_key(struct emu *e)
+{
+	struct dbm_buf p = DBM_BUF_INIT;
+	EVP_PKEY *k;
+	FILE *f;
+
+	dbm_buf_printf(&p, "%s/oidc-issuer.pem", e->datadir);
+	if ((k = read_key(p.data, 1)) == NULL &&
+	    (k = EVP_RSA_gen(2048)) != NULL) {
+		mode_t old = umask(077);
+
+		if ((f = fopen(p.data, "w")) != NULL) {
+			PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+			fclose(f);
+		}
+		umask(old);
+	}
+	dbm_buf_free(&p);
+	return k;
+}
+
+int
+emu_federation_init(struct emu *e, const char *policy_file,
+    const char *gh_token_file, const char *gh_subject, const char **why)
+{
+	struct federation *f = dbm_xcalloc(1, sizeof(*f));
+	char line[4096];
+	FILE *in;
+	long n = 0;
+
+	e->federation = f;
+	f->gh_subject = dbm_xstrdup(gh_subject ? gh_subject :
+	    "repo:dbmlops/example:ref:refs/heads/main");
+	if (gh_token_file) {
+		struct dbm_buf b = DBM_BUF_INIT;
+
+		if (dbm_buf_read_file(&b, gh_token_file, 4096) < 0) {
+			*why = "cannot read --github-oidc-token-file";
+			return -1;
+		}
+		while (b.len && strchr(" \t\r\n", b.data[b.len - 1]))
+			b.data[--b.len] = '\0';
+		f->gh_token = dbm_buf_detach(&b);
+	}
+	if ((f->own = own_key(e)) == NULL) {
+		*why = "cannot make the OIDC issuer key";
+		return -1;
+	}
+	if (policy_file == NULL)
+		return 0;
+	if ((in = fopen(policy_file, "r")) == NULL) {
+		*why = "cannot read --federation-file";
+		return -1;
+	}
+	while (fgets(line, sizeof(line), in)) {
+		char *w[5] = {0}, *save = NULL, *t;
+		int k = 0;
+		struct fed_policy *p;
+
+		n++;
+		for (t = strtok_r(line, " \t\r\n", &save); t && k < 5;
+		    t = strtok_r(NULL, " \t\r\n", &save))
+			w[k++] = t;
+		if (k == 0 || w[0][0] == '#')
+			continue;
+		if (k < 3) {
+			fclose(in);
+			*why = "a policy is: client_id issuer subject [audience "
+			    "[public-key.pem]]";
+			return -1;
+		}
+		f->p = dbm_xrealloc(f->p, (size_t)(f->n + 1) * sizeof(*f->p));
+		p = &f->p[f->n++];
+		memset(p, 0, sizeof(*p));
+		p->client_id = dbm_xstrdup(w[0]);
+		p->issuer = dbm_xstrdup(w[1]);
+		p->subject = dbm_xstrdup(w[2]);
+		p->audience = dbm_xstrdup(k > 3 ? w[3] : "-");
+		if (k > 4 && strcmp(w[4], "-") != 0 &&
+		    (p->key = read_key(w[4], 0)) == NULL) {
+			fclose(in);
+			*why = "cannot read a policy's public key (PEM)";
+			return -1;
+		}
+	}
+	fclose(in);
+	return 0;
+}
+
+void
+emu_federation_free(struct emu *e)
+{
+	struct federation *f = e->federation;
+	int i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->n; i++) {
+		free(f->p[i].client_id);
+		free(f->p[i].issuer);
+		free(f->p[i].subject);
+		free(f->p[i].audience);
+		EVP_PKEY_free(f->p[i].key);
+	}
+	free(f->p);
+	EVP_PKEY_free(f->own);
+	if (f->gh_token) {
+		dbm_zero(f->gh_token, strlen(f->gh_token));
+		free(f->gh_token);
+	}
+	free(f->gh_subject);
+	free(f);
+	e->federation = NULL;
+}
+
+static const char *
+own_issuer(struct emu *e, struct dbm_buf *b)
+{
+	dbm_buf_reset(b);
+	dbm_buf_printf(b, "%s/github-oidc", e->url);
+	return b->data;
+}
+
+/* GET /github-oidc/token?audience=A: as GitHub's ID-token URL answers
+ * ACTIONS_ID_TOKEN_REQUEST_URL, for its request token. `lifetime` (seconds,
+ * may be negative) is the emulator's own, for tests of expiry. */
+enum MHD_Result
+emu_github_oidc(struct req *r)
+{
+	struct federation *f = r->emu->federation;
+	const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Authorization");
+	struct dbm_buf hdr = DBM_BUF_INIT, pl = DBM_BUF_INIT, jwt = DBM_BUF_INIT,
+	    iss = DBM_BUF_INIT;
+	struct dbm_jw w;
+	char *aud = emu_param(r, "audience"), *life = emu_param(r, "lifetime");
+	char *h64, *p64, *s64;
+	unsigned char sig[512];
+	size_t siglen = sizeof(sig);
+	long long now = (long long)time(NULL), ttl = life ? atoll(life) : 300;
+	EVP_MD_CTX *md;
+	enum MHD_Result res;
+
+	if (f == NULL || f->gh_token == NULL || auth == NULL ||
+	    strncasecmp(auth, "Bearer ", 7) != 0 ||
+	    strcmp(auth + 7, f->gh_token) != 0) {
+		free(aud);
+		free(life);
+		return emu_reply(r, 401, "application/json",
+		    "{\"message\":\"Bad credentials\"}", 30);
+	}
+	dbm_buf_adds(&hdr, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"emu\"}");
+	dbm_jw_init(&w, &pl);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "iss");
+	dbm_jw_str(&w, own_issuer(r->emu, &iss));
+	dbm_jw_key(&w, "sub");
+	dbm_jw_str(&w, f->gh_subject);
+	dbm_jw_key(&w, "aud");
+	dbm_jw_str(&w, aud ? aud : "https://github.com/dbmlops");
+	dbm_jw_key(&w, "iat");
+	dbm_jw_int(&w, now);
+	dbm_jw_key(&w, "nbf");
+	dbm_jw_int(&w, now - 5);
+	dbm_jw_key(&w, "exp");
+	dbm_jw_int(&w, now + ttl);
+	dbm_jw_obj_end(&w);
+	h64 = b64url((unsigned char *)hdr.data, hdr.len);
+	p64 = b64url((unsigned char *)pl.data, pl.len);
+	dbm_buf_printf(&jwt, "%s.%s", h64, p64);
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
+	    f->own) != 1 || EVP_DigestSign(md, sig, &siglen,
+	    (unsigned char *)jwt.data, jwt.len) != 1) {
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "cannot sign");
+	} else {
+		s64 = b64url(sig, siglen);
+		dbm_buf_reset(&pl);
+		dbm_buf_printf(&pl, "{\"count\":1,\"value\":\"%s.%s\"}", jwt.data,
+		    s64);
+		res = emu_reply_json(r, 200, pl.data);
+		free(s64);
+	}
+	EVP_MD_CTX_free(md);
+	free(h64);
+	free(p64);
+	free(aud);
+	free(life);
+	dbm_buf_free(&hdr);
+	dbm_buf_free(&pl);
+	dbm_buf_free(&jwt);
+	dbm_buf_free(&iss);
+	return res;
+}
+
+/* The claims of a JWT whose signature key checks it; why says what is
+ * wrong (a static message) or the policy is returned. */
+static const struct fed_policy *
+check(struct emu *e, const char *tok, const char *client, char **sub,
+    const char **why)
+{
+	struct federation *f = e->federation;
+	const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') :
+	    NULL;
+	unsigned char *hdr = NULL, *pl = NULL, *sig = NULL;
+	size_t nh, np, ns;
+	struct dbm_json jh, jp;
+	struct dbm_buf iss = DBM_BUF_INIT, endpoint = DBM_BUF_INIT;
+	const struct fed_policy *found = NULL, *p;
+	char *alg = NULL, *claim_iss = NULL, *aud = NULL;
+	long long exp = 0, nbf = 0, now = (long long)time(NULL);
+	int have_h = 0, have_p = 0, i, a, audok = 0;
+	EVP_MD_CTX *md = NULL;
+
+	*why = "the subject token is not a JWT";
+	if (d1 == NULL || d2 == NULL || strchr(d2 + 1, '.') ||
+	    (hdr = unb64url(tok, (size_t)(d1 - tok), &nh)) == NULL ||
+	    (pl = unb64url(d1 + 1, (size_t)(d2 - d1 - 1), &np)) == NULL ||
+	    (sig = unb64url(d2 + 1, strlen(d2 + 1), &ns)) == NULL ||
+	    dbm_json_parse(&jh, (char *)hdr, nh, NULL, NULL) < 0)
+		goto out;
+	have_h = 1;
+	if (dbm_json_parse(&jp, (char *)pl, np, NULL, NULL) < 0)
+		goto out;
+	have_p = 1;
+	alg = dbm_json_get_str(&jh, "alg");
+	if (alg == NULL || strcmp(alg, "RS256") != 0) {
+		*why = "the subject token is not signed with RS256";
+		goto out;
+	}
+	claim_iss = dbm_json_get_str(&jp, "iss");
+	*sub = dbm_json_get_str(&jp, "sub");
+	if (claim_iss == NULL || *sub == NULL) {
+		*why = "the subject token has no iss or no sub claim";
+		goto out;
+	}
+	for (i = 0; f && i < f->n && found == NULL; i++) {
+		p = &f->p[i];
+		if (strcmp(p->issuer, "emu") == 0 ? strcmp(claim_iss,
+		    own_issuer(e, &iss)) == 0 : strcmp(claim_iss, p->issuer) == 0)
+			if (strcmp(p->subject, *sub) == 0 &&
+			    (strcmp(p->client_id, "-") == 0 || (client &&
+			    strcmp(p->client_id, client) == 0)))
+				found = p;
+	}
+	if (found == NULL) {
+		*why = "no federation policy trusts the token's issuer and "
+		    "subject for this client";
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+	    found->key ? found->key : f->own) != 1 ||
+	    EVP_DigestVerify(md, sig, ns, (const unsigned char *)tok,
+	    (size_t)(d2 - tok)) != 1) {
+		*why = "the subject token's signature does not verify";
+		found = NULL;
+		goto out;
+	}
+	dbm_buf_printf(&endpoint, "%s/oidc/v1/token", e->url);
+	a = dbm_json_member(&jp, 0, "aud");
+	for (i = 0; dbm_json_type(&jp, a) == DBM_JSON_ARRAY &&
+	    i < dbm_json_count(&jp, a); i++) {
+		char *one = dbm_json_strdup(&jp, dbm_json_elem(&jp, a, i));
+
+		audok |= one && strcmp(one, strcmp(found->audience, "-") == 0 ?
+		    endpoint.data : found->audience) == 0;
+		free(one);
+	}
+	aud = dbm_json_strdup(&jp, a);
+	if (aud && strcmp(aud, strcmp(found->audience, "-") == 0 ?
+	    endpoint.data : found->audience) == 0)
+		audok = 1;
+	dbm_json_get_int(&jp, "exp", &exp);
+	dbm_json_get_int(&jp, "nbf", &nbf);
+	if (!audok) {
+		*why = "the subject token's audience is not one the federation "
+		    "policy allows";
+		found = NULL;
+	} else if (exp <= now) {
+		*why = "the subject token has expired";
+		found = NULL;
+	} else if (nbf > now + 30) {
+		*why = "the subject token is not valid yet";
+		found = NULL;
+	}
+out:
+	if (have_h)
+		dbm_json_free(&jh);
+	if (have_p)
+		dbm_json_free(&jp);
+	EVP_MD_CTX_free(md);
+	free(hdr);
+	free(pl);
+	free(sig);
+	free(alg);
+	free(claim_iss);
+	free(aud);
+	dbm_buf_free(&iss);
+	dbm_buf_free(&endpoint);
+	return found;
+}
+
+/* The token-exchange grant (RFC 8693) of /oidc/v1/token; *principal gets
+ * who the token is for (the service principal, else the subject). Returns
+ * NULL and *why when the exchange is refused. */
+char *
+emu_federation_exchange(struct emu *e, const char *subject_token,
+    const char *token_type, const char *client, const char **why)
+{
+	char *sub = NULL, *who;
+
+	if (token_type == NULL ||
+	    strcmp(token_type, "urn:ietf:params:oauth:token-type:jwt") != 0) {
+		*why = "subject_token_type must be "
+		    "urn:ietf:params:oauth:token-type:jwt";
+		return NULL;
+	}
+	if (subject_token == NULL) {
+		*why = "subject_token is required";
+		return NULL;
+	}
+	if (check(e, subject_token, client, &sub, why) == NULL) {
+		free(sub);
+		return NULL;
+	}
+	who = dbm_xstrdup(client ? client : sub);
+	free(sub);
+	return who;
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# dbfs-put -r and symbolic links (dry runs: nothing is sent): a link out
+# of the source tree is refused unless -L, naming it; links inside the tree
+# are followed; a link loop is an error, not a hang.
+. "$(dirname "$0")/lib.sh"
+plan 6
+
+mkdir -p dist/sub secret
+echo wheel > dist/a.whl
+echo 'token = dapi-very-secret' > secret/databrickscfg
+ln -s ../../secret/databrickscfg dist/sub/cfg
+run dbfs-put -n -r dist dbfs:/w/
+check "a link out of the tree is refused" 1 "$rc"
+case $err in
+*"dist/sub/cfg: a symbolic link out of the source tree (to $SCRATCH/secret/databrickscfg): give -L to follow it"*)
+	ok "and named, with its target" ;;
+*) not_ok "and named, with its target"; echo "# $err" ;;
+esac
+run dbfs-put -n -r -L dist dbfs:/w/
+check "-L follows it" "0 dbfs:/w/a.whl dbfs:/w/sub/cfg" "$rc $(echo $out)"
+rm dist/sub/cfg && ln -s ../a.whl dist/sub/inner.whl
+run dbfs-put -n -r dist dbfs:/w/
+check "a link inside the tree is followed" "0 dbfs:/w/a.whl dbfs:/w/sub/inner.whl" "$rc $(echo $out)"
+ln -s .. dist/sub/loop
+run timeout 10 dbfs-put -n -r -L dist dbfs:/w/
+check "a link loop is an error, not a hang" 1 "$rc"
+rm dist/sub/loop
+touch "dist/new
+line.whl"
+run dbfs-put -n -r dist dbfs:/w/
+check "a newline in a name is refused before anything is sent" 2 "$rc"
+finish

@@ -1,0 +1,190 @@
+"""Workload identity federation, the way CI authenticates without a stored
+secret: env-oidc, file-oidc and github-oidc against workspace-emu's token
+exchange, which checks the ID token's signature, issuer, subject, audience
+and expiry against a federation policy; the GitHub Actions ID-token URL is
+the emulator's stand-in. The official SDK goes the same way, and the
+secrets used appear in no output."""
+
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+import requests
+
+from dbmlops_testenv import BIN, Emu, MlflowServer
+
+PUT = os.path.join(BIN, "dbfs-put")
+SUBMIT = os.path.join(BIN, "mlflow-submit")
+SP = "7b1c8a52-1f0e-4c7b-9d0e-5a1c2b3d4e5f"          # the service principal
+SUBJECT = "repo:team/ml:pull_request"
+REQUEST_TOKEN = "gh-request-token-not-to-be-printed"
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory):
+    d = tmp_path_factory.mktemp("oidc")
+    (d / "policies").write_text("# client_id issuer subject\n%s emu %s\n" % (SP, SUBJECT))
+    (d / "ghtoken").write_text(REQUEST_TOKEN + "\n")
+    m = MlflowServer().start()
+    e = Emu(mlflow_url=m.url, extra=[
+        "--federation-file", str(d / "policies"),
+        "--github-oidc-token-file", str(d / "ghtoken"),
+        "--github-oidc-subject", SUBJECT, "--token-ttl", "4"]).start()
+    yield e
+    e.cleanup()
+    m.stop()
+
+
+def mint(emu, audience=None, lifetime=None):
+    """An ID token from the GitHub stand-in, as a job would get one."""
+    params = {"api-version": "2.0", "audience": audience or emu.url + "/oidc/v1/token"}
+    if lifetime is not None:
+        params["lifetime"] = str(lifetime)
+    r = requests.get(emu.url + "/github-oidc/token", params=params, timeout=30,
+                     headers={"Authorization": "Bearer " + REQUEST_TOKEN})
+    r.raise_for_status()
+    return r.json()["value"]
+
+
+def env_for(emu, tmp_path, **kw):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DATABRICKS_", "ACTIONS_", "ARM_"))}
+    env.update(DATABRICKS_HOST=emu.url, HOME=str(tmp_path),
+               DATABRICKS_CONFIG_FILE=str(tmp_path / "none"))
+    env.update(kw)
+    return env
+
+
+def put(env, tmp_path, name="w.whl"):
+    f = tmp_path / name
+    f.write_bytes(b"wheel bytes")
+    return subprocess.run([PUT, "-f", str(f), "dbfs:/oidc/"], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def exchanges(emu):
+    return [x for x in emu.requests() if x["path"] == "/oidc/v1/token"]
+
+
+def test_github_oidc(fed, tmp_path):
+    env = env_for(fed, tmp_path, DATABRICKS_CLIENT_ID=SP,
+                  ACTIONS_ID_TOKEN_REQUEST_URL=fed.url + "/github-oidc/token?api-version=2.0",
+                  ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN)
+    n = len(exchanges(fed))
+    r = put(env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(exchanges(fed)) > n
+    assert REQUEST_TOKEN not in r.stdout + r.stderr
+
+
+def test_env_and_file_oidc(fed, tmp_path):
+    jwt = mint(fed)
+    r = put(env_for(fed, tmp_path, DATABRICKS_OIDC_TOKEN=jwt, DATABRICKS_CLIENT_ID=SP),
+            tmp_path)
+    assert r.returncode == 0, r.stderr
+    # a variable of one's choosing, and an explicit auth type
+    r = put(env_for(fed, tmp_path, MY_ID_TOKEN=jwt, DATABRICKS_OIDC_TOKEN_ENV="MY_ID_TOKEN",
+                    DATABRICKS_AUTH_TYPE="env-oidc", DATABRICKS_CLIENT_ID=SP), tmp_path)
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "id.jwt").write_text(jwt + "\n")
+    cfg = tmp_path / "databrickscfg"
+    cfg.write_text(textwrap.dedent("""\
+        [DEFAULT]
+        host = %s
+        client_id = %s
+        oidc_token_filepath = %s
+        """ % (fed.url, SP, tmp_path / "id.jwt")))
+    env = env_for(fed, tmp_path, DATABRICKS_CONFIG_FILE=str(cfg))
+    del env["DATABRICKS_HOST"]
+    r = put(env, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert jwt not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("case,needle", [
+    ("expired", "the subject token has expired"),
+    ("audience", "audience is not one the federation policy allows"),
+    ("signature", "signature does not verify"),
+    ("client", "no federation policy trusts"),
+])
+def test_refused_tokens(fed, tmp_path, case, needle):
+    jwt = mint(fed, lifetime=-60 if case == "expired" else None,
+               audience="https://elsewhere.example" if case == "audience" else None)
+    if case == "signature":
+        head, body, sig = jwt.split(".")
+        claims = json.loads(__import__("base64").urlsafe_b64decode(body + "=="))
+        claims["sub"] = SUBJECT
+        claims["exp"] += 3600          # a longer life, same signature
+        import base64
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        jwt = ".".join([head, body, sig])
+    client = "someone-else" if case == "client" else SP
+    r = put(env_for(fed, tmp_path, DATABRICKS_OIDC_TOKEN=jwt, DATABRICKS_CLIENT_ID=client),
+            tmp_path)
+    assert r.returncode == 77, r.stderr
+    assert needle in r.stderr
+    assert "auth env-oidc" in r.stderr and jwt not in r.stderr
+
+
+def test_sdk_takes_the_same_way(fed, tmp_path):
+    """databricks-sdk with env-oidc against the same endpoint: the emulator
+    answers the official client too."""
+    import sys
+    env = env_for(fed, tmp_path, DATABRICKS_OIDC_TOKEN=mint(fed), DATABRICKS_CLIENT_ID=SP,
+                  DATABRICKS_AUTH_TYPE="env-oidc")
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        from databricks.sdk import WorkspaceClient
+        w = WorkspaceClient()
+        print(w.current_user.me().user_name)
+        """)], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == SP
+
+
+def test_token_refreshed_during_a_long_wait(fed, tmp_path):
+    """Tokens live 4 s here: a run that lasts longer refreshes its token
+    while it waits (each refresh a new exchange), and ends green; the run
+    is recorded under the service principal."""
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "MLproject").write_text(
+        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
+        "time.sleep(8)'\"\n")
+    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
+                      "num_workers": 1})
+    env = env_for(fed, tmp_path, DATABRICKS_CLIENT_ID=SP, DBMLOPS_POLL_MAX="1",
+                  ACTIONS_ID_TOKEN_REQUEST_URL=fed.url + "/github-oidc/token?api-version=2.0",
+                  ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN)
+    n = len(exchanges(fed))
+    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
+                        "--experiment-name", "/Shared/oidc", str(proj)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert len(exchanges(fed)) - n >= 3
+    out = json.loads(r.stdout)
+    run = requests.get(fed.url + "/api/2.0/mlflow/runs/get", params={
+        "run_id": out["mlflow_run_id"]}, headers={"Authorization": "Bearer " + Emu.TOKEN},
+        timeout=30).json()["run"]
+    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
+    assert tags["mlflow.user"] == SP
+    assert REQUEST_TOKEN not in r.stdout + r.stderr
+
+
+def test_readme_github_actions_recipe(fed, tmp_path):
+    """The README's GitHub Actions OIDC block: its permissions and
+    variables, with the values a job has, authenticate."""
+    import yaml
+    from test_readme import block
+    (text,) = block("ci-github-oidc")
+    doc = yaml.safe_load(text)
+    assert doc["permissions"]["id-token"] == "write"
+    values = {"DATABRICKS_HOST": fed.url, "DATABRICKS_CLIENT_ID": SP}
+    env = env_for(fed, tmp_path, ACTIONS_ID_TOKEN_REQUEST_URL=fed.url +
+                  "/github-oidc/token?api-version=2.0",
+                  ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN)
+    for k in doc["env"]:
+        env[k] = values[k]
+    r = put(env, tmp_path)
+    assert r.returncode == 0, r.stderr
