@@ -16,6 +16,9 @@
 #include "buf.h"
 #include "hashcache.h"
 
+/* Fewer lines than this are never worth a rewrite. */
+#define COMPACT_MIN 256
+
 struct entry {
 	char *path;
 	long long size, sec, nsec, ino, dev;
@@ -161,26 +164,112 @@ make_dir(const char *file)
 	free(d);
 }
 
+/* Rewrite the file with only its live entries: files that still exist
+ * unchanged, one line each. Called with the lock held. */
+static void
+compact(const char *file)
+{
+	struct dbm_buf out = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
+	struct entry *v = NULL;
+	size_t n = 0, i;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f = fopen(file, "r");
+	int fd;
+
+	if (f == NULL)
+		return;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		struct entry x;
+		struct stat st;
+		int off = 0;
+
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (sscanf(line, "%64s %lld %lld.%lld %lld %lld %n", x.hex,
+		    &x.size, &x.sec, &x.nsec, &x.ino, &x.dev, &off) != 6 ||
+		    off == 0 || line[off] != '/' || stat(line + off, &st) < 0 ||
+		    !matches(&x, &st))
+			continue;	/* gone, changed or unreadable */
+		x.path = dbm_xstrdup(line + off);
+		v = dbm_xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = x;
+	}
+	free(line);
+	fclose(f);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmp_entry);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i].path, v[i - 1].path) == 0)
+			continue;	/* both match the file: one will do */
+		dbm_buf_printf(&out, "%s %lld %lld.%09lld %lld %lld %s\n",
+		    v[i].hex, v[i].size, v[i].sec, v[i].nsec, v[i].ino,
+		    v[i].dev, v[i].path);
+	}
+	dbm_buf_printf(&tmp, "%s.%ld", file, (long)getpid());
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && (out.len == 0 || write(fd, out.data, out.len) ==
+	    (ssize_t)out.len) && close(fd) == 0)
+		rename(tmp.data, file);
+	else if (fd >= 0) {
+		close(fd);
+		unlink(tmp.data);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].path);
+	free(v);
+	dbm_buf_free(&out);
+	dbm_buf_free(&tmp);
+}
+
+/* Distinct paths among the loaded entries (sorted). */
+static size_t
+distinct(const struct dbm_hashcache *c)
+{
+	size_t i, n = c->n > 0;
+
+	for (i = 1; i < c->n; i++)
+		n += strcmp(c->e[i].path, c->e[i - 1].path) != 0;
+	return n;
+}
+
 void
 dbm_hashcache_close(struct dbm_hashcache *c)
 {
-	size_t i;
-	int fd;
+	struct dbm_buf lk = DBM_BUF_INIT;
+	size_t i, added = 0, lines;
+	int fd, lock;
 
 	if (c == NULL)
 		return;
-	if (c->add.len > 0) {
+	for (i = 0; i < c->add.len; i++)
+		added += c->add.data[i] == '\n';
+	lines = c->n + added;
+	/* the file is compacted once it holds more than twice the lines of
+	 * the paths it knows (re-uploads of changed files add lines) */
+	if (c->add.len > 0 || (lines >= COMPACT_MIN && lines > 2 * (distinct(c) +
+	    added))) {
 		make_dir(c->file);
-		fd = open(c->file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		    0644);
-		if (fd >= 0) {
-			if (flock(fd, LOCK_EX) == 0) {
-				/* one write: lines never interleave */
+		dbm_buf_printf(&lk, "%s.lock", c->file);
+		/* one lock for appends and rewrites: concurrent runs keep
+		 * every line, and a rewrite loses none */
+		lock = open(lk.data, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (lock >= 0 && flock(lock, LOCK_EX) == 0) {
+			fd = c->add.len ? open(c->file, O_WRONLY | O_CREAT |
+			    O_APPEND | O_CLOEXEC, 0644) : -1;
+			if (fd >= 0) {
 				if (write(fd, c->add.data, c->add.len) < 0)
 					(void)0;	/* a cache: best effort */
+				close(fd);
 			}
-			close(fd);
+			if (lines >= COMPACT_MIN && lines > 2 * (distinct(c) +
+			    added))
+				compact(c->file);
 		}
+		if (lock >= 0)
+			close(lock);
+		dbm_buf_free(&lk);
 	}
 	for (i = 0; i < c->n; i++)
 		free(c->e[i].path);

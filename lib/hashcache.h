@@ -4,8 +4,11 @@
  * inode and device all still match, the test git's index and ccache use;
  * files changed in the last two seconds are not cached (a write within the
  * same timestamp could go unseen). Kept in
- * ${DBMLOPS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dbmlops}/sha256; appends are
- * locked, so parallel runs share it. DBMLOPS_HASH_CACHE=off disables it.
+ * ${DBMLOPS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dbmlops}/sha256; appends and
+ * rewrites take one lock (sha256.lock), so parallel runs share it. It stays
+ * bounded: once it holds more than twice the lines of the paths it knows
+ * (and at least 256), it is rewritten with the live entries only, one a
+ * file that still exists unchanged. DBMLOPS_HASH_CACHE=off disables it.
  */
 #ifndef DBM_HASHCACHE_H
 #define DBM_HASHCACHE_H

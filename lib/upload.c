@@ -32,7 +32,21 @@ struct priv {
 	int ndirs;
 	int abort;		/* credentials refused: stop sending */
 	struct dbm_hashcache *cache;
+	size_t *order;		/* files by size, largest first */
 };
+
+static const struct dbm_upload *sort_u;	/* for by_size (one run at once) */
+
+static int
+by_size(const void *a, const void *b)
+{
+	long long x = sort_u->files[*(const size_t *)a].size;
+	long long y = sort_u->files[*(const size_t *)b].size;
+
+	if (x != y)
+		return x < y ? 1 : -1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
 
 static const char *
 base_name(const char *p)
@@ -754,7 +768,7 @@ one(size_t i, int worker, void *arg)
 {
 	struct dbm_upload *u = arg;
 	struct priv *pv = u->priv;
-	struct dbm_upload_file *f = &u->files[i];
+	struct dbm_upload_file *f = &u->files[pv->order[i]];
 	struct dbm_err e;
 	int fd, rc = -1;
 
@@ -850,7 +864,15 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 		pv.cache = dbm_hashcache_open();
 	dbm_progress_init(&u->progress, (long long)u->n, u->bytes,
 	    u->o.quiet || u->o.dry_run);
+	/* largest first: a big file that sorts last by name would otherwise
+	 * start after all the small ones, and the run take their sum */
+	pv.order = dbm_xcalloc(u->n + 1, sizeof(*pv.order));
+	for (i = 0; (size_t)i < u->n; i++)
+		pv.order[i] = (size_t)i;
+	sort_u = u;
+	qsort(pv.order, u->n, sizeof(*pv.order), by_size);
 	failed = dbm_pool_run(u->o.jobs, u->n, one, u);
+	free(pv.order);
 	dbm_progress_done(&u->progress);
 	dbm_hashcache_close(pv.cache);
 	for (i = 0; i < pv.nhttp && !u->o.dry_run; i++)

@@ -292,3 +292,20 @@ def test_concurrent_writers_of_one_path(emu_plain, tmp_path, dest):
     got = open(remote_file(emu_plain, dest + "/race/pkg-1.0-py3-none-any.whl"),
                "rb").read()
     assert got in contents
+
+
+def test_largest_file_goes_first(emu_plain, tmp_path):
+    """With one worker the requests show the order: the big file that
+    sorts last by name is sent first; the printed paths keep name order."""
+    src = tmp_path / "dist"
+    src.mkdir()
+    for i in range(3):
+        (src / ("a%d.whl" % i)).write_bytes(b"x" * 10)
+    (src / "z-big.whl").write_bytes(b"y" * (3 * MiB))
+    n = len(emu_plain.requests())
+    r = run(emu_plain, "-j", "1", "-r", str(src), "/Volumes/main/default/vol/order/")
+    assert r.returncode == 0, r.stderr
+    puts = [x["path"] for x in emu_plain.requests()[n:] if x["method"] == "PUT"]
+    assert puts[0].endswith("/z-big.whl"), puts
+    assert [ln.rsplit("/", 1)[1] for ln in r.stdout.split()] == \
+        ["a0.whl", "a1.whl", "a2.whl", "z-big.whl"]

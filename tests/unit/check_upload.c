@@ -106,6 +106,72 @@ START_TEST(test_hashcache)
 }
 END_TEST
 
+static long
+lines_of(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long n = 0;
+	int ch;
+
+	if (f == NULL)
+		return -1;
+	while ((ch = getc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+/* The cache stays bounded: runs that re-hash changed files (and files
+ * that are gone) do not make it grow without end. */
+START_TEST(test_hashcache_bounded)
+{
+	const char *dir = tmpdir_make();
+	const char *h = "aaaabbbbccccddddeeeeffff00001111222233334444555566667777"
+	    "88889999";
+	char path[512], cache[512];
+	struct dbm_hashcache *c;
+	struct stat st;
+	int run, i;
+
+	setenv("DBMLOPS_CACHE", dir, 1);
+	snprintf(cache, sizeof(cache), "%s/sha256", dir);
+	for (run = 0; run < 12; run++) {
+		c = dbm_hashcache_open();
+		for (i = 0; i < 200; i++) {
+			struct timespec t[2] = {{1000000000 + run, 0},
+			    {1000000000 + run, 0}};
+			char name[32];
+
+			snprintf(name, sizeof(name), "f%d", i);
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			write_file(dir, name, "x");
+			/* half of them gone from run 6 on */
+			if (run >= 6 && i % 2) {
+				unlink(path);
+				continue;
+			}
+			utimensat(AT_FDCWD, path, t, 0);
+			stat(path, &st);
+			dbm_hashcache_put(c, path, &st, h);
+		}
+		dbm_hashcache_close(c);
+		ck_assert_int_le(lines_of(cache), 4 * 200 + 200);
+	}
+	/* still correct after the rewrites */
+	snprintf(path, sizeof(path), "%s/f0", dir);
+	stat(path, &st);
+	c = dbm_hashcache_open();
+	{
+		char hex[65];
+
+		ck_assert_int_eq(dbm_hashcache_get(c, path, &st, hex), 0);
+		ck_assert_str_eq(hex, h);
+	}
+	dbm_hashcache_close(c);
+	unsetenv("DBMLOPS_CACHE");
+}
+END_TEST
+
 START_TEST(test_plan)
 {
 	const char *dir = tmpdir_make();
@@ -152,6 +218,7 @@ suite_upload(void)
 
 	tcase_add_test(tc, test_remote_parse);
 	tcase_add_test(tc, test_hashcache);
+	tcase_add_test(tc, test_hashcache_bounded);
 	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return s;
