@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define JSMN_STRICT
+#define JSMN_PARENT_LINKS	/* else each ',' and ':' scans back: quadratic */
 #define JSMN_STATIC
 #include <jsmn.h>
 
@@ -17,20 +18,35 @@
 #define TOK(j) ((jsmntok_t *)(j)->tok)
 
 void
-dbm_linecol(const char *s, size_t off, long *line, long *col)
+dbm_linecol_from(struct dbm_linepos *p, const char *s, size_t off, long *line,
+    long *col)
 {
 	size_t i;
 
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off; i++) {
+	if (off < p->off) {
+		p->off = 0;
+		p->line = 1;
+		p->col = 1;
+	}
+	for (i = p->off; i < off; i++) {
 		if (s[i] == '\n') {
-			(*line)++;
-			*col = 1;
+			p->line++;
+			p->col = 1;
 		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			(*col)++;
+			p->col++;
 		}
 	}
+	p->off = off;
+	*line = p->line;
+	*col = p->col;
+}
+
+void
+dbm_linecol(const char *s, size_t off, long *line, long *col)
+{
+	struct dbm_linepos p = DBM_LINEPOS_INIT;
+
+	dbm_linecol_from(&p, s, off, line, col);
 }
 
 static int
@@ -162,8 +178,7 @@ shape(const char *js, const jsmntok_t *tok, int n, int t, int *bad)
 
 
 /* The offset where nesting passes DBM_NEST_MAX, or -1: one linear pass,
- * strings skipped, before jsmn (whose closing search is linear in depth)
- * and the recursive shape check ever see it. */
+ * strings skipped, before jsmn and the recursive shape check ever see it. */
 static long long
 too_deep(const char *js, size_t len)
 {
@@ -214,9 +229,10 @@ dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
 			    "than %d", DBM_NEST_MAX);
 		}
 	}
+	/* out of tokens, jsmn stops where it was: grow and resume */
+	jsmn_init(&p);
 	for (;;) {
 		tok = dbm_xrealloc(tok, cap * sizeof(*tok));
-		jsmn_init(&p);
 		n = jsmn_parse(&p, js, len, tok, cap);
 		if (n != JSMN_ERROR_NOMEM)
 			break;

@@ -64,6 +64,15 @@ int dbm_json_streq(const struct dbm_json *j, int t, const char *s);
 
 /* 1-based line and column (in UTF-8 characters) of byte off of s. */
 void dbm_linecol(const char *s, size_t off, long *line, long *col);
+/* The same, resuming from *p when off is at or after the last offset asked:
+ * a pass over increasing offsets scans s once, not once per offset. */
+struct dbm_linepos {
+	size_t off;
+	long line, col;
+};
+#define DBM_LINEPOS_INIT {0, 1, 1}
+void dbm_linecol_from(struct dbm_linepos *p, const char *s, size_t off,
+    long *line, long *col);
 
 /* Unescape the body of a JSON string (without quotes) onto out. */
 int dbm_json_unescape(const char *s, size_t n, struct dbm_buf *out);

@@ -26,14 +26,30 @@ struct site {
 
 struct sites {
 	struct site *s;
-	size_t n;
+	size_t n, cap;
+	const char *data;	/* the text the sites are in */
+	const char *token;	/* keep only the sites that hold it */
+	struct dbm_linepos pos;	/* where the last line/col lookup ended */
 };
 
-static void
+static struct site *
 add_site(struct sites *ss, struct site s)
 {
-	ss->s = dbm_xrealloc(ss->s, (ss->n + 1) * sizeof(*ss->s));
+	size_t tl = strlen(ss->token), k;
+	int holds = 0;
+
+	/* a scalar without the placeholder is never touched: not kept, so
+	 * memory follows the placeholders, not the file's size */
+	for (k = s.start; k + tl <= s.end && !holds; k++)
+		holds = memcmp(ss->data + k, ss->token, tl) == 0;
+	if (!holds)
+		return NULL;
+	if (ss->n == ss->cap) {
+		ss->cap = ss->cap ? 2 * ss->cap : 16;
+		ss->s = dbm_xrealloc(ss->s, ss->cap * sizeof(*ss->s));
+	}
 	ss->s[ss->n++] = s;
+	return &ss->s[ss->n - 1];
 }
 
 char *
@@ -166,13 +182,38 @@ struct frame {
 	char *cur;	/* mapping: the key whose value comes next */
 };
 
+/* The byte offset of character ch (UTF-8, after a BOM), walking from the
+ * last answer: the events ask in (nearly) increasing order. */
+struct cursor {
+	const char *data;
+	size_t len, bom, ch, byte;
+};
+
+static size_t
+char_byte(struct cursor *c, size_t ch)
+{
+	if (ch < c->ch) {
+		c->ch = 0;
+		c->byte = c->bom;
+	}
+	while (c->ch < ch && c->byte < c->len) {
+		c->byte++;
+		while (c->byte < c->len &&
+		    ((unsigned char)c->data[c->byte] & 0xc0) == 0x80)
+			c->byte++;
+		c->ch++;
+	}
+	return c->byte;
+}
+
 static int
 yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
     int keys, struct dbm_err *e)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	size_t *cb, nchar = 0, i, bom = 0;
+	struct cursor cur;
+	size_t nchar = 0, i, bom = 0;
 	struct frame *st = NULL;
 	int depth = 0, done = 0, rc = -1, flow = 0;
 
@@ -182,11 +223,16 @@ yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
 	    (unsigned char)data[0] == 0xfe))
 		return dbm_err_input(e, name, 1, 1, "UTF-16 is not supported; "
 		    "save the file as UTF-8");
-	cb = dbm_xmalloc((len + 2) * sizeof(*cb));
+	/* libyaml's marks count characters: their byte offsets come from a
+	 * cursor walked forward with the events (no table: memory stays
+	 * proportional to the file) */
 	for (i = bom; i < len; i++)
 		if (((unsigned char)data[i] & 0xc0) != 0x80)
-			cb[nchar++] = i;
-	cb[nchar] = len;
+			nchar++;
+	cur.data = data;
+	cur.len = len;
+	cur.bom = cur.byte = bom;
+	cur.ch = 0;
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 	while (!done) {
@@ -258,8 +304,8 @@ yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
 				struct site s;
 				yaml_scalar_style_t y = ev.data.scalar.style;
 
-				s.start = cb[ev.start_mark.index];
-				s.end = cb[ev.end_mark.index];
+				s.start = char_byte(&cur, ev.start_mark.index);
+				s.end = char_byte(&cur, ev.end_mark.index);
 				s.style = y == YAML_SINGLE_QUOTED_SCALAR_STYLE ?
 				    ST_SINGLE : y == YAML_DOUBLE_QUOTED_SCALAR_STYLE
 				    ? ST_DOUBLE : y == YAML_PLAIN_SCALAR_STYLE ?
@@ -294,7 +340,6 @@ out:
 		free(st[depth].cur);
 	}
 	free(st);
-	free(cb);
 	yaml_parser_delete(&p);
 	return rc;
 }
@@ -341,15 +386,17 @@ static void
 json_site(const struct dbm_json *j, int t, const char *key, const char *data,
     struct sites *ss)
 {
-	struct site s;
+	struct site s, *kept;
 
 	s.start = (size_t)dbm_json_start(j, t);
 	s.end = (size_t)dbm_json_end(j, t);
 	s.style = ST_JSON;
 	s.uri = uri_key(key);
 	s.flow = 0;
-	dbm_linecol(data, s.start, &s.line, &s.col);
-	add_site(ss, s);
+	s.line = s.col = 0;
+	if ((kept = add_site(ss, s)) != NULL)	/* only those kept: linear */
+		dbm_linecol_from(&ss->pos, data, s.start, &kept->line,
+		    &kept->col);
 }
 
 static int
@@ -361,7 +408,9 @@ json_sites(const char *name, const char *data, size_t len, struct sites *ss,
 
 	if (dbm_json_parse(&j, data + bom, len - bom, name, e) < 0)
 		return -1;
+	ss->data = data + bom;	/* the walk's offsets are past the BOM */
 	json_walk(&j, 0, NULL, data + bom, ss, keys);
+	ss->data = data;
 	for (size_t i = 0; i < ss->n; i++) {
 		ss->s[i].start += bom;
 		ss->s[i].end += bom;
@@ -607,7 +656,10 @@ dbm_subst(const char *name, const char *data, size_t len,
     enum dbm_subst_type type, const char *token, const struct dbm_wheels *ws,
     struct dbm_subst_result *res, struct dbm_err *e)
 {
-	struct sites ss = {NULL, 0}, check = {NULL, 0};
+	struct sites ss = {.data = data, .token = token,
+	    .pos = DBM_LINEPOS_INIT},
+	    check = {.token = token, .pos = DBM_LINEPOS_INIT};
+	struct dbm_linepos at = DBM_LINEPOS_INIT;
 	size_t i, k, copied = 0, tl = strlen(token);
 	struct dbm_buf rep = DBM_BUF_INIT;
 	struct splice *sp = NULL;
@@ -635,7 +687,7 @@ dbm_subst(const char *name, const char *data, size_t len,
 				ws_--;
 			while (we < s->end && word_char(data[we], s->style))
 				we++;
-			dbm_linecol(data, ws_, &line, &col);
+			dbm_linecol_from(&at, data, ws_, &line, &col);
 			/* TOKEN:dist */
 			nm = 0;
 			if (k + tl < we && data[k + tl] == ':')
@@ -670,6 +722,7 @@ dbm_subst(const char *name, const char *data, size_t len,
 		}
 	}
 	dbm_buf_add(&res->out, data + copied, len - copied);
+	check.data = dbm_buf_str(&res->out);
 	/* the result must parse, with no placeholder left in any scalar */
 	if (get_sites(name, dbm_buf_str(&res->out), res->out.len, type, &check,
 	    1, e) < 0) {

@@ -191,3 +191,38 @@ def test_usage_errors():
     r = run("-w", "s3://bucket/a-1.0-py3-none-any.whl", "f")
     assert r.returncode == 2 and b"not a Databricks path" in r.stderr
     assert run("--help").returncode == 0
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_many_placeholders_json(tmp_path, bom):
+    """Thousands of library entries, placeholders among plain strings, with
+    and without a byte-order mark: every placeholder replaced, every other
+    byte kept (the cost of this size is tracked by bench/b0005)."""
+    ph = "dbfs:/wheels/builds/WHEELPATH/trainer-1.2.0-py3-none-any.whl"
+    items = [f'{{"whl": "{ph}"}}' if i % 3 == 0 else
+             f'{{"pypi": {{"package": "p{i}==1.{i}"}}}}' for i in range(30000)]
+    src = bom + ('{"new_cluster": {"spark_version": "15.4.x-scala2.12"},\n'
+                 ' "libraries": [\n  ' + ",\n  ".join(items) + "\n]}\n").encode()
+    f = tmp_path / "cluster.json"
+    f.write_bytes(src)
+    r = run("-w", W, "-o", "-", str(f))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == src.replace(ph.encode(), W.encode())
+    assert r.stdout.count(W.encode()) == 10000
+
+
+def test_many_placeholders_yaml_line_numbers(tmp_path):
+    """A long env file: all replaced, and the -n report gives each edit's
+    true line, also past multibyte comments."""
+    lines = ["name: big", "dependencies:", "  - pip:"]
+    for i in range(20000):
+        lines.append(f"    - /dbfs/wheels/builds/WHEELPATH/trainer-1.2.0-"
+                     f"py3-none-any.whl  # é {i}")
+    src = ("\n".join(lines) + "\n").encode()
+    f = tmp_path / "env.yml"
+    f.write_bytes(src)
+    r = run("-n", "-w", W, str(f))
+    assert r.returncode == 0, r.stderr
+    assert f.read_bytes() == src  # -n writes nothing
+    report = r.stdout.decode() + r.stderr.decode()
+    assert f"{f}:4:" in report and f"{f}:20003:" in report, report[-500:]
