@@ -30,6 +30,11 @@ def unpack(tarball):
     home = os.environ.get("DB_HOME", "/databricks")
     sha = os.path.basename(tarball).split(".")[0]
     dest = os.path.join(home, "mlflow", "projects", sha)
+    try:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+    except OSError:
+        # serverless compute: /databricks is not ours to write
+        dest = os.path.join(tempfile.gettempdir(), "mlflow-projects", sha)
     if not os.path.isdir(dest):
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=sha + ".", dir=os.path.dirname(dest))

@@ -187,6 +187,9 @@ jobs_free_run(struct run *r)
 		free(t->cluster_json);
 		free(t->existing);
 		free(t->libraries);
+		free(t->env_key);
+		free(t->env_spec);
+		free(t->setup_error);
 		free(t->message);
 		free(t->dir);
 		free(t->mlflow_run);

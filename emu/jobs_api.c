@@ -219,8 +219,13 @@ run_json(struct emu *e, struct run *r, struct dbm_jw *w)
 			dbm_jw_key(w, "existing_cluster_id");
 			dbm_jw_str(w, t->existing);
 		}
-		dbm_jw_key(w, "libraries");
-		dbm_jw_raw(w, t->libraries, strlen(t->libraries));
+		if (t->env_key) {
+			dbm_jw_key(w, "environment_key");
+			dbm_jw_str(w, t->env_key);
+		} else {
+			dbm_jw_key(w, "libraries");
+			dbm_jw_raw(w, t->libraries, strlen(t->libraries));
+		}
 		dbm_jw_obj_end(w);
 	}
 	dbm_jw_arr_end(w);

@@ -50,6 +50,9 @@ jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
 			if (w == NULL)
 				w = dbm_json_strdup(&j, dbm_json_path(&j, lib,
 				    "pypi.package"));
+			if (w == NULL)
+				w = dbm_json_strdup(&j, dbm_json_member(&j, lib,
+				    "requirement_line"));
 			if (w) {
 				char *f = jobs_map_paths(e, t->dir, w);
 				int fd = open(f, O_RDONLY);

@@ -461,6 +461,16 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	find_mlflow_ids(t);
 	if (t->existing && wait_cluster(e, r, t) < 0)
 		goto out;
+	if (t->setup_error) {
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", t->setup_error);
+		goto out;
+	}
+	if ((err = jobs_serverless_file_error(t)) != NULL) {
+		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
+		    "CLIENT_ERROR", err);
+		goto out;
+	}
 	dbm_buf_printf(&log, "%s/log.txt", t->dir);
 
 	rc = jobs_cluster_env(e, t, &site, &err);

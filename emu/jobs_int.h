@@ -17,6 +17,9 @@ struct task {
 	char *cluster_json;	/* new_cluster, or NULL */
 	char *existing;		/* existing_cluster_id, or NULL */
 	char *libraries;	/* JSON array */
+	char *env_key;		/* serverless: environment_key, or NULL */
+	char *env_spec;		/* and its environment's spec (JSON) */
+	char *setup_error;	/* a failure known at submit, for the start */
 	long timeout;
 	const char *life, *result, *code, *type;
 	char *message;
@@ -86,6 +89,15 @@ char **jobs_env_object(struct emu *e, struct task *t,
     const struct dbm_json *j, int obj, char **env, int *n);
 void jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp,
     int *nenv);
+
+/* jobs_serverless.c: serverless tasks (environments) */
+/* The request's environments[] as the service checks them. */
+int jobs_environments_check(const struct dbm_json *j, char **why);
+/* A task with an environment_key: its environment's dependencies become
+ * its libraries (requirement lines). 0 for other tasks. */
+int jobs_serverless_task(const struct dbm_json *j, int obj, struct task *t,
+    char **why);
+char *jobs_serverless_file_error(const struct task *t);
 
 /* jobs_page.c: the run page */
 enum MHD_Result jobs_page(struct req *q);

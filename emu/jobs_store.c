@@ -81,6 +81,8 @@ jobs_save_run(struct emu *e, struct run *r)
 		jkv(&w, "cluster", t->cluster_json);
 		jkv(&w, "existing", t->existing);
 		jkv(&w, "libraries", t->libraries);
+		jkv(&w, "env_key", t->env_key);
+		jkv(&w, "env_spec", t->env_spec);
 		dbm_jw_key(&w, "timeout");
 		dbm_jw_int(&w, t->timeout);
 		jkv(&w, "life", t->life);
@@ -223,6 +225,8 @@ jobs_load_runs(struct emu *e)
 			t->cluster_json = jstr(&j, o, "cluster");
 			t->existing = jstr(&j, o, "existing");
 			t->libraries = jstr(&j, o, "libraries");
+			t->env_key = jstr(&j, o, "env_key");
+			t->env_spec = jstr(&j, o, "env_spec");
 			if (t->libraries == NULL)
 				t->libraries = dbm_xstrdup("[]");
 			v = 0;

@@ -130,6 +130,8 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 	m = dbm_json_member(j, obj, "libraries");
 	t->libraries = m >= 0 && dbm_json_type(j, m) == DBM_JSON_ARRAY ?
 	    raw_dup(j, m) : dbm_xstrdup("[]");
+	if (jobs_serverless_task(j, obj, t, why) < 0)
+		return -1;
 	{
 		long long to = 0;
 
@@ -270,6 +272,8 @@ jobs_submit(struct req *q, int v2)
 	r->run_id = js->next_id++;
 	r->job_id = js->next_job++;
 	pthread_mutex_unlock(&js->mu);
+	if (jobs_environments_check(j, &why) < 0)
+		goto bad;
 	if (tasks >= 0) {
 		n = dbm_json_count(j, tasks);
 		if (dbm_json_type(j, tasks) != DBM_JSON_ARRAY || n == 0) {

@@ -1,5 +1,6 @@
-/* DBFS API calls: see dbfs.h. */
+/* DBFS, volume and workspace-file calls: see dbfs.h. */
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,4 +66,111 @@ dbm_dbfs_put_once(struct dbm_http *h, const char *local, const char *dbfs_path,
 out:
 	dbm_buf_free(&url);
 	return rc;
+}
+
+/* A local file as the body of r (*fd to close); -1 with e filled. */
+static int
+file_body(struct dbm_req *r, const char *local, int *fd, struct dbm_err *e)
+{
+	if ((*fd = open(local, O_RDONLY | O_CLOEXEC)) < 0)
+		return dbm_err_sys(e, "%s", local);
+	r->body_fd = *fd;
+	r->body_size = lseek(*fd, 0, SEEK_END);
+	r->content_type = "application/octet-stream";
+	r->idempotent = 1;	/* an existing file answers 409, kept */
+	return 0;
+}
+
+/* The Files API (volumes): HEAD, then PUT without overwrite. */
+static int
+volume_put_once(struct dbm_http *h, const char *local, const char *path,
+    struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	int rc = -1, fd = -1;
+
+	dbm_buf_adds(&url, "/api/2.0/fs/files");
+	dbm_url_encode(&url, path, 1);
+	dbm_req_init(&r, "HEAD", url.data);
+	r.idempotent = 1;
+	if (dbm_http_do(h, &r, &resp, e) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (e->status != 404)
+		goto out;
+	dbm_resp_free(&resp);
+	dbm_buf_adds(&url, "?overwrite=false");
+	dbm_req_init(&r, "PUT", url.data);
+	if (file_body(&r, local, &fd, e) == 0 && (dbm_http_do(h, &r, &resp,
+	    e) == 0 || resp.status == 409))
+		rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	dbm_resp_free(&resp);
+	dbm_buf_free(&url);
+	return rc;
+}
+
+/* Workspace files: get-status, mkdirs of the folder, import-file without
+ * overwrite. The API's paths have no /Workspace prefix. */
+static int
+workspace_put_once(struct dbm_http *h, const char *local, const char *path,
+    struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	const char *ws = strncmp(path, "/Workspace/", 11) == 0 ? path + 10 : path;
+	char *dir = dbm_xstrdup(ws);
+	int rc = -1, fd = -1;
+
+	dbm_buf_adds(&url, "/api/2.0/workspace/get-status?path=");
+	dbm_url_encode(&url, ws, 0);
+	if (dbm_http_json(h, "GET", url.data, NULL, 1, NULL, e) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (e->status != 404)
+		goto out;
+	*strrchr(dir, '/') = '\0';
+	dbm_buf_adds(&body, "{\"path\":");
+	dbm_json_quote(&body, *dir ? dir : "/", strlen(*dir ? dir : "/"));
+	dbm_buf_adds(&body, "}");
+	if (dbm_http_json(h, "POST", "/api/2.0/workspace/mkdirs", body.data, 1,
+	    NULL, e) < 0)
+		goto out;
+	dbm_buf_reset(&url);
+	dbm_buf_adds(&url, "/api/2.0/workspace-files/import-file");
+	dbm_url_encode(&url, ws, 1);
+	dbm_buf_adds(&url, "?overwrite=false");
+	dbm_req_init(&r, "POST", url.data);
+	if (file_body(&r, local, &fd, e) == 0 && (dbm_http_do(h, &r, &resp,
+	    e) == 0 || resp.status == 409))
+		rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	dbm_resp_free(&resp);
+	dbm_buf_free(&url);
+	dbm_buf_free(&body);
+	return rc;
+}
+
+int
+dbm_put_once(struct dbm_http *h, const char *local, const struct dbm_remote *r,
+    struct dbm_err *e)
+{
+	switch (r->kind) {
+	case DBM_REMOTE_VOLUME:
+		return volume_put_once(h, local, r->path, e);
+	case DBM_REMOTE_WORKSPACE:
+		return workspace_put_once(h, local, r->path, e);
+	default:
+		return dbm_dbfs_put_once(h, local, r->path, e);
+	}
 }

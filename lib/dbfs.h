@@ -1,11 +1,13 @@
 /*
- * DBFS API calls shared by the tools (dbfs-put, mlflow-submit).
+ * DBFS API calls shared by the tools (dbfs-put, mlflow-submit), and the
+ * one upload they share for every destination kind.
  */
 #ifndef DBM_DBFS_H
 #define DBM_DBFS_H
 
 #include "err.h"
 #include "http.h"
+#include "remote.h"
 
 /* get-status of path ("/x", no dbfs:): 1 when it exists (file_size in
  * *size, is_dir in *dir, either may be NULL), 0 when it does not, -1 on
@@ -18,5 +20,10 @@ int dbm_dbfs_status(struct dbm_http *h, const char *path, long long *size,
  * (the name holds a digest of the bytes). 0, or -1 with e filled. */
 int dbm_dbfs_put_once(struct dbm_http *h, const char *local,
     const char *dbfs_path, struct dbm_err *e);
+
+/* The same for any remote file path (DBFS, a volume, workspace files):
+ * sent without overwriting unless a file of that name is there. */
+int dbm_put_once(struct dbm_http *h, const char *local,
+    const struct dbm_remote *r, struct dbm_err *e);
 
 #endif

@@ -64,6 +64,59 @@ cluster_ok(const char *file, const char *cluster, struct dbm_err *e)
 	return rc;
 }
 
+/* The fields of an environment spec (compute.Environment). */
+static const char *const ENV_FIELDS[] = {
+	"environment_version", "client", "base_environment", "dependencies",
+	"java_dependencies", "project_environment", NULL,
+};
+
+/* A serverless config: 1 when j is one (b filled), 0 when it is not, -1
+ * on a bad one. */
+static int
+environment(const char *file, const struct dbm_json *j, struct dbm_backend *b,
+    struct dbm_err *e)
+{
+	int envs = dbm_json_member(j, 0, "environments"), spec = 0, i, d;
+	size_t l;
+	const char *raw;
+
+	for (i = 0; envs < 0 && ENV_FIELDS[i]; i++)
+		if (dbm_json_member(j, 0, ENV_FIELDS[i]) >= 0)
+			break;
+	if (envs < 0 && ENV_FIELDS[i] == NULL)
+		return 0;
+	if (dbm_json_member(j, 0, "new_cluster") >= 0 ||
+	    dbm_json_member(j, 0, "spark_version") >= 0 ||
+	    dbm_json_member(j, 0, "existing_cluster_id") >= 0)
+		return dbm_err_input(e, file, 1, 1, "a config is either a "
+		    "cluster or an environment spec (serverless), not both");
+	if (envs >= 0) {
+		if (dbm_json_type(j, envs) != DBM_JSON_ARRAY ||
+		    dbm_json_count(j, envs) != 1)
+			return dbm_err_input(e, file, 1, 1, "environments: a "
+			    "project runs in one environment: give a list of one "
+			    "{\"environment_key\": ..., \"spec\": {...}}");
+		b->env_key = dbm_json_strdup(j, dbm_json_member(j,
+		    dbm_json_elem(j, envs, 0), "environment_key"));
+		spec = dbm_json_member(j, dbm_json_elem(j, envs, 0), "spec");
+		if (dbm_json_type(j, spec) != DBM_JSON_OBJECT)
+			return dbm_err_input(e, file, 1, 1, "environments[0] has "
+			    "no spec object");
+	}
+	d = dbm_json_member(j, spec, "dependencies");
+	if (d >= 0 && dbm_json_type(j, d) != DBM_JSON_ARRAY)
+		return dbm_err_input(e, file, 1, 1, "dependencies must be a list "
+		    "of pip requirement lines");
+	for (i = 0; i < dbm_json_count(j, d); i++)
+		if (dbm_json_type(j, dbm_json_elem(j, d, i)) != DBM_JSON_STRING)
+			return dbm_err_input(e, file, 1, 1, "dependencies must be "
+			    "a list of pip requirement lines (strings)");
+	raw = dbm_json_raw(j, spec, &l);
+	b->env_spec = dbm_xstrndup(raw, l);
+	b->serverless = 1;
+	return 1;
+}
+
 int
 dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 {
@@ -83,6 +136,11 @@ dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 		goto out;
 	if (dbm_json_type(&j, 0) != DBM_JSON_OBJECT) {
 		dbm_err_input(e, file, 1, 1, "a backend config is a JSON object");
+		goto out;
+	}
+	if (environment(file, &j, b, e) != 0) {
+		rc = b->serverless ? 0 : -1;
+		dbm_json_free(&j);
 		goto out;
 	}
 	nc = dbm_json_member(&j, 0, "new_cluster");
@@ -207,23 +265,21 @@ write_libraries(struct dbm_jw *w, const char *libs,
 }
 
 static void
-cluster_script(struct dbm_buf *s, const char *eid, const char *sha,
+cluster_script(struct dbm_buf *s, const char *tar, const char *sha,
     const char *ep, const char *env_manager, const char *run_id,
     const struct dbm_kv *given, int ngiven)
 {
-	struct dbm_buf tar = DBM_BUF_INIT, proj = DBM_BUF_INIT,
-	    cfg = DBM_BUF_INIT, kv = DBM_BUF_INIT;
+	struct dbm_buf proj = DBM_BUF_INIT, cfg = DBM_BUF_INIT,
+	    kv = DBM_BUF_INIT;
 	int i;
 
-	dbm_buf_printf(&tar, "/dbfs/mlflow-experiments/%s/projects-code/"
-	    "%s.tar.gz", eid, sha);
 	dbm_buf_printf(&proj, "/databricks/mlflow/projects/%s", sha);
 	dbm_buf_printf(&cfg, "{\"_mlflow_local_backend_run_id\": \"%s\"}",
 	    run_id);
 	dbm_buf_adds(s, "export PATH=$PATH:$DB_HOME/python/bin && "
 	    "mlflow --version && mkdir -p /databricks/mlflow/project-tars "
 	    "/databricks/mlflow/projects && rsync -a -v --ignore-existing ");
-	dbm_shquote(s, tar.data);
+	dbm_shquote(s, tar);
 	dbm_buf_adds(s, " /databricks/mlflow/project-tars && cd $(mktemp -d) "
 	    "&& tar --no-same-owner -xzvf ");
 	dbm_buf_printf(s, "/databricks/mlflow/project-tars/%s.tar.gz", sha);
@@ -245,7 +301,6 @@ cluster_script(struct dbm_buf *s, const char *eid, const char *sha,
 		dbm_buf_adds(s, " -P ");
 		dbm_shquote(s, kv.data);
 	}
-	dbm_buf_free(&tar);
 	dbm_buf_free(&proj);
 	dbm_buf_free(&cfg);
 	dbm_buf_free(&kv);
@@ -258,6 +313,8 @@ dbm_backend_free(struct dbm_backend *b)
 	free(b->existing);
 	free(b->libs);
 	free(b->spark_version);
+	free(b->env_key);
+	free(b->env_spec);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -293,7 +350,7 @@ dbm_jobspec_shell(struct dbm_buf *body, const struct dbm_jobspec *js)
 	begin(&w, body, js);
 	compute(&w, js->backend);
 	write_libraries(&w, js->backend->libs, js, 0);
-	cluster_script(&script, js->experiment_id, js->sha, js->entry,
+	cluster_script(&script, js->tarball, js->sha, js->entry,
 	    js->env_manager, js->mlflow_run_id, js->params, js->nparams);
 	dbm_jw_key(&w, "shell_command_task");
 	dbm_jw_obj(&w);
@@ -315,9 +372,94 @@ dbm_jobspec_shell(struct dbm_buf *body, const struct dbm_jobspec *js)
 	dbm_buf_free(&script);
 }
 
+/* The project's dependencies as requirement lines: the spec's own, then
+ * the project's wheels (by path: serverless reads volumes and workspace
+ * files as local files), its pypi packages and the mlflow requirement. */
+static void
+write_dependencies(struct dbm_jw *w, const struct dbm_json *spec, int deps,
+    const struct dbm_jobspec *js)
+{
+	int i;
+
+	dbm_jw_key(w, "dependencies");
+	dbm_jw_arr(w);
+	for (i = 0; i < dbm_json_count(spec, deps); i++) {
+		size_t l;
+		const char *raw = dbm_json_raw(spec, dbm_json_elem(spec, deps,
+		    i), &l);
+
+		dbm_jw_raw(w, raw - 1, l + 2);
+	}
+	for (i = 0; i < js->nwhl; i++) {
+		const char *p = js->whl[i];
+
+		if (strncmp(p, "dbfs:/Volumes/", 14) == 0)
+			p += 5;
+		dbm_jw_str(w, p);
+	}
+	for (i = 0; i < js->npypi; i++)
+		dbm_jw_str(w, js->pypi[i]);
+	if (js->mlflow_req && *js->mlflow_req)
+		dbm_jw_str(w, js->mlflow_req);
+	dbm_jw_arr_end(w);
+}
+
+/* "environments": the config's spec (its fields kept), with the
+ * project's dependencies and a default environment_version. */
+static void
+write_environment(struct dbm_jw *w, const char *key,
+    const struct dbm_jobspec *js)
+{
+	const struct dbm_backend *b = js->backend;
+	struct dbm_json spec;
+	struct dbm_err e;
+	int n, i, m, deps = -1, versioned = 0;
+
+	dbm_jw_key(w, "environments");
+	dbm_jw_arr(w);
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "environment_key");
+	dbm_jw_str(w, key);
+	dbm_jw_key(w, "spec");
+	dbm_jw_obj(w);
+	if (dbm_json_parse(&spec, b->env_spec ? b->env_spec : "{}",
+	    b->env_spec ? strlen(b->env_spec) : 2, "spec", &e) < 0)
+		dbm_json_parse(&spec, "{}", 2, "spec", &e);
+	n = dbm_json_count(&spec, 0);
+	for (i = 0, m = 1; i < n; i++, m = dbm_json_skip(&spec, m + 1)) {
+		char *k = dbm_json_strdup(&spec, m);
+		size_t l;
+		const char *raw = dbm_json_raw(&spec, m + 1, &l);
+		int str = dbm_json_type(&spec, m + 1) == DBM_JSON_STRING;
+
+		if (strcmp(k, "dependencies") == 0) {
+			deps = m + 1;
+		} else {
+			versioned |= strcmp(k, "environment_version") == 0 ||
+			    strcmp(k, "client") == 0 ||
+			    strcmp(k, "base_environment") == 0 ||
+			    strcmp(k, "project_environment") == 0;
+			dbm_jw_key(w, k);
+			dbm_jw_raw(w, raw - str, l + 2 * (size_t)str);
+		}
+		free(k);
+	}
+	if (!versioned) {
+		dbm_jw_key(w, "environment_version");
+		dbm_jw_str(w, js->env_version);
+	}
+	write_dependencies(w, &spec, deps, js);
+	dbm_json_free(&spec);
+	dbm_jw_obj_end(w);
+	dbm_jw_obj_end(w);
+	dbm_jw_arr_end(w);
+}
+
 void
 dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js)
 {
+	const struct dbm_backend *b = js->backend;
+	const char *key = b->env_key ? b->env_key : "mlflow_project";
 	struct dbm_buf s = DBM_BUF_INIT;
 	struct dbm_jw w;
 	int i;
@@ -328,19 +470,21 @@ dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js)
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "task_key");
 	dbm_jw_str(&w, "mlflow_project");
-	compute(&w, js->backend);
-	write_libraries(&w, js->backend->libs, js, 1);
+	if (b->serverless) {
+		dbm_jw_key(&w, "environment_key");
+		dbm_jw_str(&w, key);
+	} else {
+		compute(&w, b);
+		write_libraries(&w, b->libs, js, 1);
+	}
 	dbm_jw_key(&w, "spark_python_task");
 	dbm_jw_obj(&w);
-	dbm_buf_printf(&s, "dbfs:%s", js->job_file);
 	dbm_jw_key(&w, "python_file");
-	dbm_jw_str(&w, s.data);
+	dbm_jw_str(&w, js->job_file);
 	/* TARBALL EXPERIMENT RUN entry NAME K=V... | file PATH ARG... */
 	dbm_jw_key(&w, "parameters");
 	dbm_jw_arr(&w);
-	dbm_buf_reset(&s);
-	dbm_buf_printf(&s, "/dbfs%s", js->tarball);
-	dbm_jw_str(&w, s.data);
+	dbm_jw_str(&w, js->tarball);
 	dbm_jw_str(&w, js->experiment_id);
 	dbm_jw_str(&w, js->mlflow_run_id);
 	if (js->file) {
@@ -362,6 +506,8 @@ dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js)
 	dbm_jw_obj_end(&w);
 	dbm_jw_obj_end(&w);
 	dbm_jw_arr_end(&w);
+	if (b->serverless)
+		write_environment(&w, key, js);
 	dbm_jw_obj_end(&w);
 	dbm_buf_free(&s);
 }

@@ -10,16 +10,22 @@
 #include "err.h"
 #include "mlproject.h"
 
-/* A backend config: new_cluster (or existing_cluster_id) and libraries. */
+/* A backend config: new_cluster (or existing_cluster_id) and libraries;
+ * or, for serverless compute, an environment spec. */
 struct dbm_backend {
 	char *cluster;		/* new_cluster's JSON text, or NULL */
 	char *existing;		/* existing_cluster_id, or NULL */
 	char *libs;		/* libraries' JSON array text, or NULL */
 	char *spark_version;	/* new_cluster.spark_version, or NULL */
+	int serverless;		/* an environment spec */
+	char *env_key;		/* its environment_key, or NULL */
+	char *env_spec;		/* the spec's JSON text, or NULL */
 };
 
 /* Read a backend config file, flat or wrapped (a flat config's libraries
- * are lifted out of the cluster). */
+ * are lifted out of the cluster). An environment spec (flat: the spec's
+ * own fields; wrapped: {"environments": [{environment_key, spec}]}) makes
+ * a serverless config. */
 int dbm_backend_load(const char *file, struct dbm_backend *b,
     struct dbm_err *e);
 void dbm_backend_free(struct dbm_backend *b);
@@ -37,12 +43,16 @@ struct dbm_jobspec {
 	int npypi;
 	const char *experiment_id, *mlflow_run_id;
 	const char *sha;		/* the project tarball's digest */
-	const char *tarball;		/* its DBFS path ("/mlflow-...") */
+	const char *tarball;		/* its path on the cluster (/dbfs/...,
+					 * /Volumes/..., /Workspace/...) */
 	const char *entry, *env_manager;
 	const struct dbm_kv *params;	/* as given (-P) */
 	int nparams;
 	/* python mode */
-	const char *job_file;		/* the uploaded launcher's DBFS path */
+	const char *job_file;		/* the uploaded launcher, as
+					 * python_file names it */
+	const char *env_version;	/* serverless: environment_version
+					 * when the spec has none */
 	const char *file;		/* databricks_spark_job's python_file */
 	char *const *file_args;		/* and its parameters */
 	int nfile_args;
@@ -50,7 +60,8 @@ struct dbm_jobspec {
 
 /* The body of runs/submit: shell mode (API 2.0, shell_command_task) */
 void dbm_jobspec_shell(struct dbm_buf *body, const struct dbm_jobspec *js);
-/* and python mode (API 2.1, spark_python_task running the launcher). */
+/* and python mode (API 2.1, spark_python_task running the launcher; on
+ * serverless compute, with an environment instead of a cluster). */
 void dbm_jobspec_python(struct dbm_buf *body, const struct dbm_jobspec *js);
 /* The launcher (cluster/launch.py): the entry point resolved by MLflow's
  * project code, a `python file` command run in the driver process. */

@@ -112,23 +112,34 @@ dbm_mlflow_set_tag(struct dbm_http *h, const char *run, const char *k, const cha
 /* The workspace user the credential stands for (SCIM Me's userName), as
  * MLflow on Databricks records runs; else the CI's user, else the local
  * login name. */
+char *
+dbm_workspace_user(struct dbm_http *h, struct dbm_err *e)
+{
+	struct dbm_json j;
+	char *name;
+
+	if (dbm_http_json(h, "GET", "/api/2.0/preview/scim/v2/Me", NULL, 1, &j,
+	    e) < 0)
+		return NULL;
+	name = dbm_json_get_str(&j, "userName");
+	dbm_json_free(&j);
+	if (name && *name)
+		return name;
+	free(name);
+	dbm_errf(e, DBM_E_API, "SCIM Me: the answer has no userName");
+	return NULL;
+}
+
 static char *
 workspace_user(struct dbm_http *h)
 {
-	struct dbm_json j;
 	struct dbm_err e;
 	struct passwd *pw;
 	const char *u;
-	char *name = NULL;
+	char *name;
 
-	if (dbm_http_json(h, "GET", "/api/2.0/preview/scim/v2/Me", NULL, 1, &j,
-	    &e) == 0) {
-		name = dbm_json_get_str(&j, "userName");
-		dbm_json_free(&j);
-		if (name && *name)
-			return name;
-		free(name);
-	}
+	if ((name = dbm_workspace_user(h, &e)) != NULL)
+		return name;
 	if ((u = dbm_ci_user(NULL)) != NULL)
 		return dbm_xstrdup(u);
 	if ((pw = getpwuid(getuid())) != NULL && pw->pw_name)

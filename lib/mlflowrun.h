@@ -13,6 +13,10 @@
 int dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id,
     struct dbm_err *e);
 
+/* The workspace user the credential stands for (SCIM Me's userName:
+ * an e-mail, or a service principal's application id), or NULL. */
+char *dbm_workspace_user(struct dbm_http *h, struct dbm_err *e);
+
 /* An MLflow run of a project, as `mlflow run` records it. */
 struct dbm_mlflow_run {
 	const char *experiment_id;

@@ -209,8 +209,9 @@ conda(struct dbm_pyenv *env, yaml_document_t *d, yaml_node_t *root,
 			continue;
 		if (strcmp(name, "python") == 0) {
 			if (strlen(s) > 6)
-				dbm_warnx("%s:%ld: %s: the cluster's runtime "
-				    "decides the Python version", env->file,
+				dbm_warnx("%s:%ld: %s: the Databricks runtime "
+				    "(or serverless environment version) decides "
+				    "the Python version", env->file,
 				    (long)v->start_mark.line + 1, s);
 			continue;
 		}

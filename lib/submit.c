@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "dbfs.h"
+#include "remote.h"
 #include "jobspec.h"
 #include "json.h"
 #include "mlflowrun.h"
@@ -48,7 +49,8 @@ struct submit {
 	char tmpdir[32];
 	struct dbm_buf tarpath;
 	char sha[65];
-	struct dbm_buf tarball;		/* its DBFS path */
+	struct dbm_remote code;		/* the folder of tarball and launcher */
+	struct dbm_buf tarball;		/* the tarball's path there */
 	struct dbm_buf body;		/* runs/submit */
 };
 
@@ -222,6 +224,93 @@ check_cluster(struct submit *s)
 	return code;
 }
 
+/* The compute: a new cluster (a backend config), an all-purpose cluster
+ * (--cluster-id) or serverless (--serverless, or a config holding an
+ * environment spec); one of them. */
+static int
+check_compute(struct submit *s)
+{
+	const struct dbm_submit_opts *o = s->o;
+
+	if (o->serverless && o->cluster_id)
+		return dbm_errf(&s->e, DBM_E_USAGE, "--serverless and "
+		    "--cluster-id exclude each other");
+	if (o->serverless && o->backend_config && !s->backend.serverless)
+		return dbm_errf(&s->e, DBM_E_USAGE, "%s describes a cluster: "
+		    "with --serverless the config is an environment spec "
+		    "({\"environment_version\": \"%s\", \"dependencies\": "
+		    "[...]}) or none", o->backend_config, o->env_version);
+	if (o->serverless)
+		s->backend.serverless = 1;
+	if (o->code_dir) {
+		struct dbm_remote c;
+
+		if (dbm_remote_parse(o->code_dir, &c, &s->e) < 0)
+			return -1;
+		dbm_remote_free(&c);
+		if (c.kind == DBM_REMOTE_DBFS && s->backend.serverless)
+			return dbm_errf(&s->e, DBM_E_USAGE, "--code-dir %s: "
+			    "serverless compute cannot read the DBFS root: give "
+			    "a /Volumes/... or /Workspace/... folder", o->code_dir);
+	}
+	if (o->backend_config == NULL && !o->serverless && !o->cluster_id)
+		return dbm_errf(&s->e, DBM_E_USAGE, "no compute: give a backend "
+		    "config (-c cluster.json), --serverless or --cluster-id");
+	return 0;
+}
+
+/* The DBFS root is out of serverless compute's reach (PROTOCOL.md
+ * section 14): a wheel or dependency there would fail the run after
+ * minutes of waiting, so it is refused before anything is sent. */
+static const char *
+dbfs_root(const char *p)
+{
+	if (strncmp(p, "/dbfs/", 6) == 0)
+		p += 6;
+	else if (strncmp(p, "dbfs:/", 6) == 0)
+		p += 6;
+	else
+		return NULL;
+	return strncmp(p, "Volumes/", 8) == 0 ? NULL : p;
+}
+
+static int
+check_serverless_paths(struct submit *s)
+{
+	static const char hint[] = "serverless compute cannot read the DBFS "
+	    "root: upload it to a Unity Catalog volume (dbfs-put FILE "
+	    "/Volumes/<catalog>/<schema>/<volume>/...) or to workspace files "
+	    "(/Workspace/...), or run on a cluster";
+	struct dbm_json j;
+	int i, d;
+
+	for (i = 0; i < s->env.nwhl; i++)
+		if (dbfs_root(s->env.whl[i]))
+			return dbm_errf(&s->e, DBM_E_USAGE, "%s: wheel %s: %s",
+			    s->env.file ? s->env.file : s->p.file, s->env.whl[i],
+			    hint);
+	if (s->backend.env_spec == NULL || dbm_json_parse(&j,
+	    s->backend.env_spec, strlen(s->backend.env_spec),
+	    s->o->backend_config, &s->e) < 0)
+		return 0;
+	d = dbm_json_member(&j, 0, "dependencies");
+	for (i = 0; i < dbm_json_count(&j, d); i++) {
+		char *dep = dbm_json_strdup(&j, dbm_json_elem(&j, d, i));
+		const char *w = dep ? strrchr(dep, ' ') : NULL;
+
+		if (dep && dbfs_root(w ? w + 1 : dep)) {
+			dbm_errf(&s->e, DBM_E_USAGE, "%s: dependency %s: %s",
+			    s->o->backend_config, dep, hint);
+			free(dep);
+			dbm_json_free(&j);
+			return -1;
+		}
+		free(dep);
+	}
+	dbm_json_free(&j);
+	return 0;
+}
+
 /* Phase 1: the project (fetched when it is a git URI), its parameters,
  * the experiment, the backend config and the mode; everything local is
  * checked before anything is sent. */
@@ -257,8 +346,9 @@ resolve_project(struct submit *s)
 	}
 	dbm_buf_free(&cmd);
 	if (rc < 0 || check_experiment(s) < 0 || (o->cluster_id ?
-	    cluster_libraries(s) : dbm_backend_load(o->backend_config,
-	    &s->backend, &s->e)) < 0)
+	    cluster_libraries(s) : o->backend_config == NULL ? 0 :
+	    dbm_backend_load(o->backend_config, &s->backend, &s->e)) < 0 ||
+	    check_compute(s) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	if (!s->p.spark_python_file)
 		warn_undeclared(s);
@@ -272,12 +362,21 @@ resolve_project(struct submit *s)
 		    "auto", s->p.file);
 		return fail(s, DBM_SUBMIT_USAGE);
 	}
+	if (s->backend.serverless && strcmp(o->mode, "shell") == 0) {
+		dbm_errf(&s->e, DBM_E_USAGE, "serverless compute runs no shell "
+		    "command: a serverless run is in python mode (--mode python "
+		    "or auto)");
+		return fail(s, DBM_SUBMIT_USAGE);
+	}
 	s->r->mode = dbm_xstrdup(strcmp(o->mode, "auto") != 0 ? o->mode :
-	    major >= 13 || s->p.spark_python_file ? "python" : "shell");
+	    major >= 13 || s->p.spark_python_file || s->backend.serverless ?
+	    "python" : "shell");
 	/* python mode runs no `mlflow run`: the environment's packages
 	 * become task libraries */
 	if (strcmp(s->r->mode, "python") == 0 &&
 	    dbm_pyenv_load(&s->p, &s->env, &s->e) < 0)
+		return fail(s, DBM_SUBMIT_USAGE);
+	if (s->backend.serverless && check_serverless_paths(s) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	return 0;
 }
@@ -322,6 +421,69 @@ attach_mlflow_run(struct submit *s)
 	return 0;
 }
 
+/* The folder of the project tarball and the launcher: --code-dir, else
+ * MLflow's projects-code folder of the experiment on DBFS, or for
+ * serverless (which cannot read the DBFS root) the same under the user's
+ * workspace folder, as bundles keep theirs (~/.bundle). A dry run names
+ * the user <user>. */
+static int
+code_dir(struct submit *s, const char *eid)
+{
+	struct dbm_buf d = DBM_BUF_INIT;
+	char *user = NULL;
+	int rc;
+
+	if (s->o->code_dir) {
+		dbm_buf_adds(&d, s->o->code_dir);
+	} else if (!s->backend.serverless) {
+		dbm_buf_printf(&d, "dbfs:/mlflow-experiments/%s/projects-code",
+		    eid);
+	} else {
+		if (!s->o->dry_run && (user = dbm_workspace_user(s->h,
+		    &s->e)) == NULL) {
+			dbm_buf_free(&d);
+			return dbm_errf(&s->e, s->e.kind == DBM_E_AUTH ?
+			    DBM_E_AUTH : DBM_E_API, "%s (the default --code-dir "
+			    "of a serverless run is in the user's workspace "
+			    "folder: give --code-dir /Workspace/... or "
+			    "/Volumes/...)", s->e.msg);
+		}
+		dbm_buf_printf(&d, "/Workspace/Users/%s/.mlflow-submit/%s/"
+		    "projects-code", user ? user : "<user>", eid);
+		free(user);
+	}
+	dbm_remote_free(&s->code);
+	rc = dbm_remote_parse(d.data, &s->code, &s->e);
+	dbm_buf_free(&d);
+	return rc;
+}
+
+/* Upload local as the code folder's file NAME (a printf format of its
+ * content digest), once per content; *path gets its path as the cluster
+ * reads it (/dbfs/..., /Volumes/..., /Workspace/...). A dry run only
+ * names it. */
+static int
+put_code(struct submit *s, const char *local, struct dbm_buf *path,
+    const char *name, const char *digest)
+{
+	struct dbm_buf rel = DBM_BUF_INIT;
+	struct dbm_remote f = {0};
+	char *fuse;
+	int rc = 0;
+
+	dbm_buf_printf(&rel, name, digest);
+	f.kind = s->code.kind;
+	f.path = dbm_remote_join(&s->code, rel.data);
+	fuse = dbm_remote_fuse(f.kind, f.path);
+	dbm_buf_adds(path, fuse);
+	if (!s->o->dry_run && local)
+		rc = dbm_put_once(s->h, local, &f, &s->e);
+	free(fuse);
+	dbm_remote_free(&f);
+	dbm_buf_free(&rel);
+	return rc;
+}
+
 /* Phase 3: the experiment, the tarball in its projects-code folder (once
  * per content) and the MLflow run with its tags and parameters. */
 static int
@@ -341,11 +503,10 @@ start_mlflow_run(struct submit *s)
 		dbm_errf(&s->e, DBM_E_API, "run %s: no experiment id", o->run_id);
 		return fail(s, DBM_SUBMIT_API);
 	}
-	dbm_buf_printf(&s->tarball, "/mlflow-experiments/%s/projects-code/"
-	    "%s.tar.gz", s->r->experiment_id, s->sha);
-	if (dbm_dbfs_put_once(s->h, s->tarpath.data, s->tarball.data,
-	    &s->e) < 0)
-		return fail(s, DBM_SUBMIT_API);
+	if (code_dir(s, s->r->experiment_id) < 0 ||
+	    put_code(s, s->tarpath.data, &s->tarball, "%s.tar.gz", s->sha) < 0)
+		return fail(s, s->e.kind == DBM_E_USAGE ? DBM_SUBMIT_USAGE :
+		    DBM_SUBMIT_API);
 	if (o->run_id)
 		return 0;
 	mr.experiment_id = s->r->experiment_id;
@@ -364,32 +525,41 @@ start_mlflow_run(struct submit *s)
 	return 0;
 }
 
-/* Python mode's launcher, uploaded once per content; *path gets its
- * DBFS path (a dry run names it and uploads nothing). */
+/* Python mode's launcher, uploaded once per content into the code
+ * folder; *path gets its path as python_file names it. */
 static int
-upload_launcher(struct submit *s, const char *eid, struct dbm_buf *path)
+upload_launcher(struct submit *s, struct dbm_buf *path)
 {
 	const char *text = dbm_jobspec_launcher();
-	struct dbm_buf tmp = DBM_BUF_INIT;
+	struct dbm_buf tmp = DBM_BUF_INIT, fuse = DBM_BUF_INIT;
 	char lsha[65];
-	FILE *f;
+	FILE *f = NULL;
 	int rc = -1;
 
 	dbm_sha256_hex(text, strlen(text), lsha);
-	dbm_buf_printf(path, "/mlflow-experiments/%s/projects-code/"
-	    "dbmlops-launch-%.16s.py", eid, lsha);
-	if (s->o->dry_run)
-		return 0;
-	dbm_buf_printf(&tmp, "%s/launch.py", s->tmpdir);
-	f = fopen(tmp.data, "w");
-	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-		dbm_err_sys(&s->e, "%s", tmp.data);
-		goto out;
+	lsha[16] = '\0';
+	if (!s->o->dry_run) {
+		dbm_buf_printf(&tmp, "%s/launch.py", s->tmpdir);
+		f = fopen(tmp.data, "w");
+		if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+			dbm_err_sys(&s->e, "%s", tmp.data);
+			goto out;
+		}
 	}
-	rc = dbm_dbfs_put_once(s->h, tmp.data, path->data, &s->e);
+	if (put_code(s, tmp.len ? tmp.data : NULL, &fuse,
+	    "dbmlops-launch-%s.py", lsha) < 0)
+		goto out;
+	/* the URI form: dbfs:/x for a DBFS file, the path otherwise */
+	if (s->code.kind == DBM_REMOTE_DBFS)
+		dbm_buf_printf(path, "dbfs:%s", fuse.data + 5);
+	else
+		dbm_buf_adds(path, fuse.data);
+	rc = 0;
 out:
-	unlink(tmp.data);
+	if (tmp.len)
+		unlink(tmp.data);
 	dbm_buf_free(&tmp);
+	dbm_buf_free(&fuse);
 	return rc;
 }
 
@@ -400,18 +570,15 @@ static int
 build_job_spec(struct submit *s)
 {
 	const struct dbm_submit_opts *o = s->o;
-	struct dbm_buf name = DBM_BUF_INIT, job = DBM_BUF_INIT,
-	    tar = DBM_BUF_INIT, *tarball = &s->tarball;
+	struct dbm_buf name = DBM_BUF_INIT, job = DBM_BUF_INIT;
 	struct dbm_jobspec js = {0};
 	const char *eid = s->r->experiment_id ? s->r->experiment_id :
 	    "<experiment-id>";
 	int rc = 0;
 
-	if (o->dry_run) {
-		dbm_buf_printf(&tar, "/mlflow-experiments/%s/projects-code/"
-		    "%s.tar.gz", eid, s->sha);
-		tarball = &tar;
-	}
+	if (o->dry_run && (code_dir(s, eid) < 0 || put_code(s, NULL,
+	    &s->tarball, "%s.tar.gz", s->sha) < 0))
+		return fail(s, DBM_SUBMIT_USAGE);
 	/* as MLflow names it, after the project's URI */
 	dbm_buf_printf(&name, "MLflow Run for %s", o->source ? o->source :
 	    s->src.uri);
@@ -423,7 +590,8 @@ build_job_spec(struct submit *s)
 	js.experiment_id = eid;
 	js.mlflow_run_id = js.token;
 	js.sha = s->sha;
-	js.tarball = tarball->data;
+	js.tarball = s->tarball.data;
+	js.env_version = o->env_version;
 	js.entry = o->entry;
 	js.env_manager = o->env_manager;
 	js.params = o->params;
@@ -446,7 +614,7 @@ build_job_spec(struct submit *s)
 		js.pypi = s->p.spark_libs;
 		js.npypi = s->p.nspark_libs;
 	}
-	if (upload_launcher(s, eid, &job) < 0) {
+	if (upload_launcher(s, &job) < 0) {
 		rc = fail(s, DBM_SUBMIT_API);
 		goto out;
 	}
@@ -457,7 +625,6 @@ out:
 		s->r->job_spec = dbm_xstrdup(s->body.data);
 	dbm_buf_free(&name);
 	dbm_buf_free(&job);
-	dbm_buf_free(&tar);
 	return rc;
 }
 
@@ -571,6 +738,7 @@ submit_free(struct submit *s)
 	dbm_projsrc_free(&s->src);
 	dbm_kv_free(s->params, s->np);
 	dbm_backend_free(&s->backend);
+	dbm_remote_free(&s->code);
 	dbm_pyenv_free(&s->env);
 	dbm_buf_free(&s->tarpath);
 	dbm_buf_free(&s->tarball);

@@ -42,6 +42,13 @@ struct dbm_submit_opts {
 	const char *run_id;		/* an existing MLflow run, or NULL */
 	const char *cluster_id;		/* an all-purpose cluster, or NULL */
 	int start_cluster;		/* start it when it is terminated */
+	int serverless;			/* serverless compute (python mode) */
+	const char *env_version;	/* its environment_version default */
+	const char *code_dir;		/* where the project tarball and the
+					 * launcher go (dbfs:/, /Volumes/,
+					 * /Workspace/), or NULL: MLflow's
+					 * DBFS folder, or for serverless the
+					 * user's workspace folder */
 	const char *env_manager;	/* for the cluster's mlflow run */
 	const char *mode;		/* auto, shell, python */
 	const char *mlflow_req;		/* pypi requirement added (mlflow) */

@@ -24,19 +24,26 @@
 #     DBMLOPS_BIN          directory of the tools, with a trailing / ('' = PATH)
 #     DBMLOPS_STATE        state and stamps                      (.dbmlops)
 #     DBMLOPS_PROJECT      the {project} of the templates (repository name)
+#     DBMLOPS_COMPUTE      where the project runs: new-cluster (a job
+#                          cluster of DBMLOPS_CLUSTER's spec), serverless
+#                          (serverless compute; wheels go to workspace
+#                          files), or cluster:<id> (an all-purpose cluster,
+#                          started when terminated)          (new-cluster)
 #     DBMLOPS_EXPERIMENT   experiment template      (/Shared/{project}/{branch})
-#     DBMLOPS_WHEEL_DIR    wheel folder template    (dbfs:/wheels/{branch})
+#     DBMLOPS_WHEEL_DIR    wheel folder template    (dbfs:/wheels/{branch};
+#                          serverless: /Workspace/Shared/wheels/{branch})
 #     DBMLOPS_WHEEL_SRC    Python package to build              (.)
 #     DBMLOPS_PYTHON       python that builds it                (python3)
 #     DBMLOPS_MLPROJECT    MLflow project directory             (.)
 #     DBMLOPS_CLUSTER      backend config, in the project       (cluster.json)
-#     DBMLOPS_CLUSTER_ID   run on this all-purpose cluster instead of a new
-#                          job cluster (started when terminated); the
-#                          project's env file then carries the wheel  ()
+#     DBMLOPS_CLUSTER_ID   the same as DBMLOPS_COMPUTE=cluster:<id>  ()
+#                          (on an existing cluster or serverless, the
+#                          project's env file carries the wheel)
 #     DBMLOPS_SUBST_FILES  files of the project to substitute: by default
 #                          the env file its MLproject names (conda_env or
 #                          python_env; else python_env.yaml or conda.yaml)
-#                          and DBMLOPS_CLUSTER
+#                          and DBMLOPS_CLUSTER (when it exists, on other
+#                          compute than new-cluster)
 #     DBMLOPS_ENTRY        entry point                          (main)
 #     DBMLOPS_PARAMS       parameters, name=value ...           ()
 #     DBMLOPS_SUBMIT_FLAGS more mlflow-submit flags             ()
@@ -60,8 +67,10 @@ __dbmlops_dir := $(dir $(lastword $(MAKEFILE_LIST)))
 
 DBMLOPS_BIN ?=
 DBMLOPS_STATE ?= .dbmlops
+DBMLOPS_COMPUTE ?= new-cluster
 DBMLOPS_EXPERIMENT ?= /Shared/{project}/{branch}
-DBMLOPS_WHEEL_DIR ?= dbfs:/wheels/{branch}
+DBMLOPS_WHEEL_DIR ?= $(if $(filter serverless,$(strip \
+	$(DBMLOPS_COMPUTE))),/Workspace/Shared/wheels/{branch},dbfs:/wheels/{branch})
 DBMLOPS_WHEEL_SRC ?= .
 DBMLOPS_PYTHON ?= python3
 DBMLOPS_MLPROJECT ?= .
@@ -73,9 +82,9 @@ DBMLOPS_PARAMS ?=
 DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
 
-__dbmlops_knobs = BIN STATE PROJECT EXPERIMENT WHEEL_DIR WHEEL_SRC PYTHON \
-	MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS SUBMIT_FLAGS \
-	UPLOAD_FLAGS
+__dbmlops_knobs = BIN STATE PROJECT COMPUTE EXPERIMENT WHEEL_DIR WHEEL_SRC \
+	PYTHON MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
+	SUBMIT_FLAGS UPLOAD_FLAGS
 $(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
 	$$(strip $$(DBMLOPS_$(k)))))
 __dbmlops_empty :=
@@ -85,6 +94,14 @@ $(error DBMLOPS_STATE '$(DBMLOPS_STATE)': the state folder's path cannot hold sp
 endif
 ifeq ($(DBMLOPS_MLPROJECT),)
 $(error DBMLOPS_MLPROJECT is empty: name the MLflow project's directory)
+endif
+ifneq ($(DBMLOPS_CLUSTER_ID),)
+override DBMLOPS_COMPUTE := cluster:$(DBMLOPS_CLUSTER_ID)
+endif
+# the compute: new-cluster, serverless or cluster:<id>
+__dbmlops_cluster_id = $(patsubst cluster:%,%,$(filter cluster:%,$(DBMLOPS_COMPUTE)))
+ifeq ($(filter new-cluster serverless,$(DBMLOPS_COMPUTE))$(__dbmlops_cluster_id),)
+$(error DBMLOPS_COMPUTE '$(DBMLOPS_COMPUTE)': give new-cluster, serverless or cluster:<cluster-id>)
 endif
 
 # A path as a make prerequisite: spaces escaped.
@@ -153,7 +170,14 @@ dbmlops-upload: $(DBMLOPS_STATE)/upload.json
 # The files to substitute follow the project: by default the env file its
 # MLproject names (wheelpath-subst --project) and the cluster config.
 __dbmlops_subst_args = $(if $(DBMLOPS_SUBST_FILES),$(foreach \
-	f,$(DBMLOPS_SUBST_FILES),'$(f)'),--project . '$(DBMLOPS_CLUSTER)')
+	f,$(DBMLOPS_SUBST_FILES),'$(f)'),--project . $(if $(or $(filter \
+	new-cluster,$(DBMLOPS_COMPUTE)),$(wildcard \
+	$(call __dbmlops_esc,$(DBMLOPS_MLPROJECT)/$(DBMLOPS_CLUSTER)))),'$(DBMLOPS_CLUSTER)'))
+# mlflow-submit's compute options
+__dbmlops_compute = $(if $(__dbmlops_cluster_id),--cluster-id \
+	'$(__dbmlops_cluster_id)' --start-cluster,$(if $(filter \
+	serverless,$(DBMLOPS_COMPUTE)),--serverless,-c \
+	'$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)'))
 # The tools' directory, absolute (recipes cd elsewhere), or '' for PATH.
 __dbmlops_bin = $$(if [ -n '$(DBMLOPS_BIN)' ]; then \
 	cd '$(DBMLOPS_BIN)' && pwd && echo /; fi | tr -d '\n')
@@ -176,9 +200,7 @@ dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
 	$(__dbmlops_env) && '$(DBMLOPS_BIN)mlflow-submit' -b databricks \
-	    $(if $(DBMLOPS_CLUSTER_ID),--cluster-id '$(DBMLOPS_CLUSTER_ID)' \
-	    --start-cluster,-c '$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)') \
-	    --source '$(DBMLOPS_MLPROJECT)' \
+	    $(__dbmlops_compute) --source '$(DBMLOPS_MLPROJECT)' \
 	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
 	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \
 	    '$(DBMLOPS_STATE)/project'

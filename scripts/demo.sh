@@ -6,6 +6,10 @@
 # dbfs-put, puts its path into conda.yaml and cluster.json with
 # wheelpath-subst, and runs the project with mlflow-submit, which waits and
 # prints the job's log. Servers stop at the end unless DBMLOPS_DEMO_KEEP=1.
+# DBMLOPS_COMPUTE (make demo DBMLOPS_COMPUTE=...) picks the compute:
+# new-cluster (the default), serverless, or cluster:demo-cluster (an
+# all-purpose cluster the emulator declares, terminated until the run
+# starts it).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=$top/build/bin
@@ -40,6 +44,7 @@ chmod 600 "$state/token"
 "$bin/workspace-emu" -d "$state/workspace" -l 127.0.0.1:0 \
     --token-file "$state/token" --mlflow-url "http://127.0.0.1:$mport" \
     --python "$py" --url-file "$state/url" --log "$state/requests.jsonl" \
+    --cluster "demo-cluster:TERMINATED:demo all-purpose cluster" \
     > /dev/null 2> "$state/emu.log" &
 emu_pid=$!
 i=0
@@ -52,7 +57,7 @@ DATABRICKS_HOST=$(cat "$state/url")
 DATABRICKS_TOKEN=$(cat "$state/token")
 export DATABRICKS_HOST DATABRICKS_TOKEN
 unset DATABRICKS_CONFIG_PROFILE DATABRICKS_CLIENT_ID DATABRICKS_CLIENT_SECRET
-echo "demo: workspace at $DATABRICKS_HOST"
+echo "demo: workspace at $DATABRICKS_HOST, compute ${DBMLOPS_COMPUTE:-new-cluster}"
 
 # outside a git checkout (a tarball), name the branch
 "$bin/branch-name" > /dev/null 2>&1 || export DBMLOPS_BRANCH=demo

@@ -23,7 +23,8 @@ enum {
 	OPT_BUILD_IMAGE = 256, OPT_ENV_MANAGER, OPT_EXPERIMENT_ID,
 	OPT_EXPERIMENT_NAME, OPT_HOST, OPT_JSON, OPT_MLFLOW, OPT_MODE,
 	OPT_NO_WAIT, OPT_RUN_ID, OPT_RUN_NAME, OPT_SOURCE, OPT_STORAGE_DIR,
-	OPT_CLUSTER_ID, OPT_START_CLUSTER,
+	OPT_CLUSTER_ID, OPT_START_CLUSTER, OPT_CODE_DIR, OPT_ENV_VERSION,
+	OPT_SERVERLESS,
 	OPT_TIMEOUT, OPT_VERBOSE, OPT_VERSION,
 };
 
@@ -73,6 +74,18 @@ usage(void)
 	    "only adds\n"
 	    "                          libraries); --start-cluster starts it "
 	    "when terminated\n"
+	    "      --serverless        run on serverless compute (python mode); "
+	    "-c then gives\n"
+	    "                          an environment spec "
+	    "{environment_version, dependencies}\n"
+	    "      --environment-version v  serverless environment version "
+	    "(4)\n"
+	    "      --code-dir dir      folder for the project tarball and the "
+	    "launcher (dbfs:/,\n"
+	    "                          /Volumes/, /Workspace/; default: "
+	    "MLflow's DBFS folder,\n"
+	    "                          for serverless ~/.mlflow-submit in "
+	    "workspace files)\n"
 	    "      --mode m            shell (shell_command_task, runtimes < 13), "
 	    "python\n"
 	    "                          (spark_python_task), auto (by "
@@ -177,6 +190,9 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		{"backend-config", required_argument, NULL, 'c'},
 		{"build-image", no_argument, NULL, OPT_BUILD_IMAGE},
 		{"cluster-id", required_argument, NULL, OPT_CLUSTER_ID},
+		{"code-dir", required_argument, NULL, OPT_CODE_DIR},
+		{"environment-version", required_argument, NULL,
+		    OPT_ENV_VERSION},
 		{"docker-args", required_argument, NULL, 'A'},
 		{"dry-run", no_argument, NULL, 'n'},
 		{"entry-point", required_argument, NULL, 'e'},
@@ -195,6 +211,7 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		{"quiet", no_argument, NULL, 'q'},
 		{"run-id", required_argument, NULL, OPT_RUN_ID},
 		{"run-name", required_argument, NULL, OPT_RUN_NAME},
+		{"serverless", no_argument, NULL, OPT_SERVERLESS},
 		{"source", required_argument, NULL, OPT_SOURCE},
 		{"start-cluster", no_argument, NULL, OPT_START_CLUSTER},
 		{"storage-dir", required_argument, NULL, OPT_STORAGE_DIR},
@@ -219,6 +236,19 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 			break;
 		case 'c':
 			o->backend_config = optarg;
+			break;
+		case OPT_CODE_DIR:
+			o->code_dir = optarg;
+			break;
+		case OPT_ENV_VERSION:
+			if (optarg[0] < '1' || optarg[0] > '9' ||
+			    strspn(optarg, "0123456789") != strlen(optarg))
+				dbm_usage_error("--environment-version: '%s' is "
+				    "not a version number (1, 2, ...)", optarg);
+			o->env_version = optarg;
+			break;
+		case OPT_SERVERLESS:
+			o->serverless = 1;
 			break;
 		case OPT_CLUSTER_ID:
 			o->cluster_id = optarg;
@@ -325,9 +355,14 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		dbm_usage_error(argc == optind ? "a project is needed (a "
 		    "directory, a file:// or git URI)" : "one project only");
 	o->uri = argv[optind];
-	if (o->backend_config == NULL && o->cluster_id == NULL)
+	if (o->backend_config == NULL && o->cluster_id == NULL &&
+	    !o->serverless)
 		dbm_usage_error("-c cluster.json is needed (a new job cluster's "
-		    "spec, as mlflow run -b databricks takes it)");
+		    "spec, as mlflow run -b databricks takes it), or "
+		    "--serverless or --cluster-id");
+	if (o->serverless && o->cluster_id)
+		dbm_usage_error("--serverless and --cluster-id exclude each "
+		    "other");
 	if (o->start_cluster && o->cluster_id == NULL)
 		dbm_usage_error("--start-cluster goes with --cluster-id");
 	if (o->experiment_id && o->experiment_name)
@@ -412,6 +447,7 @@ main(int argc, char *argv[])
 	o.entry = "main";
 	o.mode = "auto";
 	o.mlflow_req = "mlflow";
+	o.env_version = "4";
 	o.wait = 1;
 	o.poll_max = 10;
 	o.interrupted = &interrupted;

@@ -69,7 +69,7 @@ def pip(env, args):
 def libraries(env, spec_file):
     with open(spec_file) as f:
         libs = json.load(f)
-    reqs = []
+    reqs, lines = [], []
     for lib in libs:
         if "whl" in lib or "egg" in lib:
             p = map_path(lib.get("whl") or lib.get("egg"))
@@ -83,6 +83,9 @@ def libraries(env, spec_file):
             if lib["pypi"].get("repo"):
                 reqs += ["--extra-index-url", lib["pypi"]["repo"]]
             reqs.append(pkg)
+        elif "requirement_line" in lib:
+            # a serverless environment's dependency: a requirements file line
+            lines.append(map_words(lib["requirement_line"]))
         elif "requirements" in lib:
             p = map_path(lib["requirements"])
             if not os.path.exists(p):
@@ -95,6 +98,12 @@ def libraries(env, spec_file):
             print(f"Library installation failed: {kind} libraries need a JVM "
                   "cluster, which workspace-emu does not emulate", file=sys.stderr)
             return 3
+    if lines:
+        spec = os.path.join(os.path.dirname(os.path.abspath(spec_file)),
+                            "environment-requirements.txt")
+        with open(spec, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        reqs += ["-r", spec]
     if not reqs:
         return 0
     rc = pip(env, reqs)

@@ -21,7 +21,7 @@ check "dbfs-put needs a destination" 2 "$rc"
 run wheelpath-subst
 check "wheelpath-subst needs a file" 2 "$rc"
 run mlflow-submit .
-check "mlflow-submit needs -c" "mlflow-submit: -c cluster.json is needed (a new job cluster's spec, as mlflow run -b databricks takes it)
+check "mlflow-submit needs -c" "mlflow-submit: -c cluster.json is needed (a new job cluster's spec, as mlflow run -b databricks takes it), or --serverless or --cluster-id
 mlflow-submit: try 'mlflow-submit --help'" "$err"
 run mlflow-submit --version abc .
 check "mlflow run's --version REF is not taken for ours" "mlflow-submit: --version prints mlflow-submit's version; to run a git commit (mlflow run --version REF) write -v REF

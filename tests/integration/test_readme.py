@@ -50,7 +50,7 @@ def test_every_block_has_a_marker():
     unmarked = [text for kind, text in found if kind is None]
     assert not unmarked, "README code blocks without a test marker: %r" % unmarked
     kinds = [k for k, _ in found]
-    for k in ("commands", "install", "transcript", "makefile", "adopt", "emu",
+    for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
               "ci-github-oidc", "ci-azure-secret"):
         assert k in kinds, k
 
@@ -173,6 +173,29 @@ def test_commands_block_demo():
                        timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "TERMINATED SUCCESS" in r.stdout + r.stderr
+
+
+def test_demo_compute_block():
+    """Each line of the demo knob block runs as written and ends in
+    success on the compute it names."""
+    (text,) = block("demo-compute")
+    lines = [ln.split("#")[0].strip() for ln in text.splitlines() if ln.strip()]
+    assert len(lines) == 2
+    for line in lines:
+        words = line.split()
+        assert words[:2] == ["make", "demo"]
+        r = subprocess.run(["make", "-C", TOP] + words[1:], capture_output=True, text=True,
+                           timeout=900)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0, out[-3000:]
+        assert "TERMINATED SUCCESS" in out
+        compute = words[2].split("=", 1)[1]
+        assert "compute " + compute in out
+        if compute == "serverless":
+            assert "--serverless" in out
+        else:
+            assert "--cluster-id 'demo-cluster' --start-cluster" in out
+            assert "waiting for it to run" in out
 
 
 def test_install_block(tmp_path):
