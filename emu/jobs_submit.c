@@ -90,6 +90,62 @@ compute_error(struct emu *e, const struct dbm_json *j, int obj)
 	return b.len ? dbm_buf_detach(&b) : NULL;
 }
 
+/* A task_key as the API reference allows it: 1 to 100 characters of
+ * ^[\w\-\_]+$ (PROTOCOL.md section 4). */
+static int
+task_key_ok(const char *k)
+{
+	size_t n = strlen(k), i;
+
+	if (n == 0 || n > 100)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
+		    (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* A task's libraries: a list of compute.Library objects, each naming one
+ * kind with what that kind needs. */
+static char *
+libraries_error(const struct dbm_json *j, int libs)
+{
+	static const char *const kinds[] = {"jar", "egg", "whl", "pypi",
+		"maven", "cran", "requirements"};
+	struct dbm_buf b = DBM_BUF_INIT;
+	int i, n;
+	size_t k;
+
+	if (libs < 0)
+		return NULL;
+	if (dbm_json_type(j, libs) != DBM_JSON_ARRAY)
+		return dbm_xstrdup("libraries must be an array");
+	n = dbm_json_count(j, libs);
+	for (i = 0; i < n && b.len == 0; i++) {
+		int lib = dbm_json_elem(j, libs, i), found = 0, m;
+
+		for (k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
+			found += dbm_json_member(j, lib, kinds[k]) >= 0;
+		if (dbm_json_type(j, lib) != DBM_JSON_OBJECT || found != 1) {
+			dbm_buf_printf(&b, "Library %d must specify exactly one of "
+			    "jar, egg, whl, pypi, maven, cran or requirements", i);
+			break;
+		}
+		if ((m = dbm_json_member(j, lib, "pypi")) >= 0 &&
+		    dbm_json_type(j, dbm_json_member(j, m, "package")) !=
+		    DBM_JSON_STRING)
+			dbm_buf_printf(&b, "Missing required field: "
+			    "libraries[%d].pypi.package", i);
+		if ((m = dbm_json_member(j, lib, "maven")) >= 0 &&
+		    dbm_json_type(j, dbm_json_member(j, m, "coordinates")) !=
+		    DBM_JSON_STRING)
+			dbm_buf_printf(&b, "Missing required field: "
+			    "libraries[%d].maven.coordinates", i);
+	}
+	return b.len ? dbm_buf_detach(&b) : NULL;
+}
+
 static int
 parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
     const char *key, long long run_id, char **why)
@@ -98,6 +154,28 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 	int m;
 
 	memset(t, 0, sizeof(*t));
+	if (obj != 0 && !task_key_ok(key)) {	/* tasks[] (not the 2.0 shape) */
+		struct dbm_buf b = DBM_BUF_INIT;
+
+		dbm_buf_printf(&b, "Invalid task_key '%.120s': 1 to 100 letters, "
+		    "digits, '_' or '-'", key);
+		*why = dbm_buf_detach(&b);
+		return -1;
+	}
+	{
+		long long to = 0;
+		int tm = dbm_json_member(j, obj, "timeout_seconds");
+
+		if (tm >= 0 && (dbm_json_int(j, tm, &to) < 0 || to < 0 ||
+		    to > 2147483647LL)) {
+			*why = dbm_xstrdup("timeout_seconds must be a "
+			    "non-negative 32-bit integer (0: no timeout)");
+			return -1;
+		}
+	}
+	if ((*why = libraries_error(j, dbm_json_member(j, obj,
+	    "libraries"))) != NULL)
+		return -1;
 	for (i = 0; i < sizeof(UNSUPPORTED) / sizeof(*UNSUPPORTED); i++) {
 		if (dbm_json_member(j, obj, UNSUPPORTED[i]) >= 0) {
 			struct dbm_buf b = DBM_BUF_INIT;

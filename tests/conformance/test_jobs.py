@@ -435,3 +435,37 @@ def test_compute_is_checked_as_the_service_checks_it(emu):
             assert r.status_code == 400, (api, compute_)
             assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
             assert r.json()["message"].startswith(msg), r.json()
+
+
+@pytest.mark.parametrize("change,msg", [
+    ({"task_key": "has space"}, "Invalid task_key 'has space'"),
+    ({"task_key": "k" * 101}, "Invalid task_key"),
+    ({"task_key": ""}, "Invalid task_key"),
+    ({"timeout_seconds": -1}, "timeout_seconds must be a non-negative"),
+    ({"timeout_seconds": 2 ** 31}, "timeout_seconds must be a non-negative"),
+    ({"libraries": [{"pip": {"package": "six"}}]}, "Library 0 must specify exactly one"),
+    ({"libraries": [{"whl": "dbfs:/a.whl", "pypi": {"package": "six"}}]},
+     "Library 0 must specify exactly one"),
+    ({"libraries": [{"pypi": {"pkg": "six"}}]},
+     "Missing required field: libraries[0].pypi.package"),
+    ({"libraries": {"pypi": {"package": "six"}}}, "libraries must be an array"),
+])
+def test_task_fields_checked_as_the_service_checks_them(emu, change, msg):
+    """task_key (1 to 100 of ^[\\w\\-\\_]+$), timeout_seconds (int32, not
+    negative), libraries (one kind each, with what it needs): refused at
+    runs/submit (PROTOCOL.md section 4), no run created."""
+    import requests
+    h = {"Authorization": "Bearer " + Emu.TOKEN}
+    task = {"task_key": "t", "spark_python_task": {"python_file": "dbfs:/x.py"},
+            "new_cluster": {"spark_version": "15.4.x", "node_type_id": "i3.xlarge",
+                            "num_workers": 1}}
+    task.update(change)
+    state = os.path.join(emu.data, "jobs", "state")
+    before = sorted(os.listdir(state)) if os.path.isdir(state) else []
+    r = requests.post(emu.url + "/api/2.1/jobs/runs/submit", headers=h, timeout=30,
+                      json={"run_name": "fields", "tasks": [task]})
+    assert r.status_code == 400, r.text
+    assert r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert r.json()["message"].startswith(msg), r.json()
+    after = sorted(os.listdir(state)) if os.path.isdir(state) else []
+    assert after == before          # no run exists
