@@ -125,7 +125,8 @@ test-py: $(BINS)
 	DBMLOPS_BIN=$(CURDIR)/$(B)/bin $(PYTEST) -q -p no:cacheprovider tests/conformance tests/integration
 
 check:
-	@$(MAKE) --no-print-directory deps
+	@sh scripts/deps-sys.sh --check
+	@$(MAKE) --no-print-directory venv
 	@$(MAKE) --no-print-directory all test
 
 # The unit and command-line tiers again, built with AddressSanitizer,
@@ -151,20 +152,27 @@ demo:
 bench: $(BINS)
 	sh bench/run.sh
 
-# Coverage-guided fuzzing with clang's libFuzzer (not part of check):
+# Fuzzing (not part of check; .ci/run runs it briefly on every change):
 #   make fuzz FUZZ_SECONDS=60
+# With clang, libFuzzer (coverage-guided); else gcc and tests/fuzz/driver.c
+# (corpus, then seeded mutations). Both under ASan and UBSan. Targets: the
+# JSON reader, wheelpath-subst's engine, the MLproject reader, and what
+# workspace-emu does with a request's path and JSON body.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = json subst
+FUZZ_TARGETS = json subst mlproject request
+FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
+__fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request,$(1)),\
+	-Iemu $(filter-out emu/main.c,$(EMU_SRC)) $(MHD_CFLAGS) $(MHD_LIBS))
 fuzz: $(B)/config.mk $(B)/gen/launch.h
 	@mkdir -p $(B)/fuzz
-	@for t in $(FUZZ_TARGETS); do \
-		clang $(DBM_CPPFLAGS) -I$(B)/gen $(LIB_CFLAGS) -g -O1 \
-		    -fsanitize=fuzzer,address,undefined -o $(B)/fuzz/$$t \
-		    tests/fuzz/fuzz_$$t.c $(LIB_SRC) $(LIB_LIBS) -lpthread || exit 1; \
-		mkdir -p $(B)/fuzz/corpus-$$t; \
-		$(B)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(B)/fuzz/corpus-$$t \
-		    tests/fuzz/corpus/$$t || exit 1; \
-	done
+	@set -e; $(foreach t,$(FUZZ_TARGETS),\
+		$(if $(FUZZ_CLANG),clang -fsanitize=fuzzer,$(CC) tests/fuzz/driver.c) \
+		    $(DBM_CPPFLAGS) -Ilib -I$(B)/gen $(LIB_CFLAGS) -g -O1 -pthread \
+		    -fsanitize=address,undefined -fno-sanitize-recover=all \
+		    -o $(B)/fuzz/$(t) $(call __fuzz_srcs,$(t)) $(LIB_LIBS) -lpthread; \
+		mkdir -p $(B)/fuzz/corpus-$(t); \
+		$(B)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) \
+		    $(if $(FUZZ_CLANG),$(B)/fuzz/corpus-$(t)) tests/fuzz/corpus/$(t);)
 
 # GNU standards: DESTDIR, PREFIX, BINDIR, MANDIR, DATADIR; install(1) with
 # explicit modes, whatever the umask. uninstall removes what install put

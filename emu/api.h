@@ -27,18 +27,40 @@ enum MHD_Result emu_oauth(struct req *r);
 /* 1 if token is an unexpired token this emulator issued; *client (when
  * client is not NULL) then gets its client id, malloc'd. */
 int emu_oauth_check(struct emu *e, const char *token, char **client);
+/* A member of an application/x-www-form-urlencoded body (malloc'd). */
+char *emu_form_value(struct req *r, const char *key);
+/* Issue a token for principal, valid until expiry (malloc'd). */
+char *emu_oauth_issue(struct emu *e, const char *principal, long long expiry);
+/* --refresh-token-file: refresh tokens of `databricks auth login`. */
+int emu_oauth_refresh_init(struct emu *e, const char *file, const char **why);
 /* A token for the clients that jobs run (malloc'd; NULL without any). */
 char *emu_run_token(struct emu *e);
 
 /* Workload identity federation (federation.c): policies from
- * policy_file, the GitHub ID-token stand-in's request token and subject. */
-int emu_federation_init(struct emu *e, const char *policy_file,
-    const char *gh_token_file, const char *gh_subject, const char **why);
+ * policy_file; the ID-token stand-ins' request tokens and subjects. */
+struct emu_fed_opts {
+	const char *policy_file;
+	const char *gh_token_file, *gh_subject;		/* GitHub Actions */
+	const char *ado_token_file, *ado_subject;	/* Azure DevOps */
+};
+int emu_federation_init(struct emu *e, const struct emu_fed_opts *o,
+    const char **why);
 void emu_federation_free(struct emu *e);
 /* Who a token exchange is for (malloc'd), or NULL with *why. */
 char *emu_federation_exchange(struct emu *e, const char *subject_token,
     const char *token_type, const char *client, const char **why);
 enum MHD_Result emu_github_oidc(struct req *r);
+enum MHD_Result emu_azure_devops_oidc(struct req *r);
+
+/* Entra ID (entra.c): service principals of --entra-file, their token
+ * endpoint (/entra/<tenant>/oauth2/token) and the workspace's /aad/auth. */
+int emu_entra_init(struct emu *e, const char *file, const char **why);
+void emu_entra_free(struct emu *e);
+enum MHD_Result emu_entra(struct req *r);
+/* An issued Entra ID token's principal ("aad|<resource>|<client id>")
+ * as the workspace takes it: 1 and *client for one of Azure Databricks'
+ * resource; a management token (the header) checked for client too. */
+int emu_entra_workspace(struct emu *e, char **principal, const char *mgmt);
 
 /* All-purpose clusters (clusters.c): --cluster ID:STATE[:NAME]. */
 int emu_cluster_add(struct emu *e, const char *spec, const char **why);
@@ -65,5 +87,8 @@ int emu_experiment_status(struct emu *e, const char *path, struct dbm_jw *w);
 
 /* MLflow tracking server and UI, proxied (proxy.c). */
 enum MHD_Result emu_proxy(struct req *r);
+/* MLflow artifact list and download for runs whose artifacts are on DBFS,
+ * from the emulator's storage (artifacts.c); other runs are proxied. */
+enum MHD_Result emu_artifacts(struct req *r);
 
 #endif

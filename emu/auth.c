@@ -3,8 +3,11 @@
  * a bearer token is one of the configured personal access tokens or an
  * OAuth token this emulator issued (oauth.c). Tokens act as the
  * workspace user (--user-name); OAuth tokens as their service principal,
- * named by its client id (application id), as on the real service.
+ * named by its client id (application id), as on the real service; Entra
+ * ID tokens for Azure Databricks as theirs (entra.c checks them and the
+ * management token beside them).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -12,7 +15,8 @@
 #include "api.h"
 
 int
-emu_auth_bearer(struct emu *e, const char *hdr, int *sent, char **principal)
+emu_auth_bearer(struct emu *e, const char *hdr, const char *mgmt, int *sent,
+    char **principal)
 {
 	const char *tok;
 	int i;
@@ -37,5 +41,16 @@ emu_auth_bearer(struct emu *e, const char *hdr, int *sent, char **principal)
 			return 1;
 		}
 	}
-	return emu_oauth_check(e, tok, principal);
+	if (!emu_oauth_check(e, tok, principal))
+		return 0;
+	/* issued tokens that are not workspace credentials: a refresh
+	 * token, or an Entra ID token for another resource */
+	if (strncmp(*principal, "refresh|", 8) == 0 ||
+	    (strncmp(*principal, "aad|", 4) == 0 &&
+	    !emu_entra_workspace(e, principal, mgmt))) {
+		free(*principal);
+		*principal = NULL;
+		return 0;
+	}
+	return 1;
 }

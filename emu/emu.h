@@ -20,6 +20,7 @@
 
 struct clusters;
 struct faults;
+struct entra;
 struct federation;
 struct handles;
 struct jobs;
@@ -45,6 +46,9 @@ struct emu {
 	struct handles *handles;
 	struct jobs *jobs;
 	struct federation *federation;	/* workload identity federation */
+	struct entra *entra;		/* Entra ID service principals */
+	char **refresh;		/* refresh tokens of the CLI's login */
+	int nrefresh;
 	struct clusters *clusters;	/* all-purpose clusters */
 	/* limits, as the real service has them (lowerable for tests) */
 	long long put_max;	/* dbfs/put multipart: 2 GB */
@@ -129,6 +133,8 @@ enum MHD_Result emu_reply(struct req *r, unsigned int status,
     const char *ctype, const char *body, size_t len);
 enum MHD_Result emu_reply_json(struct req *r, unsigned int status,
     const char *json);
+enum MHD_Result emu_reply_redirect(struct req *r, unsigned int status,
+    const char *location);
 enum MHD_Result emu_reply_error(struct req *r, unsigned int status,
     const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -188,8 +194,8 @@ void store_names_free(char **names);
 /* 1 if the Authorization header value hdr carries a credential this
  * workspace accepts, *principal then getting who it stands for (malloc'd);
  * *sent tells whether a bearer token was sent (auth.c). */
-int emu_auth_bearer(struct emu *e, const char *hdr, int *sent,
-    char **principal);
+int emu_auth_bearer(struct emu *e, const char *hdr, const char *mgmt,
+    int *sent, char **principal);
 
 /* Append r's line to the request log, once (reqlog.c). */
 void emu_log_request(struct req *r);

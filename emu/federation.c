@@ -2,9 +2,11 @@
  * Workload identity federation for workspace-emu (PROTOCOL.md section 5):
  * the token-exchange grant of /oidc/v1/token, which takes an RS256 ID token
  * (JWT) from an issuer that a --federation-file policy trusts and checks its
- * signature, issuer, subject, audience and times; and a stand-in for GitHub
- * Actions' ID-token URL (/github-oidc/token) that mints such tokens with the
- * emulator's own key, so CI flows run here end to end.
+ * signature, issuer, subject, audience and times; and stand-ins for the ID
+ * token services of GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL:
+ * /github-oidc/token) and Azure DevOps (its oidctoken API, under
+ * /azure-devops/) that mint such tokens with the emulator's own key, so
+ * CI flows run here end to end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@ struct federation {
 	EVP_PKEY *own;		/* signs the stand-in's ID tokens */
 	char *gh_token;		/* the stand-in's request token (secret) */
 	char *gh_subject;
+	char *ado_token;	/* Azure DevOps' (SYSTEM_ACCESSTOKEN; secret) */
+	char *ado_subject;
 };
 
 /* base64url without padding */
@@ -117,28 +121,45 @@ own_key(struct emu *e)
 	return k;
 }
 
+/* A request token from a file (its first line); NULL on error. */
+static char *
+read_token(const char *file)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (dbm_buf_read_file(&b, file, 4096) < 0) {
+		dbm_buf_free(&b);
+		return NULL;
+	}
+	while (b.len && strchr(" \t\r\n", b.data[b.len - 1]))
+		b.data[--b.len] = '\0';
+	return dbm_buf_detach(&b);
+}
+
 int
-emu_federation_init(struct emu *e, const char *policy_file,
-    const char *gh_token_file, const char *gh_subject, const char **why)
+emu_federation_init(struct emu *e, const struct emu_fed_opts *o,
+    const char **why)
 {
 	struct federation *f = dbm_xcalloc(1, sizeof(*f));
+	const char *policy_file = o->policy_file;
 	char line[4096];
 	FILE *in;
 	long n = 0;
 
 	e->federation = f;
-	f->gh_subject = dbm_xstrdup(gh_subject ? gh_subject :
+	f->gh_subject = dbm_xstrdup(o->gh_subject ? o->gh_subject :
 	    "repo:dbmlops/example:ref:refs/heads/main");
-	if (gh_token_file) {
-		struct dbm_buf b = DBM_BUF_INIT;
-
-		if (dbm_buf_read_file(&b, gh_token_file, 4096) < 0) {
-			*why = "cannot read --github-oidc-token-file";
-			return -1;
-		}
-		while (b.len && strchr(" \t\r\n", b.data[b.len - 1]))
-			b.data[--b.len] = '\0';
-		f->gh_token = dbm_buf_detach(&b);
+	f->ado_subject = dbm_xstrdup(o->ado_subject ? o->ado_subject :
+	    "sc://dbmlops/example/databricks");
+	if (o->gh_token_file && (f->gh_token = read_token(o->gh_token_file)) ==
+	    NULL) {
+		*why = "cannot read --github-oidc-token-file";
+		return -1;
+	}
+	if (o->ado_token_file && (f->ado_token =
+	    read_token(o->ado_token_file)) == NULL) {
+		*why = "cannot read --azure-devops-token-file";
+		return -1;
 	}
 	if ((f->own = own_key(e)) == NULL) {
 		*why = "cannot make the OIDC issuer key";
@@ -206,56 +227,60 @@ emu_federation_free(struct emu *e)
 		dbm_zero(f->gh_token, strlen(f->gh_token));
 		free(f->gh_token);
 	}
+	if (f->ado_token) {
+		dbm_zero(f->ado_token, strlen(f->ado_token));
+		free(f->ado_token);
+	}
 	free(f->gh_subject);
+	free(f->ado_subject);
 	free(f);
 	e->federation = NULL;
 }
 
+/* The issuer of a stand-in's tokens: this emulator's URL and its path. */
 static const char *
-own_issuer(struct emu *e, struct dbm_buf *b)
+own_issuer(struct emu *e, const char *which, struct dbm_buf *b)
 {
 	dbm_buf_reset(b);
-	dbm_buf_printf(b, "%s/github-oidc", e->url);
+	dbm_buf_printf(b, "%s/%s", e->url, which);
 	return b->data;
 }
 
-/* GET /github-oidc/token?audience=A: as GitHub's ID-token URL answers
- * ACTIONS_ID_TOKEN_REQUEST_URL, for its request token. `lifetime` (seconds,
- * may be negative) is the emulator's own, for tests of expiry. */
-enum MHD_Result
-emu_github_oidc(struct req *r)
+/* Whether the request carries the stand-in's request token. */
+static int
+bearer_is(struct req *r, const char *want)
 {
-	struct federation *f = r->emu->federation;
 	const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 	    "Authorization");
-	struct dbm_buf hdr = DBM_BUF_INIT, pl = DBM_BUF_INIT, jwt = DBM_BUF_INIT,
-	    iss = DBM_BUF_INIT;
+
+	return want && auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	    strcmp(auth + 7, want) == 0;
+}
+
+/* An RS256 ID token signed with the emulator's key (malloc'd), living ttl
+ * seconds (negative: expired, for tests). */
+static char *
+mint(struct emu *e, const char *iss, const char *sub, const char *aud,
+    long long ttl)
+{
+	struct federation *f = e->federation;
+	struct dbm_buf hdr = DBM_BUF_INIT, pl = DBM_BUF_INIT, jwt = DBM_BUF_INIT;
 	struct dbm_jw w;
-	char *aud = emu_param(r, "audience"), *life = emu_param(r, "lifetime");
-	char *h64, *p64, *s64;
+	char *h64, *p64, *s64, *out = NULL;
 	unsigned char sig[512];
 	size_t siglen = sizeof(sig);
-	long long now = (long long)time(NULL), ttl = life ? atoll(life) : 300;
+	long long now = (long long)time(NULL);
 	EVP_MD_CTX *md;
-	enum MHD_Result res;
 
-	if (f == NULL || f->gh_token == NULL || auth == NULL ||
-	    strncasecmp(auth, "Bearer ", 7) != 0 ||
-	    strcmp(auth + 7, f->gh_token) != 0) {
-		free(aud);
-		free(life);
-		return emu_reply(r, 401, "application/json",
-		    "{\"message\":\"Bad credentials\"}", 30);
-	}
 	dbm_buf_adds(&hdr, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"emu\"}");
 	dbm_jw_init(&w, &pl);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "iss");
-	dbm_jw_str(&w, own_issuer(r->emu, &iss));
+	dbm_jw_str(&w, iss);
 	dbm_jw_key(&w, "sub");
-	dbm_jw_str(&w, f->gh_subject);
+	dbm_jw_str(&w, sub);
 	dbm_jw_key(&w, "aud");
-	dbm_jw_str(&w, aud ? aud : "https://github.com/dbmlops");
+	dbm_jw_str(&w, aud);
 	dbm_jw_key(&w, "iat");
 	dbm_jw_int(&w, now);
 	dbm_jw_key(&w, "nbf");
@@ -267,28 +292,86 @@ emu_github_oidc(struct req *r)
 	p64 = b64url((unsigned char *)pl.data, pl.len);
 	dbm_buf_printf(&jwt, "%s.%s", h64, p64);
 	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
-	    f->own) != 1 || EVP_DigestSign(md, sig, &siglen,
-	    (unsigned char *)jwt.data, jwt.len) != 1) {
-		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "cannot sign");
-	} else {
+	if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
+	    f->own) == 1 && EVP_DigestSign(md, sig, &siglen,
+	    (unsigned char *)jwt.data, jwt.len) == 1) {
 		s64 = b64url(sig, siglen);
-		dbm_buf_reset(&pl);
-		dbm_buf_printf(&pl, "{\"count\":1,\"value\":\"%s.%s\"}", jwt.data,
-		    s64);
-		res = emu_reply_json(r, 200, pl.data);
+		dbm_buf_printf(&jwt, ".%s", s64);
 		free(s64);
+		out = dbm_buf_detach(&jwt);
 	}
 	EVP_MD_CTX_free(md);
 	free(h64);
 	free(p64);
-	free(aud);
-	free(life);
 	dbm_buf_free(&hdr);
 	dbm_buf_free(&pl);
 	dbm_buf_free(&jwt);
+	return out;
+}
+
+/* Answer a stand-in's request: {"<field>": "<jwt>"[, extra]}. */
+static enum MHD_Result
+reply_token(struct req *r, const char *which, const char *sub,
+    const char *aud, const char *field, const char *extra)
+{
+	struct dbm_buf iss = DBM_BUF_INIT, b = DBM_BUF_INIT;
+	char *life = emu_param(r, "lifetime");
+	char *jwt = mint(r->emu, own_issuer(r->emu, which, &iss), sub, aud,
+	    life ? atoll(life) : 300);
+	enum MHD_Result res;
+
+	if (jwt == NULL) {
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "cannot sign");
+	} else {
+		dbm_buf_printf(&b, "{%s\"%s\":\"%s\"}", extra, field, jwt);
+		res = emu_reply_json(r, 200, b.data);
+	}
+	free(jwt);
+	free(life);
 	dbm_buf_free(&iss);
+	dbm_buf_free(&b);
 	return res;
+}
+
+/* GET /github-oidc/token?audience=A: as GitHub's ID-token URL answers
+ * ACTIONS_ID_TOKEN_REQUEST_URL, for its request token. `lifetime` (seconds,
+ * may be negative) is the emulator's own, for tests of expiry. */
+enum MHD_Result
+emu_github_oidc(struct req *r)
+{
+	struct federation *f = r->emu->federation;
+	char *aud = emu_param(r, "audience");
+	enum MHD_Result res;
+
+	if (f == NULL || !bearer_is(r, f->gh_token))
+		res = emu_reply(r, 401, "application/json",
+		    "{\"message\":\"Bad credentials\"}", 30);
+	else
+		res = reply_token(r, "github-oidc", f->gh_subject, aud ? aud :
+		    "https://github.com/dbmlops", "value", "\"count\":1,");
+	free(aud);
+	return res;
+}
+
+/* POST /azure-devops/{org}/{project}/_apis/distributedtask/hubs/{hub}/
+ * plans/{plan}/jobs/{job}/oidctoken: as Azure DevOps answers a job for its
+ * System.AccessToken: {"oidcToken": ...}, audience fixed to
+ * api://AzureADTokenExchange, subject the service connection's
+ * (sc://org/project/connection). */
+enum MHD_Result
+emu_azure_devops_oidc(struct req *r)
+{
+	struct federation *f = r->emu->federation;
+	size_t n = strlen(r->path);
+
+	if (n < 10 || strcmp(r->path + n - 10, "/oidctoken") != 0 ||
+	    strstr(r->path, "/_apis/distributedtask/hubs/") == NULL)
+		return emu_reply(r, 404, "application/json",
+		    "{\"message\":\"Not found\"}", 23);
+	if (f == NULL || !bearer_is(r, f->ado_token))
+		return emu_reply(r, 401, "text/plain", "Unauthorized", 12);
+	return reply_token(r, "azure-devops", f->ado_subject,
+	    "api://AzureADTokenExchange", "oidcToken", "");
 }
 
 /* The claims of a JWT whose signature key checks it; why says what is
@@ -335,7 +418,10 @@ check(struct emu *e, const char *tok, const char *client, char **sub,
 	for (i = 0; f && i < f->n && found == NULL; i++) {
 		p = &f->p[i];
 		if (strcmp(p->issuer, "emu") == 0 ? strcmp(claim_iss,
-		    own_issuer(e, &iss)) == 0 : strcmp(claim_iss, p->issuer) == 0)
+		    own_issuer(e, "github-oidc", &iss)) == 0 :
+		    strcmp(p->issuer, "emu-ado") == 0 ? strcmp(claim_iss,
+		    own_issuer(e, "azure-devops", &iss)) == 0 :
+		    strcmp(claim_iss, p->issuer) == 0)
 			if (strcmp(p->subject, *sub) == 0 &&
 			    (strcmp(p->client_id, "-") == 0 || (client &&
 			    strcmp(p->client_id, client) == 0)))

@@ -35,6 +35,7 @@ enum {
 	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
 	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_USER_NAME, OPT_VERSION,
 	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN,
+	OPT_ADO_TOKEN_FILE, OPT_ADO_SUBJECT, OPT_ENTRA_FILE, OPT_REFRESH_FILE,
 	OPT_CLUSTER,
 };
 
@@ -77,6 +78,16 @@ usage(void)
 	    "      --github-oidc-token-file f  request token of the GitHub "
 	    "ID-token stand-in\n"
 	    "      --github-oidc-subject s     its tokens' subject\n"
+	    "      --azure-devops-token-file f the System.AccessToken of the "
+	    "Azure DevOps\n"
+	    "                         ID-token stand-in (/azure-devops/...)\n"
+	    "      --azure-devops-subject s    its tokens' subject\n"
+	    "      --entra-file f     Entra ID service principals: 'tenant "
+	    "client_id secret'\n"
+	    "                         a line (token endpoint /entra/<tenant>/"
+	    "oauth2/token)\n"
+	    "      --refresh-token-file f  refresh tokens of `databricks auth "
+	    "login`, a line\n"
 	    "      --put-max bytes    dbfs/put multipart limit (2 GB)\n"
 	    "      --inline-max bytes dbfs/put contents and add-block limit "
 	    "(1 MB)\n"
@@ -269,7 +280,8 @@ write_url_file(const char *path, const char *url)
 /* What the command line sets beside struct emu's own fields. */
 struct opts {
 	const char *listen, *datadir, *faults, *logpath, *urlfile;
-	const char *federation, *gh_token_file, *gh_subject;
+	struct emu_fed_opts fed;
+	const char *entra, *refresh_file;
 	const char *python, *cluster;
 	unsigned long seed;
 	int max_runs;
@@ -308,11 +320,16 @@ static void
 parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 {
 	static const struct option longopts[] = {
+		{"azure-devops-subject", required_argument, NULL,
+		    OPT_ADO_SUBJECT},
+		{"azure-devops-token-file", required_argument, NULL,
+		    OPT_ADO_TOKEN_FILE},
 		{"client-file", required_argument, NULL, OPT_CLIENT_FILE},
 		{"cluster", required_argument, NULL, OPT_CLUSTER},
 		{"cluster-dir", required_argument, NULL, OPT_CLUSTER_DIR},
 		{"data-dir", required_argument, NULL, 'd'},
 		{"faults", required_argument, NULL, OPT_FAULTS},
+		{"entra-file", required_argument, NULL, OPT_ENTRA_FILE},
 		{"federation-file", required_argument, NULL, OPT_FEDERATION},
 		{"github-oidc-subject", required_argument, NULL, OPT_GH_SUBJECT},
 		{"github-oidc-token-file", required_argument, NULL,
@@ -328,6 +345,8 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		{"put-max", required_argument, NULL, OPT_PUT_MAX},
 		{"python", required_argument, NULL, OPT_PYTHON},
 		{"read-max", required_argument, NULL, OPT_READ_MAX},
+		{"refresh-token-file", required_argument, NULL,
+		    OPT_REFRESH_FILE},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
@@ -387,13 +406,25 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			o->faults = optarg;
 			break;
 		case OPT_FEDERATION:
-			o->federation = optarg;
+			o->fed.policy_file = optarg;
 			break;
 		case OPT_GH_TOKEN_FILE:
-			o->gh_token_file = optarg;
+			o->fed.gh_token_file = optarg;
 			break;
 		case OPT_GH_SUBJECT:
-			o->gh_subject = optarg;
+			o->fed.gh_subject = optarg;
+			break;
+		case OPT_ADO_TOKEN_FILE:
+			o->fed.ado_token_file = optarg;
+			break;
+		case OPT_ADO_SUBJECT:
+			o->fed.ado_subject = optarg;
+			break;
+		case OPT_ENTRA_FILE:
+			o->entra = optarg;
+			break;
+		case OPT_REFRESH_FILE:
+			o->refresh_file = optarg;
 			break;
 		case OPT_HANDLE_IDLE:
 			e->handle_idle = (long)num("--handle-idle", optarg);
@@ -466,9 +497,11 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		dbm_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((tok = getenv("DATABRICKS_TOKEN")) != NULL && *tok)
 		add_token(e, tok);
-	if (e->ntokens == 0 && e->nclients == 0 && o->federation == NULL)
+	if (e->ntokens == 0 && e->nclients == 0 && o->fed.policy_file == NULL &&
+	    o->entra == NULL && o->refresh_file == NULL)
 		dbm_usage_error("no credentials to accept: set DATABRICKS_TOKEN "
-		    "or give --token-file, --client-file or --federation-file");
+		    "or give --token-file, --client-file, --federation-file, "
+		    "--entra-file or --refresh-token-file");
 	if (o->faults && (e->faults = faults_parse(o->faults, o->seed,
 	    &why)) == NULL)
 		dbm_usage_error("--faults '%s': %s", o->faults, why);
@@ -508,8 +541,9 @@ open_workspace(struct emu *e, const struct opts *o)
 	if (emu_oauth_init(e) < 0)
 		dbm_errx(1, "%s/emu.key: %s", e->datadir, strerror(errno));
 	emu_dbfs_init(e);
-	if (emu_federation_init(e, o->federation, o->gh_token_file,
-	    o->gh_subject, &why) < 0)
+	if (emu_federation_init(e, &o->fed, &why) < 0 ||
+	    emu_entra_init(e, o->entra, &why) < 0 ||
+	    emu_oauth_refresh_init(e, o->refresh_file, &why) < 0)
 		dbm_errx(1, "%s", why);
 	if (find_python(o->python, pybuf) < 0)
 		dbm_errx(1, "no Python interpreter for job runs: give --python "
@@ -573,6 +607,12 @@ close_workspace(struct emu *e)
 	faults_free(e->faults);
 	emu_dbfs_free(e);
 	emu_federation_free(e);
+	emu_entra_free(e);
+	for (i = 0; i < e->nrefresh; i++) {
+		dbm_zero(e->refresh[i], strlen(e->refresh[i]));
+		free(e->refresh[i]);
+	}
+	free(e->refresh);
 	emu_clusters_free(e);
 	for (i = 0; i < e->ntokens; i++) {
 		dbm_zero(e->tokens[i], strlen(e->tokens[i]));

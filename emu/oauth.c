@@ -64,8 +64,8 @@ sign(struct emu *e, const char *payload, char hex[65])
 }
 
 /* Token: "emu1.<expiry>.<hex client id>.<hmac>". */
-static char *
-issue(struct emu *e, const char *client, long long expiry)
+char *
+emu_oauth_issue(struct emu *e, const char *client, long long expiry)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
 	char hex[65], *cid = dbm_xmalloc(2 * strlen(client) + 1);
@@ -153,6 +153,12 @@ form_value(const char *body, size_t len, const char *key)
 	return NULL;
 }
 
+char *
+emu_form_value(struct req *r, const char *key)
+{
+	return form_value(r->body.data, r->body.len, key);
+}
+
 static enum MHD_Result
 oauth_error(struct req *r, unsigned int status, const char *err,
     const char *desc)
@@ -190,7 +196,7 @@ exchange(struct req *r, const char *client)
 	if (who == NULL) {
 		res = oauth_error(r, 400, "invalid_request", why);
 	} else {
-		tok = issue(e, who, (long long)time(NULL) + e->token_ttl);
+		tok = emu_oauth_issue(e, who, (long long)time(NULL) + e->token_ttl);
 		dbm_buf_printf(&b, "{\"access_token\":\"%s\",\"token_type\":"
 		    "\"Bearer\",\"expires_in\":%ld,\"scope\":\"all-apis\","
 		    "\"issued_token_type\":\"urn:ietf:params:oauth:token-type:"
@@ -206,6 +212,85 @@ exchange(struct req *r, const char *client)
 		free(st);
 	}
 	free(type);
+	return res;
+}
+
+int
+emu_oauth_refresh_init(struct emu *e, const char *file, const char **why)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	char *line, *save = NULL;
+
+	if (file == NULL)
+		return 0;
+	if (dbm_buf_read_file(&b, file, 1 << 20) < 0) {
+		*why = "cannot read --refresh-token-file";
+		dbm_buf_free(&b);
+		return -1;
+	}
+	for (line = strtok_r(b.data, "\r\n", &save); line;
+	    line = strtok_r(NULL, "\r\n", &save)) {
+		if (*line == '\0' || *line == '#')
+			continue;
+		e->refresh = dbm_xrealloc(e->refresh, (size_t)(e->nrefresh + 1) *
+		    sizeof(*e->refresh));
+		e->refresh[e->nrefresh++] = dbm_xstrdup(line);
+	}
+	dbm_zero(b.data, b.len);
+	dbm_buf_free(&b);
+	return 0;
+}
+
+/* The refresh_token grant of `databricks auth login`'s public client
+ * (databricks-cli): a refresh token of --refresh-token-file or one this
+ * emulator issued gives the workspace user's access token and a new
+ * refresh token; anything else is the service's invalid_grant. */
+static enum MHD_Result
+refresh(struct req *r, const char *client)
+{
+	struct emu *e = r->emu;
+	char *rt = form_value(r->body.data, r->body.len, "refresh_token");
+	char *who = NULL, *tok, *next;
+	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT;
+	enum MHD_Result res;
+	int i, ok = 0;
+	long long now = (long long)time(NULL);
+
+	for (i = 0; rt && i < e->nrefresh; i++)
+		ok |= strcmp(rt, e->refresh[i]) == 0;
+	if (rt && !ok && emu_oauth_check(e, rt, &who)) {
+		dbm_buf_printf(&p, "refresh|%s", e->user_name);
+		ok = strcmp(who, p.data) == 0;
+		free(who);
+	}
+	if (client == NULL || strcmp(client, "databricks-cli") != 0) {
+		res = oauth_error(r, 401, "invalid_client",
+		    "Client authentication failed");
+	} else if (!ok) {
+		res = oauth_error(r, 400, "invalid_grant",
+		    "Refresh token is invalid");
+	} else {
+		tok = emu_oauth_issue(e, e->user_name, now + e->token_ttl);
+		dbm_buf_reset(&p);
+		dbm_buf_printf(&p, "refresh|%s", e->user_name);
+		next = emu_oauth_issue(e, p.data, now + 90 * 86400LL);
+		dbm_buf_printf(&b, "{\"access_token\":\"%s\",\"token_type\":"
+		    "\"Bearer\",\"expires_in\":%ld,\"refresh_token\":\"%s\","
+		    "\"scope\":\"all-apis offline_access\"}", tok, e->token_ttl,
+		    next);
+		res = emu_reply_json(r, 200, b.data);
+		dbm_zero(b.data, b.len);
+		dbm_zero(tok, strlen(tok));
+		dbm_zero(next, strlen(next));
+		free(tok);
+		free(next);
+	}
+	if (rt) {
+		dbm_zero(rt, strlen(rt));
+		free(rt);
+	}
+	dbm_buf_free(&b);
+	dbm_buf_free(&p);
 	return res;
 }
 
@@ -249,14 +334,17 @@ token(struct req *r)
 	if (grant && strcmp(grant,
 	    "urn:ietf:params:oauth:grant-type:token-exchange") == 0) {
 		res = exchange(r, id);
+	} else if (grant && strcmp(grant, "refresh_token") == 0) {
+		res = refresh(r, id);
 	} else if (grant == NULL || strcmp(grant, "client_credentials") != 0) {
 		res = oauth_error(r, 400, "unsupported_grant_type",
-		    "Only client_credentials and token-exchange are supported");
+		    "Only client_credentials, refresh_token and token-exchange "
+		    "are supported");
 	} else if (!ok) {
 		res = oauth_error(r, 401, "invalid_client",
 		    "Client authentication failed");
 	} else {
-		tok = issue(e, id, (long long)time(NULL) + e->token_ttl);
+		tok = emu_oauth_issue(e, id, (long long)time(NULL) + e->token_ttl);
 		dbm_buf_printf(&b, "{\"access_token\":\"%s\",\"token_type\":"
 		    "\"Bearer\",\"expires_in\":%ld,\"scope\":\"all-apis\"}",
 		    tok, e->token_ttl);
@@ -295,6 +383,7 @@ emu_oauth(struct req *r)
 	    "\"authorization_endpoint\":\"%s/oidc/v1/authorize\","
 	    "\"token_endpoint\":\"%s/oidc/v1/token\","
 	    "\"grant_types_supported\":[\"client_credentials\","
+	    "\"refresh_token\","
 	    "\"urn:ietf:params:oauth:grant-type:token-exchange\"],"
 	    "\"response_types_supported\":[\"code\"],"
 	    "\"scopes_supported\":[\"all-apis\"],"
@@ -311,7 +400,7 @@ emu_run_token(struct emu *e)
 	if (e->ntokens > 0)
 		return dbm_xstrdup(e->tokens[0]);
 	if (e->nclients > 0)
-		return issue(e, e->clients[0].id, (long long)time(NULL) +
+		return emu_oauth_issue(e, e->clients[0].id, (long long)time(NULL) +
 		    (e->token_ttl > 86400 ? e->token_ttl : 86400));
 	return NULL;
 }

@@ -92,6 +92,17 @@ emu_reply(struct req *r, unsigned int status, const char *ctype,
 }
 
 enum MHD_Result
+emu_reply_redirect(struct req *r, unsigned int status, const char *location)
+{
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(0, (void *)"",
+	    MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Location", location);
+	return emu_queue(r, status, resp);
+}
+
+enum MHD_Result
 emu_reply_json(struct req *r, unsigned int status, const char *json)
 {
 	return emu_reply(r, status, "application/json", json, strlen(json));

@@ -49,10 +49,20 @@ static const struct route routes[] = {
 	/* a stand-in for GitHub Actions' ID-token URL (it checks its own
 	 * request token) */
 	{"GET", "/github-oidc/token", PUBLIC, BODY_NONE, emu_github_oidc, NULL},
+	{"POST", "/azure-devops/", PREFIX | PUBLIC, BODY_JSON,
+	    emu_azure_devops_oidc, NULL},
+	{"POST", "/entra/", PREFIX | PUBLIC, BODY_JSON, emu_entra, NULL},
+	{"GET", "/aad/auth", PUBLIC, BODY_NONE, emu_entra, NULL},
 	{"POST", "/api/2.0/mlflow/experiments/create", EXACT, BODY_PROXY,
 	    emu_experiment_create, NULL},
 	{"POST", "/api/2.0/preview/mlflow/experiments/create", EXACT, BODY_PROXY,
 	    emu_experiment_create, NULL},
+	/* artifacts on DBFS: served here (artifacts.c), others proxied */
+	{"GET", "/api/2.0/mlflow/artifacts/list", EXACT, BODY_NONE,
+	    emu_artifacts, NULL},
+	{"GET", "/ajax-api/2.0/mlflow/artifacts/list", PUBLIC, BODY_NONE,
+	    emu_artifacts, NULL},
+	{"GET", "/get-artifact", PUBLIC, BODY_NONE, emu_artifacts, NULL},
 	{NULL, "/api/2.0/mlflow/", PREFIX, BODY_PROXY, emu_proxy, NULL},
 	{NULL, "/api/2.0/preview/mlflow/", PREFIX, BODY_PROXY, emu_proxy, NULL},
 	{NULL, "/api/2.0/mlflow-artifacts/", PREFIX, BODY_PROXY, emu_proxy,

@@ -93,7 +93,9 @@ begin(struct req *r, int *done)
 	if (r->route && !(r->route->flags & ROUTE_PUBLIC)) {
 		hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		    "Authorization");
-		if (!emu_auth_bearer(e, hdr, &sent, &r->principal)) {
+		if (!emu_auth_bearer(e, hdr, MHD_lookup_connection_value(r->conn,
+		    MHD_HEADER_KIND, "X-Databricks-Azure-SP-Management-Token"),
+		    &sent, &r->principal)) {
 			*done = 1;
 			if (!sent)
 				return emu_reply_error(r, 401,

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "json.h"
 
 /* One key = value line of the config file. */
 struct ent {
@@ -29,16 +30,27 @@ struct cfgfile {
 
 /* The attributes a profile can set, by their config-file key and env name. */
 enum { A_HOST, A_TOKEN, A_CLIENT_ID, A_CLIENT_SECRET, A_AUTH_TYPE,
-	A_OIDC_TOKEN_ENV, A_OIDC_TOKEN_FILEPATH, A_TOKEN_AUDIENCE, A_N };
+	A_OIDC_TOKEN_ENV, A_OIDC_TOKEN_FILEPATH, A_TOKEN_AUDIENCE,
+	A_AZURE_CLIENT_ID, A_AZURE_CLIENT_SECRET, A_AZURE_TENANT_ID,
+	A_AZURE_RESOURCE_ID, A_AZURE_ENVIRONMENT, A_N };
 static const char *const attr_key[A_N] = {
 	"host", "token", "client_id", "client_secret", "auth_type",
 	"oidc_token_env", "oidc_token_filepath", "token_audience",
+	"azure_client_id", "azure_client_secret", "azure_tenant_id",
+	"azure_workspace_resource_id", "azure_environment",
 };
 static const char *const attr_env[A_N] = {
 	"DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID",
 	"DATABRICKS_CLIENT_SECRET", "DATABRICKS_AUTH_TYPE",
 	"DATABRICKS_OIDC_TOKEN_ENV", "DATABRICKS_OIDC_TOKEN_FILEPATH",
-	"DATABRICKS_TOKEN_AUDIENCE",
+	"DATABRICKS_TOKEN_AUDIENCE", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET",
+	"ARM_TENANT_ID", "DATABRICKS_AZURE_RESOURCE_ID", "ARM_ENVIRONMENT",
+};
+/* The authorization method each attribute belongs to, for the SDKs'
+ * "more than one authorization method" check (config.py _validate). */
+static const char *const attr_method[A_N] = {
+	NULL, "pat", "oauth", "oauth", NULL, "env-oidc", "file-oidc", NULL,
+	"azure", "azure", "azure", "azure", NULL,
 };
 
 static int
@@ -168,7 +180,7 @@ plain_getenv(const char *name)
 /* Where each setting came from, for messages: the SDKs' "Config: ...
  * Env: ..." form, secrets as ***. */
 enum { SRC_NONE, SRC_OPTION, SRC_ENV, SRC_FILE };
-static const int attr_secret[A_N] = {0, 1, 0, 1, 0, 0, 0, 0};
+static const int attr_secret[A_N] = {0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0};
 
 static char *
 describe(const char *const val[A_N], const int src[A_N], const char *auth_type,
@@ -207,17 +219,226 @@ loopback(const char *auth)
 	    strncmp(auth, "[::1]", 5) == 0;
 }
 
+/* The auth types, in the SDKs' order of trial. */
+static const char *const TYPES[] = {
+	"pat", "oauth-m2m", "env-oidc", "file-oidc", "github-oidc",
+	"azure-client-secret", "azure-devops-oidc", "databricks-cli",
+};
+
 static int
 known_type(const char *t)
 {
-	static const char *const types[] = {"pat", "oauth-m2m", "env-oidc",
-		"file-oidc", "github-oidc"};
 	size_t i;
 
-	for (i = 0; i < sizeof(types) / sizeof(*types); i++)
-		if (strcmp(t, types[i]) == 0)
+	for (i = 0; i < sizeof(TYPES) / sizeof(*TYPES); i++)
+		if (strcmp(t, TYPES[i]) == 0)
 			return 1;
 	return 0;
+}
+
+/* Two methods' settings and no auth_type: the SDKs' error, naming them
+ * (sorted, as they do). */
+static int
+conflict(const char *const val[A_N], struct dbm_auth *a, struct dbm_err *e)
+{
+	const char *used[A_N];
+	int n = 0, i, k;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	for (i = 0; i < A_N; i++) {
+		if (val[i] == NULL || attr_method[i] == NULL)
+			continue;
+		for (k = 0; k < n && strcmp(used[k], attr_method[i]) != 0; k++)
+			;
+		if (k == n)
+			used[n++] = attr_method[i];
+	}
+	if (n <= 1 || val[A_AUTH_TYPE])
+		return 0;
+	for (i = 1; i < n; i++)		/* insertion sort: a handful */
+		for (k = i; k > 0 && strcmp(used[k - 1], used[k]) > 0; k--) {
+			const char *t = used[k];
+
+			used[k] = used[k - 1];
+			used[k - 1] = t;
+		}
+	for (i = 0; i < n; i++)
+		dbm_buf_printf(&b, "%s%s", i ? " and " : "", used[i]);
+	dbm_errf(e, DBM_E_AUTH, "validate: more than one authorization method "
+	    "configured: %s; set auth_type (or DATABRICKS_AUTH_TYPE) to pick "
+	    "one. %s", b.data, a->desc);
+	dbm_buf_free(&b);
+	return -1;
+}
+
+/* The Azure cloud of the workspace: ARM_ENVIRONMENT (azure_environment,
+ * PUBLIC, USGOVERNMENT, CHINA, with or without Azure...Cloud around it),
+ * else the host's DNS zone (environments.py). Its Entra ID endpoint may be
+ * moved with AZURE_AUTHORITY_HOST, as azure-identity allows. */
+static void
+azure_cloud(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *))
+{
+	static const struct {
+		const char *name, *zone, *authority, *mgmt;
+	} clouds[] = {
+		{"USGOVERNMENT", ".databricks.azure.us",
+		    "https://login.microsoftonline.us/",
+		    "https://management.core.usgovcloudapi.net/"},
+		{"CHINA", ".databricks.azure.cn", "https://login.chinacloudapi.cn/",
+		    "https://management.core.chinacloudapi.cn/"},
+		{"PUBLIC", "", "https://login.microsoftonline.com/",
+		    "https://management.core.windows.net/"},
+	};
+	const char *env = val[A_AZURE_ENVIRONMENT], *ah;
+	char name[32] = "";
+	size_t i, hl = strlen(a->host), n = sizeof(clouds) / sizeof(*clouds);
+
+	if (env) {
+		snprintf(name, sizeof(name), "%s", env);
+		for (i = 0; name[i]; i++)
+			name[i] = (char)toupper((unsigned char)name[i]);
+		if (strncmp(name, "AZURE", 5) == 0)
+			memmove(name, name + 5, strlen(name + 5) + 1);
+		if (strlen(name) > 5 && strcmp(name + strlen(name) - 5,
+		    "CLOUD") == 0)
+			name[strlen(name) - 5] = '\0';
+	}
+	for (i = 0; i < n - 1; i++) {
+		size_t zl = strlen(clouds[i].zone);
+
+		if (env ? strcmp(name, clouds[i].name) == 0 : hl > zl &&
+		    strcmp(a->host + hl - zl, clouds[i].zone) == 0)
+			break;
+	}
+	if ((ah = envget(get, "AZURE_AUTHORITY_HOST")) != NULL) {
+		struct dbm_buf b = DBM_BUF_INIT;
+
+		dbm_buf_adds(&b, ah);
+		if (b.data[b.len - 1] != '/')
+			dbm_buf_addc(&b, '/');
+		a->azure_authority = dbm_buf_detach(&b);
+	} else {
+		a->azure_authority = dbm_xstrdup(clouds[i].authority);
+	}
+	a->azure_mgmt = dbm_xstrdup(clouds[i].mgmt);
+	/* the AzureDatabricks application: the resource of the tokens */
+	a->azure_login_app = dbm_xstrdup("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+}
+
+/* azure-client-secret: an Entra ID service principal and its secret. */
+static int
+azure(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *))
+{
+	const char *t = val[A_AUTH_TYPE];
+
+	if ((t && strcmp(t, "azure-client-secret") != 0) ||
+	    !val[A_AZURE_CLIENT_ID] || !val[A_AZURE_CLIENT_SECRET])
+		return 0;
+	a->kind = DBM_AUTH_AZURE;
+	a->client_id = dbm_xstrdup(val[A_AZURE_CLIENT_ID]);
+	a->client_secret = dbm_xstrdup(val[A_AZURE_CLIENT_SECRET]);
+	if (val[A_AZURE_TENANT_ID])
+		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
+	if (val[A_AZURE_RESOURCE_ID])
+		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
+	azure_cloud(a, val, get);
+	return 1;
+}
+
+/* Azure DevOps' predefined variables that locate a job's ID-token
+ * service (oidc_token_supplier.py), and the job's access token. */
+static const char *const ADO_VARS[] = {
+	"SYSTEM_ACCESSTOKEN", "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI",
+	"SYSTEM_TEAMPROJECTID", "SYSTEM_PLANID", "SYSTEM_JOBID",
+	"SYSTEM_HOSTTYPE",
+};
+
+/* azure-devops-oidc: in an Azure DevOps job, its ID token exchanged at
+ * the workspace for the service principal client_id names. Missing
+ * variables are named when the type was asked for. */
+static int
+azure_devops(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *), struct dbm_err *e)
+{
+	const char *t = val[A_AUTH_TYPE];
+	struct dbm_buf miss = DBM_BUF_INIT, url = DBM_BUF_INIT;
+	size_t i;
+
+	if (t && strcmp(t, "azure-devops-oidc") != 0)
+		return 0;
+	for (i = 0; i < sizeof(ADO_VARS) / sizeof(*ADO_VARS); i++)
+		if (envget(get, ADO_VARS[i]) == NULL)
+			dbm_buf_printf(&miss, "%s%s", miss.len ? ", " : "",
+			    ADO_VARS[i]);
+	if (val[A_CLIENT_ID] == NULL || miss.len) {
+		if (t)
+			dbm_errf(e, DBM_E_AUTH, "azure-devops-oidc: %s%s%s%s. %s",
+			    val[A_CLIENT_ID] ? "" : "no client_id (the service "
+			    "principal's application id, DATABRICKS_CLIENT_ID)",
+			    val[A_CLIENT_ID] || !miss.len ? "" : "; ",
+			    miss.len ? "missing variables (map "
+			    "SYSTEM_ACCESSTOKEN: $(System.AccessToken) into the "
+			    "step's env): " : "", miss.len ? miss.data : "",
+			    a->desc);
+		dbm_buf_free(&miss);
+		return t ? -1 : 0;
+	}
+	dbm_buf_printf(&url, "%s%s/_apis/distributedtask/hubs/%s/plans/%s/"
+	    "jobs/%s/oidctoken?api-version=7.2-preview.1",
+	    envget(get, "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"),
+	    envget(get, "SYSTEM_TEAMPROJECTID"), envget(get, "SYSTEM_HOSTTYPE"),
+	    envget(get, "SYSTEM_PLANID"), envget(get, "SYSTEM_JOBID"));
+	a->kind = DBM_AUTH_OIDC;
+	a->oidc = "azure-devops-oidc";
+	a->oidc_source = dbm_buf_detach(&url);
+	a->client_id = dbm_xstrdup(val[A_CLIENT_ID]);
+	if (val[A_TOKEN_AUDIENCE])
+		a->token_audience = dbm_xstrdup(val[A_TOKEN_AUDIENCE]);
+	dbm_buf_free(&miss);
+	return 1;
+}
+
+/* databricks-cli: a login of `databricks auth login` for the host in the
+ * CLI's token cache (~/.databricks/token-cache.json, entry "<host>"). */
+static int
+cli_login(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *), struct dbm_err *e)
+{
+	const char *t = val[A_AUTH_TYPE];
+	char *file = expand_home("~/.databricks/token-cache.json", get);
+	struct dbm_buf in = DBM_BUF_INIT, key = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_err je;
+	int found = 0;
+
+	if (t && strcmp(t, "databricks-cli") != 0) {
+		free(file);
+		return 0;
+	}
+	dbm_json_quote(&key, a->host, strlen(a->host));
+	if (dbm_buf_read_file(&in, file, 16 << 20) == 0 && strstr(in.data,
+	    key.data) && dbm_json_parse(&j, in.data, in.len, file, &je) == 0) {
+		found = dbm_json_member(&j, dbm_json_member(&j, 0, "tokens"),
+		    a->host) >= 0;
+		dbm_json_free(&j);
+	}
+	dbm_zero(in.data, in.len);
+	dbm_buf_free(&in);
+	dbm_buf_free(&key);
+	if (!found) {
+		if (t)
+			dbm_errf(e, DBM_E_AUTH, "databricks-cli: no login for %s "
+			    "in %s: run `databricks auth login --host %s`. %s",
+			    a->host, file, a->host, a->desc);
+		free(file);
+		return t ? -1 : 0;
+	}
+	a->kind = DBM_AUTH_CLI;
+	a->cli_cache = file;
+	a->cli_key = dbm_xstrdup(a->host);
+	return 1;
 }
 
 /* Workload identity federation, in the SDKs' order: env-oidc (an ID token
@@ -296,7 +517,8 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 
 	/* then the config file, unless everything came from elsewhere */
 	if (profile != NULL || (val[A_HOST] == NULL && val[A_TOKEN] == NULL &&
-	    val[A_CLIENT_ID] == NULL && val[A_CLIENT_SECRET] == NULL)) {
+	    val[A_CLIENT_ID] == NULL && val[A_CLIENT_SECRET] == NULL &&
+	    val[A_AZURE_CLIENT_SECRET] == NULL)) {
 		int line;
 		const char *sect;
 
@@ -359,12 +581,15 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 		    "http://; use https://", a->host);
 	if (val[A_AUTH_TYPE])
 		a->auth_type = dbm_xstrdup(val[A_AUTH_TYPE]);
-	if (val[A_AUTH_TYPE] == NULL && val[A_TOKEN] && val[A_CLIENT_ID]) {
-		dbm_errf(e, DBM_E_AUTH, "validate: more than one authorization "
-		    "method configured: oauth and pat; set auth_type (or "
-		    "DATABRICKS_AUTH_TYPE) to pick one. %s", a->desc);
+	if (val[A_AUTH_TYPE] && !known_type(val[A_AUTH_TYPE])) {
+		dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not supported (pat, "
+		    "oauth-m2m, env-oidc, file-oidc, github-oidc, "
+		    "azure-client-secret, azure-devops-oidc, databricks-cli). %s",
+		    val[A_AUTH_TYPE], a->desc);
 		goto out;
 	}
+	if (conflict(val, a, e) < 0)
+		goto out;
 	if (val[A_AUTH_TYPE] == NULL || strcmp(val[A_AUTH_TYPE], "pat") == 0) {
 		if (val[A_TOKEN]) {
 			a->kind = DBM_AUTH_PAT;
@@ -387,11 +612,19 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 	}
 	if (a->kind == DBM_AUTH_NONE && oidc(a, val, get, e) < 0)
 		goto out;
+	if (a->kind == DBM_AUTH_NONE)
+		azure(a, val, get);
+	if (a->kind == DBM_AUTH_NONE && azure_devops(a, val, get, e) < 0)
+		goto out;
+	if (a->kind == DBM_AUTH_NONE && cli_login(a, val, get, e) < 0)
+		goto out;
 	if (a->kind == DBM_AUTH_NONE) {
-		if (val[A_AUTH_TYPE] && !known_type(val[A_AUTH_TYPE]))
-			dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not "
-			    "supported (pat, oauth-m2m, env-oidc, file-oidc, "
-			    "github-oidc). %s", val[A_AUTH_TYPE], a->desc);
+		if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE],
+		    "azure-client-secret") == 0)
+			dbm_errf(e, DBM_E_AUTH, "auth_type azure-client-secret: "
+			    "its settings are missing (ARM_CLIENT_ID and "
+			    "ARM_CLIENT_SECRET, or azure_client_id and "
+			    "azure_client_secret). %s", a->desc);
 		else if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE], "pat") &&
 		    strcmp(val[A_AUTH_TYPE], "oauth-m2m"))
 			dbm_errf(e, DBM_E_AUTH, "auth_type %s: its settings are "
@@ -407,8 +640,9 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 			dbm_errf(e, DBM_E_AUTH, "default auth: cannot configure "
 			    "default credentials for %s: set DATABRICKS_TOKEN, or "
 			    "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or "
-			    "token in %s. %s", a->host, path ? path : file,
-			    a->desc);
+			    "ARM_CLIENT_ID and ARM_CLIENT_SECRET, or token in %s "
+			    "(README: Authentication lists every way). %s",
+			    a->host, path ? path : file, a->desc);
 		goto out;
 	}
 	rc = 0;
@@ -444,6 +678,14 @@ dbm_auth_free(struct dbm_auth *a)
 	free(a->desc);
 	free(a->oidc_source);
 	free(a->token_audience);
+	free(a->azure_tenant);
+	free(a->azure_resource);
+	free(a->azure_authority);
+	free(a->azure_login_app);
+	free(a->azure_mgmt);
+	free_secret(&a->mgmt_token);
+	free(a->cli_cache);
+	free(a->cli_key);
 	free_secret(&a->access_token);
 	memset(a, 0, sizeof(*a));
 }
@@ -459,7 +701,12 @@ dbm_auth_name(const struct dbm_auth *a)
 	case DBM_AUTH_OIDC:
 		return strcmp(a->oidc, "env-oidc") == 0 ? "auth/env-oidc" :
 		    strcmp(a->oidc, "file-oidc") == 0 ? "auth/file-oidc" :
-		    "auth/github-oidc";
+		    strcmp(a->oidc, "azure-devops-oidc") == 0 ?
+		    "auth/azure-devops-oidc" : "auth/github-oidc";
+	case DBM_AUTH_AZURE:
+		return "auth/azure-client-secret";
+	case DBM_AUTH_CLI:
+		return "auth/databricks-cli";
 	default:
 		return "auth/none";
 	}

@@ -23,7 +23,10 @@ enum dbm_auth_kind {
 	DBM_AUTH_NONE = 0,
 	DBM_AUTH_PAT,
 	DBM_AUTH_OAUTH_M2M,
-	DBM_AUTH_OIDC,		/* env-oidc, file-oidc, github-oidc */
+	DBM_AUTH_OIDC,		/* env-oidc, file-oidc, github-oidc,
+				 * azure-devops-oidc */
+	DBM_AUTH_AZURE,		/* azure-client-secret */
+	DBM_AUTH_CLI,		/* databricks-cli: the CLI's token cache */
 };
 
 struct dbm_auth {
@@ -34,8 +37,10 @@ struct dbm_auth {
 	char *client_secret;	/* secret */
 	/* workload identity federation (DBM_AUTH_OIDC): where the ID token
 	 * comes from, and the audience to ask GitHub for */
-	const char *oidc;	/* "env-oidc", "file-oidc", "github-oidc" */
-	char *oidc_source;	/* the variable, the file, or GitHub's URL */
+	const char *oidc;	/* "env-oidc", "file-oidc", "github-oidc",
+				 * "azure-devops-oidc" */
+	char *oidc_source;	/* the variable, the file, or the ID-token
+				 * URL (GitHub's, Azure DevOps') */
 	char *token_audience;	/* or NULL: the token endpoint */
 	char *auth_type;	/* as configured, or NULL */
 	char *profile;		/* profile read from the file, or NULL */
@@ -43,9 +48,20 @@ struct dbm_auth {
 	/* for messages, as the SDKs write it: "Config: host=..., token=***,
 	 * auth_type=pat. Env: DATABRICKS_HOST, DATABRICKS_TOKEN" (no secret) */
 	char *desc;
+	/* azure-client-secret (client_id, client_secret: ARM_CLIENT_*) */
+	char *azure_tenant;	/* or NULL: found from the workspace */
+	char *azure_resource;	/* azure_workspace_resource_id, or NULL */
+	char *azure_authority;	/* Entra ID endpoint, ending in / */
+	char *azure_login_app;	/* the Azure Databricks application id */
+	char *azure_mgmt;	/* the service management endpoint */
+	char *mgmt_token;	/* secret */
+	time_t mgmt_expiry;	/* when to refresh it */
+	/* databricks-cli: the token cache of `databricks auth login` */
+	char *cli_cache;	/* the file */
+	char *cli_key;		/* its entry: the host */
 	/* OAuth access token cache */
 	char *access_token;	/* secret */
-	time_t expiry;
+	time_t expiry;		/* when to refresh it (before it expires) */
 };
 
 /*

@@ -98,21 +98,29 @@ dbm_buf_addc(struct dbm_buf *b, char c)
 }
 
 void
-dbm_buf_printf(struct dbm_buf *b, const char *fmt, ...)
+dbm_buf_vprintf(struct dbm_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list aq;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	if (n < 0)
 		return;
 	dbm_buf_grow(b, (size_t)n);
-	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
+}
+
+void
+dbm_buf_printf(struct dbm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	dbm_buf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -5,6 +5,7 @@
 #ifndef DBM_BUF_H
 #define DBM_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -22,6 +23,7 @@ void dbm_buf_adds(struct dbm_buf *b, const char *s);
 void dbm_buf_addc(struct dbm_buf *b, char c);
 void dbm_buf_printf(struct dbm_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void dbm_buf_vprintf(struct dbm_buf *b, const char *fmt, va_list ap);
 void dbm_buf_reset(struct dbm_buf *b);
 /* The contents ("" when empty); valid until the next change. */
 const char *dbm_buf_str(const struct dbm_buf *b);

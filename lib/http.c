@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <pthread.h>
 
 #include <openssl/evp.h>
 
@@ -135,6 +134,7 @@ void
 dbm_resp_free(struct dbm_resp *r)
 {
 	dbm_buf_free(&r->body);
+	free(r->location);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -227,6 +227,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 		v = strtol(buf, &end, 10);
 		if (end != buf && v >= 0)
 			x->resp->retry_after = v;
+	} else if (len > 9 && strncasecmp(p, "Location:", 9) == 0) {
+		size_t s = 9, e = len;
+
+		while (s < e && (p[s] == ' ' || p[s] == '\t'))
+			s++;
+		while (e > s && strchr(" \t\r\n", p[e - 1]))
+			e--;
+		free(x->resp->location);
+		x->resp->location = dbm_xstrndup(p + s, e - s);
 	} else if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* a new response (after 100-continue or a redirect) */
 		x->resp->retry_after = -1;
@@ -359,31 +368,18 @@ static int transient_curl(CURLcode rc)
 	}
 }
 
-static int oauth_token(struct dbm_http *h, struct dbm_err *e);
-
-/* Workers share one struct dbm_auth: its OAuth token cache is guarded,
- * and a refresh happens once for all of them. */
-static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* "Authorization: Bearer ..." for h, fetching an OAuth token if due. */
+/* The credentials' header lines: the hook's, or a personal access token. */
 static int
-bearer(struct dbm_http *h, struct dbm_buf *out, struct dbm_err *e)
+auth_headers(struct dbm_http *h, struct dbm_buf *out, struct dbm_err *e)
 {
-	int rc = 0;
-
+	if (h->auth_headers)
+		return h->auth_headers(h, out, e);
 	if (h->auth->kind == DBM_AUTH_PAT) {
 		dbm_buf_printf(out, "Authorization: Bearer %s", h->auth->token);
 		return 0;
 	}
-	pthread_mutex_lock(&token_mu);
-	if (h->auth->kind == DBM_AUTH_OAUTH_M2M ||
-	    h->auth->kind == DBM_AUTH_OIDC)
-		rc = oauth_token(h, e);
-	if (rc == 0 && h->auth->access_token)
-		dbm_buf_printf(out, "Authorization: Bearer %s",
-		    h->auth->access_token);
-	pthread_mutex_unlock(&token_mu);
-	return rc;
+	return dbm_errf(e, DBM_E_AUTH, "%s credentials need a token source "
+	    "(dbm_client_init)", dbm_auth_name(h->auth));
 }
 
 /* One attempt. Returns the curl code; resp->status is 0 without an answer. */
@@ -400,7 +396,7 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	int i;
 
 	*fatal = 0;
-	if (use_auth && h->auth && bearer(h, &tmp, e) < 0) {
+	if (use_auth && h->auth && auth_headers(h, &tmp, e) < 0) {
 		*fatal = 1;
 		dbm_buf_free(&tmp);
 		return CURLE_OK;
@@ -439,7 +435,16 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	}
 	if (tmp.len) {
-		hdr = curl_slist_append(hdr, dbm_buf_str(&tmp));
+		/* one header a line */
+		char *line = tmp.data, *nl;
+
+		for (; *line; line = nl + 1) {
+			if ((nl = strchr(line, '\n')) == NULL)
+				nl = line + strlen(line) - 1;
+			else
+				*nl = '\0';
+			hdr = curl_slist_append(hdr, line);
+		}
 		dbm_zero(tmp.data, tmp.len);
 	}
 	if (r->content_type) {
@@ -514,8 +519,8 @@ backoff(struct dbm_http *h, int n, long retry_after)
 	return ((n < 10 ? n : 10) + jitter) * h->backoff;
 }
 
-static int
-do_request(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
+int
+dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
     int use_auth, struct dbm_err *e)
 {
 	char errbuf[CURL_ERROR_SIZE], sp[400];
@@ -590,195 +595,7 @@ int
 dbm_http_do(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
     struct dbm_err *e)
 {
-	return do_request(h, r, resp, 1, e);
-}
-
-/* The token endpoint, from the workspace's OAuth metadata. */
-static char *
-token_endpoint(struct dbm_http *h, struct dbm_err *e)
-{
-	struct dbm_req r;
-	struct dbm_resp resp = {0};
-	struct dbm_json j;
-	char *endpoint = NULL;
-
-	dbm_req_init(&r, "GET", "/oidc/.well-known/oauth-authorization-server");
-	r.idempotent = 1;
-	if (do_request(h, &r, &resp, 0, e) == 0 && dbm_json_parse(&j,
-	    resp.body.data, resp.body.len, NULL, e) == 0) {
-		endpoint = dbm_json_get_str(&j, "token_endpoint");
-		dbm_json_free(&j);
-		if (endpoint == NULL)
-			dbm_errf(e, DBM_E_AUTH, "%s: no token_endpoint in the "
-			    "OAuth server metadata", h->base);
-	}
-	dbm_resp_free(&resp);
-	return endpoint;
-}
-
-static void
-trim(struct dbm_buf *b)
-{
-	while (b->len && strchr(" \t\r\n", b->data[b->len - 1]))
-		b->data[--b->len] = '\0';
-}
-
-/* The ID token a workload identity federation source gives (malloc'd,
- * secret), for audience. */
-static char *
-id_token(struct dbm_http *h, const char *audience, struct dbm_err *e)
-{
-	struct dbm_auth *a = h->auth;
-	struct dbm_buf b = DBM_BUF_INIT, hdr = DBM_BUF_INIT;
-	struct dbm_req r;
-	struct dbm_resp resp = {0};
-	struct dbm_json j;
-	const char *v;
-	char *tok = NULL;
-
-	if (strcmp(a->oidc, "env-oidc") == 0) {
-		if ((v = getenv(a->oidc_source)) == NULL || *v == '\0')
-			dbm_errf(e, DBM_E_AUTH, "env-oidc: %s is empty",
-			    a->oidc_source);
-		else
-			tok = dbm_xstrdup(v);
-		return tok;
-	}
-	if (strcmp(a->oidc, "file-oidc") == 0) {
-		if (dbm_buf_read_file(&b, a->oidc_source, 1 << 20) < 0) {
-			dbm_err_sys(e, "file-oidc: %s", a->oidc_source);
-			e->kind = DBM_E_AUTH;
-			dbm_buf_free(&b);
-			return NULL;
-		}
-		trim(&b);
-		return dbm_buf_detach(&b);
-	}
-	/* github-oidc: GitHub's ID-token URL, for the job's request token */
-	if ((v = getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) == NULL) {
-		dbm_errf(e, DBM_E_AUTH, "github-oidc: "
-		    "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set");
-		return NULL;
-	}
-	dbm_buf_printf(&b, "%s%saudience=", a->oidc_source,
-	    strchr(a->oidc_source, '?') ? "&" : "?");
-	dbm_url_encode(&b, audience, 0);
-	dbm_buf_printf(&hdr, "Authorization: Bearer %s", v);
-	dbm_req_init(&r, "GET", b.data);
-	r.headers[0] = hdr.data;
-	r.idempotent = 1;
-	if (do_request(h, &r, &resp, 0, e) == 0 && dbm_json_parse(&j,
-	    resp.body.data, resp.body.len, NULL, e) == 0) {
-		if ((tok = dbm_json_get_str(&j, "value")) == NULL)
-			dbm_errf(e, DBM_E_AUTH, "github-oidc: no ID token in "
-			    "the answer of ACTIONS_ID_TOKEN_REQUEST_URL");
-		dbm_json_free(&j);
-	} else {
-		e->kind = DBM_E_AUTH;
-	}
-	dbm_zero(hdr.data, hdr.len);
-	dbm_zero(resp.body.data, resp.body.len);
-	dbm_resp_free(&resp);
-	dbm_buf_free(&hdr);
-	dbm_buf_free(&b);
-	return tok;
-}
-
-/* Fetch or refresh the OAuth access token: client credentials for
- * oauth-m2m, a token exchange of an ID token for workload identity
- * federation (PROTOCOL.md section 5). Refreshed a minute before expiry, so
- * hours of waiting keep a valid token. */
-static int
-oauth_token(struct dbm_http *h, struct dbm_err *e)
-{
-	struct dbm_auth *a = h->auth;
-	struct dbm_req r;
-	struct dbm_resp resp = {0};
-	struct dbm_json j = {0};
-	struct dbm_buf form = DBM_BUF_INIT, basic = DBM_BUF_INIT;
-	char *endpoint = NULL, *tok = NULL, *b64 = NULL, *idt = NULL;
-	long long expires = 3600;
-	int rc = -1;
-	size_t n;
-
-	if (a->access_token && time(NULL) < a->expiry - 60)
-		return 0;
-	if ((endpoint = token_endpoint(h, e)) == NULL)
-		goto out;
-	dbm_req_init(&r, "POST", endpoint);
-	if (a->kind == DBM_AUTH_OIDC) {
-		if ((idt = id_token(h, a->token_audience ? a->token_audience :
-		    endpoint, e)) == NULL)
-			goto out;
-		dbm_buf_adds(&form, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3A"
-		    "grant-type%3Atoken-exchange&subject_token_type=urn%3Aietf"
-		    "%3Aparams%3Aoauth%3Atoken-type%3Ajwt&scope=all-apis"
-		    "&subject_token=");
-		dbm_url_encode(&form, idt, 0);
-		if (a->client_id) {
-			dbm_buf_adds(&form, "&client_id=");
-			dbm_url_encode(&form, a->client_id, 0);
-		}
-	} else {
-		dbm_buf_adds(&form, "grant_type=client_credentials&scope=all-apis");
-		/* client_id:client_secret, form-encoded then base64 (RFC 6749
-		 * 2.3.1) */
-		dbm_url_encode(&basic, a->client_id, 0);
-		dbm_buf_addc(&basic, ':');
-		dbm_url_encode(&basic, a->client_secret, 0);
-		n = 4 * ((basic.len + 2) / 3) + 1;
-		b64 = dbm_xmalloc(n + 32);
-		strcpy(b64, "Authorization: Basic ");
-		EVP_EncodeBlock((unsigned char *)b64 + strlen(b64),
-		    (const unsigned char *)basic.data, (int)basic.len);
-		dbm_zero(basic.data, basic.len);
-		r.headers[0] = b64;
-	}
-	r.content_type = "application/x-www-form-urlencoded";
-	r.body = form.data;
-	r.body_len = form.len;
-	r.idempotent = 1;
-	if (do_request(h, &r, &resp, 0, e) < 0) {
-		size_t l = strlen(e->msg);
-
-		e->kind = DBM_E_AUTH;
-		snprintf(e->msg + l, sizeof(e->msg) - l, " [auth %s. %s]",
-		    dbm_auth_name(a) + 5, a->desc ? a->desc : "");
-		goto out;
-	}
-	if (dbm_json_parse(&j, resp.body.data, resp.body.len, NULL, e) < 0)
-		goto out;
-	tok = dbm_json_get_str(&j, "access_token");
-	dbm_json_get_int(&j, "expires_in", &expires);
-	dbm_json_free(&j);
-	if (tok == NULL) {
-		dbm_errf(e, DBM_E_AUTH, "%s: no access_token in the token "
-		    "answer", h->base);
-		goto out;
-	}
-	if (a->access_token) {
-		dbm_zero(a->access_token, strlen(a->access_token));
-		free(a->access_token);
-	}
-	a->access_token = tok;
-	a->expiry = time(NULL) + (time_t)expires;
-	rc = 0;
-out:
-	if (b64) {
-		dbm_zero(b64, strlen(b64));
-		free(b64);
-	}
-	if (idt) {
-		dbm_zero(idt, strlen(idt));
-		free(idt);
-	}
-	dbm_zero(form.data, form.len);
-	dbm_zero(resp.body.data, resp.body.len);
-	dbm_resp_free(&resp);
-	dbm_buf_free(&form);
-	dbm_buf_free(&basic);
-	free(endpoint);
-	return rc;
+	return dbm_http_send(h, r, resp, 1, e);
 }
 
 int

@@ -32,6 +32,10 @@ struct dbm_http {
 	long idle_timeout;	/* seconds without a byte before giving up */
 	CURL *easy;
 	unsigned int seed;
+	/* the header lines that authenticate a request (token.c sets it:
+	 * dbm_client_init); NULL sends a personal access token only */
+	int (*auth_headers)(struct dbm_http *h, struct dbm_buf *out,
+	    struct dbm_err *e);
 };
 
 /* A request. Bodies: none, bytes in memory, a file range, or multipart. */
@@ -59,7 +63,13 @@ struct dbm_resp {
 	long retry_after;	/* seconds, -1 when absent */
 	long long content_length;	/* of the answer, -1 when unknown */
 	int attempts;
+	char *location;		/* a redirect's Location, or NULL */
 };
+
+/* One request with retries (use_auth: send h's credentials); 0 on a 2xx
+ * answer. dbm_http_do is dbm_http_send with credentials. */
+int dbm_http_send(struct dbm_http *h, const struct dbm_req *r,
+    struct dbm_resp *resp, int use_auth, struct dbm_err *e);
 
 /* Start with defaults and the environment (DBMLOPS_RETRY_TIMEOUT,
  * DBMLOPS_RETRY_BACKOFF, DBMLOPS_CA_BUNDLE, REQUESTS_CA_BUNDLE).

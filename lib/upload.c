@@ -19,6 +19,7 @@
 #include "dbfs.h"
 #include "hashcache.h"
 #include "http.h"
+#include "token.h"
 #include "json.h"
 #include "pool.h"
 #include "sha.h"
@@ -362,6 +363,7 @@ static int dbfs_move(struct dbm_upload *u, struct dbm_http *h,
 
 struct mp {
 	const char *local, *name, *path;
+	int overwrite;
 };
 
 static curl_mime *
@@ -376,7 +378,8 @@ build_mime(CURL *c, void *arg, struct dbm_err *e)
 	curl_mime_data(part, m->path, CURL_ZERO_TERMINATED);
 	part = curl_mime_addpart(mime);
 	curl_mime_name(part, "overwrite");
-	curl_mime_data(part, "true", CURL_ZERO_TERMINATED);
+	curl_mime_data(part, m->overwrite ? "true" : "false",
+	    CURL_ZERO_TERMINATED);
 	part = curl_mime_addpart(mime);
 	curl_mime_name(part, "contents");
 	if (curl_mime_filedata(part, m->local) != CURLE_OK) {
@@ -447,66 +450,97 @@ out:
 	return rc;
 }
 
+/* One multipart put of the whole file to its final path (PROTOCOL.md
+ * section 1): the service stores the file when the request completes, so
+ * the path holds the old file or the new one, never a part; without -f
+ * (and with -c) it does not overwrite. 1 when done (or the file is there:
+ * content-addressed, or our own lost first attempt), 0 when the file is
+ * above the put limit, -1 on error. */
+static int
+dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
+    struct dbm_err *e)
+{
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct mp m;
+	struct dbm_err e2;
+	long long size;
+	int dir, rc = -1;
+
+	m.local = f->local;
+	m.name = base_name(f->local);
+	m.path = f->remote;
+	m.overwrite = u->o.overwrite && !u->o.content_addressed;
+	dbm_req_init(&r, "POST", "/api/2.0/dbfs/put");
+	r.mime = build_mime;
+	r.mime_arg = &m;
+	r.idempotent = 1;	/* the same bytes to the same path */
+	r.progress = on_bytes;
+	r.progress_arg = &u->progress;
+	if (dbm_http_do(h, &r, &resp, e) == 0) {
+		rc = 1;
+	} else if (e->status == 400 && strcmp(e->code,
+	    "MAX_BLOCK_SIZE_EXCEEDED") == 0) {
+		rc = 0;
+	} else if (e->status == 400 && strcmp(e->code,
+	    "RESOURCE_ALREADY_EXISTS") == 0) {
+		if (u->o.content_addressed) {	/* same name, same bytes */
+			f->skipped = 1;
+			rc = 1;
+		} else if (resp.attempts > 1 && dbm_dbfs_status(h, f->remote,
+		    &size, &dir, &e2) == 1 && !dir && size == f->size) {
+			rc = 1;		/* our own first attempt */
+		} else {
+			exists_error(u, f, e);
+		}
+	}
+	dbm_resp_free(&resp);
+	return rc;
+}
+
 static int
 dbfs_upload(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
 {
 	struct dbm_buf tmp = DBM_BUF_INIT, body = DBM_BUF_INIT;
-	struct dbm_req r;
-	struct dbm_resp resp = {0};
-	struct mp m;
 	long long size;
-	int dir, st, rc = -1, sent = 0;
+	int dir, st, rc = -1;
 	unsigned char rnd[6];
 	char rhex[13];
 	const char *slash = strrchr(f->remote, '/');
 
-	if (u->o.content_addressed || !u->o.overwrite) {
+	if (u->o.content_addressed) {
+		/* there already: nothing to send */
 		st = dbm_dbfs_status(h, f->remote, &size, &dir, e);
 		if (st < 0)
 			return -1;
-		if (st == 1 && u->o.content_addressed && !dir &&
-		    size == f->size) {
+		if (st == 1 && !dir && size == f->size) {
 			f->skipped = 1;
 			return 0;
 		}
-		if (st == 1 && !u->o.overwrite && !u->o.content_addressed)
-			return exists_error(u, f, e);
 	}
+	if (f->size <= u->o.dbfs_put_max &&
+	    (st = dbfs_put(u, h, f, e)) != 0)
+		return st > 0 ? 0 : -1;
+	/* Above the put limit: create/add-block/close writes the path as it
+	 * goes, so into a temporary sibling, then moved into place. */
+	if (!u->o.overwrite && !u->o.content_addressed &&
+	    (st = dbm_dbfs_status(h, f->remote, &size, &dir, e)) != 0)
+		return st < 0 ? -1 : exists_error(u, f, e);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return dbm_err_sys(e, "getrandom");
 	dbm_hex(rnd, sizeof(rnd), rhex);
 	dbm_buf_printf(&tmp, "%.*s/.%s.dbmlops-%s.tmp", (int)(slash -
 	    f->remote), f->remote, slash + 1, rhex);
-
-	if (f->size <= u->o.dbfs_put_max) {
-		m.local = f->local;
-		m.name = base_name(f->local);
-		m.path = tmp.data;
-		dbm_req_init(&r, "POST", "/api/2.0/dbfs/put");
-		r.mime = build_mime;
-		r.mime_arg = &m;
-		r.idempotent = 1;	/* a fresh name, overwrite=true */
-		r.progress = on_bytes;
-		r.progress_arg = &u->progress;
-		sent = dbm_http_do(h, &r, &resp, e) == 0;
-		if (!sent && !(e->status == 400 && strcmp(e->code,
-		    "MAX_BLOCK_SIZE_EXCEEDED") == 0))
-			goto out;
-	}
-	if (!sent && dbfs_stream(u, h, fd, tmp.data, e) < 0)
-		goto out;
-
-	rc = dbfs_move(u, h, f, tmp.data, e);
-out:
-	if (rc < 0 && tmp.len) {	/* leave no temporary behind */
+	if (dbfs_stream(u, h, fd, tmp.data, e) == 0)
+		rc = dbfs_move(u, h, f, tmp.data, e);
+	if (rc < 0) {	/* leave no temporary behind */
 		struct dbm_err e2;
 
 		json_path_body(&body, "path", tmp.data, NULL, NULL, "recursive",
 		    0);
 		dbfs_call(h, "delete", &body, 1, NULL, &e2);
 	}
-	dbm_resp_free(&resp);
 	dbm_buf_free(&tmp);
 	dbm_buf_free(&body);
 	return rc;
@@ -854,7 +888,7 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 	pv.nhttp = u->o.jobs;
 	pv.http = dbm_xcalloc((size_t)pv.nhttp, sizeof(*pv.http));
 	for (i = 0; i < pv.nhttp && !u->o.dry_run; i++) {
-		if (dbm_http_init(&pv.http[i], auth, tool, &e) < 0) {
+		if (dbm_client_init(&pv.http[i], auth, tool, &e) < 0) {
 			dbm_err_print(&e);
 			return u->n;
 		}

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages dbmlops needs to build, test and run its demo.
+# Install the Debian packages dbmlops needs to build, test and run its demo
+# (with --check, also what only the tests need).
 # Uses apt-get as root, sudo otherwise; when neither can work, says exactly
 # what to install and fails.
 set -eu
@@ -7,6 +8,9 @@ set -eu
 pkgs="gcc make pkg-config git curl rsync tar ca-certificates perl procps
 libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev
 libinih-dev libmicrohttpd-dev check python3 python3-venv python3-pip"
+# --check: what make check needs beyond that (a headless browser for the
+# MLflow UI test)
+[ "${1:-}" = --check ] && pkgs="$pkgs chromium"
 
 missing=
 for p in $pkgs; do

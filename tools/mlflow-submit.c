@@ -16,6 +16,7 @@
 #include "auth.h"
 #include "err.h"
 #include "http.h"
+#include "token.h"
 #include "json.h"
 #include "submit.h"
 
@@ -383,7 +384,7 @@ connect_workspace(const struct dbm_auth_opts *ao, int verbose,
 		return e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : DBM_SUBMIT_API;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (dbm_http_init(h, auth, "mlflow-submit", &e) < 0) {
+	if (dbm_client_init(h, auth, "mlflow-submit", &e) < 0) {
 		dbm_err_print(&e);
 		return DBM_SUBMIT_API;
 	}

@@ -80,17 +80,40 @@ def test_single_file_semantics(emu_plain, tmp_path):
     assert open(emu_plain.path("dbfs", "Volumes/c/s/v/f.whl"), "rb").read() == b"wheel"
 
 
-def test_multipart_put_is_one_request_then_move(emu_plain, tmp_path):
+def test_multipart_put_is_one_request(emu_plain, tmp_path):
     f = tmp_path / "a.whl"
     f.write_bytes(os.urandom(3 * MiB))
     assert run(emu_plain, str(f), "dbfs:/one/a.whl").returncode == 0
     log = [x for x in emu_plain.requests() if x["path"].startswith("/api/2.0/dbfs/")]
-    puts = [x for x in log if x["path"] == "/api/2.0/dbfs/put"]
-    assert len(puts) == 1 and puts[0]["bytes_in"] > 3 * MiB
-    assert puts[0]["bytes_in"] < 3 * MiB + 4096      # raw bytes, no base64
-    assert [x["path"] for x in log][-1] == "/api/2.0/dbfs/move"
-    # nothing but the file is left in the folder
+    assert [x["path"] for x in log] == ["/api/2.0/dbfs/put"]
+    assert log[0]["bytes_in"] > 3 * MiB
+    assert log[0]["bytes_in"] < 3 * MiB + 4096      # raw bytes, no base64
+    # nothing but the file is in the folder
     assert os.listdir(emu_plain.path("dbfs", "one")) == ["a.whl"]
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_request_counts(emu_plain, tmp_path, dest):
+    """One request per file, new or overwritten (-f) or refused (no -f);
+    -c on an unchanged file one status request and no bytes. Workspace
+    folders are made once per folder (not counted)."""
+    def per_file(since):
+        return [(x["method"], x["path"]) for x in emu_plain.requests()[since:]
+                if x["path"] != "/api/2.0/workspace/mkdirs"]
+    f = tmp_path / "w.whl"
+    f.write_bytes(b"one" * 1000)
+    for flags, code in (((), 0), (("-f",), 0), ((), 1)):
+        n = len(emu_plain.requests())
+        r = run(emu_plain, *flags, str(f), dest + "/counts/w.whl")
+        assert r.returncode == code, r.stderr
+        assert len(per_file(n)) == 1, per_file(n)
+    r = run(emu_plain, "-c", str(f), dest + "/ca/")
+    assert r.returncode == 0, r.stderr
+    n = len(emu_plain.requests())
+    r = run(emu_plain, "-c", str(f), dest + "/ca/")
+    assert r.returncode == 0, r.stderr
+    assert len(per_file(n)) == 1, per_file(n)
+    assert sum(x["bytes_in"] for x in emu_plain.requests()[n:]) < 1024
 
 
 def test_volume_is_one_put_per_file(emu_plain, tmp_path):
@@ -190,7 +213,10 @@ def test_faults_still_byte_exact(tmp_path, dest, seed):
 
 
 def test_kill_mid_upload_then_rerun(tmp_path):
-    e = Emu(faults="delay=300:1").start()
+    """SIGKILL while the one put of an overwrite is under way (the server
+    holds it 1.5 s before reading its body): the path keeps the old file,
+    whole, and nothing else appears beside it; a rerun completes."""
+    e = Emu(faults="delay=1500:1@/api/2.0/dbfs/put").start()
     try:
         f = tmp_path / "big.bin"
         f.write_bytes(b"old" * 1000)
@@ -199,10 +225,13 @@ def test_kill_mid_upload_then_rerun(tmp_path):
         f.write_bytes(os.urandom(40 * MiB))
         p = subprocess.Popen([PUT, "-q", "-f", str(f), "dbfs:/k/big.bin"],
                              env=e.env(), stdout=subprocess.PIPE)
-        time.sleep(0.45)
+        time.sleep(0.5)
         p.send_signal(signal.SIGKILL)
         p.wait()
-        assert sha(e.path("dbfs", "k/big.bin")) == old   # untouched
+        for _ in range(40):     # the server reads the cut body, then drops it
+            time.sleep(0.1)
+            assert sha(e.path("dbfs", "k/big.bin")) == old   # untouched
+        assert os.listdir(e.path("dbfs", "k")) == ["big.bin"]
         r = run(e, "-f", str(f), "dbfs:/k/big.bin")
         assert r.returncode == 0, r.stderr
         assert sha(e.path("dbfs", "k/big.bin")) == sha(f)

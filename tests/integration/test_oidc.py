@@ -95,12 +95,19 @@ def test_env_and_file_oidc(fed, tmp_path):
         host = %s
         client_id = %s
         oidc_token_filepath = %s
+        auth_type = file-oidc
         """ % (fed.url, SP, tmp_path / "id.jwt")))
     env = env_for(fed, tmp_path, DATABRICKS_CONFIG_FILE=str(cfg))
     del env["DATABRICKS_HOST"]
     r = put(env, tmp_path)
     assert r.returncode == 0, r.stderr
     assert jwt not in r.stdout + r.stderr
+    # without auth_type, client_id and oidc_token_filepath are two methods
+    # to the SDKs (oauth and file-oidc): the same error here
+    cfg.write_text(cfg.read_text().replace("auth_type = file-oidc\n", ""))
+    r = put(env, tmp_path)
+    assert r.returncode == 77
+    assert "more than one authorization method configured: file-oidc and oauth" in r.stderr
 
 
 @pytest.mark.parametrize("case,needle", [

@@ -51,7 +51,8 @@ def test_every_block_has_a_marker():
     assert not unmarked, "README code blocks without a test marker: %r" % unmarked
     kinds = [k for k, _ in found]
     for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
-              "ci-github-oidc", "ci-azure-secret"):
+              "ci-github-oidc", "ci-azure-secret", "ci-azure-entra",
+              "ci-azure-devops-oidc"):
         assert k in kinds, k
 
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "unit.h"
@@ -206,16 +207,33 @@ START_TEST(test_oidc_order)
 	ck_assert_str_eq(a.oidc_source, "https://gh/t?v=1");
 	ck_assert_str_eq(dbm_auth_name(&a), "auth/github-oidc");
 	dbm_auth_free(&a);
+	/* oidc_token_filepath with a client_id is two methods to the SDKs
+	 * (file-oidc and oauth): refused unless auth_type picks one */
 	fakeenv_set("DATABRICKS_OIDC_TOKEN_FILEPATH", "/run/id.jwt");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "more than one authorization "
+	    "method configured: file-oidc and oauth"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "file-oidc");
 	ck_assert_int_eq(resolve(NULL), 0);
 	ck_assert_str_eq(a.oidc, "file-oidc");
 	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_OIDC_TOKEN_FILEPATH", "");
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "");
 	fakeenv_set("MY_JWT", "eyJ.x.y");
 	fakeenv_set("DATABRICKS_OIDC_TOKEN_ENV", "MY_JWT");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "env-oidc and oauth"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "env-oidc");
 	ck_assert_int_eq(resolve(NULL), 0);
 	ck_assert_str_eq(a.oidc, "env-oidc");
 	ck_assert_str_eq(a.oidc_source, "MY_JWT");
 	ck_assert_str_eq(a.client_id, "sp-1");
+	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_OIDC_TOKEN_ENV", "");
+	fakeenv_set("DATABRICKS_OIDC_TOKEN", "eyJ.x.y");
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "");
+	ck_assert_int_eq(resolve(NULL), 0);	/* the default variable */
+	ck_assert_str_eq(a.oidc, "env-oidc");
 	dbm_auth_free(&a);
 	/* an explicit type wins over the order */
 	fakeenv_set("DATABRICKS_AUTH_TYPE", "github-oidc");
@@ -326,6 +344,136 @@ START_TEST(test_host_normalise)
 }
 END_TEST
 
+/* azure-client-secret after the Databricks methods: variables or profile
+ * keys, the cloud from ARM_ENVIRONMENT or the host, the authority from
+ * AZURE_AUTHORITY_HOST; a token beside it is two methods. */
+START_TEST(test_azure_client_secret)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://adb-1.2.databricks.azure.us");
+	fakeenv_set("ARM_CLIENT_ID", "app-1");
+	fakeenv_set("ARM_CLIENT_SECRET", "s3cret");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_AZURE);
+	ck_assert_str_eq(dbm_auth_name(&a), "auth/azure-client-secret");
+	ck_assert_str_eq(a.client_id, "app-1");
+	ck_assert_ptr_null(a.azure_tenant);
+	ck_assert_str_eq(a.azure_authority, "https://login.microsoftonline.us/");
+	ck_assert_str_eq(a.azure_mgmt,
+	    "https://management.core.usgovcloudapi.net/");
+	ck_assert_str_eq(a.azure_login_app,
+	    "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+	ck_assert_ptr_null(strstr(a.desc, "s3cret"));
+	ck_assert_ptr_nonnull(strstr(a.desc, "azure_client_secret=***"));
+	ck_assert_ptr_nonnull(strstr(a.desc, "ARM_CLIENT_SECRET"));
+	dbm_auth_free(&a);
+	fakeenv_set("ARM_ENVIRONMENT", "AzureChinaCloud");
+	fakeenv_set("ARM_TENANT_ID", "t-1");
+	fakeenv_set("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9/entra");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(a.azure_tenant, "t-1");
+	ck_assert_str_eq(a.azure_authority, "http://127.0.0.1:9/entra/");
+	ck_assert_str_eq(a.azure_mgmt,
+	    "https://management.core.chinacloudapi.cn/");
+	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_TOKEN", "dapi-t");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "more than one authorization "
+	    "method configured: azure and pat"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-client-secret");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_AZURE);
+	dbm_auth_free(&a);
+	/* from a profile, with its own keys */
+	fakeenv_clear();
+	fakeenv_set("HOME", dir);
+	write_file(dir, ".databrickscfg", "[az]\n"
+	    "host = https://adb-2.3.azuredatabricks.net\n"
+	    "azure_client_id = app-2\nazure_client_secret = s2\n"
+	    "azure_tenant_id = t-2\n"
+	    "azure_workspace_resource_id = /subscriptions/x/ws\n");
+	ck_assert_int_eq(resolve("az"), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_AZURE);
+	ck_assert_str_eq(a.azure_tenant, "t-2");
+	ck_assert_str_eq(a.azure_resource, "/subscriptions/x/ws");
+	ck_assert_str_eq(a.azure_authority, "https://login.microsoftonline.com/");
+	dbm_auth_free(&a);
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-client-secret");
+	write_file(dir, ".databrickscfg", "[az]\nhost = https://h\n"
+	    "azure_client_id = app-2\n");
+	ck_assert_int_lt(resolve("az"), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "ARM_CLIENT_SECRET"));
+}
+END_TEST
+
+/* azure-devops-oidc: the job's predefined variables and a client_id;
+ * the ID-token URL as the SDK builds it; what is missing named when the
+ * type was asked for. */
+START_TEST(test_azure_devops_oidc)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://adb-1.2.azuredatabricks.net");
+	fakeenv_set("DATABRICKS_CLIENT_ID", "sp-9");
+	fakeenv_set("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI",
+	    "https://dev.azure.com/org/");
+	fakeenv_set("SYSTEM_TEAMPROJECTID", "p1");
+	fakeenv_set("SYSTEM_PLANID", "plan");
+	fakeenv_set("SYSTEM_JOBID", "job");
+	fakeenv_set("SYSTEM_HOSTTYPE", "build");
+	/* without the access token mapped in: not this method */
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "cannot configure default"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-devops-oidc");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "missing variables"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "SYSTEM_ACCESSTOKEN"));
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "");
+	fakeenv_set("SYSTEM_ACCESSTOKEN", "ado-job-token");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_OIDC);
+	ck_assert_str_eq(dbm_auth_name(&a), "auth/azure-devops-oidc");
+	ck_assert_str_eq(a.oidc_source, "https://dev.azure.com/org/p1/_apis/"
+	    "distributedtask/hubs/build/plans/plan/jobs/job/oidctoken"
+	    "?api-version=7.2-preview.1");
+	ck_assert_str_eq(a.client_id, "sp-9");
+	ck_assert_ptr_null(strstr(a.desc, "ado-job-token"));
+	dbm_auth_free(&a);
+}
+END_TEST
+
+/* databricks-cli: the host's login in the CLI's token cache, last. */
+START_TEST(test_databricks_cli)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://w.cloud.databricks.com/");
+	ck_assert_int_lt(resolve(NULL), 0);
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "databricks-cli");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "databricks auth login --host "
+	    "https://w.cloud.databricks.com"));
+	{
+		char d[4096];
+
+		snprintf(d, sizeof(d), "%s/.databricks", dir);
+		ck_assert_int_eq(mkdir(d, 0700), 0);
+	}
+	write_file(dir, ".databricks/token-cache.json", "{\"version\": 1, "
+	    "\"tokens\": {\"https://w.cloud.databricks.com\": "
+	    "{\"access_token\": \"at\", \"token_type\": \"Bearer\", "
+	    "\"refresh_token\": \"rt\", \"expiry\": "
+	    "\"2026-01-01T00:00:00Z\"}}}\n");
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_CLI);
+	ck_assert_str_eq(a.cli_key, "https://w.cloud.databricks.com");
+	ck_assert_ptr_nonnull(strstr(a.cli_cache,
+	    ".databricks/token-cache.json"));
+	dbm_auth_free(&a);
+	/* a token comes first */
+	fakeenv_set("DATABRICKS_TOKEN", "dapi-x");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_PAT);
+	dbm_auth_free(&a);
+}
+END_TEST
+
 Suite *
 suite_auth(void)
 {
@@ -346,6 +494,9 @@ suite_auth(void)
 	tcase_add_test(tc, test_two_methods);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_oidc_order);
+	tcase_add_test(tc, test_azure_client_secret);
+	tcase_add_test(tc, test_azure_devops_oidc);
+	tcase_add_test(tc, test_databricks_cli);
 	tcase_add_test(tc, test_plain_http_warning);
 	tcase_add_test(tc, test_oidc_missing_settings);
 	tcase_add_test(tc, test_long_token);

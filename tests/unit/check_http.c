@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 
 #include "http.h"
+#include "token.h"
 #include "unit.h"
 
 static struct MHD_Daemon *d;
@@ -144,7 +145,7 @@ setup(void)
 	auth.kind = DBM_AUTH_PAT;
 	auth.host = strdup(base);
 	auth.token = strdup("tok-s3cret");
-	ck_assert_int_eq(dbm_http_init(&h, &auth, "unit", &e), 0);
+	ck_assert_int_eq(dbm_client_init(&h, &auth, "unit", &e), 0);
 	h.backoff = 0.01;
 	h.budget = 5;
 }
