@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -35,6 +36,33 @@ html_escape(struct dbm_buf *b, const char *s, size_t n)
 }
 
 /* GET /jobs/runs/<id>: the run page (run_page_url). */
+/* What the emulated cluster warned about while it set the task up (conda
+ * packages it could not install, a Python pin it cannot honour), from
+ * anywhere in the log: a list above it. */
+static void
+warnings(struct dbm_buf *b, const char *log)
+{
+	static const char mark[] = "workspace-emu: warning: ";
+	FILE *f = fopen(log, "r");
+	char line[2048];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f) && n < 50) {
+		if (strncmp(line, mark, sizeof(mark) - 1) != 0)
+			continue;
+		if (n++ == 0)
+			dbm_buf_adds(b, "<h2>Warnings</h2><ul class=warnings>");
+		dbm_buf_adds(b, "<li>");
+		html_escape(b, line + sizeof(mark) - 1, strcspn(line +
+		    sizeof(mark) - 1, "\r\n"));
+		dbm_buf_adds(b, "</li>");
+	}
+	if (n)
+		dbm_buf_adds(b, "</ul>");
+	if (f)
+		fclose(f);
+}
+
 enum MHD_Result
 jobs_page(struct req *q)
 {
@@ -106,6 +134,7 @@ jobs_page(struct req *q)
 		tail[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
+	warnings(&b, logp.data);
 	dbm_buf_adds(&b, "<h2>Log</h2><pre>");
 	if (tail)
 		html_escape(&b, tail, strlen(tail));

@@ -326,3 +326,61 @@ def test_readme_azure_devops_oidc_recipe(az, tmp_path):
     run_recipe(az, tmp_path, "ci-azure-devops-oidc", {
         "DATABRICKS_HOST": az.url, "DATABRICKS_SP_APPLICATION_ID": ADO_SP,
         "System.AccessToken": ADO_TOKEN}, job)
+
+
+def test_databricks_cli_refreshed_during_a_long_wait(az, tmp_path):
+    """The CLI's login outlives its 4 s access tokens: an 8 s run refreshes
+    it while mlflow-submit waits, each new pair written back."""
+    f = cli_cache(tmp_path, "expired", "2025-01-01T00:00:00Z", host=az.url)
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "MLproject").write_text(
+        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
+        "time.sleep(8)'\"\n")
+    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
+                      "num_workers": 1})
+    n = len([x for x in az.requests() if x["path"] == "/oidc/v1/token"])
+    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
+                        "--experiment-name", "/Shared/cli", str(proj)],
+                       env=env_for(az, tmp_path, DBMLOPS_POLL_MAX="1"),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    refreshes = len([x for x in az.requests() if x["path"] == "/oidc/v1/token"]) - n
+    assert refreshes >= 3
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert json.loads(f.read_text())["tokens"][az.url]["refresh_token"] != REFRESH
+    for s in SECRETS:
+        assert s not in r.stdout + r.stderr
+
+
+def test_azure_devops_oidc_from_a_profile(az, tmp_path):
+    """The service principal and the auth type in a profile; the job's
+    variables from Azure DevOps."""
+    cfg = tmp_path / "databrickscfg"
+    cfg.write_text("[ado]\nhost = %s\nclient_id = %s\nauth_type = azure-devops-oidc\n"
+                   % (az.url, ADO_SP))
+    env = ado_env(az, tmp_path, DATABRICKS_CONFIG_FILE=str(cfg),
+                  DATABRICKS_CONFIG_PROFILE="ado")
+    del env["DATABRICKS_HOST"]
+    del env["DATABRICKS_CLIENT_ID"]
+    r = put(env, tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def test_no_secret_in_any_file_the_tools_write(az, tmp_path):
+    """After the uploads above and here, no secret sits in a file the tools
+    or the emulator wrote (the CLI's own cache aside, which holds tokens by
+    design): the emulator's data directory, its log, the working folder."""
+    r = put(azure_env(az, tmp_path, ARM_TENANT_ID=TENANT), tmp_path, "--verbose")
+    assert r.returncode == 0, r.stderr
+    for root in (az.dir, str(tmp_path)):
+        for d, _, files in os.walk(root):
+            if ".databricks" in d:
+                continue
+            for name in files:
+                try:
+                    data = open(os.path.join(d, name), "rb").read()
+                except OSError:
+                    continue
+                for s in SECRETS:
+                    assert s.encode() not in data, os.path.join(d, name)

@@ -285,6 +285,14 @@ def test_conda_only_packages_and_wheel_only_in_env(stack, projects, mode):
         # the cluster's mlflow run skips what PyPI lacks, each named
         assert "conda package gcc is not on PyPI: skipped" in out["logs"]
         assert "pins python 3.8" in out["logs"]
+        # and the run page lists those warnings above the log
+        import re
+        import requests
+        page = requests.get(out["run_page_url"], timeout=30).text
+        warned = re.search(r"<h2>Warnings</h2><ul class=warnings>(.*?)</ul>", page)
+        assert warned, page[:2000]
+        assert "conda package gcc is not on PyPI: skipped" in warned.group(1)
+        assert "pins python 3.8" in warned.group(1)
 
 
 def projects_wheel_uri(projects):
