@@ -364,7 +364,41 @@ static int dbfs_move(struct dbm_upload *u, struct dbm_http *h,
 struct mp {
 	const char *local, *name, *path;
 	int overwrite;
+	int fd;			/* the bytes: the file hashed, open */
+	long long size;
+	long long off;		/* read position of this attempt */
 };
+
+static size_t
+mp_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct mp *m = arg;
+	size_t want = size * n;
+	ssize_t got;
+
+	if ((long long)want > m->size - m->off)
+		want = (size_t)(m->size - m->off);
+	if (want == 0)
+		return 0;
+	do
+		got = pread(m->fd, buf, want, (off_t)m->off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)	/* shorter than it was: curl fails the request */
+		return CURL_READFUNC_ABORT;
+	m->off += got;
+	return (size_t)got;
+}
+
+static int
+mp_seek(void *arg, curl_off_t off, int origin)
+{
+	struct mp *m = arg;
+
+	if (origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	m->off = (long long)off;
+	return CURL_SEEKFUNC_OK;
+}
 
 static curl_mime *
 build_mime(CURL *c, void *arg, struct dbm_err *e)
@@ -382,9 +416,12 @@ build_mime(CURL *c, void *arg, struct dbm_err *e)
 	    CURL_ZERO_TERMINATED);
 	part = curl_mime_addpart(mime);
 	curl_mime_name(part, "contents");
-	if (curl_mime_filedata(part, m->local) != CURLE_OK) {
+	/* from the descriptor the digest was read from, not the name */
+	m->off = 0;
+	if (curl_mime_data_cb(part, (curl_off_t)m->size, mp_read, mp_seek,
+	    NULL, m) != CURLE_OK) {
 		curl_mime_free(mime);
-		dbm_err_sys(e, "%s", m->local);
+		dbm_errf(e, DBM_E_SYS, "%s: cannot set up the upload", m->local);
 		return NULL;
 	}
 	curl_mime_filename(part, m->name);
@@ -458,7 +495,7 @@ out:
  * above the put limit, -1 on error. */
 static int
 dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
-    struct dbm_err *e)
+    int fd, struct dbm_err *e)
 {
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
@@ -471,6 +508,8 @@ dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 	m.name = base_name(f->local);
 	m.path = f->remote;
 	m.overwrite = u->o.overwrite && !u->o.content_addressed;
+	m.fd = fd;
+	m.size = f->size;
 	dbm_req_init(&r, "POST", "/api/2.0/dbfs/put");
 	r.mime = build_mime;
 	r.mime_arg = &m;
@@ -520,7 +559,7 @@ dbfs_upload(struct dbm_upload *u, struct dbm_http *h,
 		}
 	}
 	if (f->size <= u->o.dbfs_put_max &&
-	    (st = dbfs_put(u, h, f, e)) != 0)
+	    (st = dbfs_put(u, h, f, fd, e)) != 0)
 		return st > 0 ? 0 : -1;
 	/* Above the put limit: create/add-block/close writes the path as it
 	 * goes, so into a temporary sibling, then moved into place. */
@@ -797,6 +836,55 @@ ca_remote(struct dbm_upload *u, struct dbm_upload_file *f)
 	dbm_buf_free(&rel);
 }
 
+/* Whether the open file is no longer what st saw (size, data or inode
+ * change times). */
+static int
+changed(int fd, const struct stat *st)
+{
+	struct stat now;
+
+	return fstat(fd, &now) < 0 || now.st_size != st->st_size ||
+	    now.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != st->st_mtim.tv_nsec ||
+	    now.st_ctim.tv_sec != st->st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != st->st_ctim.tv_nsec;
+}
+
+/* Delete an uploaded file (errors ignored: the failure is reported). */
+static void
+remove_remote(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f)
+{
+	struct dbm_buf body = DBM_BUF_INIT, url = DBM_BUF_INIT;
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct dbm_err e;
+
+	switch (u->dest.kind) {
+	case DBM_REMOTE_DBFS:
+		json_path_body(&body, "path", f->remote, NULL, NULL, "recursive",
+		    0);
+		dbfs_call(h, "delete", &body, 1, NULL, &e);
+		break;
+	case DBM_REMOTE_VOLUME:
+		dbm_buf_adds(&url, "/api/2.0/fs/files");
+		dbm_url_encode(&url, f->remote, 1);
+		dbm_req_init(&r, "DELETE", url.data);
+		r.idempotent = 1;
+		dbm_http_do(h, &r, &resp, &e);
+		break;
+	case DBM_REMOTE_WORKSPACE:
+		json_path_body(&body, "path", ws_path(f->remote), NULL, NULL,
+		    "recursive", 0);
+		dbm_http_json(h, "POST", "/api/2.0/workspace/delete", body.data,
+		    1, NULL, &e);
+		break;
+	}
+	dbm_resp_free(&resp);
+	dbm_buf_free(&body);
+	dbm_buf_free(&url);
+}
+
 static int
 one(size_t i, int worker, void *arg)
 {
@@ -804,6 +892,7 @@ one(size_t i, int worker, void *arg)
 	struct priv *pv = u->priv;
 	struct dbm_upload_file *f = &u->files[pv->order[i]];
 	struct dbm_err e;
+	struct stat st;
 	int fd, rc = -1;
 
 	dbm_err_clear(&e);
@@ -815,17 +904,17 @@ one(size_t i, int worker, void *arg)
 	}
 	pthread_mutex_unlock(&pv->mu);
 	fd = open(f->local, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		dbm_err_sys(&e, "%s", f->local);
 		goto out;
 	}
+	if ((long long)st.st_size != f->size) {
+		dbm_errf(&e, DBM_E_INPUT, "changed since it was listed (%lld "
+		    "bytes, now %lld): not sent; run again once it is written",
+		    f->size, (long long)st.st_size);
+		goto out;
+	}
 	if (u->o.want_sha || u->o.content_addressed) {
-		struct stat st;
-
-		if (fstat(fd, &st) < 0) {
-			dbm_err_sys(&e, "%s", f->local);
-			goto out;
-		}
 		if (dbm_hashcache_get(pv->cache, f->local, &st, f->sha256) < 0) {
 			if (hash_file(fd, f->sha256, &e, f->local) < 0)
 				goto out;
@@ -848,6 +937,17 @@ one(size_t i, int worker, void *arg)
 	case DBM_REMOTE_WORKSPACE:
 		rc = ws_upload(u, &pv->http[worker], f, fd, &e);
 		break;
+	}
+	if (rc == 0 && !f->skipped && changed(fd, &st)) {
+		/* the bytes sent may mix the old file and the new: a
+		 * content-addressed copy would not match its name */
+		if (u->o.content_addressed)
+			remove_remote(u, &pv->http[worker], f);
+		dbm_errf(&e, DBM_E_INPUT, "changed while it was being sent: %s; "
+		    "run again once it is written", u->o.content_addressed ?
+		    "the upload was removed" : "what arrived may mix old and new "
+		    "bytes");
+		rc = -1;
 	}
 out:
 	if (fd >= 0)

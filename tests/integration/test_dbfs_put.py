@@ -338,3 +338,36 @@ def test_largest_file_goes_first(emu_plain, tmp_path):
     assert puts[0].endswith("/z-big.whl"), puts
     assert [ln.rsplit("/", 1)[1] for ln in r.stdout.split()] == \
         ["a0.whl", "a1.whl", "a2.whl", "z-big.whl"]
+
+
+@pytest.mark.parametrize("dest,glob", [
+    ("dbfs:/chg", "/api/2.0/dbfs/put"),
+    ("/Volumes/main/default/vol/chg", "/api/2.0/fs/files/*"),
+    ("/Workspace/Shared/chg", "/api/2.0/workspace-files/*")])
+def test_file_changed_while_sent(tmp_path, dest, glob):
+    """A file written to while it is sent (the server holds the upload
+    1.5 s) fails with a clear message, and with -c its upload, which would
+    not match its content-addressed name, is removed."""
+    e = Emu(faults="delay=1500:1@" + glob).start()
+    try:
+        f = tmp_path / "pkg-1.0-py3-none-any.whl"
+        f.write_bytes(os.urandom(4 * MiB))
+        p = subprocess.Popen([PUT, "-q", "-c", str(f), dest + "/"], env=e.env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.6)
+        with open(f, "ab") as fh:
+            fh.write(b"written later")
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 1, err
+        assert "changed while it was being sent: the upload was removed" in err
+        assert out == ""
+        root = remote_file(e, dest)
+        left = [n for _, _, names in os.walk(root) for n in names] if os.path.isdir(root) \
+            else []
+        assert left == []
+        # once written, a run sends it
+        r = run(e, "-c", str(f), dest + "/")
+        assert r.returncode == 0, r.stderr
+        assert sha(remote_file(e, r.stdout.strip())) == sha(f)
+    finally:
+        e.cleanup()
