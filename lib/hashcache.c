@@ -40,32 +40,41 @@ cmp_entry(const void *a, const void *b)
 	    ((const struct entry *)b)->path);
 }
 
+char *
+dbm_cache_file(const char *name)
+{
+	const char *v = getenv("DBMLOPS_HASH_CACHE"), *base, *home;
+	struct dbm_buf dir = DBM_BUF_INIT;
+
+	if (v && (strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0))
+		return NULL;
+	if ((base = getenv("DBMLOPS_CACHE")) != NULL && *base)
+		dbm_buf_adds(&dir, base);
+	else if ((base = getenv("XDG_CACHE_HOME")) != NULL && *base)
+		dbm_buf_printf(&dir, "%s/dbmlops", base);
+	else if ((home = getenv("HOME")) != NULL && *home)
+		dbm_buf_printf(&dir, "%s/.cache/dbmlops", home);
+	else
+		return NULL;
+	dbm_buf_printf(&dir, "/%s", name);
+	return dbm_buf_detach(&dir);
+}
+
 struct dbm_hashcache *
 dbm_hashcache_open(void)
 {
-	const char *v = getenv("DBMLOPS_HASH_CACHE"), *base, *home;
 	struct dbm_hashcache *c;
-	struct dbm_buf dir = DBM_BUF_INIT;
+	char *file = dbm_cache_file("sha256");
 	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 
-	if (v && (strcasecmp(v, "off") == 0 || strcmp(v, "0") == 0))
+	if (file == NULL)
 		return NULL;
-	if ((base = getenv("DBMLOPS_CACHE")) != NULL && *base) {
-		dbm_buf_adds(&dir, base);
-	} else if ((base = getenv("XDG_CACHE_HOME")) != NULL && *base) {
-		dbm_buf_printf(&dir, "%s/dbmlops", base);
-	} else if ((home = getenv("HOME")) != NULL && *home) {
-		dbm_buf_printf(&dir, "%s/.cache/dbmlops", home);
-	} else {
-		return NULL;
-	}
 	c = dbm_xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->mu, NULL);
-	dbm_buf_printf(&dir, "/sha256");
-	c->file = dbm_buf_detach(&dir);
+	c->file = file;
 	if ((f = fopen(c->file, "r")) == NULL)
 		return c;
 	while ((len = getline(&line, &cap, f)) > 0) {

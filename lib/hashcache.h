@@ -17,6 +17,10 @@
 
 struct dbm_hashcache;
 
+/* The path of cache file name in dbmlops' cache folder (malloc'd), or NULL
+ * when caching is off (DBMLOPS_HASH_CACHE=off) or there is no folder. */
+char *dbm_cache_file(const char *name);
+
 /* Load the cache (NULL when disabled or unusable: callers just hash). */
 struct dbm_hashcache *dbm_hashcache_open(void);
 /* Copy the cached digest of path into hex; 0 on a hit. Thread-safe. */

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "dbfs.h"
 #include "hashcache.h"
+#include "uploadrec.h"
 #include "http.h"
 #include "token.h"
 #include "json.h"
@@ -34,6 +35,12 @@ struct priv {
 	int abort;		/* credentials refused: stop sending */
 	struct dbm_hashcache *cache;
 	size_t *order;		/* files by size, largest first */
+	/* -c: the record of uploads, and the hash folders the destination
+	 * holds (listed once; listed is 0 when the listing failed) */
+	struct dbm_uploadrec *rec;
+	char **hashdirs;
+	size_t nhashdirs;
+	int listed;
 };
 
 static const struct dbm_upload *sort_u;	/* for by_size (one run at once) */
@@ -360,6 +367,114 @@ json_path_body(struct dbm_buf *b, const char *k1, const char *v1,
 
 static int dbfs_move(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, const char *tmp, struct dbm_err *e);
+static const char *ws_path(const char *p);
+
+/* One entry of a listing: keep name when it is a folder. */
+static void
+keep_dir(struct priv *pv, const char *path, int dir)
+{
+	size_t n = strlen(path), s;
+
+	while (n > 1 && path[n - 1] == '/')	/* folders may end in / */
+		n--;
+	for (s = n; s > 0 && path[s - 1] != '/'; s--)
+		;
+	if (!dir || n == s)
+		return;
+	pv->hashdirs = dbm_xrealloc(pv->hashdirs, (pv->nhashdirs + 1) *
+	    sizeof(*pv->hashdirs));
+	pv->hashdirs[pv->nhashdirs++] = dbm_xstrndup(path + s, n - s);
+}
+
+/* -c: the folders under the destination, in one listing (the Files API's
+ * in pages); a destination that does not exist holds none. */
+static void
+list_dest(struct dbm_upload *u, struct dbm_http *h)
+{
+	struct priv *pv = u->priv;
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_err e;
+	char *token = NULL;
+	int arr, i, n, rc;
+
+	do {
+		dbm_buf_reset(&url);
+		if (u->dest.kind == DBM_REMOTE_DBFS) {
+			dbm_buf_adds(&url, "/api/2.0/dbfs/list?path=");
+			dbm_url_encode(&url, u->dest.path, 0);
+		} else if (u->dest.kind == DBM_REMOTE_VOLUME) {
+			dbm_buf_adds(&url, "/api/2.0/fs/directories");
+			dbm_url_encode(&url, u->dest.path, 1);
+			if (token) {
+				dbm_buf_adds(&url, "?page_token=");
+				dbm_url_encode(&url, token, 0);
+			}
+		} else {
+			dbm_buf_adds(&url, "/api/2.0/workspace/list?path=");
+			dbm_url_encode(&url, ws_path(u->dest.path), 0);
+		}
+		free(token);
+		token = NULL;
+		rc = dbm_http_json(h, "GET", url.data, NULL, 1, &j, &e);
+		if (rc < 0) {
+			pv->listed = e.status == 404;
+			break;
+		}
+		arr = dbm_json_member(&j, 0, u->dest.kind == DBM_REMOTE_DBFS ?
+		    "files" : u->dest.kind == DBM_REMOTE_VOLUME ? "contents" :
+		    "objects");
+		n = dbm_json_count(&j, arr);
+		for (i = 0; i < n; i++) {
+			int o = dbm_json_elem(&j, arr, i), dir = 0;
+			char *p = dbm_json_strdup(&j, dbm_json_member(&j, o,
+			    "path")), *type;
+
+			if (u->dest.kind == DBM_REMOTE_WORKSPACE) {
+				type = dbm_json_strdup(&j, dbm_json_member(&j, o,
+				    "object_type"));
+				dir = type && strcmp(type, "DIRECTORY") == 0;
+				free(type);
+			} else {
+				dbm_json_bool(&j, dbm_json_member(&j, o,
+				    u->dest.kind == DBM_REMOTE_DBFS ? "is_dir" :
+				    "is_directory"), &dir);
+			}
+			if (p)
+				keep_dir(pv, p, dir);
+			free(p);
+		}
+		if (u->dest.kind == DBM_REMOTE_VOLUME)
+			token = dbm_json_get_str(&j, "next_page_token");
+		dbm_json_free(&j);
+		pv->listed = 1;
+	} while (token && *token);
+	free(token);
+	dbm_buf_free(&url);
+	qsort(pv->hashdirs, pv->nhashdirs, sizeof(*pv->hashdirs), cmp_str);
+}
+
+/* -c: what the listing and the record say of a file before any request:
+ * 2 there (recorded, its hash folder listed), 1 surely not there (no such
+ * folder), 0 not known (ask). */
+static int
+ca_state(struct dbm_upload *u, const struct dbm_upload_file *f)
+{
+	struct priv *pv = u->priv;
+	char dir[DBM_CA_HEX + 1];
+	const char *key = dir;
+	int listed;
+
+	if (!pv->listed)
+		return 0;
+	memcpy(dir, f->sha256, DBM_CA_HEX);
+	dir[DBM_CA_HEX] = '\0';
+	listed = bsearch(&key, pv->hashdirs, pv->nhashdirs,
+	    sizeof(*pv->hashdirs), cmp_str) != NULL;
+	if (!listed)
+		return 1;
+	return dbm_uploadrec_has(pv->rec, f->remote, f->size) ? 2 : 0;
+}
 
 struct mp {
 	const char *local, *name, *path;
@@ -548,7 +663,11 @@ dbfs_upload(struct dbm_upload *u, struct dbm_http *h,
 	char rhex[13];
 	const char *slash = strrchr(f->remote, '/');
 
-	if (u->o.content_addressed) {
+	if (u->o.content_addressed && (st = ca_state(u, f)) == 2) {
+		f->skipped = 1;
+		return 0;
+	}
+	if (u->o.content_addressed && st == 0) {
 		/* there already: nothing to send */
 		st = dbm_dbfs_status(h, f->remote, &size, &dir, e);
 		if (st < 0)
@@ -681,7 +800,12 @@ volume_upload(struct dbm_upload *u, struct dbm_http *h,
 	dbm_url_encode(&head, f->remote, 1);
 	dbm_buf_printf(&url, "%s?overwrite=%s", head.data,
 	    u->o.overwrite || u->o.content_addressed ? "true" : "false");
-	if (u->o.content_addressed) {
+	if (u->o.content_addressed && (st = ca_state(u, f)) == 2) {
+		f->skipped = 1;
+		rc = 0;
+		goto out;
+	}
+	if (u->o.content_addressed && st == 0) {
 		st = volume_head(h, head.data, &size, e);
 		if (st < 0)
 			goto out;
@@ -786,9 +910,12 @@ ws_upload(struct dbm_upload *u, struct dbm_http *h,
 	int rc = -1, st;
 
 	*strrchr(dir, '/') = '\0';
-	if (*dir && ws_mkdirs(u, h, dir, e) < 0)
+	if (u->o.content_addressed && ca_state(u, f) == 2) {
+		f->skipped = 1;
+		rc = 0;
 		goto out;
-	if (u->o.content_addressed) {
+	}
+	if (u->o.content_addressed && ca_state(u, f) == 0) {
 		if ((st = ws_size(h, f->remote, &size, e)) < 0)
 			goto out;
 		if (st == 1 && size == f->size) {
@@ -797,6 +924,8 @@ ws_upload(struct dbm_upload *u, struct dbm_http *h,
 			goto out;
 		}
 	}
+	if (*dir && ws_mkdirs(u, h, dir, e) < 0)
+		goto out;
 	dbm_buf_adds(&url, "/api/2.0/workspace-files/import-file");
 	dbm_url_encode(&url, ws_path(f->remote), 1);
 	dbm_buf_printf(&url, "?overwrite=%s", u->o.overwrite ||
@@ -949,6 +1078,8 @@ one(size_t i, int worker, void *arg)
 		    "bytes");
 		rc = -1;
 	}
+	if (rc == 0 && u->o.content_addressed)
+		dbm_uploadrec_add(pv->rec, f->remote, f->size);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -996,6 +1127,10 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 	}
 	if (u->o.want_sha || u->o.content_addressed)
 		pv.cache = dbm_hashcache_open();
+	if (u->o.content_addressed && !u->o.dry_run) {
+		pv.rec = dbm_uploadrec_open(auth->host);
+		list_dest(u, &pv.http[0]);
+	}
 	dbm_progress_init(&u->progress, (long long)u->n, u->bytes,
 	    u->o.quiet || u->o.dry_run);
 	/* largest first: a big file that sorts last by name would otherwise
@@ -1009,6 +1144,10 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 	free(pv.order);
 	dbm_progress_done(&u->progress);
 	dbm_hashcache_close(pv.cache);
+	dbm_uploadrec_close(pv.rec);
+	for (i = 0; (size_t)i < pv.nhashdirs; i++)
+		free(pv.hashdirs[i]);
+	free(pv.hashdirs);
 	for (i = 0; i < pv.nhttp && !u->o.dry_run; i++)
 		dbm_http_free(&pv.http[i]);
 	free(pv.http);

@@ -4,6 +4,7 @@ as well as on the files that arrived."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -95,8 +96,8 @@ def test_multipart_put_is_one_request(emu_plain, tmp_path):
 @pytest.mark.parametrize("dest", DESTS)
 def test_request_counts(emu_plain, tmp_path, dest):
     """One request per file, new or overwritten (-f) or refused (no -f);
-    -c on an unchanged file one status request and no bytes. Workspace
-    folders are made once per folder (not counted)."""
+    -c on an unchanged file one request (the destination's listing) and no
+    bytes. Workspace folders are made once per folder (not counted)."""
     def per_file(since):
         return [(x["method"], x["path"]) for x in emu_plain.requests()[since:]
                 if x["path"] != "/api/2.0/workspace/mkdirs"]
@@ -371,3 +372,30 @@ def test_file_changed_while_sent(tmp_path, dest, glob):
         assert sha(remote_file(e, r.stdout.strip())) == sha(f)
     finally:
         e.cleanup()
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_unchanged_tree_is_one_listing(emu_plain, tmp_path, dest):
+    """-c on an unchanged tree of 60 files: one request, the listing of
+    the destination (the record of uploads says what this machine sent);
+    without the record, one status request a file; a hash folder removed
+    remotely is noticed and its file sent again."""
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(60):
+        (src / ("f%02d.txt" % i)).write_bytes(os.urandom(100 + i))
+    assert run(emu_plain, "-c", "-r", str(src), dest + "/many").returncode == 0
+    n = len(emu_plain.requests())
+    r = run(emu_plain, "-c", "-r", str(src), dest + "/many")
+    assert r.returncode == 0, r.stderr
+    assert len(emu_plain.requests()) - n == 1
+    n = len(emu_plain.requests())
+    r = run(emu_plain, "-c", "-r", str(src), dest + "/many",
+            env={"DBMLOPS_HASH_CACHE": "off"})
+    assert r.returncode == 0, r.stderr
+    assert len(emu_plain.requests()) - n == 61
+    gone = r.stdout.splitlines()[0]
+    shutil.rmtree(os.path.dirname(remote_file(emu_plain, gone)))
+    r = run(emu_plain, "-c", "-r", str(src), dest + "/many")
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(remote_file(emu_plain, gone))
