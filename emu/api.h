@@ -19,6 +19,16 @@ extern const struct emu_form emu_dbfs_put_form;
 
 /* Files API (files.c), Workspace API (workspace.c). */
 enum MHD_Result emu_files(struct req *r);
+/* A Files API path (at least min components: 4 a volume, 5 a file in
+ * one) mapped into the data directory, or NULL after answering. */
+char *emu_files_map(struct req *r, const char *p, int min, char **canon,
+    enum MHD_Result *res);
+/* Put tmp in place at disk (canon for messages) and answer. */
+enum MHD_Result emu_files_commit(struct req *r, const char *tmp,
+    const char *disk, const char *canon, int overwrite);
+/* Multipart uploads (files_mpu.c): initiate, part URLs, parts, complete,
+ * abort. */
+enum MHD_Result emu_files_mpu(struct req *r);
 enum MHD_Result emu_workspace(struct req *r);
 
 /* OAuth: token endpoint and host metadata (oauth.c). */
@@ -29,6 +39,8 @@ enum MHD_Result emu_oauth(struct req *r);
 int emu_oauth_check(struct emu *e, const char *token, char **client);
 /* A member of an application/x-www-form-urlencoded body (malloc'd). */
 char *emu_form_value(struct req *r, const char *key);
+/* HMAC-SHA256 of payload with the emulator's key, in hex. */
+void emu_sign(struct emu *e, const char *payload, char hex[65]);
 /* Issue a token for principal, valid until expiry (malloc'd). */
 char *emu_oauth_issue(struct emu *e, const char *principal, long long expiry);
 /* --refresh-token-file: refresh tokens of `databricks auth login`. */

@@ -54,6 +54,7 @@ struct emu {
 	long long put_max;	/* dbfs/put multipart: 2 GB */
 	long long inline_max;	/* dbfs/put contents, add-block data: 1 MB */
 	long long read_max;	/* dbfs/read length: 1 MB */
+	long long files_put_max;	/* Files API single PUT: 5 GiB */
 	long long json_max;	/* any JSON request body */
 	long handle_idle;	/* seconds before a DBFS handle expires */
 	unsigned max_conn;	/* connections (threads) at once */

@@ -40,8 +40,9 @@ depth(const char *canon)
 
 /* Map a Files API path; NULL after answering when it is not acceptable.
  * min is the fewest components (4: a volume, 5: a file in one). */
-static char *
-map(struct req *r, const char *p, int min, char **canon, enum MHD_Result *res)
+char *
+emu_files_map(struct req *r, const char *p, int min, char **canon,
+    enum MHD_Result *res)
 {
 	char *disk = emu_map(r, ROOT_DBFS, p, canon, res);
 
@@ -71,19 +72,39 @@ static enum MHD_Result
 file_put(struct req *r, const char *p)
 {
 	enum MHD_Result res;
-	char *canon, *disk = map(r, p, 5, &canon, &res);
+	char *canon, *disk = emu_files_map(r, p, 5, &canon, &res);
 	int overwrite = emu_param_bool(r, "overwrite", 1);
 	struct stat st;
 
 	if (disk == NULL)
 		return res;
+	if (r->tmp && stat(r->tmp, &st) == 0 && st.st_size > r->emu->files_put_max)
+		/* above a single PUT's limit: the SDKs go multipart */
+		res = emu_reply_error(r, 413, "INVALID_PARAMETER_VALUE", "The "
+		    "file is larger than a single PUT allows (%lld bytes): use a "
+		    "multipart upload (action=initiate-upload)",
+		    r->emu->files_put_max);
+	else
+		res = emu_files_commit(r, r->tmp, disk, canon, overwrite);
+	free(disk);
+	free(canon);
+	return res;
+}
+
+enum MHD_Result
+emu_files_commit(struct req *r, const char *tmp, const char *disk,
+    const char *canon, int overwrite)
+{
+	enum MHD_Result res;
+	struct stat st;
+
 	if (stat(disk, &st) == 0 && S_ISDIR(st.st_mode))
 		res = emu_reply_error(r, 409, "ALREADY_EXISTS",
 		    "A directory exists at %s.", canon);
 	else if (stat(disk, &st) == 0 && !overwrite)
 		res = emu_reply_error(r, 409, "ALREADY_EXISTS",
 		    "The file %s already exists.", canon);
-	else if (store_commit(r->tmp, disk, overwrite) < 0)
+	else if (store_commit(tmp, disk, overwrite) < 0)
 		res = errno == EEXIST ? emu_reply_error(r, 409,
 		    "ALREADY_EXISTS", "The file %s already exists.", canon) :
 		    errno == ENOTDIR ? emu_reply_error(r, 409,
@@ -93,8 +114,6 @@ file_put(struct req *r, const char *p)
 		    strerror(errno));
 	else
 		res = emu_reply(r, 204, NULL, "", 0);
-	free(disk);
-	free(canon);
 	return res;
 }
 
@@ -137,7 +156,7 @@ static enum MHD_Result
 file_get(struct req *r, const char *p)
 {
 	enum MHD_Result res;
-	char *canon, *disk = map(r, p, 5, &canon, &res);
+	char *canon, *disk = emu_files_map(r, p, 5, &canon, &res);
 	struct stat st;
 	struct MHD_Response *resp;
 	off_t off = 0, len;
@@ -186,7 +205,7 @@ static enum MHD_Result
 file_delete(struct req *r, const char *p)
 {
 	enum MHD_Result res;
-	char *canon, *disk = map(r, p, 5, &canon, &res);
+	char *canon, *disk = emu_files_map(r, p, 5, &canon, &res);
 	struct stat st;
 
 	if (disk == NULL)
@@ -273,7 +292,7 @@ static enum MHD_Result
 dirs(struct req *r, const char *p)
 {
 	enum MHD_Result res;
-	char *canon, *disk = map(r, p, 4, &canon, &res), **names;
+	char *canon, *disk = emu_files_map(r, p, 4, &canon, &res), **names;
 	struct stat st;
 	int isdir, n;
 

@@ -36,6 +36,7 @@ enum {
 	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_USER_NAME, OPT_VERSION,
 	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN,
 	OPT_ADO_TOKEN_FILE, OPT_ADO_SUBJECT, OPT_ENTRA_FILE, OPT_REFRESH_FILE,
+	OPT_FILES_PUT_MAX,
 	OPT_CLUSTER,
 };
 
@@ -92,6 +93,9 @@ usage(void)
 	    "      --inline-max bytes dbfs/put contents and add-block limit "
 	    "(1 MB)\n"
 	    "      --read-max bytes   dbfs/read length limit (1 MB)\n"
+	    "      --files-put-max bytes  Files API single PUT limit (5 GiB; "
+	    "larger files\n"
+	    "                         go multipart)\n"
 	    "      --handle-idle secs DBFS stream handle timeout (600)\n"
 	    "      --python path      base interpreter of job runs, with mlflow "
 	    "(python3)\n"
@@ -331,6 +335,7 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		{"faults", required_argument, NULL, OPT_FAULTS},
 		{"entra-file", required_argument, NULL, OPT_ENTRA_FILE},
 		{"federation-file", required_argument, NULL, OPT_FEDERATION},
+		{"files-put-max", required_argument, NULL, OPT_FILES_PUT_MAX},
 		{"github-oidc-subject", required_argument, NULL, OPT_GH_SUBJECT},
 		{"github-oidc-token-file", required_argument, NULL,
 		    OPT_GH_TOKEN_FILE},
@@ -425,6 +430,12 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			break;
 		case OPT_REFRESH_FILE:
 			o->refresh_file = optarg;
+			break;
+		case OPT_FILES_PUT_MAX:
+			e->files_put_max = num("--files-put-max", optarg);
+			if (e->files_put_max == 0)
+				dbm_usage_error("--files-put-max: 0 would refuse "
+				    "every file");
 			break;
 		case OPT_HANDLE_IDLE:
 			e->handle_idle = (long)num("--handle-idle", optarg);
@@ -641,6 +652,7 @@ main(int argc, char *argv[])
 	e.put_max = 2LL * 1024 * 1024 * 1024;
 	e.inline_max = 1024 * 1024;
 	e.read_max = 1024 * 1024;
+	e.files_put_max = 5LL << 30;
 	e.json_max = 16 * 1024 * 1024;
 	e.handle_idle = 600;
 	e.token_ttl = 3600;

@@ -52,8 +52,8 @@ out:
 	return rc;
 }
 
-static void
-sign(struct emu *e, const char *payload, char hex[65])
+void
+emu_sign(struct emu *e, const char *payload, char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
@@ -72,7 +72,7 @@ emu_oauth_issue(struct emu *e, const char *client, long long expiry)
 
 	dbm_hex((const unsigned char *)client, strlen(client), cid);
 	dbm_buf_printf(&b, "emu1.%lld.%s", expiry, cid);
-	sign(e, b.data, hex);
+	emu_sign(e, b.data, hex);
 	dbm_buf_printf(&b, ".%s", hex);
 	free(cid);
 	return dbm_buf_detach(&b);
@@ -91,7 +91,7 @@ emu_oauth_check(struct emu *e, const char *token, char **client)
 	    strlen(dot + 1) != 64)
 		return 0;
 	payload = dbm_xstrndup(token, (size_t)(dot - token));
-	sign(e, payload, hex);
+	emu_sign(e, payload, hex);
 	free(payload);
 	for (i = 0; i < 64; i++)
 		diff |= (unsigned char)(hex[i] ^ dot[1 + i]);

@@ -27,6 +27,11 @@ static const struct route routes[] = {
 	{"POST", "/dbfs/", PREFIX, BODY_FILE, emu_dbfs, NULL},
 	{"GET", "/dbfs/", PREFIX, BODY_NONE, emu_dbfs, NULL},
 	{"PUT", "/api/2.0/fs/files/", PREFIX, BODY_FILE, emu_files, NULL},
+	/* multipart uploads: the actions, the part URLs, the parts */
+	{"POST", "/api/2.0/fs/files/", PREFIX, BODY_JSON, emu_files_mpu, NULL},
+	{"POST", "/api/2.0/fs/create-upload-part-urls", EXACT, BODY_JSON,
+	    emu_files_mpu, NULL},
+	{"PUT", "/mpu-part/", PREFIX | PUBLIC, BODY_FILE, emu_files_mpu, NULL},
 	/* downloads are cut half way by the drop fault (emu_reply_fd) */
 	{NULL, "/api/2.0/fs/", PREFIX | ROUTE_CUT_REPLY, BODY_NONE, emu_files,
 	    NULL},

@@ -135,6 +135,7 @@ dbm_resp_free(struct dbm_resp *r)
 {
 	dbm_buf_free(&r->body);
 	free(r->location);
+	free(r->etag);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -236,6 +237,15 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			e--;
 		free(x->resp->location);
 		x->resp->location = dbm_xstrndup(p + s, e - s);
+	} else if (len > 5 && strncasecmp(p, "ETag:", 5) == 0) {
+		size_t s = 5, e = len;
+
+		while (s < e && (p[s] == ' ' || p[s] == '\t'))
+			s++;
+		while (e > s && strchr(" \t\r\n", p[e - 1]))
+			e--;
+		free(x->resp->etag);
+		x->resp->etag = dbm_xstrndup(p + s, e - s);
 	} else if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* a new response (after 100-continue or a redirect) */
 		x->resp->retry_after = -1;

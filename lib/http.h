@@ -64,6 +64,7 @@ struct dbm_resp {
 	long long content_length;	/* of the answer, -1 when unknown */
 	int attempts;
 	char *location;		/* a redirect's Location, or NULL */
+	char *etag;		/* the ETag header, or NULL */
 };
 
 /* One request with retries (use_auth: send h's credentials); 0 on a 2xx

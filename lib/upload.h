@@ -26,6 +26,8 @@ struct dbm_upload_opts {
 	int want_sha;		/* compute every file's sha256 */
 	long long dbfs_put_max;	/* DBFS multipart put limit (2 GB) */
 	long long block;	/* DBFS add-block size (1 MiB) */
+	long long files_put_max;	/* Files API single PUT (5 GiB) */
+	long long part_size;	/* Files API multipart part (64 MiB) */
 };
 
 struct dbm_upload_file {

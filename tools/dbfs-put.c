@@ -186,6 +186,10 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 		o->dbfs_put_max = strtoll(v, NULL, 10);
 	if ((v = getenv("DBMLOPS_DBFS_BLOCK")) != NULL && *v)
 		o->block = strtoll(v, NULL, 10);
+	if ((v = getenv("DBMLOPS_FILES_PUT_MAX")) != NULL && *v)
+		o->files_put_max = strtoll(v, NULL, 10);
+	if ((v = getenv("DBMLOPS_FILES_PART_SIZE")) != NULL && *v)
+		o->part_size = strtoll(v, NULL, 10);
 }
 
 /* The remote path of each file sent, one a line, or the manifest. */

@@ -399,3 +399,77 @@ def test_unchanged_tree_is_one_listing(emu_plain, tmp_path, dest):
     r = run(emu_plain, "-c", "-r", str(src), dest + "/many")
     assert r.returncode == 0, r.stderr
     assert os.path.exists(remote_file(emu_plain, gone))
+
+
+def test_volume_multipart_above_the_single_put_limit(tmp_path):
+    """Above the Files API's single-PUT limit (lowered to 1 MiB here) a
+    volume upload goes multipart: initiate, the part URLs, the parts in
+    parallel from the open file, complete; the bytes are exact and the
+    final path gets them all at once."""
+    e = Emu(extra=["--files-put-max", str(MiB)]).start()
+    try:
+        f = tmp_path / "model.bin"
+        f.write_bytes(os.urandom(3 * MiB + 5))
+        small = tmp_path / "small.bin"
+        small.write_bytes(b"s" * 1000)
+        env = {"DBMLOPS_FILES_PART_SIZE": str(256 * 1024),
+               "DBMLOPS_FILES_PUT_MAX": str(MiB)}
+        r = run(e, str(f), str(small), "/Volumes/c/s/v/mp/", env=env)
+        assert r.returncode == 0, r.stderr
+        assert sha(remote_file(e, "/Volumes/c/s/v/mp/model.bin")) == sha(f)
+        assert open(remote_file(e, "/Volumes/c/s/v/mp/small.bin"), "rb").read() == b"s" * 1000
+        log = [(x["method"], x["path"].split("?")[0]) for x in e.requests()]
+        path = "/api/2.0/fs/files/Volumes/c/s/v/mp/model.bin"
+        assert log.count(("POST", path)) == 2                  # initiate, complete
+        assert log.count(("POST", "/api/2.0/fs/create-upload-part-urls")) == 1
+        assert len([x for x in log if x[1].startswith("/mpu-part/")]) == 13
+        assert ("PUT", path) not in log
+        # a single PUT of it is refused as the service refuses it
+        import requests
+        r2 = requests.put(e.url + "/api/2.0/fs/files/Volumes/c/s/v/mp/x.bin",
+                          data=f.read_bytes(), timeout=60,
+                          headers={"Authorization": "Bearer " + Emu.TOKEN})
+        assert r2.status_code == 413
+        # without -f the existing file is refused at initiate, nothing sent
+        n = len(e.requests())
+        r = run(e, str(f), "/Volumes/c/s/v/mp/model.bin", env=env)
+        assert r.returncode == 1 and "already exists" in r.stderr
+        assert len(e.requests()) - n == 1
+    finally:
+        e.cleanup()
+
+
+def test_volume_multipart_failure_aborts(tmp_path):
+    """A part that cannot be sent fails the file and aborts the session:
+    nothing at the path, the parts dropped."""
+    e = Emu(extra=["--files-put-max", str(MiB)],
+            faults="503=0:1@/mpu-part/*").start()
+    try:
+        f = tmp_path / "model.bin"
+        f.write_bytes(os.urandom(2 * MiB))
+        r = run(e, str(f), "/Volumes/c/s/v/ab/model.bin",
+                env={"DBMLOPS_FILES_PART_SIZE": str(512 * 1024),
+                     "DBMLOPS_FILES_PUT_MAX": str(MiB), "DBMLOPS_RETRY_TIMEOUT": "1"})
+        assert r.returncode == 1
+        assert not os.path.exists(remote_file(e, "/Volumes/c/s/v/ab/model.bin"))
+        posts = [x["path"] for x in e.requests() if x["method"] == "POST"]
+        assert posts.count("/api/2.0/fs/files/Volumes/c/s/v/ab/model.bin") == 2, posts
+        tmpdir = os.path.join(e.data, "tmp")
+        assert not [n for n in os.listdir(tmpdir) if n.startswith("mpu-")]
+    finally:
+        e.cleanup()
+
+
+def test_volume_falls_back_to_multipart_when_the_server_says_so(tmp_path):
+    """A server whose single-PUT limit is lower than the client's answers
+    413: the file goes multipart."""
+    e = Emu(extra=["--files-put-max", str(MiB)]).start()
+    try:
+        f = tmp_path / "model.bin"
+        f.write_bytes(os.urandom(2 * MiB))
+        r = run(e, str(f), "/Volumes/c/s/v/fb/model.bin")
+        assert r.returncode == 0, r.stderr
+        assert sha(remote_file(e, "/Volumes/c/s/v/fb/model.bin")) == sha(f)
+        assert any(x["path"].startswith("/mpu-part/") for x in e.requests())
+    finally:
+        e.cleanup()
