@@ -24,8 +24,8 @@ PYTHON ?= python3
 # Flags the build needs whatever CFLAGS the user picks.
 DBM_CPPFLAGS = -D_XOPEN_SOURCE=700 -DDBM_VERSION='"$(VERSION)"' -Ilib
 DBM_LDFLAGS = -Wl,--as-needed
-DBM_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wno-unused-parameter -MMD -MP
+DBM_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat-security \
+	-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -MMD -MP
 ifeq ($(SANITIZE),1)
 DBM_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -159,6 +159,7 @@ bench: $(BINS)
 # JSON reader, wheelpath-subst's engine, the MLproject reader, and what
 # workspace-emu does with a request's path and JSON body.
 FUZZ_SECONDS ?= 30
+FUZZ_SEED ?=
 FUZZ_TARGETS = json subst mlproject request
 FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
 __fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request,$(1)),\
@@ -172,6 +173,7 @@ fuzz: $(B)/config.mk $(B)/gen/launch.h
 		    -o $(B)/fuzz/$(t) $(call __fuzz_srcs,$(t)) $(LIB_LIBS) -lpthread; \
 		mkdir -p $(B)/fuzz/corpus-$(t); \
 		$(B)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) \
+		    $(if $(FUZZ_SEED),-seed=$(FUZZ_SEED)) \
 		    $(if $(FUZZ_CLANG),$(B)/fuzz/corpus-$(t)) tests/fuzz/corpus/$(t);)
 
 # GNU standards: DESTDIR, PREFIX, BINDIR, MANDIR, DATADIR; install(1) with

@@ -111,7 +111,7 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 
 			dbm_buf_printf(&m, "parameter %s: unknown type '%s' "
 			    "(string, float, path, uri)", p.name, p.type);
-			rc = dbm_yaml_bad(e, file, v, m.data);
+			rc = dbm_yaml_bad(e, file, v, "%s", m.data);
 			dbm_buf_free(&m);
 			free(p.name);
 			free(p.type);

@@ -259,3 +259,20 @@ def test_cancelled_elsewhere_exit_code(stack, project):
     out, err = p.communicate(timeout=120)
     assert p.returncode == 4, err
     assert json.loads(out)["result_state"] == "CANCELED"
+
+
+def test_format_directives_in_an_mlproject_are_text(tmp_path):
+    """An MLproject whose values hold printf directives (found by the
+    MLproject fuzz target: a parameter type of '%s%s%n' crashed the
+    reader) gives the clear error, the directives quoted as written."""
+    proj = tmp_path / "p"
+    proj.mkdir()
+    shutil.copy(os.path.join(TOP, "tests", "fuzz", "corpus", "mlproject", "format-in-type"),
+                proj / "MLproject")
+    r = subprocess.run([os.path.join(BIN, "mlflow-submit"), "-n", "-c",
+                        '{"spark_version": "15.4.x", "node_type_id": "x", "num_workers": 1}',
+                        "--experiment-name", "/Shared/fmt", str(proj)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "unknown type '%s%s%s%s%n%2e%2e'" in r.stderr
+    assert "MLproject:5:" in r.stderr
