@@ -156,13 +156,14 @@ bench: $(BINS)
 #   make fuzz FUZZ_SECONDS=60
 # With clang, libFuzzer (coverage-guided); else gcc and tests/fuzz/driver.c
 # (corpus, then seeded mutations). Both under ASan and UBSan. Targets: the
-# JSON reader, wheelpath-subst's engine, the MLproject reader, and what
-# workspace-emu does with a request's path and JSON body.
+# JSON reader, wheelpath-subst's engine, the MLproject reader, what
+# workspace-emu does with a request's path and JSON body, and a dbfs/put
+# upload sent to a whole emulator in the fuzzer's process.
 FUZZ_SECONDS ?= 30
 FUZZ_SEED ?=
-FUZZ_TARGETS = json subst mlproject request
+FUZZ_TARGETS = json subst mlproject request multipart
 FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
-__fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request,$(1)),\
+__fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request multipart,$(1)),\
 	-Iemu $(filter-out emu/main.c,$(EMU_SRC)) $(MHD_CFLAGS) $(MHD_LIBS))
 fuzz: $(B)/config.mk $(B)/gen/launch.h
 	@mkdir -p $(B)/fuzz
@@ -170,6 +171,7 @@ fuzz: $(B)/config.mk $(B)/gen/launch.h
 		$(if $(FUZZ_CLANG),clang -fsanitize=fuzzer,$(CC) tests/fuzz/driver.c) \
 		    $(DBM_CPPFLAGS) -Ilib -I$(B)/gen $(LIB_CFLAGS) -g -O1 -pthread \
 		    -fsanitize=address,undefined -fno-sanitize-recover=all \
+		    -fno-omit-frame-pointer \
 		    -o $(B)/fuzz/$(t) $(call __fuzz_srcs,$(t)) $(LIB_LIBS) -lpthread; \
 		mkdir -p $(B)/fuzz/corpus-$(t); \
 		$(B)/fuzz/$(t) -max_total_time=$(FUZZ_SECONDS) \

@@ -475,6 +475,8 @@ mp_iter(void *cls, enum MHD_ValueKind kind, const char *key,
 	struct req *r = cls;
 	struct multipart *m = r->mp;
 
+	if (key == NULL)	/* a part without a name (found by fuzzing) */
+		key = "";
 	if (filename != NULL || strcmp(key, "contents") == 0 ||
 	    strcmp(key, "file") == 0) {
 		m->have_file = 1;

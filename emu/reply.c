@@ -204,6 +204,7 @@ int
 emu_need_json(struct req *r, enum MHD_Result *res)
 {
 	struct dbm_err e;
+	int parsed;
 
 	if (r->have_json)
 		return 0;
@@ -217,15 +218,18 @@ emu_need_json(struct req *r, enum MHD_Result *res)
 		    "Request body is missing: expected a JSON object");
 		return -1;
 	}
-	if (dbm_json_parse(&r->json, r->body.data, r->body.len, "body",
-	    &e) < 0 || dbm_json_type(&r->json, 0) != DBM_JSON_OBJECT) {
+	parsed = dbm_json_parse(&r->json, r->body.data, r->body.len, "body",
+	    &e) == 0;
+	if (!parsed || dbm_json_type(&r->json, 0) != DBM_JSON_OBJECT) {
+		if (parsed) {	/* JSON, not an object (a leak the fuzzer found) */
+			dbm_json_free(&r->json);
+			dbm_err_clear(&e);
+		}
 		if (e.kind != DBM_E_INPUT)
 			snprintf(e.msg, sizeof(e.msg), "%s", "not an object");
 		*res = emu_reply_error(r, 400, "MALFORMED_REQUEST",
 		    "Invalid JSON given in the body of the request - %s at "
 		    "line %ld column %ld", e.msg, e.line, e.col);
-		if (r->have_json)
-			dbm_json_free(&r->json);
 		r->have_json = 0;
 		return -1;
 	}

@@ -321,3 +321,21 @@ def test_experiments_are_workspace_objects(emu):
     s, code, _ = call(emu, "GET", "/api/2.0/workspace/get-status",
                       params={"path": "/Shared/objs/none"})
     assert (s, code) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_odd_upload_bodies_found_by_fuzzing(emu):
+    """Bodies the dbfs/put fuzz target found mishandled: a multipart part
+    without a name (the emulator crashed; now the part is ignored), JSON
+    that is not an object (it leaked; refused); the emulator keeps
+    serving."""
+    body = (b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nno name\r\n"
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n/fz/x\r\n"
+            b"--XyZ--\r\n")
+    r = requests.post(emu.url + "/api/2.0/dbfs/put", data=body, timeout=30, headers=dict(
+        auth(), **{"Content-Type": "multipart/form-data; boundary=XyZ"}))
+    assert r.status_code in (200, 400), r.text
+    for js in ("[]", "4", '"s"'):
+        s, code, _ = call(emu, "POST", "/api/2.0/dbfs/put", data=js,
+                          headers={"Content-Type": "application/json"})
+        assert (s, code) == (400, "MALFORMED_REQUEST"), js
+    assert call(emu, "GET", "/api/2.0/dbfs/get-status", params={"path": "/"})[0] == 200
