@@ -662,7 +662,7 @@ dbfs_upload(struct dbm_upload *u, struct dbm_http *h,
 {
 	struct dbm_buf tmp = DBM_BUF_INIT, body = DBM_BUF_INIT;
 	long long size;
-	int dir, st, rc = -1;
+	int dir, st = 0, rc = -1;
 	unsigned char rnd[6];
 	char rhex[13];
 	const char *slash = strrchr(f->remote, '/');
@@ -1031,7 +1031,7 @@ volume_upload(struct dbm_upload *u, struct dbm_http *h,
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
 	long long size;
-	int rc = -1, st;
+	int rc = -1, st = 0;
 
 	dbm_buf_adds(&head, "/api/2.0/fs/files");
 	dbm_url_encode(&head, f->remote, 1);
@@ -1151,7 +1151,7 @@ ws_upload(struct dbm_upload *u, struct dbm_http *h,
 	struct dbm_err e2;
 	char *dir = dbm_xstrdup(f->remote);
 	long long size;
-	int rc = -1, st;
+	int rc = -1, st = 0;
 
 	*strrchr(dir, '/') = '\0';
 	if (u->o.content_addressed && ca_state(u, f) == 2) {
