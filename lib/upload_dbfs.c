@@ -1,0 +1,317 @@
+/*
+ * The DBFS sender of the upload engine (upload_int.h): one multipart put
+ * straight to the path up to the put limit, create/add-block/close to a
+ * temporary sibling moved into place above it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "dbfs.h"
+#include "http.h"
+#include "json.h"
+#include "sha.h"
+#include "upload.h"
+#include "upload_int.h"
+
+static int dbfs_move(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f, const char *tmp, struct dbm_err *e);
+
+struct mp {
+	const char *local, *name, *path;
+	int overwrite;
+	int fd;			/* the bytes: the file hashed, open */
+	long long size;
+	long long off;		/* read position of this attempt */
+};
+
+static size_t
+mp_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct mp *m = arg;
+	size_t want = size * n;
+	ssize_t got;
+
+	if ((long long)want > m->size - m->off)
+		want = (size_t)(m->size - m->off);
+	if (want == 0)
+		return 0;
+	do
+		got = pread(m->fd, buf, want, (off_t)m->off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)	/* shorter than it was: curl fails the request */
+		return CURL_READFUNC_ABORT;
+	m->off += got;
+	return (size_t)got;
+}
+
+static int
+mp_seek(void *arg, curl_off_t off, int origin)
+{
+	struct mp *m = arg;
+
+	if (origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	m->off = (long long)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static curl_mime *
+build_mime(CURL *c, void *arg, struct dbm_err *e)
+{
+	struct mp *m = arg;
+	curl_mime *mime = curl_mime_init(c);
+	curl_mimepart *part;
+
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "path");
+	curl_mime_data(part, m->path, CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "overwrite");
+	curl_mime_data(part, m->overwrite ? "true" : "false",
+	    CURL_ZERO_TERMINATED);
+	part = curl_mime_addpart(mime);
+	curl_mime_name(part, "contents");
+	/* from the descriptor the digest was read from, not the name */
+	m->off = 0;
+	if (curl_mime_data_cb(part, (curl_off_t)m->size, mp_read, mp_seek,
+	    NULL, m) != CURLE_OK) {
+		curl_mime_free(mime);
+		dbm_errf(e, DBM_E_SYS, "%s: cannot set up the upload", m->local);
+		return NULL;
+	}
+	curl_mime_filename(part, m->name);
+	curl_mime_type(part, "application/octet-stream");
+	return mime;
+}
+
+/* create / add-block / close: add-block is not idempotent, so a failed
+ * block restarts the whole file from create (with overwrite). */
+static int
+dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
+    const char *path, struct dbm_err *e)
+{
+	struct dbm_buf body = DBM_BUF_INIT;
+	struct dbm_json j;
+	unsigned char *raw = dbm_xmalloc((size_t)u->o.block);
+	char *b64 = dbm_xmalloc((size_t)u->o.block / 3 * 4 + 8);
+	long long handle, off;
+	int attempt, rc = -1;
+	ssize_t n;
+
+	for (attempt = 0; attempt < 3 && rc < 0; attempt++) {
+		dbm_upload_json_body(&body, "path", path, NULL, NULL, "overwrite", 1);
+		if (dbm_upload_dbfs_call(h, "create", &body, 1, &j, e) < 0)
+			break;
+		if (dbm_json_get_int(&j, "handle", &handle) < 0) {
+			dbm_json_free(&j);
+			dbm_errf(e, DBM_E_API, "dbfs/create: no handle");
+			break;
+		}
+		dbm_json_free(&j);
+		for (off = 0;; off += n) {
+			n = pread(fd, raw, (size_t)u->o.block, off);
+			if (n < 0 && errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			if (n < 0) {
+				dbm_err_sys(e, "read");
+				goto out;
+			}
+			if (n == 0)
+				break;
+			EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
+			dbm_buf_reset(&body);
+			dbm_buf_printf(&body, "{\"handle\":%lld,\"data\":\"%s\"}",
+			    handle, b64);
+			if (dbm_upload_dbfs_call(h, "add-block", &body, 0, NULL, e) < 0)
+				break;
+			dbm_progress_bytes(&u->progress, n);
+		}
+		if (n != 0)
+			continue;	/* a block failed: start again */
+		dbm_buf_reset(&body);
+		dbm_buf_printf(&body, "{\"handle\":%lld}", handle);
+		if (dbm_upload_dbfs_call(h, "close", &body, 0, NULL, e) == 0)
+			rc = 0;
+	}
+out:
+	free(raw);
+	free(b64);
+	dbm_buf_free(&body);
+	return rc;
+}
+
+/* One multipart put of the whole file to its final path (PROTOCOL.md
+ * section 1): the service stores the file when the request completes, so
+ * the path holds the old file or the new one, never a part; without -f
+ * (and with -c) it does not overwrite. 1 when done (or the file is there:
+ * content-addressed, or our own lost first attempt), 0 when the file is
+ * above the put limit, -1 on error. */
+static int
+dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
+    int fd, struct dbm_err *e)
+{
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+	struct mp m;
+	struct dbm_err e2;
+	long long size;
+	int dir, rc = -1;
+
+	m.local = f->local;
+	m.name = dbm_upload_base_name(f->local);
+	m.path = f->remote;
+	m.overwrite = u->o.overwrite && !u->o.content_addressed;
+	m.fd = fd;
+	m.size = f->size;
+	dbm_req_init(&r, "POST", "/api/2.0/dbfs/put");
+	r.mime = build_mime;
+	r.mime_arg = &m;
+	r.idempotent = 1;	/* the same bytes to the same path */
+	r.progress = dbm_upload_on_bytes;
+	r.progress_arg = &u->progress;
+	if (dbm_http_do(h, &r, &resp, e) == 0) {
+		rc = 1;
+	} else if (e->status == 400 && strcmp(e->code,
+	    "MAX_BLOCK_SIZE_EXCEEDED") == 0) {
+		rc = 0;
+	} else if (e->status == 400 && strcmp(e->code,
+	    "RESOURCE_ALREADY_EXISTS") == 0) {
+		if (u->o.content_addressed) {	/* same name, same bytes */
+			f->skipped = 1;
+			rc = 1;
+		} else if (resp.attempts > 1 && dbm_dbfs_status(h, f->remote,
+		    &size, &dir, &e2) == 1 && !dir && size == f->size) {
+			rc = 1;		/* our own first attempt */
+		} else {
+			dbm_upload_exists(u, f, e);
+		}
+	}
+	dbm_resp_free(&resp);
+	return rc;
+}
+
+int
+dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
+    struct dbm_upload_file *f, int fd, struct dbm_err *e)
+{
+	struct dbm_buf tmp = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	long long size;
+	int dir, st = 0, rc = -1;
+	unsigned char rnd[6];
+	char rhex[13];
+	const char *slash = strrchr(f->remote, '/');
+
+	if (u->o.content_addressed && (st = dbm_upload_ca_state(u, f)) == 2) {
+		f->skipped = 1;
+		return 0;
+	}
+	if (u->o.content_addressed && st == 0) {
+		/* there already: nothing to send */
+		st = dbm_dbfs_status(h, f->remote, &size, &dir, e);
+		if (st < 0)
+			return -1;
+		if (st == 1 && !dir && size == f->size) {
+			f->skipped = 1;
+			return 0;
+		}
+	}
+	if (f->size <= u->o.dbfs_put_max &&
+	    (st = dbfs_put(u, h, f, fd, e)) != 0)
+		return st > 0 ? 0 : -1;
+	/* Above the put limit: create/add-block/close writes the path as it
+	 * goes, so into a temporary sibling, then moved into place. */
+	if (!u->o.overwrite && !u->o.content_addressed &&
+	    (st = dbm_dbfs_status(h, f->remote, &size, &dir, e)) != 0)
+		return st < 0 ? -1 : dbm_upload_exists(u, f, e);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return dbm_err_sys(e, "getrandom");
+	dbm_hex(rnd, sizeof(rnd), rhex);
+	dbm_buf_printf(&tmp, "%.*s/.%s.dbmlops-%s.tmp", (int)(slash -
+	    f->remote), f->remote, slash + 1, rhex);
+	if (dbfs_stream(u, h, fd, tmp.data, e) == 0)
+		rc = dbfs_move(u, h, f, tmp.data, e);
+	if (rc < 0) {	/* leave no temporary behind */
+		struct dbm_err e2;
+
+		dbm_upload_json_body(&body, "path", tmp.data, NULL, NULL, "recursive",
+		    0);
+		dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, &e2);
+	}
+	dbm_buf_free(&tmp);
+	dbm_buf_free(&body);
+	return rc;
+}
+
+/* Delete-and-move rounds lost to other writers of the same path before
+ * giving up. */
+#define MOVE_RACES 30
+
+/* Move the finished temporary into place. move is not idempotent: after a
+ * lost answer, the two paths tell whether it happened. */
+static int
+dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
+    const char *tmp, struct dbm_err *e)
+{
+	struct dbm_buf body = DBM_BUF_INIT;
+	struct dbm_err e2;
+	long long size;
+	int dir, attempt, rc = -1, races = 0;
+
+	for (attempt = 0; attempt < 5 + races; attempt++) {
+		dbm_upload_json_body(&body, "source_path", tmp, "destination_path",
+		    f->remote, NULL, 0);
+		if (dbm_upload_dbfs_call(h, "move", &body, 0, NULL, e) == 0) {
+			rc = 0;
+			break;
+		}
+		if (e->code[0] && strcmp(e->code,
+		    "RESOURCE_ALREADY_EXISTS") == 0) {
+			if (u->o.content_addressed) {	/* same content */
+				rc = 0;
+				break;
+			}
+			if (!u->o.overwrite || races >= MOVE_RACES) {
+				dbm_upload_exists(u, f, e);
+				break;
+			}
+			/* another writer may put its file back between our
+			 * delete and our move (two pipelines uploading one
+			 * wheel): delete again, after a random pause */
+			if (races > 0) {
+				struct timespec ts = {0, (long)(rand() % 50 + 5) *
+				    1000000L * (races < 5 ? races : 5)};
+
+				nanosleep(&ts, NULL);
+			}
+			races++;
+			dbm_upload_json_body(&body, "path", f->remote, NULL, NULL,
+			    "recursive", 0);
+			if (dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, e) < 0)
+				break;
+			continue;
+		}
+		if (e->kind != DBM_E_NET)
+			break;
+		if (dbm_dbfs_status(h, tmp, &size, &dir, &e2) != 0) {
+			/* still there (or unknown): the move did not happen */
+			continue;
+		}
+		if (dbm_dbfs_status(h, f->remote, &size, &dir, &e2) == 1 &&
+		    size == f->size)
+			rc = 0;
+		break;
+	}
+	dbm_buf_free(&body);
+	return rc;
+}
