@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dbfs.h"
 #include "remote.h"
 #include "jobspec.h"
 #include "json.h"
@@ -30,6 +29,7 @@
 #include "sha.h"
 #include "submit.h"
 #include "tarball.h"
+#include "upload.h"
 
 /* One submission in progress. */
 struct submit {
@@ -477,7 +477,7 @@ put_code(struct submit *s, const char *local, struct dbm_buf *path,
 	fuse = dbm_remote_fuse(f.kind, f.path);
 	dbm_buf_adds(path, fuse);
 	if (!s->o->dry_run && local)
-		rc = dbm_put_once(s->h, local, &f, &s->e);
+		rc = dbm_upload_once(s->h, local, &f, &s->e);
 	free(fuse);
 	dbm_remote_free(&f);
 	dbm_buf_free(&rel);

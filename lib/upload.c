@@ -666,3 +666,54 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 	u->priv = NULL;
 	return failed;
 }
+
+int
+dbm_upload_once(struct dbm_http *h, const char *local,
+    const struct dbm_remote *r, struct dbm_err *e)
+{
+	struct dbm_upload u;
+	struct dbm_upload_file f;
+	struct priv pv;
+	struct stat st;
+	int fd, rc = -1;
+
+	if ((fd = open(local, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return dbm_err_sys(e, "%s", local);
+	}
+	/* one file, content-addressed by its name: sent unless there */
+	memset(&u, 0, sizeof(u));
+	memset(&f, 0, sizeof(f));
+	memset(&pv, 0, sizeof(pv));
+	pthread_mutex_init(&pv.mu, NULL);
+	u.o.content_addressed = 1;
+	u.o.quiet = 1;
+	u.o.dbfs_put_max = 2000LL * 1000 * 1000;
+	u.o.block = 1024 * 1024;
+	u.o.files_put_max = 5LL << 30;
+	u.o.part_size = 64LL << 20;
+	u.dest = *r;
+	u.priv = &pv;
+	dbm_progress_init(&u.progress, 1, (long long)st.st_size, 1);
+	f.local = (char *)local;
+	f.remote = r->path;
+	f.size = (long long)st.st_size;
+	switch (r->kind) {
+	case DBM_REMOTE_DBFS:
+		rc = dbm_upload_dbfs(&u, h, &f, fd, e);
+		break;
+	case DBM_REMOTE_VOLUME:
+		rc = dbm_upload_volume(&u, h, &f, fd, e);
+		break;
+	case DBM_REMOTE_WORKSPACE:
+		rc = dbm_upload_workspace(&u, h, &f, fd, e);
+		break;
+	}
+	close(fd);
+	for (int i = 0; i < pv.ndirs; i++)
+		free(pv.dirs[i]);
+	free(pv.dirs);
+	pthread_mutex_destroy(&pv.mu);
+	return rc;
+}

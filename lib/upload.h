@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "auth.h"
+#include "http.h"
 #include "err.h"
 #include "progress.h"
 #include "remote.h"
@@ -63,6 +64,12 @@ int dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 size_t dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth,
     const char *tool);
 void dbm_upload_free(struct dbm_upload *u);
+
+/* Upload one file to remote path r (any kind) unless a file of that name
+ * and size is there: for files named by their content (mlflow-submit's
+ * tarball and launcher). The senders of dbm_upload_run, on h. */
+int dbm_upload_once(struct dbm_http *h, const char *local,
+    const struct dbm_remote *r, struct dbm_err *e);
 
 /* Number of hex digits of the content hash in content-addressed paths. */
 #define DBM_CA_HEX 16
