@@ -191,7 +191,7 @@ list(struct req *r)
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
 	char **names;
-	int n, i;
+	int n, i, dfd = -1;
 
 	if (disk == NULL)
 		return res;
@@ -206,18 +206,16 @@ list(struct req *r)
 		dbm_jw_arr(&w);
 		file_info(&w, canon, &st);
 		dbm_jw_arr_end(&w);
-	} else if ((names = store_list(disk, &n)) != NULL && n > 0) {
+	} else if ((names = store_list_at(disk, &n, &dfd)) != NULL && n > 0) {
 		dbm_jw_key(&w, "files");
 		dbm_jw_arr(&w);
 		for (i = 0; i < n; i++) {
-			struct dbm_buf p = DBM_BUF_INIT, c = DBM_BUF_INIT;
+			struct dbm_buf c = DBM_BUF_INIT;
 
-			dbm_buf_printf(&p, "%s/%s", disk, names[i]);
 			dbm_buf_printf(&c, "%s/%s", strcmp(canon, "/") ?
 			    canon : "", names[i]);
-			if (stat(p.data, &st) == 0)
+			if (fstatat(dfd, names[i], &st, 0) == 0)
 				file_info(&w, c.data, &st);
-			dbm_buf_free(&p);
 			dbm_buf_free(&c);
 		}
 		dbm_jw_arr_end(&w);
@@ -228,6 +226,8 @@ list(struct req *r)
 	dbm_jw_obj_end(&w);
 	res = reply_buf(r, &b);
 out:
+	if (dfd >= 0)
+		close(dfd);
 	free(disk);
 	free(canon);
 	return res;

@@ -190,6 +190,9 @@ int store_commit(const char *tmp, const char *dst, int overwrite);
 int store_remove_tree(const char *path);
 /* Sorted names in dir (NULL-terminated, caller frees with store_names_free). */
 char **store_list(const char *dir, int *n);
+/* The same, and *dfd an open descriptor of dir (-1 on failure) for
+ * fstatat on the names: no path walk a name. */
+char **store_list_at(const char *dir, int *n, int *dfd);
 void store_names_free(char **names);
 
 /* 1 if the Authorization header value hdr carries a credential this

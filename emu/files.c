@@ -226,7 +226,7 @@ static enum MHD_Result
 dir_list(struct req *r, const char *disk, const char *canon)
 {
 	char **names, *v, *token;
-	int n, i, size = 1000, emitted = 0;
+	int n, i, size = 1000, emitted = 0, dfd;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
 	enum MHD_Result res;
@@ -238,7 +238,7 @@ dir_list(struct req *r, const char *disk, const char *canon)
 			size = 1000;
 	}
 	token = emu_param(r, "page_token");
-	names = store_list(disk, &n);
+	names = store_list_at(disk, &n, &dfd);
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "contents");
@@ -251,9 +251,7 @@ dir_list(struct req *r, const char *disk, const char *canon)
 			continue;
 		if (emitted == size)
 			break;
-		dbm_buf_printf(&p, "%s/%s", disk, names[i]);
-		if (stat(p.data, &st) == 0) {
-			dbm_buf_reset(&p);
+		if (fstatat(dfd, names[i], &st, 0) == 0) {
 			dbm_buf_printf(&p, "%s/%s", canon, names[i]);
 			dbm_jw_obj(&w);
 			dbm_jw_key(&w, "path");
@@ -284,6 +282,8 @@ dir_list(struct req *r, const char *disk, const char *canon)
 	res = emu_reply_json(r, 200, dbm_buf_str(&b));
 	dbm_buf_free(&b);
 	store_names_free(names);
+	if (dfd >= 0)
+		close(dfd);
 	free(token);
 	return res;
 }

@@ -271,7 +271,7 @@ cmp_names(const void *a, const void *b)
 }
 
 char **
-store_list(const char *dir, int *n)
+store_list_at(const char *dir, int *n, int *dfd)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -279,6 +279,8 @@ store_list(const char *dir, int *n)
 	int cap = 0;
 
 	*n = 0;
+	if (dfd)
+		*dfd = -1;
 	if (d == NULL)
 		return NULL;
 	while ((de = readdir(d)) != NULL) {
@@ -291,12 +293,20 @@ store_list(const char *dir, int *n)
 		}
 		v[(*n)++] = dbm_xstrdup(de->d_name);
 	}
+	if (dfd)
+		*dfd = fcntl(dirfd(d), F_DUPFD_CLOEXEC, 0);
 	closedir(d);
 	if (v == NULL)
 		v = dbm_xcalloc(1, sizeof(*v));
 	v[*n] = NULL;
 	qsort(v, (size_t)*n, sizeof(*v), cmp_names);
 	return v;
+}
+
+char **
+store_list(const char *dir, int *n)
+{
+	return store_list_at(dir, n, NULL);
 }
 
 void

@@ -1,5 +1,7 @@
 /* The digest cache: see hashcache.h. One line an entry:
- *   <sha256> <size> <mtime s>.<ns> <ino> <dev> <absolute path> */
+ *   <sha256> <size> <mtime s>.<ns> <ctime s>.<ns> <ino> <dev> <absolute path>
+ * (lines of another shape, such as those of earlier versions without the
+ * ctime, are ignored and dropped by the next rewrite) */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,7 +23,7 @@
 
 struct entry {
 	char *path;
-	long long size, sec, nsec, ino, dev;
+	long long size, sec, nsec, csec, cnsec, ino, dev;
 	char hex[65];
 };
 
@@ -38,6 +40,20 @@ cmp_entry(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->path,
 	    ((const struct entry *)b)->path);
+}
+
+/* One line into x (x->path malloc'd); -1 for a line of another shape. */
+static int
+parse(const char *line, struct entry *x)
+{
+	int off = 0;
+
+	if (sscanf(line, "%64s %lld %lld.%lld %lld.%lld %lld %lld %n", x->hex,
+	    &x->size, &x->sec, &x->nsec, &x->csec, &x->cnsec, &x->ino, &x->dev,
+	    &off) != 8 || off == 0 || line[off] != '/' || strlen(x->hex) != 64)
+		return -1;
+	x->path = dbm_xstrdup(line + off);
+	return 0;
 }
 
 char *
@@ -79,15 +95,11 @@ dbm_hashcache_open(void)
 		return c;
 	while ((len = getline(&line, &cap, f)) > 0) {
 		struct entry x;
-		int off = 0;
 
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (sscanf(line, "%64s %lld %lld.%lld %lld %lld %n", x.hex,
-		    &x.size, &x.sec, &x.nsec, &x.ino, &x.dev, &off) != 6 ||
-		    off == 0 || line[off] != '/')
+		if (parse(line, &x) < 0)
 			continue;
-		x.path = dbm_xstrdup(line + off);
 		c->e = dbm_xrealloc(c->e, (c->n + 1) * sizeof(*c->e));
 		c->e[c->n++] = x;
 	}
@@ -105,6 +117,8 @@ matches(const struct entry *x, const struct stat *st)
 	return x->size == (long long)st->st_size &&
 	    x->sec == (long long)st->st_mtim.tv_sec &&
 	    x->nsec == (long long)st->st_mtim.tv_nsec &&
+	    x->csec == (long long)st->st_ctim.tv_sec &&
+	    x->cnsec == (long long)st->st_ctim.tv_nsec &&
 	    x->ino == (long long)st->st_ino && x->dev == (long long)st->st_dev;
 }
 
@@ -112,11 +126,11 @@ int
 dbm_hashcache_get(struct dbm_hashcache *c, const char *path,
     const struct stat *st, char hex[65])
 {
-	char abs[PATH_MAX];
+	const char *abs = path;
 	size_t lo = 0, hi;
 	int hit = 0;
 
-	if (c == NULL || realpath(path, abs) == NULL)
+	if (c == NULL || *abs != '/')
 		return -1;
 	pthread_mutex_lock(&c->mu);
 	hi = c->n;
@@ -142,17 +156,17 @@ void
 dbm_hashcache_put(struct dbm_hashcache *c, const char *path,
     const struct stat *st, const char hex[65])
 {
-	char abs[PATH_MAX];
+	const char *abs = path;
 
-	if (c == NULL || realpath(path, abs) == NULL ||
-	    strchr(abs, '\n') != NULL)
+	if (c == NULL || *abs != '/' || strchr(abs, '\n') != NULL)
 		return;
 	if (time(NULL) - st->st_mtim.tv_sec < 2)
 		return;		/* too fresh to trust its timestamp */
 	pthread_mutex_lock(&c->mu);
-	dbm_buf_printf(&c->add, "%s %lld %lld.%09ld %lld %lld %s\n", hex,
-	    (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-	    st->st_mtim.tv_nsec, (long long)st->st_ino, (long long)st->st_dev,
+	dbm_buf_printf(&c->add, "%s %lld %lld.%09ld %lld.%09ld %lld %lld %s\n",
+	    hex, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+	    st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
+	    st->st_ctim.tv_nsec, (long long)st->st_ino, (long long)st->st_dev,
 	    abs);
 	pthread_mutex_unlock(&c->mu);
 }
@@ -192,16 +206,15 @@ compact(const char *file)
 	while ((len = getline(&line, &cap, f)) > 0) {
 		struct entry x;
 		struct stat st;
-		int off = 0;
 
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (sscanf(line, "%64s %lld %lld.%lld %lld %lld %n", x.hex,
-		    &x.size, &x.sec, &x.nsec, &x.ino, &x.dev, &off) != 6 ||
-		    off == 0 || line[off] != '/' || stat(line + off, &st) < 0 ||
-		    !matches(&x, &st))
+		if (parse(line, &x) < 0)
+			continue;
+		if (stat(x.path, &st) < 0 || !matches(&x, &st)) {
+			free(x.path);
 			continue;	/* gone, changed or unreadable */
-		x.path = dbm_xstrdup(line + off);
+		}
 		v = dbm_xrealloc(v, (n + 1) * sizeof(*v));
 		v[n++] = x;
 	}
@@ -212,9 +225,9 @@ compact(const char *file)
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(v[i].path, v[i - 1].path) == 0)
 			continue;	/* both match the file: one will do */
-		dbm_buf_printf(&out, "%s %lld %lld.%09lld %lld %lld %s\n",
-		    v[i].hex, v[i].size, v[i].sec, v[i].nsec, v[i].ino,
-		    v[i].dev, v[i].path);
+		dbm_buf_printf(&out, "%s %lld %lld.%09lld %lld.%09lld %lld %lld "
+		    "%s\n", v[i].hex, v[i].size, v[i].sec, v[i].nsec, v[i].csec,
+		    v[i].cnsec, v[i].ino, v[i].dev, v[i].path);
 	}
 	dbm_buf_printf(&tmp, "%s.%ld", file, (long)getpid());
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -1,9 +1,10 @@
 /*
  * A cache of file SHA-256 digests, so an unchanged content-addressed upload
- * does not read its files again. An entry holds when path, size, mtime (ns),
- * inode and device all still match, the test git's index and ccache use;
- * files changed in the last two seconds are not cached (a write within the
- * same timestamp could go unseen). Kept in
+ * does not read its files again. An entry holds when path, size, mtime and
+ * ctime (ns), inode and device all still match, the test of git's index
+ * (ctime too: a content rewrite with its mtime put back is noticed); files
+ * changed in the last two seconds are not cached (a write within the same
+ * timestamp could go unseen). Kept in
  * ${DBMLOPS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dbmlops}/sha256; appends and
  * rewrites take one lock (sha256.lock), so parallel runs share it. It stays
  * bounded: once it holds more than twice the lines of the paths it knows
@@ -23,7 +24,9 @@ char *dbm_cache_file(const char *name);
 
 /* Load the cache (NULL when disabled or unusable: callers just hash). */
 struct dbm_hashcache *dbm_hashcache_open(void);
-/* Copy the cached digest of path into hex; 0 on a hit. Thread-safe. */
+/* Copy the cached digest of path (absolute, as the caller names it: no
+ * realpath here, one a file would cost more than the lookup) into hex; 0 on
+ * a hit. Thread-safe. */
 int dbm_hashcache_get(struct dbm_hashcache *c, const char *path,
     const struct stat *st, char hex[65]);
 /* Remember a digest computed now. Thread-safe. */

@@ -50,17 +50,22 @@ dbm_upload_base_name(const char *p)
 
 static void
 add_file(struct dbm_upload *u, const char *local, const char *rel,
-    long long size)
+    char *abs, const struct stat *st)
 {
 	struct dbm_upload_file *f;
 
-	u->files = dbm_xrealloc(u->files, (u->n + 1) * sizeof(*u->files));
+	if (u->n == u->cap) {
+		u->cap = u->cap ? 2 * u->cap : 64;
+		u->files = dbm_xrealloc(u->files, u->cap * sizeof(*u->files));
+	}
 	f = &u->files[u->n++];
 	memset(f, 0, sizeof(*f));
 	f->local = dbm_xstrdup(local);
 	f->rel = dbm_xstrdup(rel);
-	f->size = size;
-	u->bytes += size;
+	f->abs = abs;
+	f->st = *st;
+	f->size = (long long)st->st_size;
+	u->bytes += f->size;
 }
 
 static int
@@ -93,13 +98,16 @@ inside(const char *path, const char *root, char **to)
 	return in;
 }
 
-/* Add the files under dir (sorted, recursively); rel is their prefix.
- * Symbolic links are followed when they stay inside root (the source
- * tree), anywhere with -L; a link out of the tree is refused, naming it
- * (a stray link to ~/.databrickscfg must not be published). */
+/* Add the files under dir (sorted, recursively); rel is their prefix and
+ * abs the directory's absolute path (the digest cache's keys grow from it:
+ * one realpath a source, not one a file). Symbolic links are followed when
+ * they stay inside root (the source tree), anywhere with -L; a link out of
+ * the tree is refused, naming it (a stray link to ~/.databrickscfg must not
+ * be published). One lstat a file, relative to its open directory; a link
+ * costs a stat and a realpath more. */
 static int
-walk(struct dbm_upload *u, const char *dir, const char *rel, const char *root,
-    const struct seen *up, struct dbm_err *e)
+walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
+    const char *root, const struct seen *up, struct dbm_err *e)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -108,11 +116,12 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *root,
 	const struct seen *s;
 	char **names = NULL;
 	size_t n = 0, i;
-	int rc = 0;
+	int rc = 0, dfd;
 
 	if (d == NULL)
 		return dbm_err_sys(e, "%s", dir);
-	if (fstat(dirfd(d), &ds) == 0) {
+	dfd = dirfd(d);
+	if (fstat(dfd, &ds) == 0) {
 		for (s = up; s; s = s->up)
 			if (s->dev == ds.st_dev && s->ino == ds.st_ino) {
 				closedir(d);
@@ -126,41 +135,47 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *root,
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		names = dbm_xrealloc(names, (n + 1) * sizeof(*names));
+		if ((n & (n - 1)) == 0)	/* 0, 1, 2, 4, ...: doubled */
+			names = dbm_xrealloc(names, (n ? 2 * n : 1) *
+			    sizeof(*names));
 		names[n++] = dbm_xstrdup(de->d_name);
 	}
-	closedir(d);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
 		struct dbm_buf p = DBM_BUF_INIT, r = DBM_BUF_INIT;
-		struct stat st, ls;
+		struct dbm_buf a = DBM_BUF_INIT;
+		struct stat st;
 		char *to = NULL;
 
 		dbm_buf_printf(&p, "%s/%s", dir, names[i]);
 		dbm_buf_printf(&r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-		if (lstat(p.data, &ls) == 0 && S_ISLNK(ls.st_mode) &&
-		    !u->o.follow_links && !inside(p.data, root, &to)) {
+		dbm_buf_printf(&a, "%s%s%s", abs, strcmp(abs, "/") ? "/" : "",
+		    names[i]);
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = dbm_err_sys(e, "%s", p.data);
+		else if (S_ISLNK(st.st_mode) && !u->o.follow_links &&
+		    !inside(p.data, root, &to))
 			rc = dbm_errf(e, DBM_E_CONFIG, "%s: a symbolic link out "
 			    "of the source tree (to %s): give -L to follow it",
 			    p.data, to ? to : "nothing");
-		} else if (stat(p.data, &st) < 0) {
+		else if (S_ISLNK(st.st_mode) && stat(p.data, &st) < 0)
 			rc = dbm_err_sys(e, "%s", p.data);
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = walk(u, p.data, r.data, root, &me, e);
-		} else if (S_ISREG(st.st_mode)) {
-			if (access(p.data, R_OK) < 0)
-				rc = dbm_err_sys(e, "%s", p.data);
-			else
-				add_file(u, p.data, r.data, (long long)st.st_size);
-		} else {
+		else if (S_ISDIR(st.st_mode))
+			rc = walk(u, p.data, r.data, a.data, root, &me, e);
+		else if (!S_ISREG(st.st_mode))
 			rc = dbm_errf(e, DBM_E_CONFIG, "%s: not a regular file "
 			    "or directory", p.data);
-		}
+		else if (faccessat(dfd, names[i], R_OK, 0) < 0)
+			rc = dbm_err_sys(e, "%s", p.data);
+		else
+			add_file(u, p.data, r.data, dbm_buf_detach(&a), &st);
 		free(to);
 		dbm_buf_free(&p);
 		dbm_buf_free(&r);
+		dbm_buf_free(&a);
 	}
+	closedir(d);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -203,15 +218,19 @@ dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 
 			if (root == NULL)
 				return dbm_err_sys(e, "%s", src[i]);
-			rc = walk(u, src[i], "", root, NULL, e);
+			rc = walk(u, src[i], "", root, root, NULL, e);
 			free(root);
 			if (rc < 0)
 				return -1;
 		} else if (S_ISREG(st.st_mode)) {
-			if (access(src[i], R_OK) < 0)
+			char *abs = realpath(src[i], NULL);
+
+			if (abs == NULL || access(src[i], R_OK) < 0) {
+				free(abs);
 				return dbm_err_sys(e, "%s", src[i]);
-			add_file(u, src[i], dbm_upload_base_name(src[i]),
-			    (long long)st.st_size);
+			}
+			add_file(u, src[i], dbm_upload_base_name(src[i]), abs,
+			    &st);
 			single = nsrc == 1;
 		} else {
 			return dbm_errf(e, DBM_E_CONFIG, "%s: not a regular "
@@ -268,6 +287,7 @@ dbm_upload_free(struct dbm_upload *u)
 	for (i = 0; i < u->n; i++) {
 		free(u->files[i].local);
 		free(u->files[i].rel);
+		free(u->files[i].abs);
 		free(u->files[i].remote);
 	}
 	free(u->files);
@@ -381,7 +401,7 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 	struct dbm_json j;
 	struct dbm_err e;
 	char *token = NULL;
-	int arr, i, n, rc;
+	int arr, i, n, o, rc;
 
 	do {
 		dbm_buf_reset(&url);
@@ -410,8 +430,8 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 		    "files" : u->dest.kind == DBM_REMOTE_VOLUME ? "contents" :
 		    "objects");
 		n = dbm_json_count(&j, arr);
-		for (i = 0; i < n; i++) {
-			int o = dbm_json_elem(&j, arr, i), dir = 0;
+		for (i = 0, o = arr + 1; i < n; i++, o = dbm_json_skip(&j, o)) {
+			int dir = 0;
 			char *p = dbm_json_strdup(&j, dbm_json_member(&j, o,
 			    "path")), *type;
 
@@ -522,6 +542,32 @@ remove_remote(struct dbm_upload *u, struct dbm_http *h,
 	dbm_buf_free(&url);
 }
 
+/* -c: a file whose digest is cached for what the plan saw, and whose
+ * upload is both recorded and listed, needs no request and no open (an
+ * unchanged tree of any size costs its listing and a stat a file). */
+static int
+already_there(struct dbm_upload *u, struct dbm_upload_file *f)
+{
+	struct priv *pv = u->priv;
+
+	if (!u->o.content_addressed || !pv->listed || u->o.dry_run ||
+	    dbm_hashcache_get(pv->cache, f->abs, &f->st, f->sha256) < 0)
+		return 0;
+	ca_remote(u, f);
+	if (dbm_upload_ca_state(u, f) != 2) {
+		/* sent or asked for by a worker, which opens and checks the
+		 * file again: the digest is its to find */
+		free(f->remote);
+		f->remote = NULL;
+		f->sha256[0] = '\0';
+		return 0;
+	}
+	f->skipped = 1;
+	dbm_progress_bytes(&u->progress, f->size);
+	dbm_progress_file(&u->progress);
+	return 1;
+}
+
 static int
 one(size_t i, int worker, void *arg)
 {
@@ -552,10 +598,10 @@ one(size_t i, int worker, void *arg)
 		goto out;
 	}
 	if (u->o.want_sha || u->o.content_addressed) {
-		if (dbm_hashcache_get(pv->cache, f->local, &st, f->sha256) < 0) {
+		if (dbm_hashcache_get(pv->cache, f->abs, &st, f->sha256) < 0) {
 			if (hash_file(fd, f->sha256, &e, f->local) < 0)
 				goto out;
-			dbm_hashcache_put(pv->cache, f->local, &st, f->sha256);
+			dbm_hashcache_put(pv->cache, f->abs, &st, f->sha256);
 		}
 	}
 	if (u->o.content_addressed && f->remote == NULL)
@@ -645,11 +691,11 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 	 * start after all the small ones, and the run take their sum */
 	pv.order = dbm_xcalloc(u->n + 1, sizeof(*pv.order));
 	for (i = 0; (size_t)i < u->n; i++)
-		pv.order[i] = (size_t)i;
+		if (!already_there(u, &u->files[i]))
+			pv.order[pv.norder++] = (size_t)i;
 	sort_u = u;
-	qsort(pv.order, u->n, sizeof(*pv.order), by_size);
-	failed = dbm_pool_run(u->o.jobs, u->n, one, u);
-	free(pv.order);
+	qsort(pv.order, pv.norder, sizeof(*pv.order), by_size);
+	failed = dbm_pool_run(u->o.jobs, pv.norder, one, u);free(pv.order);
 	dbm_progress_done(&u->progress);
 	dbm_hashcache_close(pv.cache);
 	dbm_uploadrec_close(pv.rec);

@@ -8,6 +8,7 @@
 #define DBM_UPLOAD_H
 
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "http.h"
@@ -34,6 +35,8 @@ struct dbm_upload_opts {
 struct dbm_upload_file {
 	char *local;
 	char *rel;		/* path under the destination ("" for itself) */
+	char *abs;		/* absolute path: the digest cache's key */
+	struct stat st;		/* what the plan saw */
 	long long size;
 	char sha256[65];	/* "" unless computed */
 	char *remote;		/* API path (see remote.h) */
@@ -45,7 +48,7 @@ struct dbm_upload {
 	struct dbm_upload_opts o;
 	struct dbm_remote dest;
 	struct dbm_upload_file *files;
-	size_t n;
+	size_t n, cap;
 	long long bytes;
 	struct dbm_progress progress;
 	struct dbm_auth *auth;

@@ -22,7 +22,8 @@ struct priv {
 	int ndirs;
 	int abort;		/* credentials refused: stop sending */
 	struct dbm_hashcache *cache;
-	size_t *order;		/* files by size, largest first */
+	size_t *order;		/* files to send or ask about, largest first */
+	size_t norder;
 	/* -c: the record of uploads, and the hash folders the destination
 	 * holds (listed once; listed is 0 when the listing failed) */
 	struct dbm_uploadrec *rec;

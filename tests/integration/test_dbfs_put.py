@@ -17,10 +17,10 @@ MiB = 1024 * 1024
 PUT = os.path.join(BIN, "dbfs-put")
 
 
-def run(emu, *args, env=None, timeout=300):
+def run(emu, *args, env=None, timeout=300, cwd=None):
     e = emu.env(DBMLOPS_RETRY_BACKOFF="0.05", **(env or {}))
     return subprocess.run([PUT, "-q", *args], env=e, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, cwd=cwd)
 
 
 def sha(path):
@@ -384,11 +384,41 @@ def test_unchanged_tree_is_one_listing(emu_plain, tmp_path, dest):
     src.mkdir()
     for i in range(60):
         (src / ("f%02d.txt" % i)).write_bytes(os.urandom(100 + i))
+        # old enough for the digest cache (fresher files are re-hashed)
+        os.utime(src / ("f%02d.txt" % i), (1.7e9, 1.7e9 + i / 7))
     assert run(emu_plain, "-c", "-r", str(src), dest + "/many").returncode == 0
     n = len(emu_plain.requests())
     r = run(emu_plain, "-c", "-r", str(src), dest + "/many")
     assert r.returncode == 0, r.stderr
     assert len(emu_plain.requests()) - n == 1
+    first = r.stdout
+    assert len(first.splitlines()) == 60
+    # the same tree named from elsewhere (relative, through a link to its
+    # parent) is the same files: still the listing alone, same output
+    os.symlink(tmp_path, tmp_path / "via")
+    for cwd, name in ((tmp_path, "many"), (tmp_path / "via", "many"),
+                      ("/", str(tmp_path / "via" / "many"))):
+        n = len(emu_plain.requests())
+        r = run(emu_plain, "-c", "-r", name, dest + "/many", cwd=cwd)
+        assert r.returncode == 0, r.stderr
+        assert len(emu_plain.requests()) - n == 1, (cwd, name)
+        assert r.stdout == first
+    # one file rewritten, same size, its mtime put back: the digest cache
+    # does not trust it (the inode change time moved), it is hashed and
+    # sent under its new hash; the 59 others stay untouched
+    victim = src / "f07.txt"
+    st = victim.stat()
+    victim.write_bytes(os.urandom(st.st_size))
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+    n = len(emu_plain.requests())
+    r = run(emu_plain, "-c", "-r", str(src), dest + "/many")
+    assert r.returncode == 0, r.stderr
+    changed = [a for a, b in zip(r.stdout.splitlines(), first.splitlines())
+               if a != b]
+    assert len(changed) == 1 and changed[0].endswith("/f07.txt")
+    assert sha(remote_file(emu_plain, changed[0])) == sha(victim)
+    assert len(emu_plain.requests()) - n >= 2
+    first = r.stdout
     n = len(emu_plain.requests())
     r = run(emu_plain, "-c", "-r", str(src), dest + "/many",
             env={"DBMLOPS_HASH_CACHE": "off"})
