@@ -106,8 +106,9 @@ $(B)/bin/workspace-emu: $(EMU_OBJ) $(B)/libdbmlops.a
 	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -pthread -o $@ $(EMU_OBJ) $(B)/libdbmlops.a \
 		$(MHD_LIBS) $(LIB_LIBS) $(LDLIBS)
 
-$(B)/check_unit: $(UNIT_OBJ) $(B)/libdbmlops.a
-	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(B)/libdbmlops.a \
+$(B)/check_unit: $(UNIT_OBJ) $(B)/emu/multipart.o $(B)/libdbmlops.a
+	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(B)/emu/multipart.o \
+		$(B)/libdbmlops.a \
 		$(LIB_LIBS) $(MHD_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
 # The test tiers, for a machine that already has the dependencies (and the

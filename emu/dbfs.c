@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "emu.h"
+#include "multipart.h"
 #include "api.h"
 
 /* An open streaming upload (create / add-block / close). */
@@ -32,7 +33,7 @@ struct handles {
 
 /* The multipart form of dbfs/put. */
 struct multipart {
-	struct MHD_PostProcessor *pp;
+	struct emu_mp mp;
 	struct dbm_buf path, overwrite;
 	int have_file;
 	long long size;
@@ -467,24 +468,20 @@ out:
 	return res;
 }
 
-static enum MHD_Result
-mp_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-    const char *filename, const char *ctype, const char *enc,
-    const char *data, uint64_t off, size_t size)
+/* One piece of a part: the file's bytes go to the temporary file. */
+static int
+mp_part(void *cls, const char *key, int is_file, const char *data,
+    size_t size)
 {
 	struct req *r = cls;
 	struct multipart *m = r->mp;
 
-	if (key == NULL)	/* a part without a name (found by fuzzing) */
-		key = "";
-	if (filename != NULL || strcmp(key, "contents") == 0 ||
+	if (is_file || strcmp(key, "contents") == 0 ||
 	    strcmp(key, "file") == 0) {
 		m->have_file = 1;
-		if (size == 0)
-			return MHD_YES;
 		m->size += (long long)size;
 		if (m->size > r->emu->put_max)
-			return MHD_NO;
+			return -1;
 		if (r->fd >= 0) {
 			while (size > 0) {
 				ssize_t w = write(r->fd, data, size);
@@ -492,26 +489,26 @@ mp_iter(void *cls, enum MHD_ValueKind kind, const char *key,
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w < 0)
-					return MHD_NO;
+					return -1;
 				data += w;
 				size -= (size_t)w;
 			}
 		}
-		return MHD_YES;
+		return 0;
 	}
 	if (strcmp(key, "path") == 0 && m->path.len < 8192)
 		dbm_buf_add(&m->path, data, size);
 	else if (strcmp(key, "overwrite") == 0 && m->overwrite.len < 16)
 		dbm_buf_add(&m->overwrite, data, size);
-	return MHD_YES;
+	return 0;
 }
 
 static int
 mp_begin(struct req *r)
 {
 	r->mp = dbm_xcalloc(1, sizeof(*r->mp));
-	r->mp->pp = MHD_create_post_processor(r->conn, 256 * 1024, mp_iter, r);
-	if (r->mp->pp == NULL)
+	if (emu_mp_init(&r->mp->mp, MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "Content-Type"), mp_part, r) < 0)
 		return -1;
 	if (store_tmpfile(r->emu, &r->tmp) < 0)
 		return -1;
@@ -522,9 +519,9 @@ mp_begin(struct req *r)
 static int
 mp_feed(struct req *r, const char *data, size_t n)
 {
-	if (r->mp == NULL || r->mp->pp == NULL)
+	if (r->mp == NULL)
 		return -1;
-	return MHD_post_process(r->mp->pp, data, n) == MHD_YES ? 0 : -1;
+	return emu_mp_feed(&r->mp->mp, data, n);
 }
 
 static void
@@ -532,8 +529,7 @@ mp_free(struct req *r)
 {
 	if (r->mp == NULL)
 		return;
-	if (r->mp->pp)
-		MHD_destroy_post_processor(r->mp->pp);
+	emu_mp_free(&r->mp->mp);
 	dbm_buf_free(&r->mp->path);
 	dbm_buf_free(&r->mp->overwrite);
 	free(r->mp);
@@ -553,7 +549,7 @@ put_multipart(struct req *r)
 		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
 		    "The file is larger than %lld bytes; use create, "
 		    "add-block and close", r->emu->put_max);
-	if (r->too_big)
+	if (r->too_big || !emu_mp_done(&m->mp))
 		return emu_reply_error(r, 400, "MALFORMED_REQUEST",
 		    "Invalid multipart/form-data body");
 	if (m->path.len == 0)

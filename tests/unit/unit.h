@@ -9,6 +9,7 @@ Suite *suite_http(void);
 Suite *suite_auth(void);
 Suite *suite_branch(void);
 Suite *suite_upload(void);
+Suite *suite_multipart(void);
 
 /* A fake environment for functions that take a getenv function. */
 void fakeenv_clear(void);
