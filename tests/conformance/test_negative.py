@@ -339,3 +339,27 @@ def test_odd_upload_bodies_found_by_fuzzing(emu):
                           headers={"Content-Type": "application/json"})
         assert (s, code) == (400, "MALFORMED_REQUEST"), js
     assert call(emu, "GET", "/api/2.0/dbfs/get-status", params={"path": "/"})[0] == 200
+
+
+def test_multipart_put_without_its_end_stores_nothing(emu):
+    """A multipart dbfs/put whose closing delimiter never comes is not a
+    complete upload: refused as malformed, no file at the path, nothing
+    left in the emulator's temporary folder; the same body completed is
+    stored, data byte for byte (CR LF and dashes inside it included)."""
+    data = b"a\r\n--Xy\r\n-\r\n\n--XyZ-not-it\r" * 1000
+    head = (b"--XyZ\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n/mp/cut\r\n"
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"contents\"; filename=\"c\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n") + data
+    hdrs = dict(auth(), **{"Content-Type": "multipart/form-data; boundary=XyZ"})
+    for body in (head, head + b"\r\n--XyZ"):
+        r = requests.post(emu.url + "/api/2.0/dbfs/put", data=body, headers=hdrs, timeout=30)
+        assert r.status_code == 400, r.text
+        assert r.json() == {"error_code": "MALFORMED_REQUEST",
+                            "message": "Invalid multipart/form-data body"}
+        assert not os.path.exists(emu.path("dbfs", "mp/cut"))
+    assert os.listdir(os.path.join(emu.data, "tmp")) == []
+    r = requests.post(emu.url + "/api/2.0/dbfs/put", data=head + b"\r\n--XyZ--\r\n",
+                      headers=hdrs, timeout=30)
+    assert r.status_code == 200, r.text
+    with open(emu.path("dbfs", "mp/cut"), "rb") as f:
+        assert f.read() == data
