@@ -98,6 +98,25 @@ inside(const char *path, const char *root, char **to)
 	return in;
 }
 
+/* Whether the file name in dfd, as st, can be read: its own user's file
+ * answers from its mode bits (exact for the owner, ACLs included: the
+ * owner class is those bits), root reads anything, anyone else asks. */
+static int
+readable(int dfd, const char *name, const struct stat *st)
+{
+	uid_t me = geteuid();
+
+	if (me == 0)
+		return 1;
+	if (st->st_uid == me) {
+		if (st->st_mode & S_IRUSR)
+			return 1;
+		errno = EACCES;
+		return 0;
+	}
+	return faccessat(dfd, name, R_OK, 0) == 0;
+}
+
 /* Add the files under dir (sorted, recursively); rel is their prefix and
  * abs the directory's absolute path (the digest cache's keys grow from it:
  * one realpath a source, not one a file). Symbolic links are followed when
@@ -166,7 +185,7 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
 		else if (!S_ISREG(st.st_mode))
 			rc = dbm_errf(e, DBM_E_CONFIG, "%s: not a regular file "
 			    "or directory", p.data);
-		else if (faccessat(dfd, names[i], R_OK, 0) < 0)
+		else if (!readable(dfd, names[i], &st))
 			rc = dbm_err_sys(e, "%s", p.data);
 		else
 			add_file(u, p.data, r.data, dbm_buf_detach(&a), &st);

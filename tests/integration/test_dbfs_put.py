@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -273,6 +274,54 @@ def test_bad_input(emu_plain, tmp_path):
         os.chmod(f, 0)
         r = run(emu_plain, str(f), "dbfs:/x/")
         assert r.returncode == 1 and "Permission denied" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="runs dbfs-put as another user: root and setpriv")
+def test_unreadable_file_refused_before_any_request(emu_plain):
+    """As a user who is not root: a tree holding a file its owner cannot
+    read, and one of another user's that only others may read, and one
+    nobody may read: the plan names the unreadable ones before any
+    request; without them the tree goes up."""
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    top = tempfile.mkdtemp(prefix="dbm-unreadable-")
+    try:
+        os.chmod(top, 0o755)
+        src = os.path.join(top, "tree")
+        os.mkdir(src)
+        for name, owner, mode in (("a-mine-ok", nobody.pw_uid, 0o400),
+                                  ("b-mine-no", nobody.pw_uid, 0o044),
+                                  ("c-root-others", 0, 0o004),
+                                  ("d-root-no", 0, 0o640)):
+            p = os.path.join(src, name)
+            with open(p, "w") as f:
+                f.write(name)
+            os.chown(p, owner, -1)
+            os.chmod(p, mode)
+        env = emu_plain.env(HOME=top, DBMLOPS_RETRY_BACKOFF="0.05")
+        as_nobody = ["setpriv", "--reuid", str(nobody.pw_uid), "--regid",
+                     str(nobody.pw_gid), "--clear-groups", PUT, "-q", "-r"]
+        n = len(emu_plain.requests())
+        r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 1
+        assert "b-mine-no: Permission denied" in r.stderr, r.stderr
+        assert len(emu_plain.requests()) == n
+        os.unlink(os.path.join(src, "b-mine-no"))
+        r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 1
+        assert "d-root-no: Permission denied" in r.stderr, r.stderr
+        assert len(emu_plain.requests()) == n
+        os.unlink(os.path.join(src, "d-root-no"))
+        r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert sorted(os.listdir(emu_plain.path("dbfs", "unreadable"))) == [
+            "a-mine-ok", "c-root-others"]
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 def test_oauth_m2m(emu_plain, tmp_path):
