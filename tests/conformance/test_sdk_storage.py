@@ -8,7 +8,8 @@ import os
 
 import pytest
 from databricks.sdk import WorkspaceClient
-from databricks.sdk.errors import NotFound, ResourceAlreadyExists
+from databricks.sdk.core import Config
+from databricks.sdk.errors import AlreadyExists, NotFound, ResourceAlreadyExists
 from databricks.sdk.service.workspace import ImportFormat, Language, ObjectType
 
 from dbmlops_testenv import Emu
@@ -76,6 +77,44 @@ def test_files_calls(w, emu, request):
     w.files.delete_directory(d + "/nested")
     with pytest.raises(NotFound):
         w.files.get_directory_metadata(d + "/nested")
+
+
+def test_files_multipart_upload_by_the_sdk(clean_env):
+    """databricks-sdk's own multipart upload client (FilesExt: presigned
+    part URLs, parts in parallel) against workspace-emu: initiate, one
+    create-upload-part-urls a part, the parts PUT to the URLs without the
+    workspace's credentials, complete; the file byte for byte, read back
+    by the SDK. An existing file without overwrite is refused at initiate
+    (409 ALREADY_EXISTS, the SDK's AlreadyExists) and left as it was. The
+    SDK goes multipart from 50 MiB; its threshold is lowered so the test
+    sends 23 MiB in 5 MiB parts."""
+    cfg = Config(host=clean_env.url, token=Emu.TOKEN, auth_type="pat")
+    cfg.files_ext_multipart_upload_min_stream_size = 1024 * 1024
+    w = WorkspaceClient(config=cfg)
+    path = "/Volumes/main/default/vol/sdk-mpu/big.bin"
+    data = os.urandom(23 * 1024 * 1024 + 5)
+    n = len(clean_env.requests())
+    w.files.upload(path, io.BytesIO(data), overwrite=True, part_size=5 * 1024 * 1024)
+    reqs = clean_env.requests()[n:]
+    calls = [(r["method"], r["path"]) for r in reqs if r["path"].startswith("/api/")]
+    parts = [r for r in reqs if r["path"].startswith("/mpu-part/")]
+    fs = "/api/2.0/fs/files" + path
+    assert calls[0] == ("POST", fs) and calls[-1] == ("POST", fs)
+    assert calls.count(("POST", "/api/2.0/fs/create-upload-part-urls")) == 5
+    assert sorted(r["bytes_in"] for r in parts) == [3 * 1024 * 1024 + 5] + [5 * 1024 * 1024] * 4
+    assert all(r["status"] in (200, 204) for r in reqs), reqs
+    with open(clean_env.path("dbfs", path.lstrip("/")), "rb") as f:
+        assert hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest()
+    got = w.files.download(path).contents.read()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+    n = len(clean_env.requests())
+    with pytest.raises(AlreadyExists):
+        w.files.upload(path, io.BytesIO(os.urandom(6 * 1024 * 1024)), overwrite=False,
+                       part_size=5 * 1024 * 1024)
+    refused = [(r["method"], r["path"], r["status"]) for r in clean_env.requests()[n:]]
+    assert refused == [("POST", fs, 409)], refused
+    with open(clean_env.path("dbfs", path.lstrip("/")), "rb") as f:
+        assert hashlib.sha256(f.read()).digest() == hashlib.sha256(data).digest()
 
 
 def test_files_pagination(clean_env):
