@@ -668,7 +668,17 @@ dbm_json_quote(struct dbm_buf *b, const char *s, size_t n)
 	dbm_buf_addc(b, '"');
 	while (i < n) {
 		unsigned char c = u[i];
+		size_t run = i;
 
+		/* plain ASCII goes in runs, one append each */
+		while (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
+		    u[run] != '"' && u[run] != '\\')
+			run++;
+		if (run > i) {
+			dbm_buf_add(b, s + i, run - i);
+			i = run;
+			continue;
+		}
 		switch (c) {
 		case '"': dbm_buf_adds(b, "\\\""); i++; continue;
 		case '\\': dbm_buf_adds(b, "\\\\"); i++; continue;
