@@ -126,7 +126,7 @@ def workload(e, env, tmp, label, src, legacy):
                  ([PUT, "-q", "-f", "-r", src, "dbfs:/b/put/"], clean("dbfs:b/put")),
                  ([os.path.join(VENV_BIN, "dbfs"), "cp", "-r", "--overwrite", src,
                    "dbfs:/b/legacy"], clean("dbfs:b/legacy")), env,
-                 rounds=max(3, ROUNDS // 2))
+                 rounds=ROUNDS)
         print(f"  vs legacy dbfs cp: {r:.1f}x faster (goal >= 5x): {verdict(r >= 5)}")
     else:
         print("  vs legacy dbfs cp: not run (needs port 80 on loopback: root)")

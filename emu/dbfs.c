@@ -513,7 +513,12 @@ mp_begin(struct req *r)
 	if (store_tmpfile(r->emu, &r->tmp) < 0)
 		return -1;
 	r->fd = open(r->tmp, O_WRONLY | O_CLOEXEC);
-	return r->fd < 0 ? -1 : 0;
+	if (r->fd < 0)
+		return -1;
+	/* the file part is a little less than the body: cut at the end */
+	store_preallocate(r->fd, MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "Content-Length"), r->emu->put_max + 65536);
+	return 0;
 }
 
 static int
@@ -558,6 +563,10 @@ put_multipart(struct req *r)
 	if ((disk = emu_map(r, ROOT_DBFS, m->path.data, &canon, &res)) == NULL)
 		return res;
 	if (r->fd >= 0 && close(r->fd) < 0) {
+		r->fd = -1;
+		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		    strerror(errno));
+	} else if (truncate(r->tmp, (off_t)m->size) < 0) {
 		r->fd = -1;
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));

@@ -182,6 +182,10 @@ int store_mkdirs(const char *dir);
 int store_mkparents(const char *path);
 /* A new temporary file in the data directory; fills *path. */
 int store_tmpfile(struct emu *e, char **path);
+/* Give fd, a new temporary file, the blocks of a body of content_length
+ * bytes (a request header) up front, when over 1 MiB and at most cap;
+ * whoever stores less truncates. */
+void store_preallocate(int fd, const char *content_length, long long cap);
 /* A new temporary file holding len bytes of data; fills *path. */
 int store_write_tmp(struct emu *e, const void *data, size_t len, char **path);
 /* Move tmp to dst (parents made): overwrite, or fail with EEXIST. */

@@ -169,8 +169,13 @@ begin(struct req *r, int *done)
 		return emu_reply_error(r, 500, "INTERNAL_ERROR",
 		    "Cannot create a temporary file: %s", strerror(errno));
 	}
-	if (r->mode == BODY_FILE)
+	if (r->mode == BODY_FILE) {
 		r->fd = open(r->tmp, O_WRONLY | O_CLOEXEC);
+		if (r->fd >= 0)
+			store_preallocate(r->fd, MHD_lookup_connection_value(
+			    r->conn, MHD_HEADER_KIND, "Content-Length"),
+			    e->files_put_max);
+	}
 	return MHD_YES;
 }
 
