@@ -31,6 +31,7 @@ struct dbm_hashcache {
 	char *file;
 	struct entry *e;
 	size_t n;
+	size_t bad;		/* lines of another shape: dead weight */
 	struct dbm_buf add;	/* new lines to append */
 	pthread_mutex_t mu;
 };
@@ -98,9 +99,13 @@ dbm_hashcache_open(void)
 
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (parse(line, &x) < 0)
+		if (parse(line, &x) < 0) {
+			c->bad++;
 			continue;
-		c->e = dbm_xrealloc(c->e, (c->n + 1) * sizeof(*c->e));
+		}
+		if ((c->n & (c->n - 1)) == 0)	/* 0, 1, 2, 4, ...: doubled */
+			c->e = dbm_xrealloc(c->e, (c->n ? 2 * c->n : 1) *
+			    sizeof(*c->e));
 		c->e[c->n++] = x;
 	}
 	free(line);
@@ -267,9 +272,10 @@ dbm_hashcache_close(struct dbm_hashcache *c)
 		return;
 	for (i = 0; i < c->add.len; i++)
 		added += c->add.data[i] == '\n';
-	lines = c->n + added;
+	lines = c->n + c->bad + added;
 	/* the file is compacted once it holds more than twice the lines of
-	 * the paths it knows (re-uploads of changed files add lines) */
+	 * the paths it knows (re-uploads of changed files add lines; lines
+	 * of another shape, as an earlier version wrote, count as dead) */
 	if (c->add.len > 0 || (lines >= COMPACT_MIN && lines > 2 * (distinct(c) +
 	    added))) {
 		make_dir(c->file);

@@ -172,6 +172,33 @@ START_TEST(test_hashcache_bounded)
 }
 END_TEST
 
+/* Lines an earlier version wrote (no ctime) are never used and go at the
+ * next rewrite, which they trigger themselves once they are most. */
+START_TEST(test_hashcache_old_lines_go)
+{
+	const char *dir = tmpdir_make();
+	char cache[512], line[512];
+	struct dbm_hashcache *c;
+	FILE *f;
+	int i;
+
+	setenv("DBMLOPS_CACHE", dir, 1);
+	snprintf(cache, sizeof(cache), "%s/sha256", dir);
+	f = fopen(cache, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < 300; i++) {
+		snprintf(line, sizeof(line), "%064d 1 1000000000.000000005 %d 2049 "
+		    "%s/f%d\n", i, 100 + i, dir, i);
+		fputs(line, f);
+	}
+	fclose(f);
+	c = dbm_hashcache_open();
+	dbm_hashcache_close(c);
+	ck_assert_int_eq(lines_of(cache), 0);
+	unsetenv("DBMLOPS_CACHE");
+}
+END_TEST
+
 START_TEST(test_plan)
 {
 	const char *dir = tmpdir_make();
@@ -219,6 +246,7 @@ suite_upload(void)
 	tcase_add_test(tc, test_remote_parse);
 	tcase_add_test(tc, test_hashcache);
 	tcase_add_test(tc, test_hashcache_bounded);
+	tcase_add_test(tc, test_hashcache_old_lines_go);
 	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return s;
