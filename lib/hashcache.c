@@ -18,8 +18,13 @@
 #include "buf.h"
 #include "hashcache.h"
 
-/* Fewer lines than this are never worth a rewrite. */
-#define COMPACT_MIN 256
+/* Lines kept by a rewrite (the newest live ones), which comes once the
+ * file holds twice as many: so it never holds more than 2 * KEEP lines,
+ * whatever comes and goes (a runner building in a new folder each job
+ * leaves only dead paths behind). */
+#ifndef DBM_HASHCACHE_KEEP
+#define DBM_HASHCACHE_KEEP 8192
+#endif
 
 struct entry {
 	char *path;
@@ -31,7 +36,7 @@ struct dbm_hashcache {
 	char *file;
 	struct entry *e;
 	size_t n;
-	size_t bad;		/* lines of another shape: dead weight */
+	size_t lines;		/* in the file, loaded or not */
 	struct dbm_buf add;	/* new lines to append */
 	pthread_mutex_t mu;
 };
@@ -77,11 +82,33 @@ dbm_cache_file(const char *name)
 	return dbm_buf_detach(&dir);
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The path of a line: what follows its sixth field, or NULL. */
+static const char *
+line_path(const char *line)
+{
+	const char *p = line;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		if ((p = strchr(p, ' ')) == NULL)
+			return NULL;
+		else
+			p++;
+	return *p == '/' ? p : NULL;
+}
+
 struct dbm_hashcache *
-dbm_hashcache_open(void)
+dbm_hashcache_open(char *const *paths, size_t npaths)
 {
 	struct dbm_hashcache *c;
 	char *file = dbm_cache_file("sha256");
+	char **want = NULL;
 	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
@@ -94,21 +121,32 @@ dbm_hashcache_open(void)
 	c->file = file;
 	if ((f = fopen(c->file, "r")) == NULL)
 		return c;
+	if (paths) {
+		want = dbm_xcalloc(npaths + 1, sizeof(*want));
+		memcpy(want, paths, npaths * sizeof(*want));
+		qsort(want, npaths, sizeof(*want), cmp_str);
+	}
 	while ((len = getline(&line, &cap, f)) > 0) {
 		struct entry x;
+		const char *p;
 
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (parse(line, &x) < 0) {
-			c->bad++;
+		c->lines++;
+		/* only the entries of the files asked about are parsed and
+		 * kept: the cache may know many more */
+		if (want && ((p = line_path(line)) == NULL ||
+		    bsearch(&p, want, npaths, sizeof(*want), cmp_str) == NULL))
 			continue;
-		}
+		if (parse(line, &x) < 0)
+			continue;
 		if ((c->n & (c->n - 1)) == 0)	/* 0, 1, 2, 4, ...: doubled */
 			c->e = dbm_xrealloc(c->e, (c->n ? 2 * c->n : 1) *
 			    sizeof(*c->e));
 		c->e[c->n++] = x;
 	}
 	free(line);
+	free(want);
 	fclose(f);
 	/* sorted for lookups; any matching entry of a path will do */
 	if (c->n > 0)
@@ -192,14 +230,38 @@ make_dir(const char *file)
 	free(d);
 }
 
-/* Rewrite the file with only its live entries: files that still exist
- * unchanged, one line each. Called with the lock held. */
+/* An entry and where its line was, for the rewrite. */
+struct ranked {
+	struct entry x;
+	size_t at;
+};
+
+static int
+by_path_then_line(const void *a, const void *b)
+{
+	const struct ranked *p = a, *q = b;
+	int c = strcmp(p->x.path, q->x.path);
+
+	return c ? c : p->at < q->at ? -1 : p->at > q->at;
+}
+
+static int
+by_line(const void *a, const void *b)
+{
+	const struct ranked *p = a, *q = b;
+
+	return p->at < q->at ? -1 : p->at > q->at;
+}
+
+/* Rewrite the file with its live entries only: the newest line of each
+ * path whose file still exists unchanged, the newest KEEP of them, in
+ * their order. Called with the lock held. */
 static void
 compact(const char *file)
 {
 	struct dbm_buf out = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
-	struct entry *v = NULL;
-	size_t n = 0, i;
+	struct ranked *v = NULL;
+	size_t n = 0, k = 0, i, at = 0;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -210,29 +272,40 @@ compact(const char *file)
 		return;
 	while ((len = getline(&line, &cap, f)) > 0) {
 		struct entry x;
-		struct stat st;
 
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
+		at++;
 		if (parse(line, &x) < 0)
-			continue;
-		if (stat(x.path, &st) < 0 || !matches(&x, &st)) {
-			free(x.path);
-			continue;	/* gone, changed or unreadable */
-		}
-		v = dbm_xrealloc(v, (n + 1) * sizeof(*v));
-		v[n++] = x;
+			continue;	/* another shape: dropped */
+		if ((n & (n - 1)) == 0)
+			v = dbm_xrealloc(v, (n ? 2 * n : 1) * sizeof(*v));
+		v[n].x = x;
+		v[n++].at = at;
 	}
 	free(line);
 	fclose(f);
 	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_entry);
+		qsort(v, n, sizeof(*v), by_path_then_line);
 	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(v[i].path, v[i - 1].path) == 0)
-			continue;	/* both match the file: one will do */
-		dbm_buf_printf(&out, "%s %lld %lld.%09lld %lld.%09lld %lld %lld "
-		    "%s\n", v[i].hex, v[i].size, v[i].sec, v[i].nsec, v[i].csec,
-		    v[i].cnsec, v[i].ino, v[i].dev, v[i].path);
+		struct stat st;
+
+		if ((i + 1 < n && strcmp(v[i].x.path, v[i + 1].x.path) == 0) ||
+		    stat(v[i].x.path, &st) < 0 || !matches(&v[i].x, &st)) {
+			free(v[i].x.path);	/* older, gone or changed */
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	if (k > 0)
+		qsort(v, k, sizeof(*v), by_line);
+	for (i = 0; i < k; i++) {
+		if (i + DBM_HASHCACHE_KEEP >= k)
+			dbm_buf_printf(&out, "%s %lld %lld.%09lld %lld.%09lld "
+			    "%lld %lld %s\n", v[i].x.hex, v[i].x.size, v[i].x.sec,
+			    v[i].x.nsec, v[i].x.csec, v[i].x.cnsec, v[i].x.ino,
+			    v[i].x.dev, v[i].x.path);
+		free(v[i].x.path);
 	}
 	dbm_buf_printf(&tmp, "%s.%ld", file, (long)getpid());
 	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -243,22 +316,9 @@ compact(const char *file)
 		close(fd);
 		unlink(tmp.data);
 	}
-	for (i = 0; i < n; i++)
-		free(v[i].path);
 	free(v);
 	dbm_buf_free(&out);
 	dbm_buf_free(&tmp);
-}
-
-/* Distinct paths among the loaded entries (sorted). */
-static size_t
-distinct(const struct dbm_hashcache *c)
-{
-	size_t i, n = c->n > 0;
-
-	for (i = 1; i < c->n; i++)
-		n += strcmp(c->e[i].path, c->e[i - 1].path) != 0;
-	return n;
 }
 
 void
@@ -272,12 +332,8 @@ dbm_hashcache_close(struct dbm_hashcache *c)
 		return;
 	for (i = 0; i < c->add.len; i++)
 		added += c->add.data[i] == '\n';
-	lines = c->n + c->bad + added;
-	/* the file is compacted once it holds more than twice the lines of
-	 * the paths it knows (re-uploads of changed files add lines; lines
-	 * of another shape, as an earlier version wrote, count as dead) */
-	if (c->add.len > 0 || (lines >= COMPACT_MIN && lines > 2 * (distinct(c) +
-	    added))) {
+	lines = c->lines + added;
+	if (c->add.len > 0 || lines > 2 * DBM_HASHCACHE_KEEP) {
 		make_dir(c->file);
 		dbm_buf_printf(&lk, "%s.lock", c->file);
 		/* one lock for appends and rewrites: concurrent runs keep
@@ -291,8 +347,7 @@ dbm_hashcache_close(struct dbm_hashcache *c)
 					(void)0;	/* a cache: best effort */
 				close(fd);
 			}
-			if (lines >= COMPACT_MIN && lines > 2 * (distinct(c) +
-			    added))
+			if (lines > 2 * DBM_HASHCACHE_KEEP)
 				compact(c->file);
 		}
 		if (lock >= 0)

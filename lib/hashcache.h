@@ -7,9 +7,11 @@
  * timestamp could go unseen). Kept in
  * ${DBMLOPS_CACHE:-${XDG_CACHE_HOME:-~/.cache}/dbmlops}/sha256; appends and
  * rewrites take one lock (sha256.lock), so parallel runs share it. It stays
- * bounded: once it holds more than twice the lines of the paths it knows
- * (and at least 256), it is rewritten with the live entries only, one a
- * file that still exists unchanged. DBMLOPS_HASH_CACHE=off disables it.
+ * bounded: once it holds more than 16384 lines it is rewritten with the newest
+ * entry of each file that still exists unchanged, the newest 8192 of them
+ * (dead paths, as a runner building in a new folder each job leaves, and
+ * re-hashes of changed files go). A run reads every line but parses only
+ * those of the files it asks about. DBMLOPS_HASH_CACHE=off disables it.
  */
 #ifndef DBM_HASHCACHE_H
 #define DBM_HASHCACHE_H
@@ -22,8 +24,9 @@ struct dbm_hashcache;
  * when caching is off (DBMLOPS_HASH_CACHE=off) or there is no folder. */
 char *dbm_cache_file(const char *name);
 
-/* Load the cache (NULL when disabled or unusable: callers just hash). */
-struct dbm_hashcache *dbm_hashcache_open(void);
+/* Load the cache's entries for paths (all of them when paths is NULL);
+ * NULL when disabled or unusable: callers just hash. */
+struct dbm_hashcache *dbm_hashcache_open(char *const *paths, size_t npaths);
 /* Copy the cached digest of path (absolute, as the caller names it: no
  * realpath here, one a file would cost more than the lookup) into hex; 0 on
  * a hit. Thread-safe. */

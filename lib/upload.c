@@ -698,8 +698,14 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 		}
 		pv.http[i].verbose = u->o.verbose;
 	}
-	if (u->o.want_sha || u->o.content_addressed)
-		pv.cache = dbm_hashcache_open();
+	if (u->o.want_sha || u->o.content_addressed) {
+		char **abs = dbm_xcalloc(u->n + 1, sizeof(*abs));
+
+		for (i = 0; (size_t)i < u->n; i++)
+			abs[i] = u->files[i].abs;
+		pv.cache = dbm_hashcache_open(abs, u->n);
+		free(abs);
+	}
 	if (u->o.content_addressed && !u->o.dry_run) {
 		pv.rec = dbm_uploadrec_open(auth->host);
 		list_dest(u, &pv.http[0]);

@@ -480,6 +480,32 @@ def test_unchanged_tree_is_one_listing(emu_plain, tmp_path, dest):
     assert os.path.exists(remote_file(emu_plain, gone))
 
 
+def test_digest_cache_of_a_long_lived_runner_stays_bounded(emu_plain, tmp_path):
+    """A runner that built in a new folder each job has left 17000 lines
+    of dead paths in the digest cache: the next -c run rewrites it with the
+    live entries only (20 files), and the run after is one request."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with open(cache / "sha256", "w") as f:
+        for i in range(17000):
+            f.write("%064x 9 1700000000.000000001 1700000000.000000001 %d 2049 "
+                    "/builds/job%d/dist/w%d-1.0-py3-none-any.whl\n" % (i, 100 + i, i // 5, i % 5))
+    src = tmp_path / "dist"
+    src.mkdir()
+    for i in range(20):
+        (src / ("w%d-1.0-py3-none-any.whl" % i)).write_bytes(os.urandom(300 + i))
+        os.utime(src / ("w%d-1.0-py3-none-any.whl" % i), (1.7e9, 1.7e9))
+    env = {"DBMLOPS_CACHE": str(cache)}
+    r = run(emu_plain, "-c", "-r", str(src), "dbfs:/runner/", env=env)
+    assert r.returncode == 0, r.stderr
+    lines = (cache / "sha256").read_text().splitlines()
+    assert len(lines) == 20 and all(" %s/" % src in x for x in lines)
+    n = len(emu_plain.requests())
+    r2 = run(emu_plain, "-c", "-r", str(src), "dbfs:/runner/", env=env)
+    assert r2.returncode == 0 and r2.stdout == r.stdout, r2.stderr
+    assert len(emu_plain.requests()) - n == 1
+
+
 def test_volume_multipart_above_the_single_put_limit(tmp_path):
     """Above the Files API's single-PUT limit (lowered to 1 MiB here) a
     volume upload goes multipart: initiate, the part URLs, the parts in

@@ -80,28 +80,28 @@ START_TEST(test_hashcache)
 	write_file(dir, "f", "content");
 	ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
 	ck_assert_int_eq(stat(path, &st), 0);
-	c = dbm_hashcache_open();
+	c = dbm_hashcache_open(NULL, 0);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
 	dbm_hashcache_put(c, path, &st, h);
 	dbm_hashcache_close(c);
-	c = dbm_hashcache_open();
+	c = dbm_hashcache_open(NULL, 0);
 	ck_assert_int_eq(dbm_hashcache_get(c, path, &st, hex), 0);
 	ck_assert_str_eq(hex, h);
 	dbm_hashcache_close(c);
 	/* a changed file misses */
 	write_file(dir, "f", "content!");
 	ck_assert_int_eq(stat(path, &st), 0);
-	c = dbm_hashcache_open();
+	c = dbm_hashcache_open(NULL, 0);
 	ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
 	/* a fresh file is not remembered */
 	dbm_hashcache_put(c, path, &st, h);
 	dbm_hashcache_close(c);
-	c = dbm_hashcache_open();
+	c = dbm_hashcache_open(NULL, 0);
 	ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
 	dbm_hashcache_close(c);
 	setenv("DBMLOPS_HASH_CACHE", "off", 1);
-	ck_assert_ptr_null(dbm_hashcache_open());
+	ck_assert_ptr_null(dbm_hashcache_open(NULL, 0));
 	unsetenv("DBMLOPS_HASH_CACHE");
 }
 END_TEST
@@ -121,64 +121,33 @@ lines_of(const char *path)
 	return n;
 }
 
-/* The cache stays bounded: runs that re-hash changed files (and files
- * that are gone) do not make it grow without end. */
+/* A cache line for path as stat sees it now. */
+static void
+cache_line(FILE *f, const char *path, const char *hex)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	fprintf(f, "%s %lld %lld.%09ld %lld.%09ld %lld %lld %s\n", hex,
+	    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+	    st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+	    st.st_ctim.tv_nsec, (long long)st.st_ino, (long long)st.st_dev, path);
+}
+
+/* The cache stays bounded whatever comes and goes: a runner that builds
+ * in a new folder each job leaves 16000 lines of dead paths (and lines an
+ * earlier version wrote); the next run that pushes it over 16384 lines
+ * rewrites it with the live entries only. */
 START_TEST(test_hashcache_bounded)
 {
 	const char *dir = tmpdir_make();
 	const char *h = "aaaabbbbccccddddeeeeffff00001111222233334444555566667777"
 	    "88889999";
-	char path[512], cache[512];
+	char path[512], cache[512], hex[65];
+	char *paths[400];
 	struct dbm_hashcache *c;
 	struct stat st;
-	int run, i;
-
-	setenv("DBMLOPS_CACHE", dir, 1);
-	snprintf(cache, sizeof(cache), "%s/sha256", dir);
-	for (run = 0; run < 12; run++) {
-		c = dbm_hashcache_open();
-		for (i = 0; i < 200; i++) {
-			struct timespec t[2] = {{1000000000 + run, 0},
-			    {1000000000 + run, 0}};
-			char name[32];
-
-			snprintf(name, sizeof(name), "f%d", i);
-			snprintf(path, sizeof(path), "%s/%s", dir, name);
-			write_file(dir, name, "x");
-			/* half of them gone from run 6 on */
-			if (run >= 6 && i % 2) {
-				unlink(path);
-				continue;
-			}
-			utimensat(AT_FDCWD, path, t, 0);
-			stat(path, &st);
-			dbm_hashcache_put(c, path, &st, h);
-		}
-		dbm_hashcache_close(c);
-		ck_assert_int_le(lines_of(cache), 4 * 200 + 200);
-	}
-	/* still correct after the rewrites */
-	snprintf(path, sizeof(path), "%s/f0", dir);
-	stat(path, &st);
-	c = dbm_hashcache_open();
-	{
-		char hex[65];
-
-		ck_assert_int_eq(dbm_hashcache_get(c, path, &st, hex), 0);
-		ck_assert_str_eq(hex, h);
-	}
-	dbm_hashcache_close(c);
-	unsetenv("DBMLOPS_CACHE");
-}
-END_TEST
-
-/* Lines an earlier version wrote (no ctime) are never used and go at the
- * next rewrite, which they trigger themselves once they are most. */
-START_TEST(test_hashcache_old_lines_go)
-{
-	const char *dir = tmpdir_make();
-	char cache[512], line[512];
-	struct dbm_hashcache *c;
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
 	FILE *f;
 	int i;
 
@@ -186,15 +155,98 @@ START_TEST(test_hashcache_old_lines_go)
 	snprintf(cache, sizeof(cache), "%s/sha256", dir);
 	f = fopen(cache, "w");
 	ck_assert_ptr_nonnull(f);
-	for (i = 0; i < 300; i++) {
-		snprintf(line, sizeof(line), "%064d 1 1000000000.000000005 %d 2049 "
-		    "%s/f%d\n", i, 100 + i, dir, i);
-		fputs(line, f);
+	for (i = 0; i < 16000; i++)
+		fprintf(f, "%s 1 1000000000.000000005 1000000000.000000005 %d 2049 "
+		    "/gone/job%d/dist/f%d.whl\n", h, 100 + i, i / 40, i % 40);
+	for (i = 0; i < 20; i++)	/* the shape before the ctime */
+		fprintf(f, "%s 1 1000000000.000000005 %d 2049 %s/old%d\n", h, i,
+		    dir, i);
+	fclose(f);
+	/* this job: 400 files, first hashed, then found */
+	for (i = 0; i < 400; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "w%d", i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		write_file(dir, name, "x");
+		utimensat(AT_FDCWD, path, old, 0);
+		paths[i] = strdup(path);
+	}
+	c = dbm_hashcache_open(paths, 400);
+	for (i = 0; i < 400; i++) {
+		stat(paths[i], &st);
+		ck_assert_int_lt(dbm_hashcache_get(c, paths[i], &st, hex), 0);
+		dbm_hashcache_put(c, paths[i], &st, h);
+	}
+	dbm_hashcache_close(c);
+	ck_assert_int_eq(lines_of(cache), 400);
+	/* only what was asked about is loaded; every entry still holds */
+	c = dbm_hashcache_open(paths, 200);
+	for (i = 0; i < 400; i++) {
+		stat(paths[i], &st);
+		ck_assert_int_eq(dbm_hashcache_get(c, paths[i], &st, hex),
+		    (i < 200 ? 0 : -1));
+	}
+	dbm_hashcache_close(c);
+	c = dbm_hashcache_open(NULL, 0);
+	stat(paths[399], &st);
+	ck_assert_int_eq(dbm_hashcache_get(c, paths[399], &st, hex), 0);
+	ck_assert_str_eq(hex, h);
+	dbm_hashcache_close(c);
+	for (i = 0; i < 400; i++)
+		free(paths[i]);
+	unsetenv("DBMLOPS_CACHE");
+}
+END_TEST
+
+/* More live files than a rewrite keeps: the newest 8192 stay, each path
+ * once (its newest line). */
+START_TEST(test_hashcache_keeps_the_newest)
+{
+	const char *dir = tmpdir_make();
+	const char *h1 = "1111111111111111111111111111111111111111111111111111111111"
+	    "111111", *h2 = "22222222222222222222222222222222222222222222222222"
+	    "22222222222222";
+	char path[512], cache[512], file[512], hex[65];
+	struct dbm_hashcache *c;
+	struct stat st;
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	FILE *f;
+	int i;
+
+	setenv("DBMLOPS_CACHE", dir, 1);
+	snprintf(cache, sizeof(cache), "%s/sha256", dir);
+	snprintf(file, sizeof(file), "%s/x", dir);
+	write_file(dir, "x", "x");
+	utimensat(AT_FDCWD, file, old, 0);
+	f = fopen(cache, "w");
+	ck_assert_ptr_nonnull(f);
+	/* 9000 names of one file (hard links), each cached twice: 18000
+	 * lines, the second of each newer */
+	for (i = 0; i < 9000; i++) {
+		snprintf(path, sizeof(path), "%s/l%d", dir, i);
+		ck_assert_int_eq(link(file, path), 0);
+	}
+	for (i = 0; i < 18000; i++) {
+		snprintf(path, sizeof(path), "%s/l%d", dir, i % 9000);
+		cache_line(f, path, i < 9000 ? h1 : h2);
 	}
 	fclose(f);
-	c = dbm_hashcache_open();
+	c = dbm_hashcache_open(NULL, 0);
 	dbm_hashcache_close(c);
-	ck_assert_int_eq(lines_of(cache), 0);
+	ck_assert_int_eq(lines_of(cache), 8192);
+	c = dbm_hashcache_open(NULL, 0);
+	for (i = 0; i < 9000; i += 100) {
+		snprintf(path, sizeof(path), "%s/l%d", dir, i);
+		stat(path, &st);
+		if (i < 9000 - 8192) {
+			ck_assert_int_lt(dbm_hashcache_get(c, path, &st, hex), 0);
+		} else {
+			ck_assert_int_eq(dbm_hashcache_get(c, path, &st, hex), 0);
+			ck_assert_str_eq(hex, h2);
+		}
+	}
+	dbm_hashcache_close(c);
 	unsetenv("DBMLOPS_CACHE");
 }
 END_TEST
@@ -246,7 +298,7 @@ suite_upload(void)
 	tcase_add_test(tc, test_remote_parse);
 	tcase_add_test(tc, test_hashcache);
 	tcase_add_test(tc, test_hashcache_bounded);
-	tcase_add_test(tc, test_hashcache_old_lines_go);
+	tcase_add_test(tc, test_hashcache_keeps_the_newest);
 	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return s;
