@@ -303,20 +303,15 @@ def test_unreadable_file_refused_before_any_request(emu_plain):
         as_nobody = ["setpriv", "--reuid", str(nobody.pw_uid), "--regid",
                      str(nobody.pw_gid), "--clear-groups", PUT, "-q", "-r"]
         n = len(emu_plain.requests())
-        r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
-                           capture_output=True, text=True)
-        assert r.returncode == 1
-        assert "b-mine-no: Permission denied" in r.stderr, r.stderr
-        assert len(emu_plain.requests()) == n
-        os.unlink(os.path.join(src, "b-mine-no"))
-        r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
-                           capture_output=True, text=True)
-        assert r.returncode == 1
-        assert "d-root-no: Permission denied" in r.stderr, r.stderr
-        assert len(emu_plain.requests()) == n
-        os.unlink(os.path.join(src, "d-root-no"))
-        r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
-                           capture_output=True, text=True)
+        for refused in ("b-mine-no", "d-root-no", None):
+            r = subprocess.run(as_nobody + [src, "dbfs:/unreadable/"], env=env,
+                               capture_output=True, text=True)
+            if refused is None:
+                break
+            assert r.returncode == 1
+            assert refused + ": Permission denied" in r.stderr, r.stderr
+            assert len(emu_plain.requests()) == n
+            os.unlink(os.path.join(src, refused))
         assert r.returncode == 0, r.stderr
         assert sorted(os.listdir(emu_plain.path("dbfs", "unreadable"))) == [
             "a-mine-ok", "c-root-others"]
