@@ -201,6 +201,64 @@ dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 	return rc;
 }
 
+/* A run killed between the close of its temporary and the move leaves
+ * the temporary behind (dbfs-put(1)). After a move into path, its
+ * siblings of that shape an hour old or more are removed: one listing of
+ * the folder; a temporary another run is still writing is younger. Best
+ * effort: errors are ignored. */
+#define STALE_MS (3600LL * 1000)
+
+static void
+sweep_stale(struct dbm_http *h, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash + 1;
+	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_err e;
+	size_t bl = strlen(base);
+	long long now = (long long)time(NULL) * 1000;
+	int arr, i, n, o;
+
+	dbm_buf_adds(&url, "/api/2.0/dbfs/list?path=");
+	{
+		char *parent = slash == path ? dbm_xstrdup("/") :
+		    dbm_xstrndup(path, (size_t)(slash - path));
+
+		dbm_url_encode(&url, parent, 0);
+		free(parent);
+	}
+	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, &e) < 0) {
+		dbm_buf_free(&url);
+		return;
+	}
+	arr = dbm_json_member(&j, 0, "files");
+	n = dbm_json_count(&j, arr);
+	for (i = 0, o = arr + 1; i < n; i++, o = dbm_json_skip(&j, o)) {
+		char *p = dbm_json_strdup(&j, dbm_json_member(&j, o, "path"));
+		const char *name = p ? strrchr(p, '/') : NULL;
+		long long mtime = now;
+		size_t nl;
+
+		dbm_json_int(&j, dbm_json_member(&j, o, "modification_time"),
+		    &mtime);
+		/* .<base>.dbmlops-<12 hex>.tmp */
+		if (name && (nl = strlen(++name)) == bl + 26 && *name == '.' &&
+		    strncmp(name + 1, base, bl) == 0 &&
+		    strncmp(name + 1 + bl, ".dbmlops-", 9) == 0 &&
+		    strspn(name + bl + 10, "0123456789abcdef") == 12 &&
+		    strcmp(name + bl + 22, ".tmp") == 0 &&
+		    mtime <= now - STALE_MS) {
+			dbm_upload_json_body(&body, "path", p, NULL, NULL,
+			    "recursive", 0);
+			dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, &e);
+		}
+		free(p);
+	}
+	dbm_json_free(&j);
+	dbm_buf_free(&url);
+	dbm_buf_free(&body);
+}
+
 int
 dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
@@ -241,6 +299,8 @@ dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
 	    f->remote), f->remote, slash + 1, rhex);
 	if (dbfs_stream(u, h, fd, tmp.data, e) == 0)
 		rc = dbfs_move(u, h, f, tmp.data, e);
+	if (rc == 0)
+		sweep_stale(h, f->remote);
 	if (rc < 0) {	/* leave no temporary behind */
 		struct dbm_err e2;
 
