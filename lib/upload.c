@@ -475,7 +475,9 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 	} while (token && *token);
 	free(token);
 	dbm_buf_free(&url);
-	qsort(pv->hashdirs, pv->nhashdirs, sizeof(*pv->hashdirs), cmp_str);
+	if (pv->nhashdirs > 0)	/* qsort and bsearch want an array */
+		qsort(pv->hashdirs, pv->nhashdirs, sizeof(*pv->hashdirs),
+		    cmp_str);
 }
 
 /* -c: what the listing and the record say of a file before any request:
@@ -493,7 +495,7 @@ dbm_upload_ca_state(struct dbm_upload *u, const struct dbm_upload_file *f)
 		return 0;
 	memcpy(dir, f->sha256, DBM_CA_HEX);
 	dir[DBM_CA_HEX] = '\0';
-	listed = bsearch(&key, pv->hashdirs, pv->nhashdirs,
+	listed = pv->nhashdirs > 0 && bsearch(&key, pv->hashdirs, pv->nhashdirs,
 	    sizeof(*pv->hashdirs), cmp_str) != NULL;
 	if (!listed)
 		return 1;

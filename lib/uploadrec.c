@@ -62,7 +62,8 @@ dbm_uploadrec_open(const char *host)
 	}
 	free(line);
 	fclose(f);
-	qsort(r->have, r->n, sizeof(*r->have), cmp);
+	if (r->n > 0)		/* qsort and bsearch want an array */
+		qsort(r->have, r->n, sizeof(*r->have), cmp);
 	return r;
 }
 
@@ -73,7 +74,7 @@ dbm_uploadrec_has(struct dbm_uploadrec *r, const char *remote, long long size)
 	const char *key;
 	int hit;
 
-	if (r == NULL)
+	if (r == NULL || r->n == 0)
 		return 0;
 	dbm_buf_printf(&k, "%lld %s", size, remote);
 	key = k.data;

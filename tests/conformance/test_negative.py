@@ -357,6 +357,12 @@ def test_multipart_put_without_its_end_stores_nothing(emu):
         assert r.json() == {"error_code": "MALFORMED_REQUEST",
                             "message": "Invalid multipart/form-data body"}
         assert not os.path.exists(emu.path("dbfs", "mp/cut"))
+    # the temporary goes when the server ends the request, just after
+    # it answers
+    for _ in range(100):
+        if os.listdir(os.path.join(emu.data, "tmp")) == []:
+            break
+        time.sleep(0.05)
     assert os.listdir(os.path.join(emu.data, "tmp")) == []
     r = requests.post(emu.url + "/api/2.0/dbfs/put", data=head + b"\r\n--XyZ--\r\n",
                       headers=hdrs, timeout=30)
