@@ -510,15 +510,10 @@ mp_begin(struct req *r)
 	if (emu_mp_init(&r->mp->mp, MHD_lookup_connection_value(r->conn,
 	    MHD_HEADER_KIND, "Content-Type"), mp_part, r) < 0)
 		return -1;
-	if (store_tmpfile(r->emu, &r->tmp) < 0)
-		return -1;
-	r->fd = open(r->tmp, O_WRONLY | O_CLOEXEC);
-	if (r->fd < 0)
-		return -1;
 	/* the file part is a little less than the body: cut at the end */
-	store_preallocate(r->fd, MHD_lookup_connection_value(r->conn,
-	    MHD_HEADER_KIND, "Content-Length"), r->emu->put_max + 65536);
-	return 0;
+	r->fd = store_tmpfd(r->emu, &r->tmp, emu_body_size(r,
+	    r->emu->put_max + 65536));
+	return r->fd < 0 ? -1 : 0;
 }
 
 static int
@@ -549,6 +544,7 @@ put_multipart(struct req *r)
 	struct multipart *m = r->mp;
 	enum MHD_Result res;
 	char *disk, *canon;
+	int rc;
 
 	if (m->size > r->emu->put_max)
 		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
@@ -562,19 +558,17 @@ put_multipart(struct req *r)
 		    "Missing required field: path");
 	if ((disk = emu_map(r, ROOT_DBFS, m->path.data, &canon, &res)) == NULL)
 		return res;
-	if (r->fd >= 0 && close(r->fd) < 0) {
-		r->fd = -1;
+	/* the file as it arrived (its blocks were given for the body) */
+	rc = ftruncate(r->fd, (off_t)m->size);
+	if (close(r->fd) < 0)
+		rc = -1;
+	r->fd = -1;
+	if (rc < 0)
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
-	} else if (truncate(r->tmp, (off_t)m->size) < 0) {
-		r->fd = -1;
-		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
-		    strerror(errno));
-	} else {
-		r->fd = -1;
+	else
 		res = commit(r, r->tmp, disk, canon,
 		    strcasecmp(dbm_buf_str(&m->overwrite), "true") == 0);
-	}
 	free(disk);
 	free(canon);
 	return res;

@@ -151,6 +151,8 @@ enum MHD_Result emu_queue(struct req *r, unsigned int status,
 char *emu_param(struct req *r, const char *name);
 /* Boolean parameter: 1, 0, or def when absent. */
 int emu_param_bool(struct req *r, const char *name, int def);
+/* The request's Content-Length when it gives one up to cap; else 0. */
+long long emu_body_size(struct req *r, long long cap);
 /* Map path p (store_map); answers 400 INVALID_PARAMETER_VALUE and
  * returns NULL when it is not acceptable. */
 char *emu_map(struct req *r, enum store_root root, const char *p,
@@ -180,12 +182,12 @@ char *store_map(struct emu *e, enum store_root root, const char *apipath,
 int store_mkdirs(const char *dir);
 /* mkdir -p of path's parent directory. */
 int store_mkparents(const char *path);
-/* A new temporary file in the data directory; fills *path. */
+/* A new temporary file in the data directory, open for writing: its
+ * descriptor; fills *path. Given a size over 1 MiB (what is about to be
+ * written; whoever writes less truncates), its blocks come up front. */
+int store_tmpfd(struct emu *e, char **path, long long size);
+/* The same, closed: 0 or -1. */
 int store_tmpfile(struct emu *e, char **path);
-/* Give fd, a new temporary file, the blocks of a body of content_length
- * bytes (a request header) up front, when over 1 MiB and at most cap;
- * whoever stores less truncates. */
-void store_preallocate(int fd, const char *content_length, long long cap);
 /* A new temporary file holding len bytes of data; fills *path. */
 int store_write_tmp(struct emu *e, const void *data, size_t len, char **path);
 /* Move tmp to dst (parents made): overwrite, or fail with EEXIST. */

@@ -278,8 +278,7 @@ assemble(struct req *r, struct mpu *m, char **why)
 		*why = dbm_xstrdup("parts must list the uploaded parts");
 		return NULL;
 	}
-	if (store_tmpfile(r->emu, &tmp) < 0 ||
-	    (out = open(tmp, O_WRONLY | O_CLOEXEC)) < 0) {
+	if ((out = store_tmpfd(r->emu, &tmp, 0)) < 0) {
 		*why = dbm_xstrdup(strerror(errno));
 		goto bad;
 	}

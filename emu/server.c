@@ -163,18 +163,11 @@ begin(struct req *r, int *done)
 			    "Invalid multipart/form-data body");
 		}
 	}
-	if (r->mode == BODY_FILE && store_tmpfile(e, &r->tmp) < 0) {
-		r->fd = -1;
+	if (r->mode == BODY_FILE && (r->fd = store_tmpfd(e, &r->tmp,
+	    emu_body_size(r, e->files_put_max))) < 0) {
 		*done = 1;
 		return emu_reply_error(r, 500, "INTERNAL_ERROR",
 		    "Cannot create a temporary file: %s", strerror(errno));
-	}
-	if (r->mode == BODY_FILE) {
-		r->fd = open(r->tmp, O_WRONLY | O_CLOEXEC);
-		if (r->fd >= 0)
-			store_preallocate(r->fd, MHD_lookup_connection_value(
-			    r->conn, MHD_HEADER_KIND, "Content-Length"),
-			    e->files_put_max);
 	}
 	return MHD_YES;
 }

@@ -178,7 +178,7 @@ store_mkparents(const char *path)
 }
 
 int
-store_tmpfile(struct emu *e, char **path)
+store_tmpfd(struct emu *e, char **path, long long size)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
 	int fd;
@@ -190,26 +190,22 @@ store_tmpfile(struct emu *e, char **path)
 		*path = NULL;
 		return -1;
 	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);	/* not for the cluster processes */
 	fchmod(fd, 0644);	/* as a file written in place would be */
-	close(fd);
-	*path = dbm_buf_detach(&b);
-	return 0;
-}
-
-void
-store_preallocate(int fd, const char *content_length, long long cap)
-{
-	char *end;
-	long long n;
-
-	if (content_length == NULL)
-		return;
-	errno = 0;
-	n = strtoll(content_length, &end, 10);
 	/* the filesystem allocates the blocks at once, not page by page as
 	 * the writes come: about a tenth of a large upload's time */
-	if (errno == 0 && *end == '\0' && n > (1 << 20) && n <= cap)
-		posix_fallocate(fd, 0, (off_t)n);
+	if (size > (1 << 20))
+		posix_fallocate(fd, 0, (off_t)size);
+	*path = dbm_buf_detach(&b);
+	return fd;
+}
+
+int
+store_tmpfile(struct emu *e, char **path)
+{
+	int fd = store_tmpfd(e, path, 0);
+
+	return fd < 0 ? -1 : close(fd);
 }
 
 int
@@ -218,10 +214,9 @@ store_write_tmp(struct emu *e, const void *data, size_t len, char **path)
 	int fd;
 	ssize_t w = 0;
 
-	if (store_tmpfile(e, path) < 0)
+	if ((fd = store_tmpfd(e, path, 0)) < 0)
 		return -1;
-	if ((fd = open(*path, O_WRONLY | O_CLOEXEC)) < 0 ||
-	    (len > 0 && (w = write(fd, data, len)) != (ssize_t)len)) {
+	if (len > 0 && (w = write(fd, data, len)) != (ssize_t)len) {
 		if (w >= 0 && fd >= 0)
 			errno = ENOSPC;		/* a short write */
 		if (fd >= 0)
