@@ -169,23 +169,22 @@ int
 dbm_hashcache_get(struct dbm_hashcache *c, const char *path,
     const struct stat *st, char hex[65])
 {
-	const char *abs = path;
 	size_t lo = 0, hi;
 	int hit = 0;
 
-	if (c == NULL || *abs != '/')
+	if (c == NULL || *path != '/')
 		return -1;
 	pthread_mutex_lock(&c->mu);
 	hi = c->n;
-	while (lo < hi) {	/* the first entry for abs */
+	while (lo < hi) {	/* the first entry for path */
 		size_t mid = (lo + hi) / 2;
 
-		if (strcmp(c->e[mid].path, abs) < 0)
+		if (strcmp(c->e[mid].path, path) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < c->n && strcmp(c->e[lo].path, abs) == 0; lo++) {
+	for (; lo < c->n && strcmp(c->e[lo].path, path) == 0; lo++) {
 		if (matches(&c->e[lo], st)) {
 			memcpy(hex, c->e[lo].hex, 65);
 			hit = 1;
@@ -199,9 +198,7 @@ void
 dbm_hashcache_put(struct dbm_hashcache *c, const char *path,
     const struct stat *st, const char hex[65])
 {
-	const char *abs = path;
-
-	if (c == NULL || *abs != '/' || strchr(abs, '\n') != NULL)
+	if (c == NULL || *path != '/' || strchr(path, '\n') != NULL)
 		return;
 	if (time(NULL) - st->st_mtim.tv_sec < 2)
 		return;		/* too fresh to trust its timestamp */
@@ -210,7 +207,7 @@ dbm_hashcache_put(struct dbm_hashcache *c, const char *path,
 	    hex, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
 	    st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec,
 	    st->st_ctim.tv_nsec, (long long)st->st_ino, (long long)st->st_dev,
-	    abs);
+	    path);
 	pthread_mutex_unlock(&c->mu);
 }
 

@@ -722,7 +722,8 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 			pv.order[pv.norder++] = (size_t)i;
 	sort_u = u;
 	qsort(pv.order, pv.norder, sizeof(*pv.order), by_size);
-	failed = dbm_pool_run(u->o.jobs, pv.norder, one, u);free(pv.order);
+	failed = dbm_pool_run(u->o.jobs, pv.norder, one, u);
+	free(pv.order);
 	dbm_progress_done(&u->progress);
 	dbm_hashcache_close(pv.cache);
 	dbm_uploadrec_close(pv.rec);

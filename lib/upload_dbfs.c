@@ -208,6 +208,22 @@ dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
  * effort: errors are ignored. */
 #define STALE_MS (3600LL * 1000)
 
+/* A temporary is .<name>.dbmlops-<12 hex>.tmp beside its file. */
+#define TMP_TAG ".dbmlops-"
+
+static int
+temp_of(const char *name, const char *base)
+{
+	size_t bl = strlen(base), tl = strlen(TMP_TAG);
+
+	if (*name++ != '.' || strncmp(name, base, bl) != 0 ||
+	    strncmp(name + bl, TMP_TAG, tl) != 0)
+		return 0;
+	name += bl + tl;
+	return strspn(name, "0123456789abcdef") == 12 &&
+	    strcmp(name + 12, ".tmp") == 0;
+}
+
 static void
 sweep_stale(struct dbm_http *h, const char *path)
 {
@@ -215,7 +231,6 @@ sweep_stale(struct dbm_http *h, const char *path)
 	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
 	struct dbm_json j;
 	struct dbm_err e;
-	size_t bl = strlen(base);
 	long long now = (long long)time(NULL) * 1000;
 	int arr, i, n, o;
 
@@ -237,17 +252,10 @@ sweep_stale(struct dbm_http *h, const char *path)
 		char *p = dbm_json_strdup(&j, dbm_json_member(&j, o, "path"));
 		const char *name = p ? strrchr(p, '/') : NULL;
 		long long mtime = now;
-		size_t nl;
 
 		dbm_json_int(&j, dbm_json_member(&j, o, "modification_time"),
 		    &mtime);
-		/* .<base>.dbmlops-<12 hex>.tmp */
-		if (name && (nl = strlen(++name)) == bl + 26 && *name == '.' &&
-		    strncmp(name + 1, base, bl) == 0 &&
-		    strncmp(name + 1 + bl, ".dbmlops-", 9) == 0 &&
-		    strspn(name + bl + 10, "0123456789abcdef") == 12 &&
-		    strcmp(name + bl + 22, ".tmp") == 0 &&
-		    mtime <= now - STALE_MS) {
+		if (name && temp_of(name + 1, base) && mtime <= now - STALE_MS) {
 			dbm_upload_json_body(&body, "path", p, NULL, NULL,
 			    "recursive", 0);
 			dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, &e);
@@ -295,7 +303,7 @@ dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return dbm_err_sys(e, "getrandom");
 	dbm_hex(rnd, sizeof(rnd), rhex);
-	dbm_buf_printf(&tmp, "%.*s/.%s.dbmlops-%s.tmp", (int)(slash -
+	dbm_buf_printf(&tmp, "%.*s/.%s" TMP_TAG "%s.tmp", (int)(slash -
 	    f->remote), f->remote, slash + 1, rhex);
 	if (dbfs_stream(u, h, fd, tmp.data, e) == 0)
 		rc = dbfs_move(u, h, f, tmp.data, e);
