@@ -324,6 +324,13 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 
+/* Each connection's memory: libmicrohttpd reads a body into half of it,
+ * and zeroes all of it between requests on a kept-alive connection. At
+ * 1 MiB a large upload arrives in 512 KiB reads: 50 x 2 MiB + 200 MiB to
+ * DBFS took 0.17 s instead of 0.21 s, while 1000 small puts cost about
+ * 10% more than at 256 KiB (the zeroing); uploads are this server's bulk. */
+#define CONN_MEMORY ((size_t)1 << 20)
+
 struct MHD_Daemon *
 emu_start(struct emu *e, const struct sockaddr *addr)
 {
@@ -333,7 +340,7 @@ emu_start(struct emu *e, const struct sockaddr *addr)
 	    MHD_OPTION_SOCK_ADDR, addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
 	    /* one thread a connection: capped, so a flood of idle sockets
