@@ -103,13 +103,20 @@ dbm_buf_vprintf(struct dbm_buf *b, const char *fmt, va_list ap)
 	va_list aq;
 	int n;
 
+	/* into the room there is (as git's strbuf does); formatted a second
+	 * time only when it did not fit */
+	dbm_buf_grow(b, 64);
 	va_copy(aq, ap);
-	n = vsnprintf(NULL, 0, fmt, aq);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, aq);
 	va_end(aq);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = '\0';
 		return;
-	dbm_buf_grow(b, (size_t)n);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		dbm_buf_grow(b, (size_t)n);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 }
 

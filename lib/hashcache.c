@@ -2,6 +2,7 @@
  *   <sha256> <size> <mtime s>.<ns> <ctime s>.<ns> <ino> <dev> <absolute path>
  * (lines of another shape, such as those of earlier versions without the
  * ctime, are ignored and dropped by the next rewrite) */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,17 +49,43 @@ cmp_entry(const void *a, const void *b)
 	    ((const struct entry *)b)->path);
 }
 
-/* One line into x (x->path malloc'd); -1 for a line of another shape. */
+/* A decimal number ending in c at *p, which moves past c. */
+static int
+field(const char **p, char c, long long *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)**p) && **p != '-')	/* before 1970 */
+		return -1;
+	errno = 0;
+	*v = strtoll(*p, &end, 10);
+	if (errno != 0 || *end != c)
+		return -1;
+	*p = end + 1;
+	return 0;
+}
+
+/* One line into x (x->path malloc'd): "hex size sec.nsec csec.cnsec ino
+ * dev /path"; -1 for a line of another shape. */
 static int
 parse(const char *line, struct entry *x)
 {
-	int off = 0;
+	const char *p;
+	size_t i;
 
-	if (sscanf(line, "%64s %lld %lld.%lld %lld.%lld %lld %lld %n", x->hex,
-	    &x->size, &x->sec, &x->nsec, &x->csec, &x->cnsec, &x->ino, &x->dev,
-	    &off) != 8 || off == 0 || line[off] != '/' || strlen(x->hex) != 64)
+	for (i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)line[i]))
+			return -1;
+	p = line + 65;
+	if (line[64] != ' ' || field(&p, ' ', &x->size) < 0 ||
+	    field(&p, '.', &x->sec) < 0 || field(&p, ' ', &x->nsec) < 0 ||
+	    field(&p, '.', &x->csec) < 0 || field(&p, ' ', &x->cnsec) < 0 ||
+	    field(&p, ' ', &x->ino) < 0 || field(&p, ' ', &x->dev) < 0 ||
+	    *p != '/')
 		return -1;
-	x->path = dbm_xstrdup(line + off);
+	memcpy(x->hex, line, 64);
+	x->hex[64] = '\0';
+	x->path = dbm_xstrdup(p);
 	return 0;
 }
 

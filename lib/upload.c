@@ -48,9 +48,10 @@ dbm_upload_base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
+/* A file to send; local, rel and abs are the caller's, now the plan's. */
 static void
-add_file(struct dbm_upload *u, const char *local, const char *rel,
-    char *abs, const struct stat *st)
+add_file(struct dbm_upload *u, char *local, char *rel, char *abs,
+    const struct stat *st)
 {
 	struct dbm_upload_file *f;
 
@@ -60,8 +61,8 @@ add_file(struct dbm_upload *u, const char *local, const char *rel,
 	}
 	f = &u->files[u->n++];
 	memset(f, 0, sizeof(*f));
-	f->local = dbm_xstrdup(local);
-	f->rel = dbm_xstrdup(rel);
+	f->local = local;
+	f->rel = rel;
 	f->abs = abs;
 	f->st = *st;
 	f->size = (long long)st->st_size;
@@ -102,10 +103,8 @@ inside(const char *path, const char *root, char **to)
  * answers from its mode bits (exact for the owner, ACLs included: the
  * owner class is those bits), root reads anything, anyone else asks. */
 static int
-readable(int dfd, const char *name, const struct stat *st)
+readable(int dfd, const char *name, const struct stat *st, uid_t me)
 {
-	uid_t me = geteuid();
-
 	if (me == 0)
 		return 1;
 	if (st->st_uid == me) {
@@ -124,6 +123,20 @@ readable(int dfd, const char *name, const struct stat *st)
  * the tree is refused, naming it (a stray link to ~/.databrickscfg must not
  * be published). One lstat a file, relative to its open directory; a link
  * costs a stat and a realpath more. */
+/* a, then sep, then b, in a string of its own: per file, cheaper than a
+ * printf */
+static char *
+join(const char *a, const char *sep, const char *b)
+{
+	size_t na = strlen(a), ns = strlen(sep), nb = strlen(b);
+	char *s = dbm_xmalloc(na + ns + nb + 1);
+
+	memcpy(s, a, na);
+	memcpy(s + na, sep, ns);
+	memcpy(s + na + ns, b, nb + 1);
+	return s;
+}
+
 static int
 walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
     const char *root, const struct seen *up, struct dbm_err *e)
@@ -136,6 +149,7 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
 	char **names = NULL;
 	size_t n = 0, i;
 	int rc = 0, dfd;
+	uid_t uid = geteuid();
 
 	if (d == NULL)
 		return dbm_err_sys(e, "%s", dir);
@@ -162,37 +176,36 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
-		struct dbm_buf p = DBM_BUF_INIT, r = DBM_BUF_INIT;
-		struct dbm_buf a = DBM_BUF_INIT;
+		char *p = join(dir, "/", names[i]);
+		char *r = join(rel, *rel ? "/" : "", names[i]);
+		char *a = join(abs, strcmp(abs, "/") ? "/" : "", names[i]);
 		struct stat st;
 		char *to = NULL;
 
-		dbm_buf_printf(&p, "%s/%s", dir, names[i]);
-		dbm_buf_printf(&r, "%s%s%s", rel, *rel ? "/" : "", names[i]);
-		dbm_buf_printf(&a, "%s%s%s", abs, strcmp(abs, "/") ? "/" : "",
-		    names[i]);
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = dbm_err_sys(e, "%s", p.data);
+			rc = dbm_err_sys(e, "%s", p);
 		else if (S_ISLNK(st.st_mode) && !u->o.follow_links &&
-		    !inside(p.data, root, &to))
+		    !inside(p, root, &to))
 			rc = dbm_errf(e, DBM_E_CONFIG, "%s: a symbolic link out "
 			    "of the source tree (to %s): give -L to follow it",
-			    p.data, to ? to : "nothing");
-		else if (S_ISLNK(st.st_mode) && stat(p.data, &st) < 0)
-			rc = dbm_err_sys(e, "%s", p.data);
+			    p, to ? to : "nothing");
+		else if (S_ISLNK(st.st_mode) && stat(p, &st) < 0)
+			rc = dbm_err_sys(e, "%s", p);
 		else if (S_ISDIR(st.st_mode))
-			rc = walk(u, p.data, r.data, a.data, root, &me, e);
+			rc = walk(u, p, r, a, root, &me, e);
 		else if (!S_ISREG(st.st_mode))
 			rc = dbm_errf(e, DBM_E_CONFIG, "%s: not a regular file "
-			    "or directory", p.data);
-		else if (!readable(dfd, names[i], &st))
-			rc = dbm_err_sys(e, "%s", p.data);
-		else
-			add_file(u, p.data, r.data, dbm_buf_detach(&a), &st);
+			    "or directory", p);
+		else if (!readable(dfd, names[i], &st, uid))
+			rc = dbm_err_sys(e, "%s", p);
+		else {
+			add_file(u, p, r, a, &st);
+			p = r = a = NULL;
+		}
 		free(to);
-		dbm_buf_free(&p);
-		dbm_buf_free(&r);
-		dbm_buf_free(&a);
+		free(p);
+		free(r);
+		free(a);
 	}
 	closedir(d);
 	for (i = 0; i < n; i++)
@@ -248,8 +261,8 @@ dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 				free(abs);
 				return dbm_err_sys(e, "%s", src[i]);
 			}
-			add_file(u, src[i], dbm_upload_base_name(src[i]), abs,
-			    &st);
+			add_file(u, dbm_xstrdup(src[i]), dbm_xstrdup(
+			    dbm_upload_base_name(src[i])), abs, &st);
 			single = nsrc == 1;
 		} else {
 			return dbm_errf(e, DBM_E_CONFIG, "%s: not a regular "
@@ -480,6 +493,15 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 		    cmp_str);
 }
 
+static void *
+list_thread(void *arg)
+{
+	struct dbm_upload *u = arg;
+
+	list_dest(u, &((struct priv *)u->priv)->http[0]);
+	return NULL;
+}
+
 /* -c: what the listing and the record say of a file before any request:
  * 2 there (recorded, its hash folder listed), 1 surely not there (no such
  * folder), 0 not known (ask). */
@@ -683,8 +705,9 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 {
 	struct priv pv;
 	struct dbm_err e;
+	pthread_t lister;
 	size_t failed;
-	int i;
+	int i, listing = 0;
 
 	memset(&pv, 0, sizeof(pv));
 	pthread_mutex_init(&pv.mu, NULL);
@@ -700,6 +723,10 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 		}
 		pv.http[i].verbose = u->o.verbose;
 	}
+	/* -c: the listing's round trip goes on while the caches are read */
+	if (u->o.content_addressed && !u->o.dry_run &&
+	    (listing = pthread_create(&lister, NULL, list_thread, u) == 0) == 0)
+		list_dest(u, &pv.http[0]);
 	if (u->o.want_sha || u->o.content_addressed) {
 		char **abs = dbm_xcalloc(u->n + 1, sizeof(*abs));
 
@@ -708,10 +735,10 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 		pv.cache = dbm_hashcache_open(abs, u->n);
 		free(abs);
 	}
-	if (u->o.content_addressed && !u->o.dry_run) {
+	if (u->o.content_addressed && !u->o.dry_run)
 		pv.rec = dbm_uploadrec_open(auth->host);
-		list_dest(u, &pv.http[0]);
-	}
+	if (listing)
+		pthread_join(lister, NULL);
 	dbm_progress_init(&u->progress, (long long)u->n, u->bytes,
 	    u->o.quiet || u->o.dry_run);
 	/* largest first: a big file that sorts last by name would otherwise

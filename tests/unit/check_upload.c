@@ -251,6 +251,63 @@ START_TEST(test_hashcache_keeps_the_newest)
 }
 END_TEST
 
+/* Lines are read field by field: a line of any other shape is no entry,
+ * whatever file it names. */
+START_TEST(test_hashcache_lines)
+{
+	const char *dir = tmpdir_make();
+	const char *h = "aaaabbbbccccddddeeeeffff00001111222233334444555566667777"
+	    "88889999";
+	static const char *const bad[] = {
+		"%.63s %lld %lld.%09ld %lld.%09ld %lld %lld %s\n",
+		"g%.63s %lld %lld.%09ld %lld.%09ld %lld %lld %s\n",
+		"%s %lld %lld.%09ldx %lld.%09ld %lld %lld %s\n",
+		"%s %lld %lld %09ld %lld.%09ld %lld %lld %s\n",
+		"%s  %lld %lld.%09ld %lld.%09ld %lld %lld %s\n",
+		"%s %lld %lld.%09ld %lld.%09ld %lld %lld x%s\n",
+		"%s %lld %lld.%09ld %lld.%09ld %lld %lld99999999999999999999 %s\n",
+	};
+	char path[512], cache[512], hex[65];
+	struct timespec past[2] = {{-86400, 7}, {-86400, 7}};
+	struct dbm_hashcache *c;
+	struct stat st;
+	FILE *f;
+	size_t i;
+
+	setenv("DBMLOPS_CACHE", dir, 1);
+	snprintf(cache, sizeof(cache), "%s/sha256", dir);
+	f = fopen(cache, "w");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i <= sizeof(bad) / sizeof(*bad); i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%zu", i);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		write_file(dir, name, "x");
+		/* the last, well formed, dated before 1970 */
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, past, 0), 0);
+		ck_assert_int_eq(stat(path, &st), 0);
+		fprintf(f, i < sizeof(bad) / sizeof(*bad) ? bad[i] :
+		    "%s %lld %lld.%09ld %lld.%09ld %lld %lld %s\n", h,
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+		    st.st_ctim.tv_nsec, (long long)st.st_ino,
+		    (long long)st.st_dev, path);
+	}
+	fclose(f);
+	c = dbm_hashcache_open(NULL, 0);
+	for (i = 0; i <= sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(path, sizeof(path), "%s/f%zu", dir, i);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_int_eq(dbm_hashcache_get(c, path, &st, hex),
+		    i < sizeof(bad) / sizeof(*bad) ? -1 : 0);
+	}
+	ck_assert_str_eq(hex, h);
+	dbm_hashcache_close(c);
+	unsetenv("DBMLOPS_CACHE");
+}
+END_TEST
+
 START_TEST(test_plan)
 {
 	const char *dir = tmpdir_make();
@@ -299,6 +356,7 @@ suite_upload(void)
 	tcase_add_test(tc, test_hashcache);
 	tcase_add_test(tc, test_hashcache_bounded);
 	tcase_add_test(tc, test_hashcache_keeps_the_newest);
+	tcase_add_test(tc, test_hashcache_lines);
 	tcase_add_test(tc, test_plan);
 	suite_add_tcase(s, tc);
 	return s;
