@@ -518,14 +518,17 @@ out:
 	return rc;
 }
 
-/* Wait before attempt n (1-based): Retry-After, else min(n,10) units + jitter. */
+/* Wait before attempt n (1-based): the server's Retry-After plus jitter
+ * (so that the workers do not all come back at once), else min(n,10) units
+ * plus jitter. A Retry-After of 0 gives no guidance: taken at its word it
+ * had a throttled run ask again thousands of times a second. */
 static double
 backoff(struct dbm_http *h, int n, long retry_after)
 {
 	double jitter = (double)(rand_r(&h->seed) % 1000) / 1000.0 * 0.75;
 
-	if (retry_after >= 0)
-		return (double)retry_after;
+	if (retry_after > 0)
+		return (double)retry_after + jitter * h->backoff;
 	return ((n < 10 ? n : 10) + jitter) * h->backoff;
 }
 

@@ -541,6 +541,46 @@ def test_unchanged_tree_is_one_listing(emu_plain, tmp_path, dest):
     assert os.path.exists(remote_file(emu_plain, gone))
 
 
+LISTINGS = {"dbfs:": "/api/2.0/dbfs/list", "/Volumes": "/api/2.0/fs/directories/*",
+            "/Workspace": "/api/2.0/workspace/list"}
+
+
+@pytest.mark.parametrize("dest", DESTS)
+def test_unchanged_tree_when_the_listing_fails(tmp_path, dest):
+    """The listing of the destination answers 503 until the retry budget
+    (1 s here) runs out: -c still works, asking after each file instead
+    (one status request a file), sends nothing again and prints the same
+    paths."""
+    glob = [v for k, v in LISTINGS.items() if dest.startswith(k)][0]
+    e = Emu(faults="503=0:1@" + glob).start()
+    try:
+        src = tmp_path / "dist"
+        src.mkdir()
+        for i in range(12):
+            (src / ("w%d-1.0-py3-none-any.whl" % i)).write_bytes(os.urandom(50 + i))
+        env = {"DBMLOPS_RETRY_TIMEOUT": "1"}
+        r = run(e, "-c", "-r", str(src), dest, env=env)
+        assert r.returncode == 0, r.stderr
+        first = r.stdout
+        assert len(first.splitlines()) == 12
+        n = len(e.requests())
+        r = run(e, "-c", "-r", str(src), dest, env=env)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == first
+        again = e.requests()[n:]
+        listed = [x for x in again if x["fault"]]
+        assert listed and all(x["fault"] == "503" for x in listed)
+        # the fault's Retry-After: 0 does not make a tight loop of it
+        assert len(listed) <= 10, len(listed)
+        asked = [x for x in again if not x["fault"]]
+        assert len(asked) == 12, asked
+        assert all(x["method"] in ("GET", "HEAD") for x in asked), asked
+        for line in first.splitlines():
+            assert os.path.exists(remote_file(e, line))
+    finally:
+        e.cleanup()
+
+
 def test_digest_cache_of_a_long_lived_runner_stays_bounded(emu_plain, tmp_path):
     """A runner that built in a new folder each job has left 17000 lines
     of dead paths in the digest cache: the next -c run rewrites it with the

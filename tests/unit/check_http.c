@@ -73,6 +73,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return n <= 2 ? reply(c, 429, "{\"error_code\":"
 		    "\"REQUEST_LIMIT_EXCEEDED\",\"message\":\"slow down\"}",
 		    "Retry-After", "0") : reply(c, 200, "{}", NULL, NULL);
+	if (strcmp(url, "/throttled") == 0)
+		return reply(c, 429, "{\"error_code\":\"REQUEST_LIMIT_EXCEEDED\","
+		    "\"message\":\"slow down\"}", "Retry-After", "0");
 	if (strcmp(url, "/busy") == 0)
 		return reply(c, 503, "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\","
 		    "\"message\":\"busy\"}", NULL, NULL);
@@ -182,6 +185,26 @@ START_TEST(test_retry_after)
 	ck_assert_int_eq(dbm_http_do(&h, &r, &resp, &e), 0);
 	ck_assert_int_eq(resp.attempts, 3);
 	ck_assert_int_eq(atomic_load(&hits), 3);
+	dbm_resp_free(&resp);
+}
+END_TEST
+
+/* A server that answers 429 with Retry-After: 0 for ever: the client
+ * backs off on its own (at most a handful of calls in 0.3 s), not
+ * thousands. */
+START_TEST(test_retry_after_zero)
+{
+	struct dbm_req r;
+	struct dbm_resp resp = {0};
+
+	h.budget = 0.3;
+	h.backoff = 0.05;
+	dbm_req_init(&r, "GET", "/throttled");
+	r.idempotent = 1;
+	ck_assert_int_lt(dbm_http_do(&h, &r, &resp, &e), 0);
+	ck_assert_int_eq(e.status, 429);
+	ck_assert_int_gt(resp.attempts, 1);
+	ck_assert_int_le(resp.attempts, 6);
 	dbm_resp_free(&resp);
 }
 END_TEST
@@ -368,6 +391,7 @@ suite_http(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ok);
 	tcase_add_test(tc, test_retry_after);
+	tcase_add_test(tc, test_retry_after_zero);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_no_retry_500);
 	tcase_add_test(tc, test_api_error);
