@@ -327,8 +327,8 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 /* Each connection's memory: libmicrohttpd reads a body into half of it,
  * and zeroes all of it between requests on a kept-alive connection. At
  * 1 MiB a large upload arrives in 512 KiB reads: 50 x 2 MiB + 200 MiB to
- * DBFS took 0.17 s instead of 0.21 s, while 1000 small puts cost about
- * 10% more than at 256 KiB (the zeroing); uploads are this server's bulk. */
+ * DBFS took 0.17 s instead of 0.21 s, while 1000 small puts cost 3 to
+ * 12% more than at 256 KiB (the zeroing); uploads are this server's bulk. */
 #define CONN_MEMORY ((size_t)1 << 20)
 
 struct MHD_Daemon *

@@ -116,13 +116,6 @@ readable(int dfd, const char *name, const struct stat *st, uid_t me)
 	return faccessat(dfd, name, R_OK, 0) == 0;
 }
 
-/* Add the files under dir (sorted, recursively); rel is their prefix and
- * abs the directory's absolute path (the digest cache's keys grow from it:
- * one realpath a source, not one a file). Symbolic links are followed when
- * they stay inside root (the source tree), anywhere with -L; a link out of
- * the tree is refused, naming it (a stray link to ~/.databrickscfg must not
- * be published). One lstat a file, relative to its open directory; a link
- * costs a stat and a realpath more. */
 /* a, then sep, then b, in a string of its own: per file, cheaper than a
  * printf */
 static char *
@@ -137,6 +130,13 @@ join(const char *a, const char *sep, const char *b)
 	return s;
 }
 
+/* Add the files under dir (sorted, recursively); rel is their prefix and
+ * abs the directory's absolute path (the digest cache's keys grow from it:
+ * one realpath a source, not one a file). Symbolic links are followed when
+ * they stay inside root (the source tree), anywhere with -L; a link out of
+ * the tree is refused, naming it (a stray link to ~/.databrickscfg must not
+ * be published). One lstat a file, relative to its open directory; a link
+ * costs a stat and a realpath more. */
 static int
 walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
     const char *root, const struct seen *up, struct dbm_err *e)
@@ -724,9 +724,11 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 		pv.http[i].verbose = u->o.verbose;
 	}
 	/* -c: the listing's round trip goes on while the caches are read */
-	if (u->o.content_addressed && !u->o.dry_run &&
-	    (listing = pthread_create(&lister, NULL, list_thread, u) == 0) == 0)
-		list_dest(u, &pv.http[0]);
+	if (u->o.content_addressed && !u->o.dry_run) {
+		listing = pthread_create(&lister, NULL, list_thread, u) == 0;
+		if (!listing)
+			list_dest(u, &pv.http[0]);
+	}
 	if (u->o.want_sha || u->o.content_addressed) {
 		char **abs = dbm_xcalloc(u->n + 1, sizeof(*abs));
 

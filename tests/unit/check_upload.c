@@ -134,6 +134,20 @@ cache_line(FILE *f, const char *path, const char *hex)
 	    st.st_ctim.tv_nsec, (long long)st.st_ino, (long long)st.st_dev, path);
 }
 
+/* dir as DBMLOPS_CACHE; its digest cache (path in cache) opened to be
+ * written by the test. */
+static FILE *
+cache_file(const char *dir, char cache[512])
+{
+	FILE *f;
+
+	setenv("DBMLOPS_CACHE", dir, 1);
+	snprintf(cache, 512, "%s/sha256", dir);
+	f = fopen(cache, "w");
+	ck_assert_ptr_nonnull(f);
+	return f;
+}
+
 /* The cache stays bounded whatever comes and goes: a runner that builds
  * in a new folder each job leaves 16000 lines of dead paths (and lines an
  * earlier version wrote); the next run that pushes it over 16384 lines
@@ -151,10 +165,7 @@ START_TEST(test_hashcache_bounded)
 	FILE *f;
 	int i;
 
-	setenv("DBMLOPS_CACHE", dir, 1);
-	snprintf(cache, sizeof(cache), "%s/sha256", dir);
-	f = fopen(cache, "w");
-	ck_assert_ptr_nonnull(f);
+	f = cache_file(dir, cache);
 	for (i = 0; i < 16000; i++)
 		fprintf(f, "%s 1 1000000000.000000005 1000000000.000000005 %d 2049 "
 		    "/gone/job%d/dist/f%d.whl\n", h, 100 + i, i / 40, i % 40);
@@ -214,13 +225,10 @@ START_TEST(test_hashcache_keeps_the_newest)
 	FILE *f;
 	int i;
 
-	setenv("DBMLOPS_CACHE", dir, 1);
-	snprintf(cache, sizeof(cache), "%s/sha256", dir);
 	snprintf(file, sizeof(file), "%s/x", dir);
 	write_file(dir, "x", "x");
 	utimensat(AT_FDCWD, file, old, 0);
-	f = fopen(cache, "w");
-	ck_assert_ptr_nonnull(f);
+	f = cache_file(dir, cache);
 	/* 9000 names of one file (hard links), each cached twice: 18000
 	 * lines, the second of each newer */
 	for (i = 0; i < 9000; i++) {
@@ -274,25 +282,24 @@ START_TEST(test_hashcache_lines)
 	FILE *f;
 	size_t i;
 
-	setenv("DBMLOPS_CACHE", dir, 1);
-	snprintf(cache, sizeof(cache), "%s/sha256", dir);
-	f = fopen(cache, "w");
-	ck_assert_ptr_nonnull(f);
+	f = cache_file(dir, cache);
 	for (i = 0; i <= sizeof(bad) / sizeof(*bad); i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "f%zu", i);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		write_file(dir, name, "x");
-		/* the last, well formed, dated before 1970 */
 		ck_assert_int_eq(utimensat(AT_FDCWD, path, past, 0), 0);
 		ck_assert_int_eq(stat(path, &st), 0);
-		fprintf(f, i < sizeof(bad) / sizeof(*bad) ? bad[i] :
-		    "%s %lld %lld.%09ld %lld.%09ld %lld %lld %s\n", h,
-		    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-		    st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
-		    st.st_ctim.tv_nsec, (long long)st.st_ino,
-		    (long long)st.st_dev, path);
+		if (i == sizeof(bad) / sizeof(*bad)) {
+			/* the last, well formed, dated before 1970 */
+			cache_line(f, path, h);
+			break;
+		}
+		fprintf(f, bad[i], h, (long long)st.st_size,
+		    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+		    (long long)st.st_ino, (long long)st.st_dev, path);
 	}
 	fclose(f);
 	c = dbm_hashcache_open(NULL, 0);
