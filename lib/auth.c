@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "auth.h"
+#include "azcli.h"
 #include "buf.h"
 #include "json.h"
 
@@ -222,7 +223,8 @@ loopback(const char *auth)
 /* The auth types, in the SDKs' order of trial. */
 static const char *const TYPES[] = {
 	"pat", "oauth-m2m", "env-oidc", "file-oidc", "github-oidc",
-	"azure-client-secret", "azure-devops-oidc", "databricks-cli",
+	"azure-client-secret", "azure-cli", "azure-devops-oidc",
+	"databricks-cli",
 };
 
 static int
@@ -345,6 +347,68 @@ azure(struct dbm_auth *a, const char *const val[A_N],
 		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
 	azure_cloud(a, val, get);
 	return 1;
+}
+
+/* An Azure workspace, as the SDKs tell: its resource id is set, or its
+ * host is in an Azure Databricks zone (environments.py). */
+static int
+is_azure(const struct dbm_auth *a, const char *const val[A_N])
+{
+	static const char *const zones[] = {".azuredatabricks.net",
+	    ".databricks.azure.us", ".databricks.azure.cn"};
+	size_t i, hl = strlen(a->host), zl;
+
+	if (val[A_AZURE_RESOURCE_ID])
+		return 1;
+	for (i = 0; i < sizeof(zones) / sizeof(*zones); i++) {
+		zl = strlen(zones[i]);
+		if (hl > zl && strcmp(a->host + hl - zl, zones[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* azure-cli: the Azure CLI's login (az login; the AzureCLI task of Azure
+ * Pipelines; azure/login in GitHub Actions), for an Azure workspace or when
+ * asked for. As the SDKs do, it is tried by asking the CLI for a token:
+ * without az on PATH, or when az refuses, the next method is tried, unless
+ * this one was asked for (then az's reason is the error). */
+static int
+azure_cli(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *), struct dbm_err *e)
+{
+	const char *t = val[A_AUTH_TYPE];
+	char *tok;
+	time_t exp;
+	size_t l;
+
+	if (t ? strcmp(t, "azure-cli") != 0 : !is_azure(a, val))
+		return 0;
+	if (val[A_AZURE_TENANT_ID])
+		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
+	if (val[A_AZURE_RESOURCE_ID])
+		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
+	azure_cloud(a, val, get);
+	if (dbm_azcli_token(a->azure_login_app, a->azure_resource,
+	    a->azure_tenant, &a->azcli_mi, &tok, &exp, e) == 0) {
+		a->kind = DBM_AUTH_AZURE_CLI;
+		dbm_auth_keep(&a->access_token, &a->expiry, tok, exp);
+		return 1;
+	}
+	if (t) {
+		l = strlen(e->msg);
+		snprintf(e->msg + l, sizeof(e->msg) - l, ". %s", a->desc);
+		return -1;
+	}
+	free(a->azure_tenant);
+	free(a->azure_resource);
+	free(a->azure_authority);
+	free(a->azure_mgmt);
+	free(a->azure_login_app);
+	a->azure_tenant = a->azure_resource = a->azure_authority = NULL;
+	a->azure_mgmt = a->azure_login_app = NULL;
+	a->azcli_mi = 0;
+	return 0;
 }
 
 /* Azure DevOps' predefined variables that locate a job's ID-token
@@ -584,7 +648,8 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 	if (val[A_AUTH_TYPE] && !known_type(val[A_AUTH_TYPE])) {
 		dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not supported (pat, "
 		    "oauth-m2m, env-oidc, file-oidc, github-oidc, "
-		    "azure-client-secret, azure-devops-oidc, databricks-cli). %s",
+		    "azure-client-secret, azure-cli, azure-devops-oidc, "
+		    "databricks-cli). %s",
 		    val[A_AUTH_TYPE], a->desc);
 		goto out;
 	}
@@ -614,6 +679,8 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 		goto out;
 	if (a->kind == DBM_AUTH_NONE)
 		azure(a, val, get);
+	if (a->kind == DBM_AUTH_NONE && azure_cli(a, val, get, e) < 0)
+		goto out;
 	if (a->kind == DBM_AUTH_NONE && azure_devops(a, val, get, e) < 0)
 		goto out;
 	if (a->kind == DBM_AUTH_NONE && cli_login(a, val, get, e) < 0)
@@ -665,6 +732,18 @@ free_secret(char **p)
 	}
 }
 
+/* Keep a token; *refresh_at is when to replace it: a minute before it
+ * expires, or after three quarters of a shorter life. */
+void
+dbm_auth_keep(char **slot, time_t *refresh_at, char *tok, time_t exp)
+{
+	time_t now = time(NULL), margin = (exp - now) / 4;
+
+	free_secret(slot);
+	*slot = tok;
+	*refresh_at = exp - (margin < 60 ? (margin > 0 ? margin : 0) : 60);
+}
+
 void
 dbm_auth_free(struct dbm_auth *a)
 {
@@ -705,6 +784,8 @@ dbm_auth_name(const struct dbm_auth *a)
 		    "auth/azure-devops-oidc" : "auth/github-oidc";
 	case DBM_AUTH_AZURE:
 		return "auth/azure-client-secret";
+	case DBM_AUTH_AZURE_CLI:
+		return "auth/azure-cli";
 	case DBM_AUTH_CLI:
 		return "auth/databricks-cli";
 	default:

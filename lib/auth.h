@@ -26,6 +26,7 @@ enum dbm_auth_kind {
 	DBM_AUTH_OIDC,		/* env-oidc, file-oidc, github-oidc,
 				 * azure-devops-oidc */
 	DBM_AUTH_AZURE,		/* azure-client-secret */
+	DBM_AUTH_AZURE_CLI,	/* azure-cli: the Azure CLI's login */
 	DBM_AUTH_CLI,		/* databricks-cli: the CLI's token cache */
 };
 
@@ -56,6 +57,12 @@ struct dbm_auth {
 	char *azure_mgmt;	/* the service management endpoint */
 	char *mgmt_token;	/* secret */
 	time_t mgmt_expiry;	/* when to refresh it */
+	/* azure-cli (azure_tenant, azure_resource as above): whether the
+	 * CLI's login is a managed identity, and whether it gets a
+	 * management token (a service principal's): 0 not known yet, 1 yes,
+	 * -1 no */
+	int azcli_mi;
+	int azcli_mgmt;
 	/* databricks-cli: the token cache of `databricks auth login` */
 	char *cli_cache;	/* the file */
 	char *cli_key;		/* its entry: the host */
@@ -72,6 +79,11 @@ struct dbm_auth {
 int dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
     const char *(*getenv_fn)(const char *), struct dbm_err *e);
 void dbm_auth_free(struct dbm_auth *a);
+
+/* Keep tok (a secret, now *slot's) in *slot of a's token cache, to be
+ * replaced from *refresh_at on: a minute before exp, or after three
+ * quarters of a shorter life. */
+void dbm_auth_keep(char **slot, time_t *refresh_at, char *tok, time_t exp);
 
 /* "auth/pat", "auth/oauth-m2m", "auth/env-oidc"...: the User-Agent part. */
 const char *dbm_auth_name(const struct dbm_auth *a);

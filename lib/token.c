@@ -3,10 +3,11 @@
  * a personal access token as it is; OAuth client credentials and workload
  * identity federation (a token exchange of an ID token) at the workspace's
  * token endpoint; an Entra ID service principal's tokens for Azure
- * Databricks and for the service management API; the Databricks CLI's
- * token cache, refreshed with its refresh token. Tokens are cached in the
- * struct dbm_auth that the workers share, and refreshed a minute before
- * they expire, so hours of waiting keep valid ones.
+ * Databricks and for the service management API; the Azure CLI's tokens
+ * (azcli.c); the Databricks CLI's token cache, refreshed with its refresh
+ * token. Tokens are cached in the struct dbm_auth that the workers share,
+ * and refreshed a minute before they expire, so hours of waiting keep
+ * valid ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "azcli.h"
 #include "http.h"
 #include "token.h"
 
@@ -222,18 +224,6 @@ out:
 	return rc;
 }
 
-/* Keep a token; *refresh_at is when to replace it: a minute before it
- * expires, or after three quarters of a shorter life. */
-static void
-set_token(char **slot, time_t *refresh_at, char *tok, time_t exp)
-{
-	time_t now = time(NULL), margin = (exp - now) / 4;
-
-	zfree(slot);
-	*slot = tok;
-	*refresh_at = exp - (margin < 60 ? (margin > 0 ? margin : 0) : 60);
-}
-
 static int
 due(const char *tok, time_t refresh_at)
 {
@@ -282,7 +272,7 @@ databricks_token(struct dbm_http *h, struct dbm_err *e)
 		dbm_zero(basic.data, basic.len);
 	}
 	if (token_post(h, endpoint, &form, b64, &tok, &exp, NULL, e) == 0) {
-		set_token(&a->access_token, &a->expiry, tok, exp);
+		dbm_auth_keep(&a->access_token, &a->expiry, tok, exp);
 		rc = 0;
 	}
 out:
@@ -348,7 +338,7 @@ azure_token(struct dbm_http *h, const char *resource, char **slot,
 	dbm_url_encode(&form, resource, 0);
 	rc = token_post(h, url.data, &form, NULL, &tok, &exp, NULL, e);
 	if (rc == 0)
-		set_token(slot, slot_exp, tok, exp);
+		dbm_auth_keep(slot, slot_exp, tok, exp);
 	dbm_buf_free(&url);
 	dbm_buf_free(&form);
 	return rc;
@@ -367,6 +357,40 @@ azure_tokens(struct dbm_http *h, struct dbm_err *e)
 	if (due(a->mgmt_token, a->mgmt_expiry) && azure_token(h, a->azure_mgmt,
 	    &a->mgmt_token, &a->mgmt_expiry, e) < 0)
 		return -1;
+	return 0;
+}
+
+/* azure-cli: the login's token for Azure Databricks, and, when the login
+ * is a service principal's (no upn in that token), one for the management
+ * endpoint, as the SDK adds it; a login that cannot get the second goes
+ * without it, as with the SDK. */
+static int
+azure_cli_tokens(struct dbm_auth *a, struct dbm_err *e)
+{
+	struct dbm_err ignored;
+	char *tok;
+	time_t exp;
+
+	if (due(a->access_token, a->expiry)) {
+		if (dbm_azcli_token(a->azure_login_app, a->azure_resource,
+		    a->azure_tenant, &a->azcli_mi, &tok, &exp, e) != 0) {
+			auth_failed(a, e);
+			return -1;
+		}
+		dbm_auth_keep(&a->access_token, &a->expiry, tok, exp);
+	}
+	if (a->azcli_mgmt == 0)
+		a->azcli_mgmt = dbm_jwt_has_claim(a->access_token, "upn") ?
+		    -1 : 1;
+	if (a->azcli_mgmt == 1 && due(a->mgmt_token, a->mgmt_expiry)) {
+		if (dbm_azcli_token(a->azure_mgmt, a->azure_resource,
+		    a->azure_tenant, &a->azcli_mi, &tok, &exp, &ignored) == 0) {
+			dbm_auth_keep(&a->mgmt_token, &a->mgmt_expiry, tok, exp);
+		} else {
+			a->azcli_mgmt = -1;
+			zfree(&a->mgmt_token);
+		}
+	}
 	return 0;
 }
 
@@ -512,7 +536,7 @@ cli_token(struct dbm_http *h, struct dbm_err *e)
 	exps = dbm_json_strdup(&j, dbm_json_member(&j, ent, "expiry"));
 	exp = rfc3339(exps);
 	if (tok && exp > time(NULL) + 60) {
-		set_token(&a->access_token, &a->expiry, tok, exp);
+		dbm_auth_keep(&a->access_token, &a->expiry, tok, exp);
 		tok = NULL;
 		rc = 0;
 	} else if (refresh == NULL) {
@@ -533,7 +557,7 @@ cli_token(struct dbm_http *h, struct dbm_err *e)
 			    "--host %s`)", a->cli_key);
 		} else if (cli_store(a->cli_cache, &j, a->cli_key, newtok,
 		    newref ? newref : refresh, newexp, e) == 0) {
-			set_token(&a->access_token, &a->expiry, newtok, newexp);
+			dbm_auth_keep(&a->access_token, &a->expiry, newtok, newexp);
 			newtok = NULL;
 			rc = 0;
 		}
@@ -568,20 +592,21 @@ dbm_token_headers(struct dbm_http *h, struct dbm_buf *out, struct dbm_err *e)
 	pthread_mutex_lock(&token_mu);
 	if (a->kind == DBM_AUTH_AZURE)
 		rc = azure_tokens(h, e);
+	else if (a->kind == DBM_AUTH_AZURE_CLI)
+		rc = azure_cli_tokens(a, e);
 	else if (due(a->access_token, a->expiry))
 		rc = a->kind == DBM_AUTH_CLI ? cli_token(h, e) :
 		    databricks_token(h, e);
 	if (rc == 0 && a->access_token)
 		dbm_buf_printf(out, "Authorization: Bearer %s", a->access_token);
-	if (rc == 0 && a->kind == DBM_AUTH_AZURE) {
-		/* as the SDKs send them: the management token lets the
-		 * workspace add a new service principal itself */
+	/* as the SDKs send them: the management token lets the workspace
+	 * add a new service principal itself */
+	if (rc == 0 && a->mgmt_token)
 		dbm_buf_printf(out, "\nX-Databricks-Azure-SP-Management-Token: %s",
 		    a->mgmt_token);
-		if (a->azure_resource)
-			dbm_buf_printf(out, "\nX-Databricks-Azure-Workspace-"
-			    "Resource-Id: %s", a->azure_resource);
-	}
+	if (rc == 0 && a->azure_resource)
+		dbm_buf_printf(out, "\nX-Databricks-Azure-Workspace-Resource-Id: "
+		    "%s", a->azure_resource);
 	pthread_mutex_unlock(&token_mu);
 	return rc;
 }

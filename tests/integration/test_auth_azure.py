@@ -284,9 +284,10 @@ def test_two_methods_and_explicit_choice(az, tmp_path):
 
 
 def run_recipe(emu, tmp_path, kind, values, job_env):
-    """A README Azure Pipelines step run as written: its env mapping
-    filled from the pipeline's values, the job's own variables beside it;
-    `make train` of the example project must end green."""
+    """A README Azure Pipelines step (a script, or a task's inline script)
+    run as written: its env mapping filled from the pipeline's values, the
+    job's own variables beside it; `make train` of the example project must
+    end green."""
     import re
     import shutil
     import sys
@@ -305,7 +306,8 @@ def run_recipe(emu, tmp_path, kind, values, job_env):
     for k, v in step["env"].items():
         m = re.fullmatch(r"\$\(([\w.]+)\)", v)
         env[k] = values[m.group(1)] if m else v
-    r = subprocess.run(["bash", "-e", "-c", step["script"]], cwd=repo / "templates",
+    script = step["script"] if "script" in step else step["inputs"]["inlineScript"]
+    r = subprocess.run(["bash", "-e", "-c", script], cwd=repo / "templates",
                        env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "TERMINATED SUCCESS" in r.stderr

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "auth.h"
+#include "azcli.h"
 #include "unit.h"
 
 static struct dbm_auth a;
@@ -474,6 +475,51 @@ START_TEST(test_databricks_cli)
 }
 END_TEST
 
+START_TEST(test_jwt_claim)
+{
+	/* a person's token has upn; a service principal's has not (the
+	 * payloads hold base64url's - and _) */
+	ck_assert_int_eq(dbm_jwt_has_claim("eyJhbGciOiJSUzI1NiJ9."
+	    "eyJ1cG4iOiJhbm5AY29udG9zby5jb20iLCJuYW1lIjoiQW5uIH4_PiJ9.sig",
+	    "upn"), 1);
+	ck_assert_int_eq(dbm_jwt_has_claim("eyJhbGciOiJSUzI1NiJ9."
+	    "eyJhcHBpZCI6IjlhMWYiLCJvaWQiOiI_Pz4-fn4ifQ.sig", "upn"), 0);
+	ck_assert_int_eq(dbm_jwt_has_claim("eyJhbGciOiJSUzI1NiJ9."
+	    "eyJhcHBpZCI6IjlhMWYiLCJvaWQiOiI_Pz4-fn4ifQ.sig", "appid"), 1);
+	/* not JWTs */
+	ck_assert_int_eq(dbm_jwt_has_claim("opaque-token", "upn"), 0);
+	ck_assert_int_eq(dbm_jwt_has_claim("a..b", "upn"), 0);
+	ck_assert_int_eq(dbm_jwt_has_claim("a.!!!!.b", "upn"), 0);
+	ck_assert_int_eq(dbm_jwt_has_claim(NULL, "upn"), 0);
+}
+END_TEST
+
+START_TEST(test_azure_cli_type)
+{
+	/* asked for with no az on PATH: said so, and what was configured */
+	fakeenv_set("DATABRICKS_HOST", "https://adb-1.2.azuredatabricks.net");
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-cli");
+	setenv("PATH", dir, 1);		/* az is run from the real PATH */
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_int_eq(e.kind, DBM_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(e.msg, "azure-cli: no az on PATH"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "auth_type=azure-cli"));
+	/* not asked for: skipped, so the usual error */
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "default auth: cannot configure"));
+	/* a known type now */
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-msi");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "azure-client-secret, azure-cli, "
+	    "azure-devops-oidc"));
+	setenv("PATH", path, 1);
+	free(path);
+}
+END_TEST
+
 Suite *
 suite_auth(void)
 {
@@ -501,6 +547,8 @@ suite_auth(void)
 	tcase_add_test(tc, test_oidc_missing_settings);
 	tcase_add_test(tc, test_long_token);
 	tcase_add_test(tc, test_host_normalise);
+	tcase_add_test(tc, test_jwt_claim);
+	tcase_add_test(tc, test_azure_cli_type);
 	suite_add_tcase(s, tc);
 	return s;
 }
