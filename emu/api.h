@@ -61,6 +61,13 @@ void emu_federation_free(struct emu *e);
 /* Who a token exchange is for (malloc'd), or NULL with *why. */
 char *emu_federation_exchange(struct emu *e, const char *subject_token,
     const char *token_type, const char *client, const char **why);
+/* An Entra ID client assertion (RFC 7523) of application client: one of
+ * its federated identity credentials (a policy for client whose audience
+ * is ENTRA_AUDIENCE) trusts it: 0; else the AADSTS code of Entra ID's
+ * refusal, its message in msg. */
+#define ENTRA_AUDIENCE "api://AzureADTokenExchange"
+int emu_federation_assertion(struct emu *e, const char *jwt,
+    const char *client, struct dbm_buf *msg);
 enum MHD_Result emu_github_oidc(struct req *r);
 enum MHD_Result emu_azure_devops_oidc(struct req *r);
 

@@ -2,8 +2,9 @@
  * Entra ID for workspace-emu (PROTOCOL.md section 5): service principals
  * of an Azure tenant (--entra-file: "tenant client_id secret" a line), the
  * v1 token endpoint the SDKs' azure-client-secret uses
- * (/entra/<tenant>/oauth2/token: client credentials for a resource, Entra
- * ID's AADSTS errors), reached by pointing AZURE_AUTHORITY_HOST at
+ * (/entra/<tenant>/oauth2/token: client credentials for a resource, with
+ * the secret or a client assertion that a federated identity credential
+ * trusts; Entra ID's AADSTS errors), reached by pointing AZURE_AUTHORITY_HOST at
  * <emulator>/entra; and the workspace side: /aad/auth redirects to the
  * tenant's login page (where clients find the tenant), a bearer token for
  * the Azure Databricks resource acts as its service principal, and the
@@ -22,6 +23,7 @@
 
 #define AZURE_DATABRICKS "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d"
 #define MANAGEMENT "https://management.core.windows.net/"
+#define JWT_BEARER "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 struct entra_sp {
 	char *tenant, *client, *secret;
@@ -135,9 +137,11 @@ token(struct req *r, const char *tenant)
 	char *id = emu_form_value(r, "client_id");
 	char *secret = emu_form_value(r, "client_secret");
 	char *resource = emu_form_value(r, "resource");
-	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT;
+	char *atype = emu_form_value(r, "client_assertion_type");
+	char *assertion = emu_form_value(r, "client_assertion");
+	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT, why = DBM_BUF_INIT;
 	const struct entra_sp *sp = NULL;
-	int i, known = 0;
+	int i, known = 0, code = 0;
 	long long now = (long long)time(NULL);
 	enum MHD_Result res;
 
@@ -159,7 +163,19 @@ token(struct req *r, const char *tenant)
 		res = aad_error(r, 400, "unauthorized_client", 700016,
 		    "Application with identifier '%s' was not found in the "
 		    "directory '%s'.", id ? id : "", tenant);
-	} else if (secret == NULL || strcmp(secret, sp->secret) != 0) {
+	} else if (assertion && (atype == NULL || strcmp(atype,
+	    JWT_BEARER) != 0)) {
+		res = aad_error(r, 400, "invalid_request", 90014, "The required "
+		    "field 'client_assertion_type' is missing from the "
+		    "credential.");
+	} else if (assertion && (code = emu_federation_assertion(e, assertion,
+	    id, &why)) != 0) {
+		/* a federated identity credential (workload identity) */
+		res = aad_error(r, code == 700027 ? 401 : 400, code == 70021 ||
+		    code == 50027 ? "invalid_request" : "invalid_client", code,
+		    "%s", why.data);
+	} else if (!assertion && (secret == NULL || strcmp(sp->secret, "-") ==
+	    0 || strcmp(secret, sp->secret) != 0)) {
 		res = aad_error(r, 401, "invalid_client", 7000215, "Invalid "
 		    "client secret provided. Ensure the secret being sent in the "
 		    "request is the client secret value, not the client secret "
@@ -193,11 +209,17 @@ token(struct req *r, const char *tenant)
 		dbm_zero(secret, strlen(secret));
 		free(secret);
 	}
+	if (assertion) {
+		dbm_zero(assertion, strlen(assertion));
+		free(assertion);
+	}
+	free(atype);
 	free(grant);
 	free(id);
 	free(resource);
 	dbm_buf_free(&b);
 	dbm_buf_free(&p);
+	dbm_buf_free(&why);
 	return res;
 }
 

@@ -512,3 +512,80 @@ emu_federation_exchange(struct emu *e, const char *subject_token,
 	free(sub);
 	return who;
 }
+
+/* The issuer, subject and (first) audience of a JWT, for messages. */
+static void
+claims(const char *tok, struct dbm_buf *iss, struct dbm_buf *sub,
+    struct dbm_buf *aud)
+{
+	const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') :
+	    NULL;
+	unsigned char *pl;
+	struct dbm_json j;
+	size_t np;
+	char *v;
+	int a;
+
+	if (d2 == NULL || (pl = unb64url(d1 + 1, (size_t)(d2 - d1 - 1),
+	    &np)) == NULL)
+		return;
+	if (dbm_json_parse(&j, (char *)pl, np, NULL, NULL) == 0) {
+		if ((v = dbm_json_get_str(&j, "iss")) != NULL)
+			dbm_buf_adds(iss, v);
+		free(v);
+		if ((v = dbm_json_get_str(&j, "sub")) != NULL)
+			dbm_buf_adds(sub, v);
+		free(v);
+		a = dbm_json_member(&j, 0, "aud");
+		if (dbm_json_type(&j, a) == DBM_JSON_ARRAY)
+			a = dbm_json_elem(&j, a, 0);
+		if ((v = dbm_json_strdup(&j, a)) != NULL)
+			dbm_buf_adds(aud, v);
+		free(v);
+		dbm_json_free(&j);
+	}
+	free(pl);
+}
+
+int
+emu_federation_assertion(struct emu *e, const char *jwt, const char *client,
+    struct dbm_buf *msg)
+{
+	struct dbm_buf iss = DBM_BUF_INIT, sub = DBM_BUF_INIT,
+	    aud = DBM_BUF_INIT;
+	const struct fed_policy *p;
+	const char *why;
+	char *who = NULL;
+	int code;
+
+	p = check(e, jwt, client, &who, &why);
+	free(who);
+	if (p && strcmp(p->audience, ENTRA_AUDIENCE) == 0)
+		return 0;
+	if (p) {	/* a Databricks policy is no Entra credential */
+		why = "the subject token's audience is not one the federation "
+		    "policy allows";
+	}
+	if (strstr(why, "signature")) {
+		code = 700027;
+		dbm_buf_adds(msg, "Client assertion failed signature validation.");
+	} else if (strstr(why, "expired") || strstr(why, "not valid yet")) {
+		code = 700024;
+		dbm_buf_adds(msg, "Client assertion is not within its valid "
+		    "time range.");
+	} else if (strstr(why, "policy")) {
+		code = 70021;
+		claims(jwt, &iss, &sub, &aud);
+		dbm_buf_printf(msg, "No matching federated identity record found "
+		    "for presented assertion. Assertion Issuer: '%s'. Assertion "
+		    "Subject: '%s'. Assertion Audience: '%s'.", dbm_buf_str(&iss),
+		    dbm_buf_str(&sub), dbm_buf_str(&aud));
+	} else {
+		code = 50027;
+		dbm_buf_adds(msg, "JWT token is invalid or malformed.");
+	}
+	dbm_buf_free(&iss);
+	dbm_buf_free(&sub);
+	dbm_buf_free(&aud);
+	return code;
+}

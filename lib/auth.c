@@ -223,8 +223,8 @@ loopback(const char *auth)
 /* The auth types, in the SDKs' order of trial. */
 static const char *const TYPES[] = {
 	"pat", "oauth-m2m", "env-oidc", "file-oidc", "github-oidc",
-	"azure-client-secret", "azure-cli", "azure-devops-oidc",
-	"databricks-cli",
+	"azure-client-secret", "github-oidc-azure", "azure-cli",
+	"azure-devops-oidc", "databricks-cli",
 };
 
 static int
@@ -341,6 +341,34 @@ azure(struct dbm_auth *a, const char *const val[A_N],
 	a->kind = DBM_AUTH_AZURE;
 	a->client_id = dbm_xstrdup(val[A_AZURE_CLIENT_ID]);
 	a->client_secret = dbm_xstrdup(val[A_AZURE_CLIENT_SECRET]);
+	if (val[A_AZURE_TENANT_ID])
+		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
+	if (val[A_AZURE_RESOURCE_ID])
+		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
+	azure_cloud(a, val, get);
+	return 1;
+}
+
+/* github-oidc-azure: in a GitHub Actions job allowed ID tokens, an Entra
+ * ID application (ARM_CLIENT_ID) whose federated identity credential
+ * trusts the job: the job's ID token is the client assertion for Entra ID
+ * tokens, and no secret exists anywhere. */
+static int
+github_oidc_azure(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *))
+{
+	const char *t = val[A_AUTH_TYPE];
+
+	if ((t && strcmp(t, "github-oidc-azure") != 0) ||
+	    !val[A_AZURE_CLIENT_ID] ||
+	    !envget(get, "ACTIONS_ID_TOKEN_REQUEST_URL") ||
+	    !envget(get, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+		return 0;
+	a->kind = DBM_AUTH_AZURE;
+	a->oidc = "github-oidc";
+	a->oidc_source = dbm_xstrdup(envget(get,
+	    "ACTIONS_ID_TOKEN_REQUEST_URL"));
+	a->client_id = dbm_xstrdup(val[A_AZURE_CLIENT_ID]);
 	if (val[A_AZURE_TENANT_ID])
 		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
 	if (val[A_AZURE_RESOURCE_ID])
@@ -648,8 +676,8 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 	if (val[A_AUTH_TYPE] && !known_type(val[A_AUTH_TYPE])) {
 		dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not supported (pat, "
 		    "oauth-m2m, env-oidc, file-oidc, github-oidc, "
-		    "azure-client-secret, azure-cli, azure-devops-oidc, "
-		    "databricks-cli). %s",
+		    "azure-client-secret, github-oidc-azure, azure-cli, "
+		    "azure-devops-oidc, databricks-cli). %s",
 		    val[A_AUTH_TYPE], a->desc);
 		goto out;
 	}
@@ -679,6 +707,8 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 		goto out;
 	if (a->kind == DBM_AUTH_NONE)
 		azure(a, val, get);
+	if (a->kind == DBM_AUTH_NONE)
+		github_oidc_azure(a, val, get);
 	if (a->kind == DBM_AUTH_NONE && azure_cli(a, val, get, e) < 0)
 		goto out;
 	if (a->kind == DBM_AUTH_NONE && azure_devops(a, val, get, e) < 0)
@@ -700,9 +730,12 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 			    "an ID token in DATABRICKS_OIDC_TOKEN, or in the "
 			    "variable DATABRICKS_OIDC_TOKEN_ENV names" :
 			    strcmp(val[A_AUTH_TYPE], "file-oidc") == 0 ?
-			    "DATABRICKS_OIDC_TOKEN_FILEPATH" : "client_id, and "
-			    "ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN (the job "
-			    "needs permissions: id-token: write)", a->desc);
+			    "DATABRICKS_OIDC_TOKEN_FILEPATH" :
+			    strcmp(val[A_AUTH_TYPE], "github-oidc-azure") == 0 ?
+			    "ARM_CLIENT_ID, and ACTIONS_ID_TOKEN_REQUEST_URL and "
+			    "_TOKEN (the job needs permissions: id-token: write)" :
+			    "client_id, and ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN "
+			    "(the job needs permissions: id-token: write)", a->desc);
 		else
 			dbm_errf(e, DBM_E_AUTH, "default auth: cannot configure "
 			    "default credentials for %s: set DATABRICKS_TOKEN, or "
@@ -783,7 +816,8 @@ dbm_auth_name(const struct dbm_auth *a)
 		    strcmp(a->oidc, "azure-devops-oidc") == 0 ?
 		    "auth/azure-devops-oidc" : "auth/github-oidc";
 	case DBM_AUTH_AZURE:
-		return "auth/azure-client-secret";
+		return a->oidc ? "auth/github-oidc-azure" :
+		    "auth/azure-client-secret";
 	case DBM_AUTH_AZURE_CLI:
 		return "auth/azure-cli";
 	case DBM_AUTH_CLI:

@@ -25,7 +25,8 @@ enum dbm_auth_kind {
 	DBM_AUTH_OAUTH_M2M,
 	DBM_AUTH_OIDC,		/* env-oidc, file-oidc, github-oidc,
 				 * azure-devops-oidc */
-	DBM_AUTH_AZURE,		/* azure-client-secret */
+	DBM_AUTH_AZURE,		/* azure-client-secret, github-oidc-azure
+				 * (oidc "github-oidc", no secret) */
 	DBM_AUTH_AZURE_CLI,	/* azure-cli: the Azure CLI's login */
 	DBM_AUTH_CLI,		/* databricks-cli: the CLI's token cache */
 };
@@ -49,7 +50,8 @@ struct dbm_auth {
 	/* for messages, as the SDKs write it: "Config: host=..., token=***,
 	 * auth_type=pat. Env: DATABRICKS_HOST, DATABRICKS_TOKEN" (no secret) */
 	char *desc;
-	/* azure-client-secret (client_id, client_secret: ARM_CLIENT_*) */
+	/* azure-client-secret (client_id, client_secret: ARM_CLIENT_*;
+	 * github-oidc-azure: no secret, the job's ID token instead) */
 	char *azure_tenant;	/* or NULL: found from the workspace */
 	char *azure_resource;	/* azure_workspace_resource_id, or NULL */
 	char *azure_authority;	/* Entra ID endpoint, ending in / */

@@ -310,14 +310,19 @@ azure_tenant(struct dbm_http *h, struct dbm_err *e)
 	dbm_resp_free(&resp);
 	if (a->azure_tenant)
 		return 0;
-	dbm_errf(e, DBM_E_AUTH, "azure-client-secret: cannot find the Entra ID "
-	    "tenant of %s (its /aad/auth does not redirect to a login page): "
-	    "set ARM_TENANT_ID (azure_tenant_id). %s", h->base, a->desc);
+	dbm_errf(e, DBM_E_AUTH, "%s: cannot find the Entra ID tenant of %s "
+	    "(its /aad/auth does not redirect to a login page): set "
+	    "ARM_TENANT_ID (azure_tenant_id). %s", dbm_auth_name(a) + 5,
+	    h->base, a->desc);
 	return -1;
 }
 
+/* The audience of ID tokens that Entra ID takes as client assertions. */
+#define ENTRA_AUDIENCE "api://AzureADTokenExchange"
+
 /* An Entra ID token of the service principal for resource (client
- * credentials at <authority><tenant>/oauth2/token, as the SDKs ask). */
+ * credentials at <authority><tenant>/oauth2/token, as the SDKs ask: with
+ * the secret, or the job's ID token as a client assertion). */
 static int
 azure_token(struct dbm_http *h, const char *resource, char **slot,
     time_t *slot_exp, struct dbm_err *e)
@@ -332,8 +337,23 @@ azure_token(struct dbm_http *h, const char *resource, char **slot,
 	    a->azure_tenant);
 	dbm_buf_adds(&form, "grant_type=client_credentials&client_id=");
 	dbm_url_encode(&form, a->client_id, 0);
-	dbm_buf_adds(&form, "&client_secret=");
-	dbm_url_encode(&form, a->client_secret, 0);
+	if (a->client_secret) {
+		dbm_buf_adds(&form, "&client_secret=");
+		dbm_url_encode(&form, a->client_secret, 0);
+	} else {	/* github-oidc-azure: the job's ID token (RFC 7523) */
+		char *idt = id_token(h, ENTRA_AUDIENCE, e);
+
+		if (idt == NULL) {
+			dbm_buf_free(&url);
+			dbm_buf_free(&form);
+			return -1;
+		}
+		dbm_buf_adds(&form, "&client_assertion_type=urn%3Aietf%3Aparams"
+		    "%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+		    "&client_assertion=");
+		dbm_url_encode(&form, idt, 0);
+		zfree(&idt);
+	}
 	dbm_buf_adds(&form, "&resource=");
 	dbm_url_encode(&form, resource, 0);
 	rc = token_post(h, url.data, &form, NULL, &tok, &exp, NULL, e);
@@ -354,8 +374,10 @@ azure_tokens(struct dbm_http *h, struct dbm_err *e)
 	if (due(a->access_token, a->expiry) && azure_token(h,
 	    a->azure_login_app, &a->access_token, &a->expiry, e) < 0)
 		return -1;
-	if (due(a->mgmt_token, a->mgmt_expiry) && azure_token(h, a->azure_mgmt,
-	    &a->mgmt_token, &a->mgmt_expiry, e) < 0)
+	/* the SDKs send a management token with a secret's tokens only */
+	if (a->client_secret && due(a->mgmt_token, a->mgmt_expiry) &&
+	    azure_token(h, a->azure_mgmt, &a->mgmt_token, &a->mgmt_expiry,
+	    e) < 0)
 		return -1;
 	return 0;
 }

@@ -1,9 +1,11 @@
 """Workload identity federation, the way CI authenticates without a stored
 secret: env-oidc, file-oidc and github-oidc against workspace-emu's token
 exchange, which checks the ID token's signature, issuer, subject, audience
-and expiry against a federation policy; the GitHub Actions ID-token URL is
-the emulator's stand-in. The official SDK goes the same way, and the
-secrets used appear in no output."""
+and expiry against a federation policy; github-oidc-azure, the same ID
+token as a client assertion at the emulator's Entra ID, for an application
+whose federated identity credential trusts the job; the GitHub Actions
+ID-token URL is the emulator's stand-in. The official SDK goes the same
+way, and the secrets used appear in no output."""
 
 import json
 import os
@@ -20,16 +22,22 @@ SUBMIT = os.path.join(BIN, "mlflow-submit")
 SP = "7b1c8a52-1f0e-4c7b-9d0e-5a1c2b3d4e5f"          # the service principal
 SUBJECT = "repo:team/ml:pull_request"
 REQUEST_TOKEN = "gh-request-token-not-to-be-printed"
+TENANT = "5f0b6c1d-2e3a-4b5c-8d9e-0a1b2c3d4e5f"
+AZ_APP = "0c7d9e2f-3a4b-4c5d-9e6f-7a8b9c0d1e2f"     # Entra ID app, federated only
+AZ_OTHER = "1d8e0f3a-4b5c-4d6e-8f7a-8b9c0d1e2f3a"   # an app with no credential for it
 
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory):
     d = tmp_path_factory.mktemp("oidc")
-    (d / "policies").write_text("# client_id issuer subject\n%s emu %s\n" % (SP, SUBJECT))
+    (d / "policies").write_text(
+        "# client_id issuer subject [audience]\n%s emu %s\n"
+        "%s emu %s api://AzureADTokenExchange\n" % (SP, SUBJECT, AZ_APP, SUBJECT))
     (d / "ghtoken").write_text(REQUEST_TOKEN + "\n")
+    (d / "entra").write_text("%s %s -\n%s %s -\n" % (TENANT, AZ_APP, TENANT, AZ_OTHER))
     m = MlflowServer().start()
     e = Emu(mlflow_url=m.url, extra=[
-        "--federation-file", str(d / "policies"),
+        "--federation-file", str(d / "policies"), "--entra-file", str(d / "entra"),
         "--github-oidc-token-file", str(d / "ghtoken"),
         "--github-oidc-subject", SUBJECT, "--token-ttl", "4"]).start()
     yield e
@@ -190,6 +198,144 @@ def test_readme_github_actions_recipe(fed, tmp_path):
     values = {"DATABRICKS_HOST": fed.url, "DATABRICKS_CLIENT_ID": SP}
     env = env_for(fed, tmp_path, ACTIONS_ID_TOKEN_REQUEST_URL=fed.url +
                   "/github-oidc/token?api-version=2.0",
+                  ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN)
+    for k in doc["env"]:
+        env[k] = values[k]
+    r = put(env, tmp_path)
+    assert r.returncode == 0, r.stderr
+
+
+def azure_env(emu, tmp_path, **kw):
+    """A GitHub Actions job with id-token: write, ARM_CLIENT_ID naming the
+    Entra ID application (no secret anywhere)."""
+    kw.setdefault("ARM_CLIENT_ID", AZ_APP)
+    return env_for(emu, tmp_path, AZURE_AUTHORITY_HOST=emu.url + "/entra",
+                   ACTIONS_ID_TOKEN_REQUEST_URL=emu.url + "/github-oidc/token?api-version=2.0",
+                   ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN, **kw)
+
+
+def entra_calls(emu):
+    return [x for x in emu.requests() if x["path"].startswith("/entra/")]
+
+
+def test_github_oidc_azure(fed, tmp_path):
+    """The job's ID token (audience api://AzureADTokenExchange) is the
+    client assertion for one Entra ID token, the tenant found from the
+    workspace; no management token (the SDKs send none without a
+    secret); no token exchange at the workspace."""
+    n, x = len(fed.requests()), len(exchanges(fed))
+    f = tmp_path / "w.whl"
+    f.write_bytes(b"wheel")
+    r = subprocess.run([PUT, "--verbose", "-f", str(f), "dbfs:/oidc-azure/"],
+                       env=azure_env(fed, tmp_path), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "auth/github-oidc-azure" in r.stderr                  # the User-Agent
+    assert "X-Databricks-Azure-SP-Management-Token" not in r.stderr
+    paths = [q["path"] for q in fed.requests()[n:]]
+    assert paths[:3] == ["/aad/auth", "/github-oidc/token", "/entra/%s/oauth2/token" % TENANT]
+    assert len(exchanges(fed)) == x
+    assert REQUEST_TOKEN not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("change,status,code", [
+    ("", 200, None),
+    ("other-app", 400, 70021),       # no federated credential of that app trusts it
+    ("audience", 400, 70021),        # minted for the workspace, not for Entra ID
+    ("expired", 400, 700024),
+    ("signature", 401, 700027),
+    ("garbage", 400, 50027),
+    ("no-type", 400, 90014),
+    ("secret", 401, 7000215),        # a federated-only app has no secret
+])
+def test_entra_client_assertions(fed, change, status, code):
+    import time
+    tok = mint(fed, audience="api://AzureADTokenExchange",
+               lifetime=1 if change == "expired" else None)
+    form = {"grant_type": "client_credentials", "client_id": AZ_APP,
+            "resource": "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": tok}
+    if change == "other-app":
+        form["client_id"] = AZ_OTHER
+    elif change == "audience":
+        form["client_assertion"] = mint(fed)
+    elif change == "expired":
+        time.sleep(2)
+    elif change == "signature":
+        h, p, sig = tok.split(".")
+        form["client_assertion"] = "%s.%s.%s" % (h, p, sig[:-4] + ("AAAA" if sig[-4:] != "AAAA"
+                                                                  else "BBBB"))
+    elif change == "garbage":
+        form["client_assertion"] = "not-a-jwt"
+    elif change == "no-type":
+        del form["client_assertion_type"]
+    elif change == "secret":
+        del form["client_assertion_type"], form["client_assertion"]
+        form["client_secret"] = "-"
+    r = requests.post(fed.url + "/entra/%s/oauth2/token" % TENANT, data=form, timeout=30)
+    assert r.status_code == status, r.text
+    if code:
+        assert r.json()["error_codes"] == [code]
+        assert r.json()["error_description"].startswith("AADSTS%d: " % code)
+    if change == "other-app":
+        assert ("Assertion Issuer: '%s/github-oidc'. Assertion Subject: '%s'. Assertion "
+                "Audience: 'api://AzureADTokenExchange'." % (fed.url, SUBJECT)
+                in r.json()["error_description"])
+    if change == "":
+        h = {"Authorization": "Bearer " + r.json()["access_token"]}
+        me = requests.get(fed.url + "/api/2.0/preview/scim/v2/Me", headers=h, timeout=30)
+        assert me.status_code == 200 and me.json()["userName"] == AZ_APP
+
+
+def test_github_oidc_azure_refusals(fed, tmp_path):
+    """Entra ID's reason is quoted with the auth type (exit 77); asked for
+    outside a job allowed ID tokens, the missing settings are named."""
+    r = put(azure_env(fed, tmp_path, ARM_CLIENT_ID=AZ_OTHER, ARM_TENANT_ID=TENANT), tmp_path)
+    assert r.returncode == 77
+    assert "AADSTS70021: No matching federated identity record found" in r.stderr
+    assert "[auth github-oidc-azure." in r.stderr
+    env = env_for(fed, tmp_path, ARM_CLIENT_ID=AZ_APP, DATABRICKS_AUTH_TYPE="github-oidc-azure")
+    r = put(env, tmp_path)
+    assert r.returncode == 77
+    assert "auth_type github-oidc-azure: its settings are missing (ARM_CLIENT_ID, and " \
+           "ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN" in r.stderr
+
+
+def test_github_oidc_azure_refreshed_during_a_long_wait(fed, tmp_path):
+    """Entra ID tokens live 4 s here: each refresh asks GitHub for a new ID
+    token and Entra ID for a new access token while mlflow-submit waits."""
+    proj = tmp_path / "p"
+    proj.mkdir()
+    (proj / "MLproject").write_text(
+        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
+        "time.sleep(8)'\"\n")
+    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "Standard_DS3_v2",
+                      "num_workers": 1})
+    n = len(entra_calls(fed))
+    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
+                        "--experiment-name", "/Shared/oidc-azure", str(proj)],
+                       env=azure_env(fed, tmp_path, ARM_TENANT_ID=TENANT, DBMLOPS_POLL_MAX="1"),
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert len(entra_calls(fed)) - n >= 3
+    run = requests.get(fed.url + "/api/2.0/mlflow/runs/get", params={
+        "run_id": json.loads(r.stdout)["mlflow_run_id"]},
+        headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30).json()["run"]
+    assert {t["key"]: t["value"] for t in run["data"]["tags"]}["mlflow.user"] == AZ_APP
+
+
+def test_readme_github_actions_azure_recipe(fed, tmp_path):
+    """The README's GitHub Actions block for an Entra ID application: its
+    permissions and variables, with the values a job has, authenticate."""
+    import yaml
+    from test_readme import block
+    (text,) = block("ci-github-oidc-azure")
+    doc = yaml.safe_load(text)
+    assert doc["permissions"]["id-token"] == "write"
+    values = {"DATABRICKS_HOST": fed.url, "ARM_TENANT_ID": TENANT, "ARM_CLIENT_ID": AZ_APP}
+    env = env_for(fed, tmp_path, AZURE_AUTHORITY_HOST=fed.url + "/entra",
+                  ACTIONS_ID_TOKEN_REQUEST_URL=fed.url + "/github-oidc/token?api-version=2.0",
                   ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN)
     for k in doc["env"]:
         env[k] = values[k]

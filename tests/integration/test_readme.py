@@ -52,7 +52,7 @@ def test_every_block_has_a_marker():
     kinds = [k for k, _ in found]
     for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
               "ci-github-oidc", "ci-azure-secret", "ci-azure-entra",
-              "ci-azure-devops-oidc", "ci-azure-cli"):
+              "ci-azure-devops-oidc", "ci-azure-cli", "ci-github-oidc-azure"):
         assert k in kinds, k
 
 

@@ -475,6 +475,36 @@ START_TEST(test_databricks_cli)
 }
 END_TEST
 
+START_TEST(test_github_oidc_azure)
+{
+	fakeenv_set("DATABRICKS_HOST", "https://adb-1.2.azuredatabricks.net");
+	fakeenv_set("ARM_CLIENT_ID", "app-1");
+	fakeenv_set("ACTIONS_ID_TOKEN_REQUEST_URL", "https://gh/t?api-version=2");
+	fakeenv_set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "req");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_int_eq(a.kind, DBM_AUTH_AZURE);
+	ck_assert_str_eq(dbm_auth_name(&a), "auth/github-oidc-azure");
+	ck_assert_str_eq(a.client_id, "app-1");
+	ck_assert_ptr_null(a.client_secret);
+	ck_assert_str_eq(a.oidc_source, "https://gh/t?api-version=2");
+	ck_assert_str_eq(a.azure_login_app,
+	    "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
+	dbm_auth_free(&a);
+	/* a secret comes first, as in the SDKs' chain */
+	fakeenv_set("ARM_CLIENT_SECRET", "s3cret");
+	ck_assert_int_eq(resolve(NULL), 0);
+	ck_assert_str_eq(dbm_auth_name(&a), "auth/azure-client-secret");
+	dbm_auth_free(&a);
+	/* asked for outside a job allowed ID tokens: what is missing */
+	fakeenv_set("ARM_CLIENT_SECRET", "");
+	fakeenv_set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "");
+	fakeenv_set("DATABRICKS_AUTH_TYPE", "github-oidc-azure");
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "github-oidc-azure: its settings "
+	    "are missing (ARM_CLIENT_ID, and ACTIONS_ID_TOKEN_REQUEST_URL"));
+}
+END_TEST
+
 START_TEST(test_jwt_claim)
 {
 	/* a person's token has upn; a service principal's has not (the
@@ -513,8 +543,8 @@ START_TEST(test_azure_cli_type)
 	/* a known type now */
 	fakeenv_set("DATABRICKS_AUTH_TYPE", "azure-msi");
 	ck_assert_int_lt(resolve(NULL), 0);
-	ck_assert_ptr_nonnull(strstr(e.msg, "azure-client-secret, azure-cli, "
-	    "azure-devops-oidc"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "azure-client-secret, "
+	    "github-oidc-azure, azure-cli, azure-devops-oidc"));
 	setenv("PATH", path, 1);
 	free(path);
 }
@@ -548,6 +578,7 @@ suite_auth(void)
 	tcase_add_test(tc, test_long_token);
 	tcase_add_test(tc, test_host_normalise);
 	tcase_add_test(tc, test_jwt_claim);
+	tcase_add_test(tc, test_github_oidc_azure);
 	tcase_add_test(tc, test_azure_cli_type);
 	suite_add_tcase(s, tc);
 	return s;
