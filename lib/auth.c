@@ -398,7 +398,8 @@ is_azure(const struct dbm_auth *a, const char *const val[A_N])
 
 /* azure-cli: the Azure CLI's login (az login; the AzureCLI task of Azure
  * Pipelines; azure/login in GitHub Actions), for an Azure workspace or when
- * asked for. As the SDKs do, it is tried by asking the CLI for a token:
+ * asked for, in the workspace's tenant (found from it when not set, as the
+ * SDK does). As the SDKs do, it is tried by asking the CLI for a token:
  * without az on PATH, or when az refuses, the next method is tried, unless
  * this one was asked for (then az's reason is the error). */
 static int
@@ -414,6 +415,8 @@ azure_cli(struct dbm_auth *a, const char *const val[A_N],
 		return 0;
 	if (val[A_AZURE_TENANT_ID])
 		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
+	else if (dbm_azcli_present())	/* the workspace's, as the SDK asks */
+		a->azure_tenant = dbm_azcli_tenant(a->host);
 	if (val[A_AZURE_RESOURCE_ID])
 		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
 	azure_cloud(a, val, get);

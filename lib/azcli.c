@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <openssl/evp.h>
 
 #include "azcli.h"
@@ -301,6 +302,78 @@ dbm_azcli_token(const char *resource, const char *workspace_resource_id,
 	dbm_buf_free(&err);
 	dbm_buf_free(&msg);
 	return rc;
+}
+
+int
+dbm_azcli_present(void)
+{
+	const char *path = getenv("PATH");
+	struct dbm_buf f = DBM_BUF_INIT;
+	size_t n;
+	int found = 0;
+
+	while (path && *path && !found) {
+		n = strcspn(path, ":");
+		dbm_buf_reset(&f);
+		if (n == 0)
+			dbm_buf_adds(&f, ".");	/* an empty entry: here */
+		else
+			dbm_buf_add(&f, path, n);
+		dbm_buf_adds(&f, "/az");
+		found = access(f.data, X_OK) == 0;
+		path += n + (path[n] == ':');
+	}
+	dbm_buf_free(&f);
+	return found;
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+char *
+dbm_azcli_tenant(const char *host)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	const char *ca, *p;
+	char *loc = NULL, *tenant = NULL;
+	long status = 0;
+	size_t n;
+	CURL *c;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((c = curl_easy_init()) == NULL) {
+		curl_global_cleanup();
+		return NULL;
+	}
+	dbm_buf_printf(&url, "%s/aad/auth", host);
+	curl_easy_setopt(c, CURLOPT_URL, url.data);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	ca = getenv("DBMLOPS_CA_BUNDLE");
+	if (ca == NULL || *ca == '\0')
+		ca = getenv("REQUESTS_CA_BUNDLE");
+	if (ca && *ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	if (curl_easy_perform(c) == CURLE_OK &&
+	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+	    status / 100 == 3 &&
+	    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
+	    loc && (p = strstr(loc, "://")) != NULL &&
+	    (p = strchr(p + 3, '/')) != NULL) {
+		n = strcspn(++p, "/?#");
+		if (n > 0)
+			tenant = dbm_xstrndup(p, n);
+	}
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	dbm_buf_free(&url);
+	return tenant;
 }
 
 int

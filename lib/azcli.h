@@ -27,6 +27,15 @@
 int dbm_azcli_token(const char *resource, const char *workspace_resource_id,
     const char *tenant, int *mi, char **tok, time_t *exp, struct dbm_err *e);
 
+/* Whether an executable az is on PATH. */
+int dbm_azcli_present(void);
+
+/* The Entra ID tenant of the workspace at host, from where its /aad/auth
+ * redirects (https://login.microsoftonline.com/<tenant>/oauth2/...), as the
+ * SDK finds it before asking the CLI; NULL when it does not redirect. One
+ * GET, no retries, 30 s at most. */
+char *dbm_azcli_tenant(const char *host);
+
 /* Whether the payload of a JWT holds claim (a person's token has "upn", a
  * service principal's has not). 0 as well when tok is not a JWT. */
 int dbm_jwt_has_claim(const char *tok, const char *claim);

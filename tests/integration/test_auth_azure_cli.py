@@ -57,8 +57,10 @@ def put(env, tmp_path, *flags):
 def test_service_principal_login(az, tmp_path):
     """An Azure workspace (its resource id set), no other credentials:
     the CLI's token for Azure Databricks, asked in the workspace's
-    subscription, and, the login being a service principal's, one for the
+    subscription and tenant (found where its /aad/auth redirects, as the
+    SDK finds it), and, the login being a service principal's, one for the
     management endpoint, both sent as the SDK sends them."""
+    n = len(az.requests())
     r = put(cli_env(az, tmp_path, DATABRICKS_AZURE_RESOURCE_ID=RESOURCE), tmp_path,
             "--verbose")
     assert r.returncode == 0, r.stderr
@@ -66,12 +68,14 @@ def test_service_principal_login(az, tmp_path):
     assert "auth/azure-cli" in r.stderr                       # the User-Agent
     assert "X-Databricks-Azure-SP-Management-Token: [redacted]" in r.stderr
     assert "X-Databricks-Azure-Workspace-Resource-Id: %s" % RESOURCE in r.stderr
+    assert az.requests()[n]["path"] == "/aad/auth"
     calls = az_calls(tmp_path)
     assert calls == [
+        ["account", "show", "--output", "json"],
         ["account", "get-access-token", "--resource", DATABRICKS_APP, "--output", "json",
-         "--subscription", SUB],
+         "--subscription", SUB, "--tenant", TENANT],
         ["account", "get-access-token", "--resource", MGMT, "--output", "json",
-         "--subscription", SUB]]
+         "--subscription", SUB, "--tenant", TENANT]]
     # the workspace took the CLI's token as the principal's
     put_req = [x for x in az.requests() if x["path"] == "/api/2.0/dbfs/put"][-1]
     assert put_req["status"] == 200
@@ -137,15 +141,18 @@ def test_not_logged_in(az, tmp_path):
             tmp_path)
     assert r.returncode == 77
     assert "default auth: cannot configure default credentials" in r.stderr
-    assert len(az.requests()) == n
+    # only the tenant was looked up, as the SDK looks it up
+    assert {x["path"] for x in az.requests()[n:]} == {"/aad/auth"}
 
 
 def test_no_az_on_path(az, tmp_path):
     env = cli_env(az, tmp_path, path=False, DATABRICKS_AUTH_TYPE="azure-cli")
     env["PATH"] = "/usr/bin:/bin"
+    n = len(az.requests())
     r = put(env, tmp_path)
     assert r.returncode == 77
     assert "azure-cli: no az on PATH: install the Azure CLI and run `az login`" in r.stderr
+    assert len(az.requests()) == n
 
 
 def test_tried_only_where_the_sdk_tries_it(az, tmp_path):
