@@ -23,15 +23,6 @@ extern char **environ;
 
 #define OUT_MAX (1 << 20)	/* bytes kept of each of az's streams */
 
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Read what fd has into b (up to OUT_MAX kept); 0 at end of file. */
 static int
 drain(int fd, struct dbm_buf *b)
@@ -59,7 +50,7 @@ run_az(const char *const *args, struct dbm_buf *out, struct dbm_buf *err)
 	posix_spawn_file_actions_t fa;
 	struct pollfd p[2];
 	int po[2], pe[2], n = 0, rc, st, i, open_fds = 2;
-	double deadline = now_s() + DBM_AZCLI_TIMEOUT;
+	double deadline = dbm_now() + DBM_AZCLI_TIMEOUT;
 	pid_t pid;
 
 	argv[n++] = "az";
@@ -95,7 +86,7 @@ run_az(const char *const *args, struct dbm_buf *out, struct dbm_buf *err)
 	p[0].fd = po[0];
 	p[1].fd = pe[0];
 	while (open_fds > 0) {
-		double left = deadline - now_s();
+		double left = deadline - dbm_now();
 
 		if (left <= 0)
 			break;
@@ -336,13 +327,25 @@ discard(char *p, size_t size, size_t n, void *arg)
 }
 
 char *
+dbm_azure_tenant_in(const char *location)
+{
+	const char *p;
+	size_t n;
+
+	if (location == NULL || (p = strstr(location, "://")) == NULL ||
+	    (p = strchr(p + 3, '/')) == NULL)
+		return NULL;
+	n = strcspn(++p, "/?#");
+	return n > 0 ? dbm_xstrndup(p, n) : NULL;
+}
+
+char *
 dbm_azcli_tenant(const char *host)
 {
 	struct dbm_buf url = DBM_BUF_INIT;
-	const char *ca, *p;
+	const char *ca;
 	char *loc = NULL, *tenant = NULL;
 	long status = 0;
-	size_t n;
 	CURL *c;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -363,13 +366,8 @@ dbm_azcli_tenant(const char *host)
 	if (curl_easy_perform(c) == CURLE_OK &&
 	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
 	    status / 100 == 3 &&
-	    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK &&
-	    loc && (p = strstr(loc, "://")) != NULL &&
-	    (p = strchr(p + 3, '/')) != NULL) {
-		n = strcspn(++p, "/?#");
-		if (n > 0)
-			tenant = dbm_xstrndup(p, n);
-	}
+	    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK)
+		tenant = dbm_azure_tenant_in(loc);
 	curl_easy_cleanup(c);
 	curl_global_cleanup();
 	dbm_buf_free(&url);

@@ -47,4 +47,7 @@ int dbm_buf_read_file(struct dbm_buf *b, const char *path, size_t max);
 /* Overwrite memory that held a secret (not optimised away). */
 void dbm_zero(void *p, size_t n);
 
+/* Seconds on the monotonic clock, for deadlines and durations. */
+double dbm_now(void);
+
 #endif

@@ -27,15 +27,6 @@ struct xfer {
 	curl_off_t ul;		/* bytes reported to req->progress */
 };
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 sleep_s(double s)
 {
@@ -537,13 +528,13 @@ dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp
     int use_auth, struct dbm_err *e)
 {
 	char errbuf[CURL_ERROR_SIZE], sp[400];
-	double start = now(), wait;
+	double start = dbm_now(), wait;
 	CURLcode rc;
 	int fatal, retry;
 
 	resp->attempts = 0;
 	for (;;) {
-		double left = h->budget - (now() - start);
+		double left = h->budget - (dbm_now() - start);
 
 		resp->attempts++;
 		/* an attempt that cannot connect ends within the budget */
@@ -562,7 +553,7 @@ dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp
 			retry = resp->status == 429 || resp->status == 503;
 		wait = backoff(h, resp->attempts, rc == CURLE_OK ?
 		    resp->retry_after : -1);
-		left = h->budget - (now() - start);
+		left = h->budget - (dbm_now() - start);
 		if (!retry || wait >= left)
 			break;
 		/* said every time: minutes of silence in a CI log are

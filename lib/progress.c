@@ -1,19 +1,10 @@
 /* Progress line: see progress.h. */
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "progress.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 human(char *buf, size_t n, double v)
@@ -37,7 +28,7 @@ dbm_progress_init(struct dbm_progress *p, long long files, long long bytes,
 	p->files_total = files;
 	p->bytes_total = bytes;
 	p->files_done = p->bytes_done = 0;
-	p->start = now();
+	p->start = dbm_now();
 	p->last_draw = 0;
 	p->drawn = 0;
 }
@@ -45,7 +36,7 @@ dbm_progress_init(struct dbm_progress *p, long long files, long long bytes,
 static void
 draw(struct dbm_progress *p, int force)
 {
-	double t = now(), el = t - p->start, rate;
+	double t = dbm_now(), el = t - p->start, rate;
 	char done[32], total[32], r[32], eta[32] = "";
 
 	if (!p->enabled || (!force && t - p->last_draw < 0.1))

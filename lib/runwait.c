@@ -23,15 +23,6 @@ fmt_dur(char *buf, size_t n, double s)
 		snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int
 terminal(const char *life)
 {
@@ -72,15 +63,15 @@ line_draw(struct line *l)
 	if (l->quiet || l->state == NULL)
 		return;
 	if (l->tty) {
-		fmt_dur(dur, sizeof(dur), mono() - l->entered);
+		fmt_dur(dur, sizeof(dur), dbm_now() - l->entered);
 		fprintf(stderr, "\r\033[K%s: run %lld: %s %s", dbm_prog(),
 		    l->run_id, l->chain.data, dur);
 		fflush(stderr);
-	} else if (mono() - l->logged >= (double)l->interval) {
-		fmt_dur(dur, sizeof(dur), mono() - l->start);
+	} else if (dbm_now() - l->logged >= (double)l->interval) {
+		fmt_dur(dur, sizeof(dur), dbm_now() - l->start);
 		fprintf(stderr, "%s: run %lld: %s at %s\n", dbm_prog(),
 		    l->run_id, l->state, dur);
-		l->logged = mono();
+		l->logged = dbm_now();
 	}
 }
 
@@ -91,11 +82,11 @@ line_state(struct line *l, const char *life)
 
 	if (l->state && strcmp(l->state, life) == 0)
 		return;
-	fmt_dur(dur, sizeof(dur), mono() - l->entered);
+	fmt_dur(dur, sizeof(dur), dbm_now() - l->entered);
 	if (l->state)
 		dbm_buf_printf(&l->chain, " %s -> ", dur);
 	dbm_buf_adds(&l->chain, life);
-	l->entered = mono();
+	l->entered = dbm_now();
 	free(l->state);
 	l->state = dbm_xstrdup(life);
 	if (!terminal(life)) {
@@ -118,7 +109,7 @@ line_end(struct line *l, const char *result)
 	char dur[32];
 
 	if (!l->quiet) {
-		fmt_dur(dur, sizeof(dur), mono() - l->start);
+		fmt_dur(dur, sizeof(dur), dbm_now() - l->start);
 		/* PENDING 0m40s -> RUNNING 2m13s -> TERMINATED SUCCESS
 		 * (2m53s) */
 		line_clear(l);
@@ -133,14 +124,14 @@ static void
 pause_for(struct line *l, double secs, const struct dbm_wait_opts *o,
     int cancelled)
 {
-	double until = mono() + secs, tick = mono() + 1;
+	double until = dbm_now() + secs, tick = dbm_now() + 1;
 
-	while (mono() < until && !(o->interrupted && *o->interrupted &&
+	while (dbm_now() < until && !(o->interrupted && *o->interrupted &&
 	    !cancelled)) {
 		struct timespec ts = {0, 100 * 1000000L};
 
 		nanosleep(&ts, NULL);
-		if (mono() >= tick) {
+		if (dbm_now() >= tick) {
 			line_draw(l);
 			tick += 1;
 		}
@@ -160,7 +151,7 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 	l.quiet = o->quiet;
 	l.interval = o->log_interval > 0 ? o->log_interval : 60;
 	l.run_id = run_id;
-	l.start = l.entered = mono();
+	l.start = l.entered = dbm_now();
 	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get?run_id=%lld", run_id);
 	for (;;) {
 		struct dbm_json j;
@@ -174,7 +165,7 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 				dbm_err_print(e);
 			cancelled = 1;
 		}
-		if (!cancelled && o->timeout > 0 && mono() - l.start >
+		if (!cancelled && o->timeout > 0 && dbm_now() - l.start >
 		    (double)o->timeout) {
 			line_clear(&l);
 			fprintf(stderr, "%s: waited %lds: cancelling run %lld\n",
