@@ -328,6 +328,19 @@ azure_cloud(struct dbm_auth *a, const char *const val[A_N],
 	a->azure_login_app = dbm_xstrdup("2ff814a6-3304-4ab8-85cb-cd0e6f879c1d");
 }
 
+/* What every Azure auth type takes of the configuration: the tenant (or
+ * NULL), the workspace's resource id (or NULL) and the cloud. */
+static void
+azure_workspace(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *))
+{
+	if (val[A_AZURE_TENANT_ID])
+		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
+	if (val[A_AZURE_RESOURCE_ID])
+		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
+	azure_cloud(a, val, get);
+}
+
 /* azure-client-secret: an Entra ID service principal and its secret. */
 static int
 azure(struct dbm_auth *a, const char *const val[A_N],
@@ -341,11 +354,7 @@ azure(struct dbm_auth *a, const char *const val[A_N],
 	a->kind = DBM_AUTH_AZURE;
 	a->client_id = dbm_xstrdup(val[A_AZURE_CLIENT_ID]);
 	a->client_secret = dbm_xstrdup(val[A_AZURE_CLIENT_SECRET]);
-	if (val[A_AZURE_TENANT_ID])
-		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
-	if (val[A_AZURE_RESOURCE_ID])
-		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
-	azure_cloud(a, val, get);
+	azure_workspace(a, val, get);
 	return 1;
 }
 
@@ -369,11 +378,7 @@ github_oidc_azure(struct dbm_auth *a, const char *const val[A_N],
 	a->oidc_source = dbm_xstrdup(envget(get,
 	    "ACTIONS_ID_TOKEN_REQUEST_URL"));
 	a->client_id = dbm_xstrdup(val[A_AZURE_CLIENT_ID]);
-	if (val[A_AZURE_TENANT_ID])
-		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
-	if (val[A_AZURE_RESOURCE_ID])
-		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
-	azure_cloud(a, val, get);
+	azure_workspace(a, val, get);
 	return 1;
 }
 
@@ -413,13 +418,9 @@ azure_cli(struct dbm_auth *a, const char *const val[A_N],
 
 	if (t ? strcmp(t, "azure-cli") != 0 : !is_azure(a, val))
 		return 0;
-	if (val[A_AZURE_TENANT_ID])
-		a->azure_tenant = dbm_xstrdup(val[A_AZURE_TENANT_ID]);
-	else if (dbm_azcli_present())	/* the workspace's, as the SDK asks */
-		a->azure_tenant = dbm_azcli_tenant(a->host);
-	if (val[A_AZURE_RESOURCE_ID])
-		a->azure_resource = dbm_xstrdup(val[A_AZURE_RESOURCE_ID]);
-	azure_cloud(a, val, get);
+	azure_workspace(a, val, get);
+	if (a->azure_tenant == NULL && dbm_azcli_present())
+		a->azure_tenant = dbm_azcli_tenant(a->host);	/* as the SDK */
 	if (dbm_azcli_token(a->azure_login_app, a->azure_resource,
 	    a->azure_tenant, &a->azcli_mi, &tok, &exp, e) == 0) {
 		a->kind = DBM_AUTH_AZURE_CLI;

@@ -30,6 +30,11 @@ int dbm_azcli_token(const char *resource, const char *workspace_resource_id,
 /* Whether an executable az is on PATH. */
 int dbm_azcli_present(void);
 
+/* The tenant in the address an Azure workspace's /aad/auth redirects to,
+ * https://login.microsoftonline.com/<tenant>/oauth2/authorize?...: the
+ * first path segment (malloc'd), or NULL. */
+char *dbm_azure_tenant_in(const char *location);
+
 /* The Entra ID tenant of the workspace at host, from where its /aad/auth
  * redirects (https://login.microsoftonline.com/<tenant>/oauth2/...), as the
  * SDK finds it before asking the CLI; NULL when it does not redirect. One

@@ -293,20 +293,12 @@ azure_tenant(struct dbm_http *h, struct dbm_err *e)
 	struct dbm_auth *a = h->auth;
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
-	const char *p = NULL;
-	size_t n = 0;
 
 	dbm_req_init(&r, "GET", "/aad/auth");
 	r.idempotent = 1;
 	dbm_http_send(h, &r, &resp, 0, e);
-	if (resp.status / 100 == 3 && resp.location &&
-	    (p = strstr(resp.location, "://")) != NULL &&
-	    (p = strchr(p + 3, '/')) != NULL) {
-		p++;
-		n = strcspn(p, "/?#");
-	}
-	if (n > 0)
-		a->azure_tenant = dbm_xstrndup(p, n);
+	if (resp.status / 100 == 3)
+		a->azure_tenant = dbm_azure_tenant_in(resp.location);
 	dbm_resp_free(&resp);
 	if (a->azure_tenant)
 		return 0;

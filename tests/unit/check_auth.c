@@ -524,6 +524,22 @@ START_TEST(test_jwt_claim)
 }
 END_TEST
 
+START_TEST(test_azure_tenant_in)
+{
+	char *t = dbm_azure_tenant_in("https://login.microsoftonline.com/"
+	    "72f988bf-86f1/oauth2/authorize?client_id=x");
+
+	ck_assert_str_eq(t, "72f988bf-86f1");
+	free(t);
+	t = dbm_azure_tenant_in("https://login.microsoftonline.us/t-2?x=1");
+	ck_assert_str_eq(t, "t-2");
+	free(t);
+	ck_assert_ptr_null(dbm_azure_tenant_in("https://login.example/"));
+	ck_assert_ptr_null(dbm_azure_tenant_in("/relative/path"));
+	ck_assert_ptr_null(dbm_azure_tenant_in(NULL));
+}
+END_TEST
+
 START_TEST(test_azure_cli_type)
 {
 	/* asked for with no az on PATH: said so, and what was configured */
@@ -578,6 +594,7 @@ suite_auth(void)
 	tcase_add_test(tc, test_long_token);
 	tcase_add_test(tc, test_host_normalise);
 	tcase_add_test(tc, test_jwt_claim);
+	tcase_add_test(tc, test_azure_tenant_in);
 	tcase_add_test(tc, test_github_oidc_azure);
 	tcase_add_test(tc, test_azure_cli_type);
 	suite_add_tcase(s, tc);
