@@ -16,10 +16,9 @@ import textwrap
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, Emu, MlflowServer
+from dbmlops_testenv import BIN, Emu, MlflowServer, submit_long_run
 
 PUT = os.path.join(BIN, "dbfs-put")
-SUBMIT = os.path.join(BIN, "mlflow-submit")
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 APP = "9a1f3c7e-55b2-4e0d-8a64-0c2b7d9e1f30"          # the Entra ID application
 SECRET = "entra-secret-value-never-printed~.Q8"
@@ -170,25 +169,12 @@ def test_workspace_checks_the_tokens(az):
 def test_tokens_refreshed_during_a_long_wait(az, tmp_path):
     """Tokens live 4 s: an 8 s run refreshes both Entra ID tokens while
     mlflow-submit waits, and ends green, recorded under the principal."""
-    proj = tmp_path / "p"
-    proj.mkdir()
-    (proj / "MLproject").write_text(
-        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
-        "time.sleep(8)'\"\n")
-    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
-                      "num_workers": 1})
     n = len(entra_calls(az))
-    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
-                        "--experiment-name", "/Shared/azure", str(proj)],
-                       env=azure_env(az, tmp_path, ARM_TENANT_ID=TENANT, DBMLOPS_POLL_MAX="1"),
-                       capture_output=True, text=True, timeout=600)
+    r, user = submit_long_run(az, azure_env(az, tmp_path, ARM_TENANT_ID=TENANT), tmp_path,
+                              "/Shared/azure")
     assert r.returncode == 0, r.stderr
     assert len(entra_calls(az)) - n >= 6          # 3+ refreshes of the pair
-    out = json.loads(r.stdout)
-    run = requests.get(az.url + "/api/2.0/mlflow/runs/get", params={
-        "run_id": out["mlflow_run_id"]}, headers={"Authorization": "Bearer " + Emu.TOKEN},
-        timeout=30).json()["run"]
-    assert {t["key"]: t["value"] for t in run["data"]["tags"]}["mlflow.user"] == APP
+    assert user == APP
     for s in SECRETS:
         assert s not in r.stdout + r.stderr
 
@@ -334,18 +320,8 @@ def test_databricks_cli_refreshed_during_a_long_wait(az, tmp_path):
     """The CLI's login outlives its 4 s access tokens: an 8 s run refreshes
     it while mlflow-submit waits, each new pair written back."""
     f = cli_cache(tmp_path, "expired", "2025-01-01T00:00:00Z", host=az.url)
-    proj = tmp_path / "p"
-    proj.mkdir()
-    (proj / "MLproject").write_text(
-        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
-        "time.sleep(8)'\"\n")
-    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
-                      "num_workers": 1})
     n = len([x for x in az.requests() if x["path"] == "/oidc/v1/token"])
-    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
-                        "--experiment-name", "/Shared/cli", str(proj)],
-                       env=env_for(az, tmp_path, DBMLOPS_POLL_MAX="1"),
-                       capture_output=True, text=True, timeout=600)
+    r, _ = submit_long_run(az, env_for(az, tmp_path), tmp_path, "/Shared/cli")
     assert r.returncode == 0, r.stderr
     refreshes = len([x for x in az.requests() if x["path"] == "/oidc/v1/token"]) - n
     assert refreshes >= 3

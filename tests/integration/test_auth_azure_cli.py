@@ -10,10 +10,9 @@ import json
 import os
 import subprocess
 
-import requests
 
-from dbmlops_testenv import BIN, Emu
-from test_auth_azure import APP, SECRET, SUBMIT, TENANT, az, env_for, run_recipe  # noqa: F401
+from dbmlops_testenv import BIN, submit_long_run
+from test_auth_azure import APP, SECRET, TENANT, az, env_for, run_recipe  # noqa: F401
 
 PUT = os.path.join(BIN, "dbfs-put")
 AZ_DIR = os.path.join(os.path.dirname(__file__), "..", "pylib", "azcli")
@@ -172,26 +171,13 @@ def test_tried_only_where_the_sdk_tries_it(az, tmp_path):
 def test_refreshed_during_a_long_wait(az, tmp_path):
     """The CLI's tokens live 4 s here: an 8 s run asks the CLI again while
     mlflow-submit waits, and the run is recorded under the principal."""
-    proj = tmp_path / "p"
-    proj.mkdir()
-    (proj / "MLproject").write_text(
-        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
-        "time.sleep(8)'\"\n")
-    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "Standard_DS3_v2",
-                      "num_workers": 1})
-    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
-                        "--experiment-name", "/Shared/azure-cli", str(proj)],
-                       env=cli_env(az, tmp_path, DATABRICKS_AUTH_TYPE="azure-cli",
-                                   DBMLOPS_POLL_MAX="1"),
-                       capture_output=True, text=True, timeout=600)
+    r, user = submit_long_run(az, cli_env(az, tmp_path, DATABRICKS_AUTH_TYPE="azure-cli"),
+                              tmp_path, "/Shared/azure-cli")
     assert r.returncode == 0, r.stderr
     asks = [c for c in az_calls(tmp_path) if c[1] == "get-access-token"]
     assert sum(c[3] == DATABRICKS_APP for c in asks) >= 3
     assert sum(c[3] == MGMT for c in asks) >= 3
-    run = requests.get(az.url + "/api/2.0/mlflow/runs/get", params={
-        "run_id": json.loads(r.stdout)["mlflow_run_id"]},
-        headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30).json()["run"]
-    assert {t["key"]: t["value"] for t in run["data"]["tags"]}["mlflow.user"] == APP
+    assert user == APP
     assert SECRET not in r.stdout + r.stderr
 
 

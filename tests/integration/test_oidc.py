@@ -15,10 +15,9 @@ import textwrap
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, Emu, MlflowServer
+from dbmlops_testenv import BIN, Emu, MlflowServer, submit_long_run
 
 PUT = os.path.join(BIN, "dbfs-put")
-SUBMIT = os.path.join(BIN, "mlflow-submit")
 SP = "7b1c8a52-1f0e-4c7b-9d0e-5a1c2b3d4e5f"          # the service principal
 SUBJECT = "repo:team/ml:pull_request"
 REQUEST_TOKEN = "gh-request-token-not-to-be-printed"
@@ -162,28 +161,14 @@ def test_token_refreshed_during_a_long_wait(fed, tmp_path):
     """Tokens live 4 s here: a run that lasts longer refreshes its token
     while it waits (each refresh a new exchange), and ends green; the run
     is recorded under the service principal."""
-    proj = tmp_path / "p"
-    proj.mkdir()
-    (proj / "MLproject").write_text(
-        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
-        "time.sleep(8)'\"\n")
-    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
-                      "num_workers": 1})
-    env = env_for(fed, tmp_path, DATABRICKS_CLIENT_ID=SP, DBMLOPS_POLL_MAX="1",
+    env = env_for(fed, tmp_path, DATABRICKS_CLIENT_ID=SP,
                   ACTIONS_ID_TOKEN_REQUEST_URL=fed.url + "/github-oidc/token?api-version=2.0",
                   ACTIONS_ID_TOKEN_REQUEST_TOKEN=REQUEST_TOKEN)
     n = len(exchanges(fed))
-    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
-                        "--experiment-name", "/Shared/oidc", str(proj)], env=env,
-                       capture_output=True, text=True, timeout=600)
+    r, user = submit_long_run(fed, env, tmp_path, "/Shared/oidc")
     assert r.returncode == 0, r.stderr
     assert len(exchanges(fed)) - n >= 3
-    out = json.loads(r.stdout)
-    run = requests.get(fed.url + "/api/2.0/mlflow/runs/get", params={
-        "run_id": out["mlflow_run_id"]}, headers={"Authorization": "Bearer " + Emu.TOKEN},
-        timeout=30).json()["run"]
-    tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
-    assert tags["mlflow.user"] == SP
+    assert user == SP
     assert REQUEST_TOKEN not in r.stdout + r.stderr
 
 
@@ -305,24 +290,12 @@ def test_github_oidc_azure_refusals(fed, tmp_path):
 def test_github_oidc_azure_refreshed_during_a_long_wait(fed, tmp_path):
     """Entra ID tokens live 4 s here: each refresh asks GitHub for a new ID
     token and Entra ID for a new access token while mlflow-submit waits."""
-    proj = tmp_path / "p"
-    proj.mkdir()
-    (proj / "MLproject").write_text(
-        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
-        "time.sleep(8)'\"\n")
-    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "Standard_DS3_v2",
-                      "num_workers": 1})
     n = len(entra_calls(fed))
-    r = subprocess.run([SUBMIT, "-c", cfg, "--json", "--mode", "shell",
-                        "--experiment-name", "/Shared/oidc-azure", str(proj)],
-                       env=azure_env(fed, tmp_path, ARM_TENANT_ID=TENANT, DBMLOPS_POLL_MAX="1"),
-                       capture_output=True, text=True, timeout=600)
+    r, user = submit_long_run(fed, azure_env(fed, tmp_path, ARM_TENANT_ID=TENANT), tmp_path,
+                              "/Shared/oidc-azure")
     assert r.returncode == 0, r.stderr
     assert len(entra_calls(fed)) - n >= 3
-    run = requests.get(fed.url + "/api/2.0/mlflow/runs/get", params={
-        "run_id": json.loads(r.stdout)["mlflow_run_id"]},
-        headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30).json()["run"]
-    assert {t["key"]: t["value"] for t in run["data"]["tags"]}["mlflow.user"] == AZ_APP
+    assert user == AZ_APP
 
 
 def test_readme_github_actions_azure_recipe(fed, tmp_path):

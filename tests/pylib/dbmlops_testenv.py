@@ -172,6 +172,31 @@ class Emu:
         return os.path.join(self.data, root, p.lstrip("/"))
 
 
+def submit_long_run(emu, env, tmp_path, experiment):
+    """mlflow-submit of a project that sleeps 8 s on a new job cluster, so
+    tokens of 4 s are refreshed while it waits: the finished process and
+    the MLflow run's mlflow.user tag (None when the run did not succeed)."""
+    proj = tmp_path / "long-run"
+    proj.mkdir()
+    (proj / "MLproject").write_text(
+        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
+        "time.sleep(8)'\"\n")
+    cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
+                      "num_workers": 1})
+    r = subprocess.run([os.path.join(BIN, "mlflow-submit"), "-c", cfg, "--json", "--mode",
+                        "shell", "--experiment-name", experiment, str(proj)],
+                       env=dict(env, DBMLOPS_POLL_MAX="1"), capture_output=True, text=True,
+                       timeout=600)
+    if r.returncode != 0:
+        return r, None
+    req = urllib.request.Request(
+        emu.url + "/api/2.0/mlflow/runs/get?run_id=" + json.loads(r.stdout)["mlflow_run_id"],
+        headers={"Authorization": "Bearer " + Emu.TOKEN})
+    with urllib.request.urlopen(req, timeout=30) as f:
+        tags = json.load(f)["run"]["data"]["tags"]
+    return r, {t["key"]: t["value"] for t in tags}.get("mlflow.user")
+
+
 def legacy_cli_emu(**kw):
     """A workspace-emu the legacy databricks-cli (0.18) can reach: that
     client keeps only the host name of DATABRICKS_HOST and drops its port,
