@@ -91,7 +91,7 @@ $(B)/emu/%.o: emu/%.c $(B)/flags
 
 $(B)/tests/unit/%.o: tests/unit/%.c $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(DBM_CPPFLAGS) $(CPPFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(CHECK_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(DBM_CPPFLAGS) -Iemu $(CPPFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(CHECK_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libdbmlops.a: $(LIB_OBJ)
 	@rm -f $@
@@ -106,14 +106,23 @@ $(B)/bin/workspace-emu: $(EMU_OBJ) $(B)/libdbmlops.a
 	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -pthread -o $@ $(EMU_OBJ) $(B)/libdbmlops.a \
 		$(MHD_LIBS) $(LIB_LIBS) $(LDLIBS)
 
-$(B)/check_unit: $(UNIT_OBJ) $(B)/emu/multipart.o $(B)/libdbmlops.a
-	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(B)/emu/multipart.o \
+# The unit runner links the emulator (all but its main) for the suites
+# that drive the library against one in process (tests/unit/inproc.c).
+EMU_LIB_OBJ = $(filter-out $(B)/emu/main.o,$(EMU_OBJ))
+$(B)/check_unit: $(UNIT_OBJ) $(EMU_LIB_OBJ) $(B)/libdbmlops.a
+	$(CC) $(DBM_LDFLAGS) $(LDFLAGS) -pthread -o $@ $(UNIT_OBJ) $(EMU_LIB_OBJ) \
 		$(B)/libdbmlops.a \
 		$(LIB_LIBS) $(MHD_LIBS) $(CHECK_LIBS) $(LDLIBS)
 
 # The test tiers, for a machine that already has the dependencies (and the
-# virtualenv, .venv, from make venv).
+# virtualenv, .venv, from make venv). The Python tier runs TEST_JOBS
+# pytest-xdist workers (one a core by default), each test file on one
+# worker, each worker with one MLflow server for all its emulators.
 PYTEST = .venv/bin/python -m pytest
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PYTEST_FLAGS = -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile --durations=20
+TEST_ENV = DBMLOPS_BIN=$(CURDIR)/$(B)/bin \
+	DBMLOPS_TEST_MAKE_ARGS='B=$(B) SANITIZE=$(SANITIZE)'
 test: test-unit test-cli test-py
 
 test-unit: $(B)/check_unit
@@ -123,7 +132,14 @@ test-cli: $(BINS)
 	DBMLOPS_BIN=$(CURDIR)/$(B)/bin prove -f -e sh tests/cli/t[0-9]*.sh
 
 test-py: $(BINS)
-	DBMLOPS_BIN=$(CURDIR)/$(B)/bin $(PYTEST) -q -p no:cacheprovider tests/conformance tests/integration
+	$(TEST_ENV) $(PYTEST) $(PYTEST_FLAGS) tests/conformance tests/integration
+
+# The Python tier against the sanitized build (B=build-san SANITIZE=1):
+# the tests that drive C code paths no other test drives; those marked
+# `once` (their C paths are driven by other tests as well: the demo, the
+# README's install and adoption, MLflow's own client) run in test-py only.
+test-py-san: $(BINS)
+	$(TEST_ENV) $(PYTEST) $(PYTEST_FLAGS) -m 'not once' tests/conformance tests/integration
 
 check:
 	@sh scripts/deps-sys.sh --check
@@ -148,7 +164,8 @@ venv:
 demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
-	@sh scripts/demo.sh
+	@DBMLOPS_DEMO_BIN='$(CURDIR)/$(B)/bin' DBMLOPS_DEMO_STATE='$(CURDIR)/$(B)/demo' \
+		sh scripts/demo.sh
 
 bench: $(BINS)
 	sh bench/run.sh
@@ -165,7 +182,8 @@ FUZZ_SEED ?=
 FUZZ_TARGETS = json subst mlproject request multipart
 FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
 __fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request multipart,$(1)),\
-	-Iemu $(filter-out emu/main.c,$(EMU_SRC)) $(MHD_CFLAGS) $(MHD_LIBS))
+	-Iemu -Itests/unit $(filter-out emu/main.c,$(EMU_SRC)) \
+	$(if $(filter multipart,$(1)),tests/unit/inproc.c) $(MHD_CFLAGS) $(MHD_LIBS))
 fuzz: $(B)/config.mk $(B)/gen/launch.h
 	@mkdir -p $(B)/fuzz
 	@set -e; $(foreach t,$(FUZZ_TARGETS),\
@@ -207,7 +225,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: FORCE all test test-unit test-cli test-py check check-sanitize deps deps-sys venv demo bench fuzz \
+.PHONY: FORCE all test test-unit test-cli test-py test-py-san check check-sanitize deps deps-sys venv demo bench fuzz \
 	install uninstall clean
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)

@@ -7,6 +7,7 @@
 #define EMU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -58,6 +59,8 @@ struct emu {
 	long long json_max;	/* any JSON request body */
 	long handle_idle;	/* seconds before a DBFS handle expires */
 	unsigned max_conn;	/* connections (threads) at once */
+	const char *hold_dir;	/* where held requests show (faults_hold) */
+	atomic_int stopping;	/* set once the server is stopping */
 	int verbose;
 };
 
@@ -214,8 +217,13 @@ void emu_log_request(struct req *r);
 struct faults *faults_parse(const char *spec, unsigned long seed,
     const char **why);
 void faults_free(struct faults *f);
-enum fault_kind { FAULT_NONE, FAULT_429, FAULT_503, FAULT_DROP, FAULT_DELAY };
+enum fault_kind { FAULT_NONE, FAULT_429, FAULT_503, FAULT_DROP, FAULT_DELAY,
+	FAULT_HOLD };
 enum fault_kind faults_pick(struct faults *f, const char *method,
     const char *path, long *param);
+/* 1 if a rule of that kind is in f. */
+int faults_have(const struct faults *f, enum fault_kind kind);
+/* Hold the request until the test releases it (e->hold_dir). */
+void faults_hold(struct emu *e, const char *method, const char *path);
 
 #endif

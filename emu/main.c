@@ -31,7 +31,7 @@
 
 enum {
 	OPT_CLUSTER_DIR = 200, OPT_MAX_RUNS, OPT_PYTHON,
-	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_INLINE_MAX,
+	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_HOLD_DIR, OPT_INLINE_MAX,
 	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
 	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_USER_NAME, OPT_VERSION,
 	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN,
@@ -65,8 +65,10 @@ usage(void)
 	    "      --mlflow-url url   MLflow tracking server to forward "
 	    "MLflow calls and the UI to\n"
 	    "      --faults spec      inject faults: KIND[=N]:RATE[@GLOB],... "
-	    "(429, 503, drop, delay)\n"
+	    "(429, 503, drop, delay, hold)\n"
 	    "      --seed n           seed for --faults (1)\n"
+	    "      --hold-dir dir     where held requests show, one file "
+	    "each (hold faults)\n"
 	    "      --log file         one JSON line per request ('-' for "
 	    "stderr)\n"
 	    "      --url-file file    also write the URL to file\n"
@@ -346,6 +348,7 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		    OPT_GH_TOKEN_FILE},
 		{"handle-idle", required_argument, NULL, OPT_HANDLE_IDLE},
 		{"help", no_argument, NULL, 'h'},
+		{"hold-dir", required_argument, NULL, OPT_HOLD_DIR},
 		{"inline-max", required_argument, NULL, OPT_INLINE_MAX},
 		{"listen", required_argument, NULL, 'l'},
 		{"log", required_argument, NULL, OPT_LOG},
@@ -414,6 +417,9 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			break;
 		case OPT_FAULTS:
 			o->faults = optarg;
+			break;
+		case OPT_HOLD_DIR:
+			e->hold_dir = optarg;
 			break;
 		case OPT_FEDERATION:
 			o->fed.policy_file = optarg;
@@ -521,6 +527,9 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 	if (o->faults && (e->faults = faults_parse(o->faults, o->seed,
 	    &why)) == NULL)
 		dbm_usage_error("--faults '%s': %s", o->faults, why);
+	if (faults_have(e->faults, FAULT_HOLD) && e->hold_dir == NULL)
+		dbm_usage_error("--faults '%s': hold needs --hold-dir",
+		    o->faults);
 	parse_listen(o);
 }
 
@@ -603,12 +612,14 @@ serve(struct emu *e, const struct opts *o)
 	/* SIGTERM or SIGINT end it; meanwhile idle upload handles expire
 	 * even when nobody calls the DBFS API */
 	for (;;) {
-		struct timespec tick = {5, 0};
+		/* a short handle timeout (tests) is swept at once too */
+		struct timespec tick = {e->handle_idle < 5 ? 1 : 5, 0};
 
 		if ((sig = sigtimedwait(&sigs, NULL, &tick)) > 0)
 			break;
 		emu_dbfs_sweep(e);
 	}
+	atomic_store(&e->stopping, 1);	/* held requests go on */
 	emu_jobs_stop(e);
 	MHD_stop_daemon(d);
 }

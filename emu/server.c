@@ -142,6 +142,10 @@ begin(struct req *r, int *done)
 		r->fault = "delay";
 		sleep_ms(param);
 		break;
+	case FAULT_HOLD:
+		r->fault = "hold";
+		faults_hold(e, r->method, r->path);
+		break;
 	default:
 		break;
 	}

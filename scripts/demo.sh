@@ -10,11 +10,15 @@
 # new-cluster (the default), serverless, or cluster:demo-cluster (an
 # all-purpose cluster the emulator declares, terminated until the run
 # starts it).
+# DBMLOPS_DEMO_MLFLOW_URL names a tracking server that is already running,
+# to use instead of starting one (the tests share theirs this way).
+# make demo passes DBMLOPS_DEMO_BIN and DBMLOPS_DEMO_STATE from its build
+# folder (B=build-san SANITIZE=1: the sanitized tools and emulator).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=$top/build/bin
+bin=${DBMLOPS_DEMO_BIN:-$top/build/bin}
 py=$top/.venv/bin/python
-state=$top/build/demo
+state=${DBMLOPS_DEMO_STATE:-$top/build/demo}
 rm -rf "$state"
 mkdir -p "$state"
 
@@ -25,30 +29,37 @@ cleanup() {
 		echo "demo: servers left running: kill $emu_pid $mlflow_pid"
 		return
 	fi
-	kill "$emu_pid" 2>/dev/null || true
-	kill "$mlflow_pid" 2>/dev/null || true
+	[ -z "$emu_pid" ] || kill "$emu_pid" 2>/dev/null || true
+	[ -z "$mlflow_pid" ] || kill "$mlflow_pid" 2>/dev/null || true
 	wait 2>/dev/null || true
 }
 emu_pid=; mlflow_pid=
 trap cleanup EXIT INT TERM
 
-echo "demo: starting an MLflow tracking server and workspace-emu"
-mport=$(port)
-"$top/.venv/bin/mlflow" server --backend-store-uri "sqlite:///$state/mlflow.db" \
-    --default-artifact-root dbfs:/mlflow-artifacts --host 127.0.0.1 \
-    --port "$mport" --workers 1 > "$state/mlflow.log" 2>&1 &
-mlflow_pid=$!
+mlflow=${DBMLOPS_DEMO_MLFLOW_URL:-}
+if [ -n "$mlflow" ]; then
+	echo "demo: starting workspace-emu, with the MLflow server at $mlflow"
+else
+	echo "demo: starting an MLflow tracking server and workspace-emu"
+	mlflow=http://127.0.0.1:$(port)
+	# no job-execution consumers: the demo uses none
+	MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false \
+	"$top/.venv/bin/mlflow" server --backend-store-uri "sqlite:///$state/mlflow.db" \
+	    --default-artifact-root dbfs:/mlflow-artifacts --host 127.0.0.1 \
+	    --port "${mlflow##*:}" --workers 1 > "$state/mlflow.log" 2>&1 &
+	mlflow_pid=$!
+fi
 # a throwaway token: in a file, never on a command line
 "$py" -c 'import secrets; print("dapi" + secrets.token_hex(16))' > "$state/token"
 chmod 600 "$state/token"
 "$bin/workspace-emu" -d "$state/workspace" -l 127.0.0.1:0 \
-    --token-file "$state/token" --mlflow-url "http://127.0.0.1:$mport" \
+    --token-file "$state/token" --mlflow-url "$mlflow" \
     --python "$py" --url-file "$state/url" --log "$state/requests.jsonl" \
     --cluster "demo-cluster:TERMINATED:demo all-purpose cluster" \
     > /dev/null 2> "$state/emu.log" &
 emu_pid=$!
 i=0
-until [ -s "$state/url" ] && curl -sf "http://127.0.0.1:$mport/health" > /dev/null; do
+until [ -s "$state/url" ] && curl -sf "$mlflow/health" > /dev/null; do
 	i=$((i + 1))
 	[ $i -lt 600 ] || { echo "demo: servers did not start; see $state/*.log" >&2; exit 1; }
 	sleep 0.1

@@ -8,8 +8,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "pylib"))
 from dbmlops_testenv import Emu, MlflowServer  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "once: runs in the plain pass only (make test-py); the "
+        "sanitized pass (make test-py-san) leaves it out, as the C code it "
+        "drives is driven by other tests too")
+
+
 @pytest.fixture(scope="session")
 def mlflow_server():
+    """The one MLflow tracking server of this test process (of each
+    pytest-xdist worker): every emulator of the session forwards to it, so
+    each test module keeps to experiments of its own."""
     s = MlflowServer().start()
     yield s
     s.stop()
@@ -25,14 +35,12 @@ def emu(mlflow_server):
 
 
 @pytest.fixture(scope="module")
-def stack():
-    """An emulator of one test module's own, with a real MLflow server
-    behind it (module state: experiments, runs, the request log)."""
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
+def stack(mlflow_server):
+    """An emulator of one test module's own (its data, jobs and request
+    log), forwarding to the session's MLflow server."""
+    e = Emu(mlflow_url=mlflow_server.url).start()
     yield e
     e.cleanup()
-    m.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 
-from dbmlops_testenv import BIN, TOP, Emu, build_example_wheel
+from dbmlops_testenv import (BIN, GATE_PY, TOP, Emu, build_example_wheel, processes_of,
+                             wait_for)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +96,14 @@ def test_mlflow_run_on_databricks_backend(emu, project):
     assert "TERMINATED SUCCESS" in page and "trained with dbmlops_example" in page
 
 
+@pytest.mark.once
 def test_mlflow_run_failing_entry_point(emu, project):
     res = mlflow_run(emu, project, entry_point="fail")
     assert res["status"] == "FAILED"
     assert res["mlflow_status"] == "FAILED"
 
 
+@pytest.mark.once
 def test_mlflow_run_wrapped_config(emu, project, wheel):
     flat = json.loads((project / "cluster.json").read_text())
     libs = flat.pop("libraries")
@@ -162,29 +165,35 @@ def test_sdk_failure_output(w):
 
 
 def sleeper(w, name, **kw):
-    upload(w, "/conformance/jobs/sleep.py", "import time\nprint('started', flush=True)\n"
-           "time.sleep(120)\n")
+    """A run that goes on until it is cancelled or timed out: its script
+    waits for a gate file that nobody creates."""
+    upload(w, "/conformance/jobs/sleep.py", GATE_PY)
     return w.jobs.submit(run_name=name, tasks=[jobs.SubmitTask(
         task_key="s", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
-        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/sleep.py"))],
+        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/conformance/jobs/sleep.py",
+                                               parameters=["/nonexistent/gate"]))],
         **kw)
+
+
+def wait_state(w, run_id, state, timeout=60):
+    wait_for(lambda: w.jobs.get_run(run_id).state.life_cycle_state == state, timeout,
+             "run %d %s" % (run_id, state.value))
 
 
 def test_sdk_cancel_running(w, emu):
     waiter = sleeper(w, "to cancel")
     run_id = waiter.run_id
-    deadline = time.time() + 60
-    while w.jobs.get_run(run_id).state.life_cycle_state != jobs.RunLifeCycleState.RUNNING:
-        assert time.time() < deadline
-        time.sleep(0.2)
+    wait_state(w, run_id, jobs.RunLifeCycleState.RUNNING)
+    task_run = w.jobs.get_run(run_id).tasks[0].run_id
+    wait_for(lambda: processes_of(task_run, emu) or processes_of(run_id, emu), 60,
+             "the task's process")
     t0 = time.time()
     run = w.jobs.cancel_run(run_id).result()
     assert run.state.result_state == jobs.RunResultState.CANCELED
     assert run.state.user_cancelled_or_timedout
     assert time.time() - t0 < 30
     # the process group is gone
-    out = subprocess.run(["pgrep", "-f", "sleep.py"], capture_output=True, text=True)
-    assert emu.data not in out.stdout
+    assert processes_of(task_run, emu) == [] and processes_of(run_id, emu) == []
 
 
 def test_timeout_seconds(w):
@@ -226,13 +235,8 @@ def test_library_error_state(w):
         task_key="t", new_cluster=compute.ClusterSpec(spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1),
         libraries=[compute.Library(whl="dbfs:/no/such-1.0-py3-none-any.whl")],
         spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/x.py"))]).run_id
-    deadline = time.time() + 60
-    while True:
-        run = w.jobs.get_run(rid)
-        if run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR:
-            break
-        assert time.time() < deadline
-        time.sleep(0.3)
+    wait_state(w, rid, jobs.RunLifeCycleState.INTERNAL_ERROR)
+    run = w.jobs.get_run(rid)
     assert run.state.result_state == jobs.RunResultState.FAILED
     assert run.status.termination_details.code == \
         jobs.TerminationCodeCode.LIBRARY_INSTALLATION_ERROR
@@ -256,12 +260,14 @@ def test_legacy_shape_and_unsupported(emu):
                                                    "env_vars": {"FOO": "bar"}}})
     assert r.status_code == 200
     rid = r.json()["run_id"]
-    for _ in range(300):
-        g = requests.get(emu.url + "/api/2.0/jobs/runs/get", headers=h,
-                         params={"run_id": rid}).json()
-        if "result_state" in g["state"]:
-            break
-        time.sleep(0.2)
+    got = []
+
+    def ended():
+        got[:] = [requests.get(emu.url + "/api/2.0/jobs/runs/get", headers=h,
+                               params={"run_id": rid}).json()]
+        return "result_state" in got[0]["state"]
+    wait_for(ended, 60, "the legacy run's end")
+    g = got[0]
     assert g["state"]["result_state"] == "SUCCESS", g
     assert g["task"]["shell_command_task"]["env_vars"] == {"FOO": "bar"}
     o = requests.get(emu.url + "/api/2.0/jobs/runs/get-output", headers=h,
@@ -301,11 +307,7 @@ def test_queued_beyond_max_runs(tmp_path):
         w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
         first = sleeper(w, "first")
         second = sleeper(w, "second")
-        deadline = time.time() + 60
-        while w.jobs.get_run(first.run_id).state.life_cycle_state != \
-                jobs.RunLifeCycleState.RUNNING:
-            assert time.time() < deadline
-            time.sleep(0.2)
+        wait_state(w, first.run_id, jobs.RunLifeCycleState.RUNNING)
         assert w.jobs.get_run(second.run_id).state.life_cycle_state == \
             jobs.RunLifeCycleState.QUEUED
         w.jobs.cancel_run(first.run_id).result()
@@ -333,11 +335,15 @@ def test_runs_outlive_a_restart(tmp_path):
         assert "before the restart" in out.logs
         assert w.jobs.submit(**spec).run_id == run.run_id     # idempotent still
         # a run that was active when the emulator stopped has ended
-        sleeper(w, "interrupted")
-        time.sleep(1)
+        active = sleeper(w, "interrupted").run_id
+        wait_state(w, active, jobs.RunLifeCycleState.RUNNING)
         assert e.stop() == 0
         e.start()
         w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        ended = w.jobs.get_run(active).state      # a clean stop cancels it
+        assert ended.life_cycle_state == jobs.RunLifeCycleState.TERMINATED, ended
+        assert ended.result_state == jobs.RunResultState.CANCELED, ended
+        assert processes_of(active, e) == []
         new = w.jobs.submit(**{**spec, "idempotency_token": "restart-2"}).run_id
         assert new > run.run_id
     finally:

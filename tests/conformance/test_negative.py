@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from dbmlops_testenv import Emu
+from dbmlops_testenv import Emu, wait_for
 
 MiB = 1024 * 1024
 
@@ -164,11 +164,12 @@ def test_restart_keeps_state_and_tokens():
 
 
 def test_handle_expiry():
-    e = Emu(extra=["--handle-idle", "1"]).start()
+    # a handle idle for longer than 0 s has expired by its next call: no
+    # waiting for time to pass
+    e = Emu(extra=["--handle-idle", "0"]).start()
     try:
         h = requests.post(e.url + "/api/2.0/dbfs/create", headers=auth(),
                           json={"path": "/x"}).json()["handle"]
-        time.sleep(2.2)
         r = requests.post(e.url + "/api/2.0/dbfs/add-block", headers=auth(),
                           json={"handle": h, "data": ""})
         assert r.status_code == 404
@@ -178,10 +179,8 @@ def test_handle_expiry():
                       json={"path": "/y"})
         requests.post(e.url + "/api/2.0/dbfs/add-block", headers=auth(),
                       json={"handle": h, "data": "eHl6"})
-        deadline = time.time() + 15
-        while os.listdir(os.path.join(e.data, "tmp")) and time.time() < deadline:
-            time.sleep(0.5)
-        assert not os.listdir(os.path.join(e.data, "tmp"))
+        wait_for(lambda: not os.listdir(os.path.join(e.data, "tmp")), 15,
+                 "the abandoned handle's file removed")
     finally:
         e.cleanup()
 
@@ -359,11 +358,8 @@ def test_multipart_put_without_its_end_stores_nothing(emu):
         assert not os.path.exists(emu.path("dbfs", "mp/cut"))
     # the temporary goes when the server ends the request, just after
     # it answers
-    for _ in range(100):
-        if os.listdir(os.path.join(emu.data, "tmp")) == []:
-            break
-        time.sleep(0.05)
-    assert os.listdir(os.path.join(emu.data, "tmp")) == []
+    wait_for(lambda: os.listdir(os.path.join(emu.data, "tmp")) == [], 10,
+             "the temporary removed")
     r = requests.post(emu.url + "/api/2.0/dbfs/put", data=head + b"\r\n--XyZ--\r\n",
                       headers=hdrs, timeout=30)
     assert r.status_code == 200, r.text

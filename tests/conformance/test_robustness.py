@@ -6,31 +6,14 @@ import os
 import signal
 import socket
 import subprocess
-import time
 
 import requests
 
-from dbmlops_testenv import Emu
+from dbmlops_testenv import Emu, processes_of, wait_for
 
 
 def auth():
     return {"Authorization": "Bearer " + Emu.TOKEN}
-
-
-def processes_of(run_id):
-    """pids whose environment names the task run."""
-    want = ("DATABRICKS_RUN_ID=%d" % run_id).encode()
-    found = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % p, "rb") as f:
-                if want in f.read().split(b"\0"):
-                    found.append(int(p))
-        except OSError:
-            pass
-    return found
 
 
 def test_jobs_do_not_outlive_a_killed_emulator():
@@ -42,24 +25,20 @@ def test_jobs_do_not_outlive_a_killed_emulator():
                 "bash", "-c", "sleep 300 & sleep 300 & echo started; wait"]}}
         rid = requests.post(e.url + "/api/2.0/jobs/runs/submit", json=body,
                             headers=auth(), timeout=30).json()["run_id"]
-        deadline = time.time() + 120
-        while True:
+
+        def running():
             g = requests.get(e.url + "/api/2.0/jobs/runs/get", params={"run_id": rid},
                              headers=auth(), timeout=30).json()
-            if g["state"]["life_cycle_state"] == "RUNNING" and len(processes_of(rid)) >= 3:
-                break
-            assert time.time() < deadline, g
-            time.sleep(0.3)
+            return g["state"]["life_cycle_state"] == "RUNNING" and \
+                len(processes_of(rid, e)) >= 3
+        wait_for(running, 120, "the run RUNNING with its two children")
         e.proc.send_signal(signal.SIGKILL)
         e.proc.wait()
-        time.sleep(0.5)
         # the task's own process died with the emulator; its children are
         # swept when the emulator starts again on the data directory
+        assert processes_of(rid, e)
         e.start()
-        deadline = time.time() + 30
-        while processes_of(rid) and time.time() < deadline:
-            time.sleep(0.2)
-        assert processes_of(rid) == []
+        wait_for(lambda: processes_of(rid, e) == [], 30, "the children swept")
         g = requests.get(e.url + "/api/2.0/jobs/runs/get", params={"run_id": rid},
                          headers=auth(), timeout=30).json()
         assert g["state"]["life_cycle_state"] == "INTERNAL_ERROR"
@@ -92,13 +71,29 @@ def test_idle_connections_are_capped():
         for _ in range(200):
             s = socket.socket()
             s.connect((host, int(port)))
+            s.setblocking(False)
             socks.append(s)
-        time.sleep(1)
-        assert threads(e.proc.pid) < 40 + 20
+        closed = set()
+
+        def over_the_cap_closed():
+            for i, s in enumerate(socks):
+                try:
+                    if i not in closed and s.recv(1) == b"":
+                        closed.add(i)
+                except BlockingIOError:
+                    pass
+                except ConnectionError:
+                    closed.add(i)
+            return len(closed) >= 200 - 40
+        # the server took 40 (a thread each) and closed the other 160
+        wait_for(over_the_cap_closed, 30, "the connections over the cap closed")
+        assert len(closed) == 200 - 40
+        assert 40 <= threads(e.proc.pid) < 40 + 20
         for s in socks:
             s.close()
         socks = []
-        time.sleep(0.5)
+        # their threads end with them; then the server answers again
+        wait_for(lambda: threads(e.proc.pid) < 20, 30, "the idle threads gone")
         r = requests.get(e.url + "/api/2.0/dbfs/get-status", params={"path": "/"},
                          headers=auth(), timeout=30)
         assert r.status_code == 200

@@ -20,69 +20,11 @@
 #include <microhttpd.h>
 
 #include "emu.h"
-#include "api.h"
-#include "server.h"
+#include "inproc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct emu e;
 static unsigned port;
-static struct MHD_Daemon *daemon_;
-
-/* At exit, the server stops (its connections ended), so what they held is
- * freed before the leak check. */
-static void
-stop(void)
-{
-	MHD_stop_daemon(daemon_);
-}
-
-static void
-boot(void)
-{
-	static char dir[64] = "/tmp/fuzz-emu.XXXXXX";
-	static char *tokens[] = {"fuzz-token"};
-	static const char *const sub[] = {"dbfs", "workspace", "wsmeta", "tmp",
-		"jobs"};
-	struct sockaddr_in a;
-	struct MHD_Daemon *d;
-	char path[128];
-	size_t i;
-
-	if (mkdtemp(dir) == NULL)
-		abort();
-	e.datadir = dir;
-	e.tokens = tokens;
-	e.ntokens = 1;
-	e.put_max = 2LL << 30;
-	e.inline_max = 1 << 20;
-	e.read_max = 1 << 20;
-	e.files_put_max = 5LL << 30;
-	e.json_max = 16 << 20;
-	e.handle_idle = 600;
-	e.token_ttl = 3600;
-	e.user_name = "fuzz@example.com";
-	e.max_conn = 64;
-	pthread_mutex_init(&e.log_mu, NULL);
-	for (i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, sub[i]);
-		store_mkdirs(path);
-	}
-	if (emu_oauth_init(&e) < 0)
-		abort();
-	emu_dbfs_init(&e);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((d = emu_start(&e, (const struct sockaddr *)&a)) == NULL)
-		abort();
-	daemon_ = d;
-	atexit(stop);
-	port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
-	snprintf(e.url, sizeof(e.url), "http://127.0.0.1:%u", port);
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,7 +41,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0;
 
 	if (port == 0)
-		boot();
+		port = (unsigned)strtoul(strrchr(inproc_emu("fuzz-token")->url,
+		    ':') + 1, NULL, 10);
 	if (size < 1)
 		return 0;
 	n = snprintf(head, sizeof(head), "POST /api/2.0/dbfs/put HTTP/1.1\r\n"

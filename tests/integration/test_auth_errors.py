@@ -3,6 +3,7 @@ exit status (77) in every tool, and transport retries that say so and stop
 within their budget."""
 
 import os
+import select
 import socket
 import subprocess
 import time
@@ -99,7 +100,9 @@ def test_a_silent_network_ends_within_the_budget(tmp_path):
         c.setblocking(False)
         c.connect_ex(("127.0.0.1", port))
         fillers.append(c)
-    time.sleep(0.2)
+    # the queue holds the first of them: wait until that one is connected
+    _, writable, _ = select.select([], fillers[:1], [], 10)
+    assert writable, "the accept queue never took a connection"
     f = tmp_path / "w.whl"
     f.write_bytes(b"x")
     t = time.monotonic()

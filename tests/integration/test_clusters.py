@@ -10,19 +10,17 @@ import subprocess
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, TOP, Emu, MlflowServer, build_example_wheel
+from dbmlops_testenv import BIN, TOP, Emu, build_example_wheel
 
 SUBMIT = os.path.join(BIN, "mlflow-submit")
 
 
 @pytest.fixture(scope="module")
-def ws():
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url, extra=["--cluster", "0101-warm:RUNNING:team warm",
+def ws(mlflow_server):
+    e = Emu(mlflow_url=mlflow_server.url, extra=["--cluster", "0101-warm:RUNNING:team warm",
                                      "--cluster", "0101-cold:TERMINATED"]).start()
     yield e
     e.cleanup()
-    m.stop()
 
 
 @pytest.fixture(scope="module")

@@ -216,23 +216,30 @@ def test_faults_still_byte_exact(tmp_path, dest, seed):
 
 def test_kill_mid_upload_then_rerun(tmp_path):
     """SIGKILL while the one put of an overwrite is under way (the server
-    holds it 1.5 s before reading its body): the path keeps the old file,
-    whole, and nothing else appears beside it; a rerun completes."""
-    e = Emu(faults="delay=1500:1@/api/2.0/dbfs/put").start()
+    holds it, its body unread, until the test lets it go): the path keeps
+    the old file, whole, and nothing else appears beside it; a rerun
+    completes."""
+    e = Emu(faults="hold=2:1@/api/2.0/dbfs/put").start()   # the first two puts
     try:
         f = tmp_path / "big.bin"
         f.write_bytes(b"old" * 1000)
-        assert run(e, str(f), "dbfs:/k/big.bin").returncode == 0
+        p = subprocess.Popen([PUT, "-q", str(f), "dbfs:/k/big.bin"], env=e.env())
+        e.release(*e.wait_held(1))
+        assert p.wait(60) == 0
         old = sha(e.path("dbfs", "k/big.bin"))
         f.write_bytes(os.urandom(40 * MiB))
+        start = len(e.requests())
         p = subprocess.Popen([PUT, "-q", "-f", str(f), "dbfs:/k/big.bin"],
                              env=e.env(), stdout=subprocess.PIPE)
-        time.sleep(0.5)
+        (held,) = e.wait_held(1)    # the put arrived; its body is on the way
+        assert p.poll() is None
         p.send_signal(signal.SIGKILL)
         p.wait()
-        for _ in range(40):     # the server reads the cut body, then drops it
-            time.sleep(0.1)
-            assert sha(e.path("dbfs", "k/big.bin")) == old   # untouched
+        e.release(held)
+        # the server reads the cut body, then ends the request unanswered
+        end = e.wait_request(lambda r: r["path"] == "/api/2.0/dbfs/put", start=start)
+        assert end["fault"] == "hold" and end["status"] in (0, 400), end
+        assert sha(e.path("dbfs", "k/big.bin")) == old   # untouched
         assert os.listdir(e.path("dbfs", "k")) == ["big.bin"]
         r = run(e, "-f", str(f), "dbfs:/k/big.bin")
         assert r.returncode == 0, r.stderr
@@ -254,30 +261,34 @@ def test_kill_at_each_request_of_a_streamed_overwrite(tmp_path, op, nth, states)
     never part of a file. Beside it at most the hidden temporary; a rerun
     puts the new file, and once that temporary is an hour old, the next
     streamed upload of the file removes it."""
-    e = Emu(faults="delay=1500:1@/api/2.0/dbfs/" + op).start()
+    e = Emu(faults="hold=%d:1@/api/2.0/dbfs/%s" % (nth, op)).start()
     try:
         env = {"DBMLOPS_DBFS_PUT_MAX": str(512 * 1024),
                "DBMLOPS_DBFS_BLOCK": str(256 * 1024)}
+        path = "/api/2.0/dbfs/" + op
         f = tmp_path / "big.bin"
         old = os.urandom(100 * 1024)
         f.write_bytes(old)
         assert run(e, str(f), "dbfs:/k/big.bin", env=env).returncode == 0
         new = os.urandom(700 * 1024)
         f.write_bytes(new)
+        start = len(e.requests())
         p = subprocess.Popen([PUT, "-q", "-f", str(f), "dbfs:/k/big.bin"],
                              env=e.env(**env), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-        start = len(e.requests())
-        deadline = time.monotonic() + 30
-        while sum(r["path"] == "/api/2.0/dbfs/" + op
-                  for r in e.requests()[start:]) < nth - 1:
-            assert time.monotonic() < deadline and p.poll() is None
-            time.sleep(0.02)
-        time.sleep(0.4)         # the nth is now held by the server
-        assert p.poll() is None
+        # let the first nth - 1 requests of that kind go; hold the nth
+        for i in range(nth):
+            (held,) = e.wait_held(1)
+            assert p.poll() is None
+            if i < nth - 1:
+                e.release(held)
+                e.wait_request(lambda r: r["path"] == path, start=start)
+                start = len(e.requests())
+        assert sum(r["path"] == path for r in e.requests()) >= nth - 1
         p.send_signal(signal.SIGKILL)
         p.wait()
-        time.sleep(2)           # the server ends the held request
+        e.release(held)
+        e.wait_request(lambda r: r["path"] == path, start=start)  # it ended
         final = e.path("dbfs", "k/big.bin")
         state = "absent"
         if os.path.exists(final):
@@ -459,15 +470,16 @@ def test_file_changed_while_sent(tmp_path, dest, glob):
     """A file written to while it is sent (the server holds the upload
     1.5 s) fails with a clear message, and with -c its upload, which would
     not match its content-addressed name, is removed."""
-    e = Emu(faults="delay=1500:1@" + glob).start()
+    e = Emu(faults="hold=1:1@" + glob).start()
     try:
         f = tmp_path / "pkg-1.0-py3-none-any.whl"
         f.write_bytes(os.urandom(4 * MiB))
         p = subprocess.Popen([PUT, "-q", "-c", str(f), dest + "/"], env=e.env(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(0.6)
+        held = e.wait_held(1)       # the upload is under way
         with open(f, "ab") as fh:
             fh.write(b"written later")
+        e.release(*held)
         out, err = p.communicate(timeout=120)
         assert p.returncode == 1, err
         assert "changed while it was being sent: the upload was removed" in err

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, TOP, Emu, build_example_wheel
+from dbmlops_testenv import BIN, GATE_PY, TOP, Emu, build_example_wheel, wait_for
 
 SUBMIT = os.path.join(BIN, "mlflow-submit")
 
@@ -27,10 +27,13 @@ def project(stack, tmp_path_factory):
                         capture_output=True, text=True, check=True).stdout
     proj = d / "project"
     shutil.copytree(os.path.join(TOP, "templates", "project"), proj)
+    # "sleep" runs until its gate file exists: cancelled and timed-out
+    # runs are still running when the test acts
+    (proj / "gate.py").write_text(GATE_PY)
     (proj / "MLproject").write_text((proj / "MLproject").read_text() + """
   sleep:
-    command: "python -c 'import time; print(\\"sleeping\\", flush=True); time.sleep(120)'"
-""")
+    command: "python gate.py %s"
+""" % (d / "gate-never-opened"))
     subprocess.run([os.path.join(BIN, "wheelpath-subst"), "-i", str(proj / "conda.yaml"),
                     str(proj / "cluster.json")], input=up, text=True, check=True)
     return proj
@@ -41,6 +44,14 @@ def submit(stack, project, *args, env=None, timeout=600):
     return subprocess.run([SUBMIT, "-b", "databricks", "-c", str(project / "cluster.json"), *args,
                            str(project)], env=e, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def backdate(root, seconds=60):
+    """Set the times of everything under root back by seconds."""
+    t = time.time() - seconds
+    for d, _, names in os.walk(root):
+        for n in names + ["."]:
+            os.utime(os.path.join(d, n), (t, t), follow_symlinks=False)
 
 
 def mlflow_get(stack, path, **params):
@@ -94,15 +105,14 @@ def test_sigterm_cancels_remote_run(stack, project):
                           "-e", "sleep", "--experiment-name", "/Shared/submit/cancel",
                           str(project)], env=e, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
     runs = os.path.join(stack.data, "jobs", "runs")
-    while True:     # until the job prints "sleeping"
+
+    def sleeping():     # the job printed "sleeping": it runs
+        assert p.poll() is None, p.communicate()
         logs = [os.path.join(runs, d, "log.txt") for d in os.listdir(runs)] \
             if os.path.isdir(runs) else []
-        if any("sleeping" in open(f).read() for f in logs if os.path.exists(f)):
-            break
-        assert time.time() < deadline and p.poll() is None
-        time.sleep(0.3)
+        return any("sleeping" in open(f).read() for f in logs if os.path.exists(f))
+    wait_for(sleeping, 120, "the job's first line")
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
@@ -187,8 +197,10 @@ def test_make_include_chain(stack, tmp_path):
     # make -n shows what would run and runs nothing
     r = subprocess.run(args + ["-n"], env=env, capture_output=True, text=True)
     assert "mlflow-submit" in r.stdout and len(stack.requests()) == n
-    # a changed wheel source: rebuilt, uploaded to a new path
-    time.sleep(1.1)
+    # a changed wheel source: rebuilt, uploaded to a new path (what make
+    # made is set a minute back, so the change is newer whatever the
+    # clock's resolution: no waiting for the next second)
+    backdate(state)
     init = work / "templates" / "wheel" / "src" / "dbmlops_example" / "__init__.py"
     init.write_text(init.read_text() + "\n# changed\n")
     r = subprocess.run(subst, env=env, capture_output=True, text=True, timeout=300)
@@ -243,16 +255,18 @@ def test_cancelled_elsewhere_exit_code(stack, project):
                           "--experiment-name", "/Shared/submit/cancel4", str(project)],
                          env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = os.path.join(stack.data, "jobs", "state")
-    deadline = time.time() + 120
-    run_id = None
-    while run_id is None:
-        assert time.time() < deadline and p.poll() is None
+    found = []
+
+    def running():
+        assert p.poll() is None, p.communicate()
         for f in os.listdir(state) if os.path.isdir(state) else []:
             rec = json.load(open(os.path.join(state, f)))
             if rec["name"] == "cancelled-elsewhere" and \
                     rec["tasks"][0]["life"] == "RUNNING":
-                run_id = rec["run_id"]
-        time.sleep(0.3)
+                found.append(rec["run_id"])
+        return found
+    wait_for(running, 120, "the run RUNNING")
+    run_id = found[0]
     r = requests.post(stack.url + "/api/2.0/jobs/runs/cancel", json={"run_id": run_id},
                       headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30)
     assert r.status_code == 200

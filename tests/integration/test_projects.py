@@ -19,7 +19,7 @@ import textwrap
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, Emu, build_example_wheel
+from dbmlops_testenv import BIN, Emu, build_example_wheel, wait_for
 
 SUBMIT = os.path.join(BIN, "mlflow-submit")
 USER = "emu-user@example.com"          # workspace-emu's default --user-name
@@ -400,7 +400,7 @@ def test_mlflow_tracking_uri_profile(stack, projects, tmp_path):
 def job_records(stack):
     state = os.path.join(stack.data, "jobs", "state")
     recs = {}
-    for f in os.listdir(state):
+    for f in os.listdir(state) if os.path.isdir(state) else []:
         with open(os.path.join(state, f)) as fh:
             rec = json.load(fh)
         recs[rec["run_id"]] = rec
@@ -452,6 +452,7 @@ def run_ids(stack, experiment_name):
     return {r["info"]["run_id"] for r in runs.get("runs", [])}
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("words", MLFLOW_LINES)
 def test_same_job_spec_as_mlflow(stack, projects, words):
     """A `mlflow run -b databricks ...` line with `mlflow run` replaced by
@@ -471,23 +472,34 @@ def test_same_job_spec_as_mlflow(stack, projects, words):
                   headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30)
     jobs0, runs0 = set(job_records(stack)), run_ids(stack, exp)
     mlflow_bin = os.path.join(os.path.dirname(sys.executable), "mlflow")
-    theirs = subprocess.run([mlflow_bin, "run", *args],
-                            env=stack.env(MLFLOW_TRACKING_URI="databricks"),
-                            capture_output=True, text=True, timeout=600)
-    assert theirs.returncode == 0, theirs.stderr[-3000:]
-    jobs1, runs1 = set(job_records(stack)), run_ids(stack, exp)
+    theirs = subprocess.Popen([mlflow_bin, "run", *args],
+                              env=stack.env(MLFLOW_TRACKING_URI="databricks"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ours = subprocess.run([SUBMIT, "--mlflow", "mlflow==" + mlflow.__version__, "--json",
                            *args], env=stack.env(DBMLOPS_POLL_MAX="1"),
                           capture_output=True, text=True, timeout=600)
+    _, their_err = theirs.communicate(timeout=600)
+    assert theirs.returncode == 0, their_err[-3000:]
     assert ours.returncode == 0, ours.stderr
+    our_run = json.loads(ours.stdout)["mlflow_run_id"]
+    (their_run,) = run_ids(stack, exp) - runs0 - {our_run}
     recs = job_records(stack)
-    (their_job,) = jobs1 - jobs0
-    (our_job,) = set(recs) - jobs1
-    assert normalise(recs[their_job], [projects["datafile"]]) == \
-        normalise(recs[our_job], [projects["datafile"]])
-    (their_run,) = runs1 - runs0
+
+    def job_of(run_id):
+        (job,) = [k for k in set(recs) - jobs0 if run_id in recs[k]["tasks"][0]["task"]]
+        return job
+    assert normalise(recs[job_of(their_run)], [projects["datafile"]]) == \
+        normalise(recs[job_of(our_run)], [projects["datafile"]])
+
+    def their_job_ended():
+        r = requests.get(stack.url + "/api/2.0/jobs/runs/get",
+                         params={"run_id": job_of(their_run)}, timeout=30,
+                         headers={"Authorization": "Bearer " + Emu.TOKEN}).json()
+        return r["state"].get("result_state")
+    wait_for(their_job_ended, 120, "MLflow's job to end")
+    assert their_job_ended() == "SUCCESS"
     _, p1, m1, t1 = mlflow_run(stack, their_run)
-    _, p2, m2, t2 = mlflow_run(stack, json.loads(ours.stdout)["mlflow_run_id"])
+    _, p2, m2, t2 = mlflow_run(stack, our_run)
     assert p1 == p2 and m1 == m2
     for k in ("mlflow.source.name", "mlflow.source.type", "mlflow.project.entryPoint",
               "mlflow.project.backend", "mlflow.source.git.commit",

@@ -13,19 +13,17 @@ import time
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, TOP, Emu, MlflowServer, build_example_wheel
+from dbmlops_testenv import BIN, TOP, Emu, build_example_wheel
 
 SUBMIT = os.path.join(BIN, "mlflow-submit")
 AUTH = {"Authorization": "Bearer " + Emu.TOKEN}
 
 
 @pytest.fixture(scope="module")
-def ws():
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
+def ws(mlflow_server):
+    e = Emu(mlflow_url=mlflow_server.url).start()
     yield e
     e.cleanup()
-    m.stop()
 
 
 @pytest.fixture(scope="module")

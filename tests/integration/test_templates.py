@@ -185,6 +185,7 @@ RUNNERS = {"azure-pipelines.yml": (".azure-pipelines.yml", run_azure),
            "gitlab-ci.yml": (".gitlab-ci.yml", run_gitlab)}
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("name", sorted(RUNNERS))
 def test_template_runs_green(stack, toolkit, cache, tmp_path, name):
     path, runner = RUNNERS[name]

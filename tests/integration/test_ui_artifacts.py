@@ -14,7 +14,7 @@ import sys
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, TOP, Emu, MlflowServer, build_example_wheel
+from dbmlops_testenv import BIN, TOP, Emu, build_example_wheel
 
 AUTH = {"Authorization": "Bearer " + Emu.TOKEN}
 
@@ -29,12 +29,11 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(mlflow_server, tmp_path_factory):
     """The example project run as a job: (emulator, experiment id, MLflow
     run id, the metrics it logged)."""
     d = tmp_path_factory.mktemp("ui")
-    m = MlflowServer().start()
-    e = Emu(mlflow_url=m.url).start()
+    e = Emu(mlflow_url=mlflow_server.url).start()
     whl = build_example_wheel(str(d / "dist"))
     up = subprocess.run([os.path.join(BIN, "dbfs-put"), "-q", "-c", whl, "dbfs:/wheels/ui/"],
                         env=e.env(), capture_output=True, text=True, check=True).stdout
@@ -53,7 +52,6 @@ def run(tmp_path_factory):
     metrics = {x["key"]: x["value"] for x in got["data"]["metrics"]}
     yield e, out["experiment_id"], out["mlflow_run_id"], metrics
     e.cleanup()
-    m.stop()
 
 
 def test_artifact_endpoints(run):

@@ -16,6 +16,9 @@ import urllib.request
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("DBMLOPS_BIN", os.path.join(TOP, "build", "bin"))
 VENV_BIN = os.path.dirname(sys.executable)
+# make's arguments for the build under test (B=..., SANITIZE=...), from
+# the Makefile's test-py, for tests that run make in the checkout
+MAKE_ARGS = os.environ.get("DBMLOPS_TEST_MAKE_ARGS", "").split()
 
 
 def free_port():
@@ -30,7 +33,7 @@ def wait_for(pred, timeout, what):
         if pred():
             return
         time.sleep(0.05)
-    raise TimeoutError(f"{what} did not come up within {timeout}s")
+    raise TimeoutError(f"{what}: not seen within {timeout}s")
 
 
 class MlflowServer:
@@ -44,13 +47,16 @@ class MlflowServer:
 
     def start(self, env=None):
         log = open(os.path.join(self.dir, "server.log"), "wb")
+        # MLflow 3 starts job-execution consumers (8 Python processes of
+        # about 270 MB) with every server; the tests use none of them
+        env = dict(env or os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
         self.proc = subprocess.Popen(
             [os.path.join(VENV_BIN, "mlflow"), "server",
              "--backend-store-uri", f"sqlite:///{self.dir}/mlflow.db",
              "--default-artifact-root", "dbfs:/mlflow-artifacts",
              "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, env=env or os.environ.copy(),
+            stdout=log, stderr=subprocess.STDOUT, env=env,
             start_new_session=True)
 
         def up():
@@ -93,6 +99,7 @@ class Emu:
                  listen="127.0.0.1:0"):
         self.dir = tempfile.mkdtemp(prefix="dbm-emu-")
         self.data = os.path.join(self.dir, "data")
+        self.holds = os.path.join(self.dir, "holds")
         self.logpath = os.path.join(self.dir, "requests.jsonl")
         self.mlflow_url = mlflow_url
         self.faults = faults
@@ -103,6 +110,7 @@ class Emu:
         self.url = None
 
     def start(self):
+        os.makedirs(self.holds, exist_ok=True)
         with open(os.path.join(self.dir, "tokens"), "w") as f:
             f.write(self.TOKEN + "\n")
         with open(os.path.join(self.dir, "clients"), "w") as f:
@@ -114,7 +122,7 @@ class Emu:
                "-l", self.listen, "--token-file",
                os.path.join(self.dir, "tokens"), "--client-file",
                os.path.join(self.dir, "clients"), "--url-file", urlfile,
-               "--log", self.logpath] + self.extra
+               "--log", self.logpath, "--hold-dir", self.holds] + self.extra
         if self.mlflow_url:
             cmd += ["--mlflow-url", self.mlflow_url]
         cmd += ["--python", sys.executable]
@@ -157,6 +165,37 @@ class Emu:
         except FileNotFoundError:
             return []
 
+    def wait_request(self, pred, timeout=60, start=0, what="a request"):
+        """The first request-log line from index start on for which
+        pred(line) holds, waiting for it to be written (the emulator writes
+        a request's line once it is answered or ended)."""
+        found = []
+
+        def seen():
+            found[:] = [r for r in self.requests()[start:] if pred(r)]
+            return found
+        wait_for(seen, timeout, what)
+        return found[0]
+
+    def wait_held(self, n=1, timeout=60):
+        """Wait until n requests are held by a `hold` fault (each is under
+        way: it arrived, and its body is not read yet); their numbers."""
+        def held():
+            return len(self.held()) >= n
+        wait_for(held, timeout, "%d held request(s)" % n)
+        return self.held()
+
+    def held(self):
+        return sorted(int(f) for f in os.listdir(self.holds) if f.isdigit())
+
+    def release(self, *numbers):
+        """Let held requests go on (all of them when none is named)."""
+        for n in numbers or self.held():
+            try:
+                os.unlink(os.path.join(self.holds, str(n)))
+            except FileNotFoundError:
+                pass
+
     def env(self, **extra):
         """An environment for clients pointed at this emulator."""
         env = {k: v for k, v in os.environ.items()
@@ -172,21 +211,69 @@ class Emu:
         return os.path.join(self.data, root, p.lstrip("/"))
 
 
-def submit_long_run(emu, env, tmp_path, experiment):
-    """mlflow-submit of a project that sleeps 8 s on a new job cluster, so
-    tokens of 4 s are refreshed while it waits: the finished process and
-    the MLflow run's mlflow.user tag (None when the run did not succeed)."""
+# A job's script that runs until the test lets it end: it prints
+# "sleeping", then waits until the gate file it is given exists (at most
+# ten minutes). Tests that cancel a run or time it out never open the gate:
+# the job is still running when they act, whatever the machine's speed.
+GATE_PY = """\
+import os, sys, time
+print("sleeping", flush=True)
+end = time.monotonic() + 600
+while not os.path.exists(sys.argv[1]) and time.monotonic() < end:
+    time.sleep(0.05)
+print("released", flush=True)
+"""
+
+
+def processes_of(run_id, emu=None):
+    """pids whose environment names the task run (of emu, when given: test
+    processes of other workers run emulators of their own)."""
+    want = {("DATABRICKS_RUN_ID=%d" % run_id).encode()}
+    if emu is not None:
+        want.add(("DBMLOPS_EMU_DATA=%s" % emu.data).encode())
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % p, "rb") as f:
+                if want <= set(f.read().split(b"\0")):
+                    found.append(int(p))
+        except OSError:
+            pass
+    return found
+
+
+def submit_long_run(emu, env, tmp_path, experiment, calls, need):
+    """mlflow-submit of a project on a new job cluster whose job runs until
+    the credential was renewed while mlflow-submit waits: calls() counts
+    the token requests of interest, and the job's gate opens once `need`
+    more have been made than at the start (the first, then refreshes).
+    Returns the finished process and the MLflow run's mlflow.user tag
+    (None when the run did not succeed)."""
     proj = tmp_path / "long-run"
     proj.mkdir()
+    gate = tmp_path / "gate"
+    (proj / "gate.py").write_text(GATE_PY)
     (proj / "MLproject").write_text(
-        "name: p\nentry_points:\n  main:\n    command: \"python -c 'import time; "
-        "time.sleep(8)'\"\n")
+        "name: p\nentry_points:\n  main:\n    command: \"python gate.py '%s'\"\n" % gate)
     cfg = json.dumps({"spark_version": "12.2.x", "node_type_id": "i3.xlarge",
                       "num_workers": 1})
-    r = subprocess.run([os.path.join(BIN, "mlflow-submit"), "-c", cfg, "--json", "--mode",
-                        "shell", "--experiment-name", experiment, str(proj)],
-                       env=dict(env, DBMLOPS_POLL_MAX="1"), capture_output=True, text=True,
-                       timeout=600)
+    n = calls()
+    p = subprocess.Popen([os.path.join(BIN, "mlflow-submit"), "-c", cfg, "--json", "--mode",
+                          "shell", "--experiment-name", experiment, str(proj)],
+                         env=dict(env, DBMLOPS_POLL_MAX="1"), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        def renewed():
+            if p.poll() is not None:
+                return True     # ended early: the caller sees why
+            return calls() - n >= need
+        wait_for(renewed, 120, "%d token request(s)" % need)
+    finally:
+        gate.touch()
+    out, err = p.communicate(timeout=600)
+    r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
     if r.returncode != 0:
         return r, None
     req = urllib.request.Request(

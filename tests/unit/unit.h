@@ -10,6 +10,7 @@ Suite *suite_auth(void);
 Suite *suite_branch(void);
 Suite *suite_upload(void);
 Suite *suite_multipart(void);
+Suite *suite_emu(void);
 
 /* A fake environment for functions that take a getenv function. */
 void fakeenv_clear(void);
