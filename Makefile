@@ -37,7 +37,7 @@ TOOLS = branch-name dbfs-put wheelpath-subst mlflow-submit
 EMU = workspace-emu
 EMU_SRC = $(wildcard emu/*.c)
 EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)
-LIB_SRC = $(wildcard lib/*.c)
+LIB_SRC = $(wildcard lib/*.c lib/api/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
@@ -129,7 +129,9 @@ test-unit: $(B)/check_unit
 	CK_DEFAULT_TIMEOUT=60 $(B)/check_unit
 
 test-cli: $(BINS)
-	DBMLOPS_BIN=$(CURDIR)/$(B)/bin prove -f -e sh tests/cli/t[0-9]*.sh
+	DBMLOPS_BIN=$(CURDIR)/$(B)/bin TEST_CC='$(CC)' \
+	TEST_CPPFLAGS='$(LIB_CFLAGS) $(MHD_CFLAGS)' \
+	prove -f -e sh tests/cli/t[0-9]*.sh
 
 test-py: $(BINS)
 	$(TEST_ENV) $(PYTEST) $(PYTEST_FLAGS) tests/conformance tests/integration

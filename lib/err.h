@@ -10,6 +10,7 @@
 #define DBM_ERR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* The deepest nesting any parser here accepts (JSON, YAML, MLproject):
  * deeper input is refused with file:line:col before it costs time or

@@ -16,6 +16,7 @@
 #ifndef DBM_HASHCACHE_H
 #define DBM_HASHCACHE_H
 
+#include <stddef.h>
 #include <sys/stat.h>
 
 struct dbm_hashcache;

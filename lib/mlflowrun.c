@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/mlflow.h"
+#include "api/scim.h"
+#include "api/workspace.h"
 #include "branch.h"
 #include "json.h"
 #include "mlflowrun.h"
@@ -17,58 +20,36 @@
 int
 dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id, struct dbm_err *e)
 {
-	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
 	struct dbm_json j;
-	struct dbm_jw w;
 	int rc = -1;
 
-	dbm_buf_adds(&url, "/api/2.0/mlflow/experiments/get-by-name?"
-	    "experiment_name=");
-	dbm_url_encode(&url, name, 0);
-	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) == 0) {
+	if (dbm_api_mlflow_experiment_by_name(h, name, &j, e) == 0) {
 		*id = dbm_json_get_str(&j, "experiment.experiment_id");
 		dbm_json_free(&j);
-		rc = *id ? 0 : dbm_errf(e, DBM_E_API, "experiments/get-by-name: "
+		return *id ? 0 : dbm_errf(e, DBM_E_API, "experiments/get-by-name: "
 		    "no experiment_id in the answer");
-		goto out;
 	}
 	if (strcmp(e->code, "RESOURCE_DOES_NOT_EXIST") != 0)
-		goto out;
+		return -1;
 	if (name[0] == '/' && strrchr(name, '/') != name) {
 		/* the experiment's workspace folder must exist */
 		char *parent = dbm_xstrndup(name, (size_t)(strrchr(name, '/') -
 		    name));
 
-		dbm_jw_init(&w, &body);
-		dbm_jw_obj(&w);
-		dbm_jw_key(&w, "path");
-		dbm_jw_str(&w, parent);
-		dbm_jw_obj_end(&w);
+		rc = dbm_api_workspace_mkdirs(h, parent, e);
 		free(parent);
-		if (dbm_http_json(h, "POST", "/api/2.0/workspace/mkdirs",
-		    body.data, 1, NULL, e) < 0)
-			goto out;
+		if (rc < 0)
+			return -1;
 	}
-	dbm_buf_reset(&body);
-	dbm_jw_init(&w, &body);
-	dbm_jw_obj(&w);
-	dbm_jw_key(&w, "name");
-	dbm_jw_str(&w, name);
-	dbm_jw_obj_end(&w);
-	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/experiments/create",
-	    body.data, 0, &j, e) < 0) {
+	if (dbm_api_mlflow_experiment_create(h, name, &j, e) < 0) {
 		/* created meanwhile by someone else: look it up again */
 		if (strcmp(e->code, "RESOURCE_ALREADY_EXISTS") == 0)
-			rc = dbm_mlflow_experiment(h, name, id, e);
-		goto out;
+			return dbm_mlflow_experiment(h, name, id, e);
+		return -1;
 	}
 	*id = dbm_json_get_str(&j, "experiment_id");
 	dbm_json_free(&j);
-	rc = *id ? 0 : -1;
-out:
-	dbm_buf_free(&url);
-	dbm_buf_free(&body);
-	return rc;
+	return *id ? 0 : -1;
 }
 
 static void
@@ -88,25 +69,7 @@ int
 dbm_mlflow_set_tag(struct dbm_http *h, const char *run, const char *k, const char *v,
     struct dbm_err *e)
 {
-	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_jw w;
-	int rc;
-
-	dbm_jw_init(&w, &b);
-	dbm_jw_obj(&w);
-	dbm_jw_key(&w, "run_id");
-	dbm_jw_str(&w, run);
-	dbm_jw_key(&w, "run_uuid");
-	dbm_jw_str(&w, run);
-	dbm_jw_key(&w, "key");
-	dbm_jw_str(&w, k);
-	dbm_jw_key(&w, "value");
-	dbm_jw_str(&w, v);
-	dbm_jw_obj_end(&w);
-	rc = dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/set-tag", b.data, 1,
-	    NULL, e);
-	dbm_buf_free(&b);
-	return rc;
+	return dbm_api_mlflow_set_tag(h, run, k, v, e);
 }
 
 /* The workspace user the credential stands for (SCIM Me's userName), as
@@ -118,8 +81,7 @@ dbm_workspace_user(struct dbm_http *h, struct dbm_err *e)
 	struct dbm_json j;
 	char *name;
 
-	if (dbm_http_json(h, "GET", "/api/2.0/preview/scim/v2/Me", NULL, 1, &j,
-	    e) < 0)
+	if (dbm_api_scim_me(h, &j, e) < 0)
 		return NULL;
 	name = dbm_json_get_str(&j, "userName");
 	dbm_json_free(&j);
@@ -232,8 +194,7 @@ dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);
 	free(user);
-	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/create", b.data, 0,
-	    &j, e) < 0)
+	if (dbm_api_mlflow_run_create(h, b.data, &j, e) < 0)
 		goto out;
 	*id = dbm_json_get_str(&j, "run.info.run_id");
 	dbm_json_free(&j);
@@ -253,8 +214,7 @@ dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
 			tag(&w, params[i].k, params[i].v);
 		dbm_jw_arr_end(&w);
 		dbm_jw_obj_end(&w);
-		if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/log-batch",
-		    b.data, 1, NULL, e) < 0)
+		if (dbm_api_mlflow_log_batch(h, b.data, e) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -266,23 +226,9 @@ out:
 void
 dbm_mlflow_run_end(struct dbm_http *h, const char *run_id, const char *status)
 {
-	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_jw w;
 	struct dbm_err e;
 
-	dbm_jw_init(&w, &b);
-	dbm_jw_obj(&w);
-	dbm_jw_key(&w, "run_id");
-	dbm_jw_str(&w, run_id);
-	dbm_jw_key(&w, "run_uuid");
-	dbm_jw_str(&w, run_id);
-	dbm_jw_key(&w, "status");
-	dbm_jw_str(&w, status);
-	dbm_jw_key(&w, "end_time");
-	dbm_jw_int(&w, (long long)time(NULL) * 1000);
-	dbm_jw_obj_end(&w);
-	if (dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/update", b.data, 1,
-	    NULL, &e) < 0)
+	if (dbm_api_mlflow_run_update(h, run_id, status,
+	    (long long)time(NULL) * 1000, &e) < 0)
 		dbm_err_print(&e);
-	dbm_buf_free(&b);
 }

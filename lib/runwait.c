@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/jobs.h"
 #include "json.h"
 #include "runwait.h"
 
@@ -33,14 +34,7 @@ terminal(const char *life)
 int
 dbm_run_cancel(struct dbm_http *h, long long run_id, struct dbm_err *e)
 {
-	struct dbm_buf b = DBM_BUF_INIT;
-	int rc;
-
-	dbm_buf_printf(&b, "{\"run_id\":%lld}", run_id);
-	rc = dbm_http_json(h, "POST", "/api/2.0/jobs/runs/cancel", b.data, 1,
-	    NULL, e);
-	dbm_buf_free(&b);
-	return rc;
+	return dbm_api_jobs_cancel(h, run_id, e);
 }
 
 /* What the state line shows: the chain of states so far. On a terminal
@@ -142,7 +136,6 @@ int
 dbm_run_wait(struct dbm_http *h, long long run_id,
     const struct dbm_wait_opts *o, struct dbm_run_end *r, struct dbm_err *e)
 {
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct line l = {0};
 	double pause = 1;
 	int cancelled = 0, timed_out = 0, rc = 0;
@@ -152,7 +145,6 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 	l.interval = o->log_interval > 0 ? o->log_interval : 60;
 	l.run_id = run_id;
 	l.start = l.entered = dbm_now();
-	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get?run_id=%lld", run_id);
 	for (;;) {
 		struct dbm_json j;
 		char *life, *result;
@@ -174,7 +166,7 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 				dbm_err_print(e);
 			cancelled = timed_out = 1;
 		}
-		if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, e) < 0) {
+		if (dbm_api_jobs_get(h, run_id, &j, e) < 0) {
 			line_clear(&l);
 			rc = -1;
 			break;
@@ -216,7 +208,6 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 	if (rc == 0)
 		r->timed_out = timed_out;
 	free(l.state);
-	dbm_buf_free(&url);
 	dbm_buf_free(&l.chain);
 	return rc;
 }
@@ -224,19 +215,15 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 char *
 dbm_run_logs(struct dbm_http *h, long long task_run_id)
 {
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_json j;
 	struct dbm_err e;
 	char *logs = NULL;
 
-	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get-output?run_id=%lld",
-	    task_run_id);
-	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, &e) == 0) {
+	if (dbm_api_jobs_get_output(h, task_run_id, &j, &e) == 0) {
 		logs = dbm_json_get_str(&j, "logs");
 		if (logs == NULL)
 			logs = dbm_json_get_str(&j, "notebook_output.result");
 		dbm_json_free(&j);
 	}
-	dbm_buf_free(&url);
 	return logs;
 }

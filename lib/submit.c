@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/clusters.h"
+#include "api/jobs.h"
+#include "api/mlflow.h"
 #include "remote.h"
 #include "jobspec.h"
 #include "json.h"
@@ -160,22 +163,15 @@ static int
 check_cluster(struct submit *s)
 {
 	const struct dbm_submit_opts *o = s->o;
-	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
 	struct dbm_json j;
 	char *state = NULL;
 	double start = 0;
 	int code = 0, asked = 0;
 
-	dbm_buf_adds(&url, "/api/2.0/clusters/get?cluster_id=");
-	dbm_url_encode(&url, o->cluster_id, 0);
-	dbm_buf_adds(&body, "{\"cluster_id\":");
-	dbm_json_quote(&body, o->cluster_id, strlen(o->cluster_id));
-	dbm_buf_adds(&body, "}");
 	for (;;) {
 		free(state);
 		state = NULL;
-		if (dbm_http_json(s->h, "GET", url.data, NULL, 1, &j,
-		    &s->e) < 0) {
+		if (dbm_api_clusters_get(s->h, o->cluster_id, &j, &s->e) < 0) {
 			code = fail(s, s->e.status == 400 || s->e.status == 404 ?
 			    DBM_SUBMIT_USAGE : DBM_SUBMIT_API);
 			break;
@@ -194,8 +190,8 @@ check_cluster(struct submit *s)
 			break;
 		}
 		if (!asked && state && strcmp(state, "TERMINATED") == 0) {
-			if (dbm_http_json(s->h, "POST", "/api/2.0/clusters/start",
-			    body.data, 1, NULL, &s->e) < 0) {
+			if (dbm_api_clusters_start(s->h, o->cluster_id,
+			    &s->e) < 0) {
 				code = fail(s, DBM_SUBMIT_API);
 				break;
 			}
@@ -219,8 +215,6 @@ check_cluster(struct submit *s)
 		}
 	}
 	free(state);
-	dbm_buf_free(&url);
-	dbm_buf_free(&body);
 	return code;
 }
 
@@ -403,15 +397,9 @@ build_tarball(struct submit *s)
 static int
 attach_mlflow_run(struct submit *s)
 {
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_json j;
-	int rc;
 
-	dbm_buf_adds(&url, "/api/2.0/mlflow/runs/get?run_id=");
-	dbm_url_encode(&url, s->o->run_id, 0);
-	rc = dbm_http_json(s->h, "GET", url.data, NULL, 1, &j, &s->e);
-	dbm_buf_free(&url);
-	if (rc < 0)
+	if (dbm_api_mlflow_run_get(s->h, s->o->run_id, &j, &s->e) < 0)
 		return -1;
 	if (s->o->experiment_id == NULL && s->o->experiment_name == NULL)
 		s->r->experiment_id = dbm_json_get_str(&j,
@@ -633,18 +621,15 @@ static int
 submit_run(struct submit *s)
 {
 	struct dbm_submit_result *r = s->r;
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_json j;
 	char id[32];
 
-	if (dbm_http_json(s->h, "POST", strcmp(r->mode, "shell") == 0 ?
-	    "/api/2.0/jobs/runs/submit" : "/api/2.1/jobs/runs/submit",
-	    s->body.data, 1, &j, &s->e) < 0)
+	if (dbm_api_jobs_submit(s->h, strcmp(r->mode, "shell") == 0,
+	    s->body.data, &j, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_API);
 	dbm_json_get_int(&j, "run_id", &r->run_id);
 	dbm_json_free(&j);
-	dbm_buf_printf(&url, "/api/2.0/jobs/runs/get?run_id=%lld", r->run_id);
-	if (dbm_http_json(s->h, "GET", url.data, NULL, 1, &j, &s->e) == 0) {
+	if (dbm_api_jobs_get(s->h, r->run_id, &j, &s->e) == 0) {
 		r->run_page_url = dbm_json_get_str(&j, "run_page_url");
 		dbm_json_get_int(&j, "job_id", &r->job_id);
 		dbm_json_free(&j);
@@ -660,7 +645,6 @@ submit_run(struct submit *s)
 		dbm_mlflow_set_tag(s->h, r->mlflow_run_id,
 		    "mlflow.databricks.shellJobID", id, &s->e);
 	}
-	dbm_buf_free(&url);
 	if (!s->o->quiet)
 		fprintf(stderr, "%s: run %lld: %s\n", dbm_prog(), r->run_id,
 		    r->run_page_url ? r->run_page_url : "");

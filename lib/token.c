@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "api/oidc.h"
 #include "azcli.h"
 #include "http.h"
 #include "token.h"
@@ -69,7 +70,7 @@ token_endpoint(struct dbm_http *h, struct dbm_err *e)
 	struct dbm_json j;
 	char *endpoint = NULL;
 
-	dbm_req_init(&r, "GET", "/oidc/.well-known/oauth-authorization-server");
+	dbm_req_init(&r, "GET", DBM_API_OIDC_METADATA);
 	r.idempotent = 1;
 	if (dbm_http_send(h, &r, &resp, 0, e) == 0 && dbm_json_parse(&j,
 	    resp.body.data, resp.body.len, NULL, e) == 0) {
@@ -294,7 +295,7 @@ azure_tenant(struct dbm_http *h, struct dbm_err *e)
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
 
-	dbm_req_init(&r, "GET", "/aad/auth");
+	dbm_req_init(&r, "GET", DBM_API_AAD_AUTH);
 	r.idempotent = 1;
 	dbm_http_send(h, &r, &resp, 0, e);
 	if (resp.status / 100 == 3)

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "dbfs.h"
+#include "api/dbfs.h"
+#include "api/files.h"
+#include "api/workspace.h"
 #include "hashcache.h"
 #include "uploadrec.h"
 #include "http.h"
@@ -370,42 +372,6 @@ dbm_upload_exists(struct dbm_upload *u, struct dbm_upload_file *f,
 }
 
 
-int
-dbm_upload_dbfs_call(struct dbm_http *h, const char *op, struct dbm_buf *body,
-    int idempotent, struct dbm_json *out, struct dbm_err *e)
-{
-	struct dbm_buf url = DBM_BUF_INIT;
-	int rc;
-
-	dbm_buf_printf(&url, "/api/2.0/dbfs/%s", op);
-	rc = dbm_http_json(h, "POST", url.data, body->data, idempotent, out, e);
-	dbm_buf_free(&url);
-	return rc;
-}
-
-void
-dbm_upload_json_body(struct dbm_buf *b, const char *k1, const char *v1,
-    const char *k2, const char *v2, const char *bk, int bv)
-{
-	struct dbm_jw w;
-
-	dbm_buf_reset(b);
-	dbm_jw_init(&w, b);
-	dbm_jw_obj(&w);
-	dbm_jw_key(&w, k1);
-	dbm_jw_str(&w, v1);
-	if (k2) {
-		dbm_jw_key(&w, k2);
-		dbm_jw_str(&w, v2);
-	}
-	if (bk) {
-		dbm_jw_key(&w, bk);
-		dbm_jw_bool(&w, bv);
-	}
-	dbm_jw_obj_end(&w);
-}
-
-
 /* One entry of a listing: keep name when it is a folder. */
 static void
 keep_dir(struct priv *pv, const char *path, int dir)
@@ -429,31 +395,21 @@ static void
 list_dest(struct dbm_upload *u, struct dbm_http *h)
 {
 	struct priv *pv = u->priv;
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_json j;
 	struct dbm_err e;
 	char *token = NULL;
 	int arr, i, n, o, rc;
 
 	do {
-		dbm_buf_reset(&url);
-		if (u->dest.kind == DBM_REMOTE_DBFS) {
-			dbm_buf_adds(&url, "/api/2.0/dbfs/list?path=");
-			dbm_url_encode(&url, u->dest.path, 0);
-		} else if (u->dest.kind == DBM_REMOTE_VOLUME) {
-			dbm_buf_adds(&url, "/api/2.0/fs/directories");
-			dbm_url_encode(&url, u->dest.path, 1);
-			if (token) {
-				dbm_buf_adds(&url, "?page_token=");
-				dbm_url_encode(&url, token, 0);
-			}
-		} else {
-			dbm_buf_adds(&url, "/api/2.0/workspace/list?path=");
-			dbm_url_encode(&url, dbm_upload_ws_path(u->dest.path), 0);
-		}
+		if (u->dest.kind == DBM_REMOTE_DBFS)
+			rc = dbm_api_dbfs_list(h, u->dest.path, &j, &e);
+		else if (u->dest.kind == DBM_REMOTE_VOLUME)
+			rc = dbm_api_files_list(h, u->dest.path, token, &j, &e);
+		else
+			rc = dbm_api_workspace_list(h,
+			    dbm_upload_ws_path(u->dest.path), &j, &e);
 		free(token);
 		token = NULL;
-		rc = dbm_http_json(h, "GET", url.data, NULL, 1, &j, &e);
 		if (rc < 0) {
 			pv->listed = e.status == 404;
 			break;
@@ -487,7 +443,6 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 		pv->listed = 1;
 	} while (token && *token);
 	free(token);
-	dbm_buf_free(&url);
 	if (pv->nhashdirs > 0)	/* qsort and bsearch want an array */
 		qsort(pv->hashdirs, pv->nhashdirs, sizeof(*pv->hashdirs),
 		    cmp_str);
@@ -555,34 +510,19 @@ static void
 remove_remote(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f)
 {
-	struct dbm_buf body = DBM_BUF_INIT, url = DBM_BUF_INIT;
-	struct dbm_req r;
-	struct dbm_resp resp = {0};
 	struct dbm_err e;
 
 	switch (u->dest.kind) {
 	case DBM_REMOTE_DBFS:
-		dbm_upload_json_body(&body, "path", f->remote, NULL, NULL, "recursive",
-		    0);
-		dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, &e);
+		dbm_api_dbfs_delete(h, f->remote, 0, &e);
 		break;
 	case DBM_REMOTE_VOLUME:
-		dbm_buf_adds(&url, "/api/2.0/fs/files");
-		dbm_url_encode(&url, f->remote, 1);
-		dbm_req_init(&r, "DELETE", url.data);
-		r.idempotent = 1;
-		dbm_http_do(h, &r, &resp, &e);
+		dbm_api_files_delete(h, f->remote, &e);
 		break;
 	case DBM_REMOTE_WORKSPACE:
-		dbm_upload_json_body(&body, "path", dbm_upload_ws_path(f->remote), NULL, NULL,
-		    "recursive", 0);
-		dbm_http_json(h, "POST", "/api/2.0/workspace/delete", body.data,
-		    1, NULL, &e);
+		dbm_api_workspace_delete(h, dbm_upload_ws_path(f->remote), 0, &e);
 		break;
 	}
-	dbm_resp_free(&resp);
-	dbm_buf_free(&body);
-	dbm_buf_free(&url);
 }
 
 /* -c: a file whose digest is cached for what the plan saw, and whose

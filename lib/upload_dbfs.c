@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
-#include "dbfs.h"
+#include "api/dbfs.h"
 #include "http.h"
 #include "json.h"
 #include "sha.h"
@@ -99,8 +99,6 @@ static int
 dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
     const char *path, struct dbm_err *e)
 {
-	struct dbm_buf body = DBM_BUF_INIT;
-	struct dbm_json j;
 	unsigned char *raw = dbm_xmalloc((size_t)u->o.block);
 	char *b64 = dbm_xmalloc((size_t)u->o.block / 3 * 4 + 8);
 	long long handle, off;
@@ -108,15 +106,8 @@ dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
 	ssize_t n;
 
 	for (attempt = 0; attempt < 3 && rc < 0; attempt++) {
-		dbm_upload_json_body(&body, "path", path, NULL, NULL, "overwrite", 1);
-		if (dbm_upload_dbfs_call(h, "create", &body, 1, &j, e) < 0)
+		if (dbm_api_dbfs_create(h, path, &handle, e) < 0)
 			break;
-		if (dbm_json_get_int(&j, "handle", &handle) < 0) {
-			dbm_json_free(&j);
-			dbm_errf(e, DBM_E_API, "dbfs/create: no handle");
-			break;
-		}
-		dbm_json_free(&j);
 		for (off = 0;; off += n) {
 			n = pread(fd, raw, (size_t)u->o.block, off);
 			if (n < 0 && errno == EINTR) {
@@ -130,24 +121,18 @@ dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
 			if (n == 0)
 				break;
 			EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
-			dbm_buf_reset(&body);
-			dbm_buf_printf(&body, "{\"handle\":%lld,\"data\":\"%s\"}",
-			    handle, b64);
-			if (dbm_upload_dbfs_call(h, "add-block", &body, 0, NULL, e) < 0)
+			if (dbm_api_dbfs_add_block(h, handle, b64, e) < 0)
 				break;
 			dbm_progress_bytes(&u->progress, n);
 		}
 		if (n != 0)
 			continue;	/* a block failed: start again */
-		dbm_buf_reset(&body);
-		dbm_buf_printf(&body, "{\"handle\":%lld}", handle);
-		if (dbm_upload_dbfs_call(h, "close", &body, 0, NULL, e) == 0)
+		if (dbm_api_dbfs_close(h, handle, e) == 0)
 			rc = 0;
 	}
 out:
 	free(raw);
 	free(b64);
-	dbm_buf_free(&body);
 	return rc;
 }
 
@@ -174,7 +159,7 @@ dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 	m.overwrite = u->o.overwrite && !u->o.content_addressed;
 	m.fd = fd;
 	m.size = f->size;
-	dbm_req_init(&r, "POST", "/api/2.0/dbfs/put");
+	dbm_req_init(&r, "POST", DBM_API_DBFS_PUT);
 	r.mime = build_mime;
 	r.mime_arg = &m;
 	r.idempotent = 1;	/* the same bytes to the same path */
@@ -190,7 +175,7 @@ dbfs_put(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 		if (u->o.content_addressed) {	/* same name, same bytes */
 			f->skipped = 1;
 			rc = 1;
-		} else if (resp.attempts > 1 && dbm_dbfs_status(h, f->remote,
+		} else if (resp.attempts > 1 && dbm_api_dbfs_status(h, f->remote,
 		    &size, &dir, &e2) == 1 && !dir && size == f->size) {
 			rc = 1;		/* our own first attempt */
 		} else {
@@ -228,24 +213,17 @@ static void
 sweep_stale(struct dbm_http *h, const char *path)
 {
 	const char *slash = strrchr(path, '/'), *base = slash + 1;
-	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	char *parent = slash == path ? dbm_xstrdup("/") :
+	    dbm_xstrndup(path, (size_t)(slash - path));
 	struct dbm_json j;
 	struct dbm_err e;
 	long long now = (long long)time(NULL) * 1000;
-	int arr, i, n, o;
+	int arr, i, n, o, rc;
 
-	dbm_buf_adds(&url, "/api/2.0/dbfs/list?path=");
-	{
-		char *parent = slash == path ? dbm_xstrdup("/") :
-		    dbm_xstrndup(path, (size_t)(slash - path));
-
-		dbm_url_encode(&url, parent, 0);
-		free(parent);
-	}
-	if (dbm_http_json(h, "GET", url.data, NULL, 1, &j, &e) < 0) {
-		dbm_buf_free(&url);
+	rc = dbm_api_dbfs_list(h, parent, &j, &e);
+	free(parent);
+	if (rc < 0)
 		return;
-	}
 	arr = dbm_json_member(&j, 0, "files");
 	n = dbm_json_count(&j, arr);
 	for (i = 0, o = arr + 1; i < n; i++, o = dbm_json_skip(&j, o)) {
@@ -255,23 +233,18 @@ sweep_stale(struct dbm_http *h, const char *path)
 
 		dbm_json_int(&j, dbm_json_member(&j, o, "modification_time"),
 		    &mtime);
-		if (name && temp_of(name + 1, base) && mtime <= now - STALE_MS) {
-			dbm_upload_json_body(&body, "path", p, NULL, NULL,
-			    "recursive", 0);
-			dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, &e);
-		}
+		if (name && temp_of(name + 1, base) && mtime <= now - STALE_MS)
+			dbm_api_dbfs_delete(h, p, 0, &e);
 		free(p);
 	}
 	dbm_json_free(&j);
-	dbm_buf_free(&url);
-	dbm_buf_free(&body);
 }
 
 int
 dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
 {
-	struct dbm_buf tmp = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_buf tmp = DBM_BUF_INIT;
 	long long size;
 	int dir, st = 0, rc = -1;
 	unsigned char rnd[6];
@@ -284,7 +257,7 @@ dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
 	}
 	if (u->o.content_addressed && st == 0) {
 		/* there already: nothing to send */
-		st = dbm_dbfs_status(h, f->remote, &size, &dir, e);
+		st = dbm_api_dbfs_status(h, f->remote, &size, &dir, e);
 		if (st < 0)
 			return -1;
 		if (st == 1 && !dir && size == f->size) {
@@ -298,7 +271,7 @@ dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
 	/* Above the put limit: create/add-block/close writes the path as it
 	 * goes, so into a temporary sibling, then moved into place. */
 	if (!u->o.overwrite && !u->o.content_addressed &&
-	    (st = dbm_dbfs_status(h, f->remote, &size, &dir, e)) != 0)
+	    (st = dbm_api_dbfs_status(h, f->remote, &size, &dir, e)) != 0)
 		return st < 0 ? -1 : dbm_upload_exists(u, f, e);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return dbm_err_sys(e, "getrandom");
@@ -312,12 +285,9 @@ dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
 	if (rc < 0) {	/* leave no temporary behind */
 		struct dbm_err e2;
 
-		dbm_upload_json_body(&body, "path", tmp.data, NULL, NULL, "recursive",
-		    0);
-		dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, &e2);
+		dbm_api_dbfs_delete(h, tmp.data, 0, &e2);
 	}
 	dbm_buf_free(&tmp);
-	dbm_buf_free(&body);
 	return rc;
 }
 
@@ -331,15 +301,12 @@ static int
 dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
     const char *tmp, struct dbm_err *e)
 {
-	struct dbm_buf body = DBM_BUF_INIT;
 	struct dbm_err e2;
 	long long size;
 	int dir, attempt, rc = -1, races = 0;
 
 	for (attempt = 0; attempt < 5 + races; attempt++) {
-		dbm_upload_json_body(&body, "source_path", tmp, "destination_path",
-		    f->remote, NULL, 0);
-		if (dbm_upload_dbfs_call(h, "move", &body, 0, NULL, e) == 0) {
+		if (dbm_api_dbfs_move(h, tmp, f->remote, e) == 0) {
 			rc = 0;
 			break;
 		}
@@ -363,23 +330,20 @@ dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 				nanosleep(&ts, NULL);
 			}
 			races++;
-			dbm_upload_json_body(&body, "path", f->remote, NULL, NULL,
-			    "recursive", 0);
-			if (dbm_upload_dbfs_call(h, "delete", &body, 1, NULL, e) < 0)
+			if (dbm_api_dbfs_delete(h, f->remote, 0, e) < 0)
 				break;
 			continue;
 		}
 		if (e->kind != DBM_E_NET)
 			break;
-		if (dbm_dbfs_status(h, tmp, &size, &dir, &e2) != 0) {
+		if (dbm_api_dbfs_status(h, tmp, &size, &dir, &e2) != 0) {
 			/* still there (or unknown): the move did not happen */
 			continue;
 		}
-		if (dbm_dbfs_status(h, f->remote, &size, &dir, &e2) == 1 &&
+		if (dbm_api_dbfs_status(h, f->remote, &size, &dir, &e2) == 1 &&
 		    size == f->size)
 			rc = 0;
 		break;
 	}
-	dbm_buf_free(&body);
 	return rc;
 }

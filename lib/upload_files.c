@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/files.h"
+#include "api/workspace.h"
 #include "buf.h"
 #include "http.h"
 #include "json.h"
@@ -136,9 +138,7 @@ mpu_urls(struct dbm_http *h, struct mpu *m, const char *token,
 		dbm_jw_key(&w, "expire_time");
 		dbm_jw_str(&w, when);
 		dbm_jw_obj_end(&w);
-		if ((rc = dbm_http_json(h, "POST",
-		    "/api/2.0/fs/create-upload-part-urls", body.data, 1, &j,
-		    e)) < 0)
+		if ((rc = dbm_api_files_part_urls(h, body.data, &j, e)) < 0)
 			break;
 		arr = dbm_json_member(&j, 0, "upload_part_urls");
 		n = dbm_json_count(&j, arr);
@@ -277,8 +277,7 @@ dbm_upload_volume(struct dbm_upload *u, struct dbm_http *h,
 	long long size;
 	int rc = -1, st = 0;
 
-	dbm_buf_adds(&head, "/api/2.0/fs/files");
-	dbm_url_encode(&head, f->remote, 1);
+	dbm_api_files_url(&head, f->remote);
 	dbm_buf_printf(&url, "%s?overwrite=%s", head.data,
 	    u->o.overwrite || u->o.content_addressed ? "true" : "false");
 	if (u->o.content_addressed && (st = dbm_upload_ca_state(u, f)) == 2) {
@@ -339,7 +338,6 @@ ws_mkdirs(struct dbm_upload *u, struct dbm_http *h, const char *dir,
     struct dbm_err *e)
 {
 	struct priv *pv = u->priv;
-	struct dbm_buf body = DBM_BUF_INIT;
 	int i, rc;
 
 	pthread_mutex_lock(&pv->mu);
@@ -350,10 +348,7 @@ ws_mkdirs(struct dbm_upload *u, struct dbm_http *h, const char *dir,
 		}
 	}
 	pthread_mutex_unlock(&pv->mu);
-	dbm_upload_json_body(&body, "path", dbm_upload_ws_path(dir), NULL, NULL, NULL, 0);
-	rc = dbm_http_json(h, "POST", "/api/2.0/workspace/mkdirs", body.data, 1,
-	    NULL, e);
-	dbm_buf_free(&body);
+	rc = dbm_api_workspace_mkdirs(h, dbm_upload_ws_path(dir), e);
 	if (rc == 0) {
 		pthread_mutex_lock(&pv->mu);
 		pv->dirs = dbm_xrealloc(pv->dirs, (size_t)(pv->ndirs + 1) *
@@ -369,14 +364,10 @@ static int
 ws_size(struct dbm_http *h, const char *path, long long *size,
     struct dbm_err *e)
 {
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_json j;
 	int rc;
 
-	dbm_buf_adds(&url, "/api/2.0/workspace/get-status?path=");
-	dbm_url_encode(&url, dbm_upload_ws_path(path), 0);
-	rc = dbm_http_json(h, "GET", url.data, NULL, 1, &j, e);
-	dbm_buf_free(&url);
+	rc = dbm_api_workspace_status(h, dbm_upload_ws_path(path), &j, e);
 	if (rc < 0)
 		return e->status == 404 ? 0 : -1;
 	*size = -1;
@@ -414,10 +405,8 @@ dbm_upload_workspace(struct dbm_upload *u, struct dbm_http *h,
 	}
 	if (*dir && ws_mkdirs(u, h, dir, e) < 0)
 		goto out;
-	dbm_buf_adds(&url, "/api/2.0/workspace-files/import-file");
-	dbm_url_encode(&url, dbm_upload_ws_path(f->remote), 1);
-	dbm_buf_printf(&url, "?overwrite=%s", u->o.overwrite ||
-	    u->o.content_addressed ? "true" : "false");
+	dbm_api_workspace_import_url(&url, dbm_upload_ws_path(f->remote),
+	    u->o.overwrite || u->o.content_addressed);
 	dbm_req_init(&r, "POST", url.data);
 	r.content_type = "application/octet-stream";
 	r.body_fd = fd;

@@ -9,9 +9,12 @@
 
 #include <pthread.h>
 
+struct dbm_buf;
+struct dbm_err;
 struct dbm_http;
 struct dbm_json;
-struct dbm_buf;
+struct dbm_upload;
+struct dbm_upload_file;
 
 /* The state of one dbm_upload_run (u->priv). */
 struct priv {
@@ -51,13 +54,6 @@ int dbm_upload_exists(struct dbm_upload *u, struct dbm_upload_file *f,
 /* Progress callback of request bodies (arg: the struct dbm_progress). */
 void dbm_upload_on_bytes(void *arg, long long delta);
 const char *dbm_upload_base_name(const char *p);
-/* POST /api/2.0/dbfs/<op> with body. */
-int dbm_upload_dbfs_call(struct dbm_http *h, const char *op,
-    struct dbm_buf *body, int idempotent, struct dbm_json *out,
-    struct dbm_err *e);
-/* {"k1": v1[, "k2": v2][, "bk": bv]} into b. */
-void dbm_upload_json_body(struct dbm_buf *b, const char *k1, const char *v1,
-    const char *k2, const char *v2, const char *bk, int bv);
 /* A /Workspace/... path as the Workspace API names it (no prefix). */
 const char *dbm_upload_ws_path(const char *p);
 

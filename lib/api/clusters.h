@@ -1,0 +1,16 @@
+/* The Clusters API calls mlflow-submit makes (PROTOCOL.md section 4).
+ * Errors as in dbfs.h; nothing prints. */
+#ifndef DBM_API_CLUSTERS_H
+#define DBM_API_CLUSTERS_H
+
+#include "err.h"
+#include "http.h"
+#include "json.h"
+
+/* clusters/get: the cluster (state, spark_version...) in *out. */
+int dbm_api_clusters_get(struct dbm_http *h, const char *cluster_id,
+    struct dbm_json *out, struct dbm_err *e);
+int dbm_api_clusters_start(struct dbm_http *h, const char *cluster_id,
+    struct dbm_err *e);
+
+#endif

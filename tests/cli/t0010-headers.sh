@@ -1,0 +1,23 @@
+#!/bin/sh
+# Every header of lib/, lib/api/ and emu/ compiles on its own, first in a
+# unit: it includes what it uses. make test-cli passes the compiler and the
+# flags of the build (TEST_CC, TEST_CPPFLAGS).
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TOP/tests/cli/lib.sh"
+plan 3
+
+cc=${TEST_CC:-cc}
+flags="-std=c11 -D_XOPEN_SOURCE=700 -DDBM_VERSION=\"0\" -I$TOP/lib -I$TOP/emu \
+${TEST_CPPFLAGS:-}"
+for d in lib lib/api emu; do
+	bad=
+	for h in "$TOP/$d"/*.h; do
+		printf '#include "%s"\n' "$h" > "$SCRATCH/h.c"
+		# shellcheck disable=SC2086
+		$cc $flags -Wall -Werror -fsyntax-only "$SCRATCH/h.c" \
+		    2> "$SCRATCH/h.err" || bad="$bad ${h#"$TOP"/}"
+	done
+	check "$d: every header compiles alone" "" "$bad"
+	[ -z "$bad" ] || sed 's/^/# /' "$SCRATCH/h.err" | head -5
+done
+finish
