@@ -15,7 +15,7 @@
 struct cluster {
 	char *id, *name;
 	const char *state;	/* RUNNING, TERMINATED, PENDING */
-	double ready;		/* PENDING until then (emu_now) */
+	double ready;		/* PENDING until then (dbm_now) */
 };
 
 struct clusters {
@@ -87,7 +87,7 @@ find(struct clusters *cs, const char *id)
 			struct cluster *c = &cs->c[i];
 
 			if (strcmp(c->state, "PENDING") == 0 &&
-			    emu_now() >= c->ready)
+			    dbm_now() >= c->ready)
 				c->state = "RUNNING";
 			return c;
 		}
@@ -123,7 +123,7 @@ emu_cluster_start(struct emu *e, const char *id)
 	if ((c = find(cs, id)) != NULL) {
 		if (strcmp(c->state, "TERMINATED") == 0) {
 			c->state = "PENDING";
-			c->ready = emu_now() + START_SECONDS;
+			c->ready = dbm_now() + START_SECONDS;
 		}
 		rc = 0;
 	}
@@ -202,7 +202,7 @@ emu_clusters_api(struct req *r)
 			    c->state);
 		} else {
 			c->state = "PENDING";
-			c->ready = emu_now() + START_SECONDS;
+			c->ready = dbm_now() + START_SECONDS;
 			res = emu_reply_json(r, 200, "{}");
 		}
 		if (cs)

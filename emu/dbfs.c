@@ -45,7 +45,7 @@ emu_dbfs_init(struct emu *e)
 	e->handles = dbm_xcalloc(1, sizeof(*e->handles));
 	pthread_mutex_init(&e->handles->mu, NULL);
 	/* distinct across restarts, like the real service's handles */
-	e->handles->next = (emu_now_ms() % 1000000000LL) * 1000 + 1;
+	e->handles->next = (dbm_epoch_ms() % 1000000000LL) * 1000 + 1;
 	return 0;
 }
 
@@ -81,7 +81,7 @@ handle_take(struct emu *e, long long id)
 {
 	struct handles *hs = e->handles;
 	struct handle **pp, *h, *found = NULL;
-	double now = emu_now();
+	double now = dbm_now();
 
 	pthread_mutex_lock(&hs->mu);
 	for (pp = &hs->list; (h = *pp) != NULL; ) {
@@ -114,7 +114,7 @@ emu_dbfs_sweep(struct emu *e)
 static void
 handle_put(struct emu *e, struct handle *h)
 {
-	h->last = emu_now();
+	h->last = dbm_now();
 	pthread_mutex_lock(&e->handles->mu);
 	h->next = e->handles->list;
 	e->handles->list = h;
@@ -377,7 +377,7 @@ read_(struct req *r)
 			break;
 		n += k;
 	}
-	b64 = emu_b64_encode(buf, (size_t)n);
+	b64 = dbm_b64_encode(buf, (size_t)n);
 	dbm_buf_printf(&b, "{\"bytes_read\":%zd,\"data\":\"%s\"}", n, b64);
 	res = reply_buf(r, &b);
 out:
@@ -439,7 +439,7 @@ put_json(struct req *r)
 			goto out;
 		}
 		data = dbm_xmalloc(n + 1);
-		if ((len = emu_b64_decode(c, n, data)) < 0) {
+		if ((len = dbm_b64_decode(c, n, data)) < 0) {
 			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 			    "contents is not valid base64");
 			goto out;
@@ -611,20 +611,7 @@ create(struct req *r)
 	return reply_buf(r, &b);
 }
 
-static int
-handle_param(struct req *r, long long *id, enum MHD_Result *res)
-{
-	char *v = emu_param(r, "handle"), *end;
-
-	if (v == NULL || (*id = strtoll(v, &end, 10), *end != '\0')) {
-		free(v);
-		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Missing or invalid field: handle");
-		return -1;
-	}
-	free(v);
-	return 0;
-}
+#define HANDLE_WHY "Missing or invalid field: handle"
 
 static enum MHD_Result
 add_block(struct req *r)
@@ -637,7 +624,8 @@ add_block(struct req *r)
 	const char *c;
 	unsigned char *data;
 
-	if (emu_need_json(r, &res) < 0 || handle_param(r, &id, &res) < 0)
+	if (emu_need_json(r, &res) < 0 || emu_param_id(r, "handle",
+	    HANDLE_WHY, &id, &res) < 0)
 		return res;
 	t = dbm_json_member(&r->json, 0, "data");
 	if (dbm_json_type(&r->json, t) != DBM_JSON_STRING)
@@ -645,7 +633,7 @@ add_block(struct req *r)
 		    "Missing required field: data");
 	c = dbm_json_raw(&r->json, t, &n);
 	data = dbm_xmalloc(n + 1);
-	len = emu_b64_decode(c, n, data);
+	len = dbm_b64_decode(c, n, data);
 	if (len < 0) {
 		free(data);
 		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
@@ -683,7 +671,7 @@ close_(struct req *r)
 	long long id;
 	struct handle *h;
 
-	if (handle_param(r, &id, &res) < 0)
+	if (emu_param_id(r, "handle", HANDLE_WHY, &id, &res) < 0)
 		return res;
 	if ((h = handle_take(r->emu, id)) == NULL)
 		return emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",

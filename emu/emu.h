@@ -13,6 +13,7 @@
 
 #include <microhttpd.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "json.h"
 
@@ -152,6 +153,11 @@ enum MHD_Result emu_queue(struct req *r, unsigned int status,
  * the JSON body (GET requests from some clients carry a JSON body).
  * Returns malloc'd text or NULL. */
 char *emu_param(struct req *r, const char *name);
+/* A whole-number parameter (a handle, a run id) in *v: 0, or -1 when it
+ * is missing or not a number, the 400 INVALID_PARAMETER_VALUE answer with
+ * message why in *res. */
+int emu_param_id(struct req *r, const char *name, const char *why,
+    long long *v, enum MHD_Result *res);
 /* Boolean parameter: 1, 0, or def when absent. */
 int emu_param_bool(struct req *r, const char *name, int def);
 /* The request's Content-Length when it gives one up to cap; else 0. */
@@ -166,13 +172,7 @@ char *emu_path_param(struct req *r, enum store_root root, const char *name,
 /* Parse the JSON body into r->json; answers 400 and returns -1 if bad. */
 int emu_need_json(struct req *r, enum MHD_Result *res);
 
-double emu_now(void);
-long long emu_now_ms(void);
 
-/* Base64 (standard alphabet, padding). */
-char *emu_b64_encode(const unsigned char *p, size_t n);
-/* Returns decoded length, or -1 when s is not valid base64. */
-long long emu_b64_decode(const char *s, size_t n, unsigned char *out);
 
 /* Storage: map an API path to a file under the data directory. */
 /* Validate and map apipath; returns malloc'd disk path or NULL with *why

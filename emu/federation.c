@@ -40,50 +40,6 @@ struct federation {
 	char *ado_subject;
 };
 
-/* base64url without padding */
-static char *
-b64url(const unsigned char *p, size_t n)
-{
-	char *s = emu_b64_encode(p, n), *q;
-
-	for (q = s; *q; q++)
-		if (*q == '+')
-			*q = '-';
-		else if (*q == '/')
-			*q = '_';
-	while (q > s && q[-1] == '=')
-		*--q = '\0';
-	return s;
-}
-
-static unsigned char *
-unb64url(const char *s, size_t n, size_t *out)
-{
-	char *t = dbm_xmalloc(n + 4);
-	unsigned char *bin = dbm_xmalloc(n + 4);
-	size_t i;
-	long long len;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '+' || s[i] == '/' || s[i] == '=') {
-			free(t);
-			free(bin);
-			return NULL;	/* not base64url */
-		}
-		t[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	}
-	while (i % 4)
-		t[i++] = '=';
-	len = emu_b64_decode(t, i, bin);
-	free(t);
-	if (len < 0) {
-		free(bin);
-		return NULL;
-	}
-	*out = (size_t)len;
-	return bin;
-}
-
 static EVP_PKEY *
 read_key(const char *path, int private)
 {
@@ -288,14 +244,14 @@ mint(struct emu *e, const char *iss, const char *sub, const char *aud,
 	dbm_jw_key(&w, "exp");
 	dbm_jw_int(&w, now + ttl);
 	dbm_jw_obj_end(&w);
-	h64 = b64url((unsigned char *)hdr.data, hdr.len);
-	p64 = b64url((unsigned char *)pl.data, pl.len);
+	h64 = dbm_b64url_encode((unsigned char *)hdr.data, hdr.len);
+	p64 = dbm_b64url_encode((unsigned char *)pl.data, pl.len);
 	dbm_buf_printf(&jwt, "%s.%s", h64, p64);
 	md = EVP_MD_CTX_new();
 	if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
 	    f->own) == 1 && EVP_DigestSign(md, sig, &siglen,
 	    (unsigned char *)jwt.data, jwt.len) == 1) {
-		s64 = b64url(sig, siglen);
+		s64 = dbm_b64url_encode(sig, siglen);
 		dbm_buf_printf(&jwt, ".%s", s64);
 		free(s64);
 		out = dbm_buf_detach(&jwt);
@@ -395,9 +351,9 @@ check(struct emu *e, const char *tok, const char *client, char **sub,
 
 	*why = "the subject token is not a JWT";
 	if (d1 == NULL || d2 == NULL || strchr(d2 + 1, '.') ||
-	    (hdr = unb64url(tok, (size_t)(d1 - tok), &nh)) == NULL ||
-	    (pl = unb64url(d1 + 1, (size_t)(d2 - d1 - 1), &np)) == NULL ||
-	    (sig = unb64url(d2 + 1, strlen(d2 + 1), &ns)) == NULL ||
+	    (hdr = dbm_b64url_decode(tok, (size_t)(d1 - tok), &nh)) == NULL ||
+	    (pl = dbm_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &np)) == NULL ||
+	    (sig = dbm_b64url_decode(d2 + 1, strlen(d2 + 1), &ns)) == NULL ||
 	    dbm_json_parse(&jh, (char *)hdr, nh, NULL, NULL) < 0)
 		goto out;
 	have_h = 1;
@@ -526,7 +482,7 @@ claims(const char *tok, struct dbm_buf *iss, struct dbm_buf *sub,
 	char *v;
 	int a;
 
-	if (d2 == NULL || (pl = unb64url(d1 + 1, (size_t)(d2 - d1 - 1),
+	if (d2 == NULL || (pl = dbm_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1),
 	    &np)) == NULL)
 		return;
 	if (dbm_json_parse(&j, (char *)pl, np, NULL, NULL) == 0) {

@@ -53,7 +53,7 @@ jobs_finish(struct emu *e, struct task *t, const char *life, const char *result,
 	t->type = type;
 	free(t->message);
 	t->message = dbm_xstrdup(msg ? msg : "");
-	t->end = emu_now_ms();
+	t->end = dbm_epoch_ms();
 	if (t->setup_end == 0)
 		t->setup_end = t->end;
 	if (t->exec_end == 0)
@@ -214,7 +214,7 @@ emu_jobs_init(struct emu *e, const char *python, const char *cluster,
 	pthread_mutex_init(&js->mu, NULL);
 	pthread_cond_init(&js->cv, NULL);
 	/* run ids distinct across restarts */
-	js->next_id = (emu_now_ms() / 1000 % 100000000LL) * 100 + 1;
+	js->next_id = (dbm_epoch_ms() / 1000 % 100000000LL) * 100 + 1;
 	js->next_job = js->next_id / 100;
 	js->max = max_runs > 0 ? max_runs : 2;
 	js->python = dbm_xstrdup(python);
@@ -230,7 +230,7 @@ emu_jobs_stop(struct emu *e)
 	struct jobs *js = e->jobs;
 	struct run *r, *n;
 	int i, busy;
-	double until = emu_now() + 10;
+	double until = dbm_now() + 10;
 
 	if (js == NULL)
 		return;
@@ -251,7 +251,7 @@ emu_jobs_stop(struct emu *e)
 		pthread_mutex_unlock(&js->mu);
 		if (busy)
 			nanosleep(&ts, NULL);
-	} while (busy && emu_now() < until);
+	} while (busy && dbm_now() < until);
 	if (busy)
 		return;		/* runners still hold the runs: leak, exit */
 	for (r = js->runs; r; r = n) {

@@ -233,21 +233,6 @@ run_json(struct emu *e, struct run *r, struct dbm_jw *w)
 	dbm_buf_free(&url);
 }
 
-static int
-run_id_param(struct req *q, long long *id, enum MHD_Result *res)
-{
-	char *v = emu_param(q, "run_id"), *end;
-
-	if (v == NULL || (*id = strtoll(v, &end, 10), *end != '\0')) {
-		free(v);
-		*res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
-		    "run_id is required");
-		return -1;
-	}
-	free(v);
-	return 0;
-}
-
 static enum MHD_Result
 get(struct req *q)
 {
@@ -258,7 +243,8 @@ get(struct req *q)
 	enum MHD_Result res;
 	long long id;
 
-	if (run_id_param(q, &id, &res) < 0)
+	if (emu_param_id(q, "run_id", "run_id is required", &id,
+	    &res) < 0)
 		return res;
 	pthread_mutex_lock(&js->mu);
 	r = jobs_find_run(js, id, NULL);
@@ -322,7 +308,8 @@ get_output(struct req *q)
 	char *logs = NULL, *error = NULL, *trace = NULL, *result = NULL;
 	int fd, done;
 
-	if (run_id_param(q, &id, &res) < 0)
+	if (emu_param_id(q, "run_id", "run_id is required", &id,
+	    &res) < 0)
 		return res;
 	pthread_mutex_lock(&js->mu);
 	r = jobs_find_run(js, id, &t);
@@ -401,7 +388,8 @@ cancel(struct req *q)
 	struct run *r;
 	long long id;
 
-	if (emu_need_json(q, &res) < 0 || run_id_param(q, &id, &res) < 0)
+	if (emu_need_json(q, &res) < 0 || emu_param_id(q, "run_id",
+	    "run_id is required", &id, &res) < 0)
 		return res;
 	pthread_mutex_lock(&js->mu);
 	r = jobs_find_run(js, id, NULL);

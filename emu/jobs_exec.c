@@ -455,7 +455,7 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 
 	pthread_mutex_lock(&e->jobs->mu);
 	t->life = "PENDING";
-	t->start = emu_now_ms();
+	t->start = dbm_epoch_ms();
 	pthread_mutex_unlock(&e->jobs->mu);
 	store_mkdirs(t->dir);
 	find_mlflow_ids(t);
@@ -517,10 +517,10 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	}
 	t->pid = spawn(argv, env, t->dir, log.data);
 	t->life = "RUNNING";
-	t->setup_end = emu_now_ms();
+	t->setup_end = dbm_epoch_ms();
 	jobs_save_run(e, r);
 	pthread_mutex_unlock(&e->jobs->mu);
-	started = emu_now();
+	started = dbm_now();
 	for (;;) {
 		int st;
 		pid_t w = waitpid(t->pid, &st, WNOHANG);
@@ -537,15 +537,15 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 		pthread_mutex_lock(&e->jobs->mu);
 		cancelled = r->cancel;
 		pthread_mutex_unlock(&e->jobs->mu);
-		if (!killed && limit > 0 && emu_now() - started > (double)limit)
+		if (!killed && limit > 0 && dbm_now() - started > (double)limit)
 			timedout = 1;
 		if (!killed && (cancelled || timedout)) {
 			jobs_set_state(e, t, "TERMINATING");
 			kill(-t->pid, SIGTERM);
 			killed = 1;
-			kill_at = emu_now() + 5;
+			kill_at = dbm_now() + 5;
 		}
-		if (killed && kill_at > 0 && emu_now() > kill_at) {
+		if (killed && kill_at > 0 && dbm_now() > kill_at) {
 			kill(-t->pid, SIGKILL);
 			kill_at = 0;
 		}
@@ -557,7 +557,7 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	}
 	kill(-t->pid, SIGKILL);	/* anything the task left running */
 	pthread_mutex_lock(&e->jobs->mu);
-	t->exec_end = emu_now_ms();
+	t->exec_end = dbm_epoch_ms();
 	t->life = "TERMINATING";
 	pthread_mutex_unlock(&e->jobs->mu);
 	if (timedout) {

@@ -109,7 +109,7 @@ jobs_page(struct req *q)
 		    "</td><td>%.1f s</td></tr><tr><td>libraries</td><td><code>",
 		    k->kind, k->setup_end && k->start ? (double)(k->setup_end -
 		    k->start) / 1000 : 0, k->setup_end ? (double)((k->exec_end ?
-		    k->exec_end : emu_now_ms()) - k->setup_end) / 1000 : 0);
+		    k->exec_end : dbm_epoch_ms()) - k->setup_end) / 1000 : 0);
 		html_escape(&b, k->libraries, strlen(k->libraries));
 		dbm_buf_adds(&b, "</code></td></tr>");
 		if (k->mlflow_run)

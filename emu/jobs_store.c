@@ -271,7 +271,7 @@ jobs_load_runs(struct emu *e)
 				free(t->message);
 				t->message = dbm_xstrdup("workspace-emu stopped "
 				    "while the task was active");
-				t->end = emu_now_ms();
+				t->end = dbm_epoch_ms();
 				dirty = 1;
 			}
 			if (t->run_id >= js->next_id)

@@ -393,7 +393,7 @@ jobs_submit(struct req *q, int v2)
 	}
 	if (order_tasks(r, &why) < 0)
 		goto bad;
-	r->submitted = emu_now_ms();
+	r->submitted = dbm_epoch_ms();
 	for (i = 0; i < r->nt; i++)
 		r->t[i].run = r;
 	pthread_mutex_lock(&js->mu);

@@ -309,7 +309,7 @@ token(struct req *r)
 	if (auth && strncasecmp(auth, "Basic ", 6) == 0) {
 		const char *p = auth + 6;
 		unsigned char *dec = dbm_xmalloc(strlen(p) + 1);
-		long long n = emu_b64_decode(p, strlen(p), dec);
+		long long n = dbm_b64_decode(p, strlen(p), dec);
 		char *colon;
 
 		if (n > 0) {

@@ -4,7 +4,6 @@
  * service's shape, files streamed from disk, the dropped-download fault).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,54 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "emu.h"
-
-double
-emu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-long long
-emu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-char *
-emu_b64_encode(const unsigned char *p, size_t n)
-{
-	char *out = dbm_xmalloc(4 * ((n + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-	return out;
-}
-
-long long
-emu_b64_decode(const char *s, size_t n, unsigned char *out)
-{
-	EVP_ENCODE_CTX *ctx;
-	int a = 0, b = 0, ok;
-
-	if (n > INT_MAX || memchr(s, '\0', n) != NULL)
-		return -1;
-	if ((ctx = EVP_ENCODE_CTX_new()) == NULL)
-		return -1;
-	EVP_DecodeInit(ctx);
-	ok = EVP_DecodeUpdate(ctx, out, &a, (const unsigned char *)s,
-	    (int)n) >= 0 && EVP_DecodeFinal(ctx, out + a, &b) >= 0;
-	EVP_ENCODE_CTX_free(ctx);
-	return ok ? (long long)a + b : -1;
-}
-
 
 enum MHD_Result
 emu_queue(struct req *r, unsigned int status, struct MHD_Response *resp)
@@ -234,6 +187,22 @@ emu_need_json(struct req *r, enum MHD_Result *res)
 		return -1;
 	}
 	r->have_json = 1;
+	return 0;
+}
+
+int
+emu_param_id(struct req *r, const char *name, const char *why, long long *v,
+    enum MHD_Result *res)
+{
+	char *s = emu_param(r, name), *end;
+
+	if (s == NULL || (*v = strtoll(s, &end, 10), *end != '\0')) {
+		free(s);
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE", "%s",
+		    why);
+		return -1;
+	}
+	free(s);
 	return 0;
 }
 

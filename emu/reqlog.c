@@ -43,7 +43,7 @@ emu_log_request(struct req *r)
 	dbm_jw_key(&w, "bytes_out");
 	dbm_jw_int(&w, r->answered ? r->bytes_out : 0);
 	dbm_jw_key(&w, "ms");
-	dbm_jw_int(&w, (long long)((emu_now() - r->t0) * 1000));
+	dbm_jw_int(&w, (long long)((dbm_now() - r->t0) * 1000));
 	dbm_jw_key(&w, "fault");
 	dbm_jw_str(&w, r->fault);
 	dbm_jw_key(&w, "user_agent");

@@ -210,7 +210,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->path = dbm_xstrdup(url);
 		r->fd = -1;
 		r->drop_after = -1;
-		r->t0 = emu_now();
+		r->t0 = dbm_now();
 		*state = r;
 		res = begin(r, &done);
 		if (done || res != MHD_YES)

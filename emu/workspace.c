@@ -293,7 +293,7 @@ op_import(struct req *r, char *disk, const char *canon)
 	if (t >= 0) {
 		c = dbm_json_raw(&r->json, t, &n);
 		data = dbm_xmalloc(n + 1);
-		if ((len = emu_b64_decode(c, n, data)) < 0) {
+		if ((len = dbm_b64_decode(c, n, data)) < 0) {
 			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 			    "content is not valid base64");
 			goto out;
@@ -366,7 +366,7 @@ op_export(struct req *r, char *disk, const char *canon)
 		return emu_reply_error(r, 500, "INTERNAL_ERROR", "short read");
 	}
 	close(fd);
-	b64 = emu_b64_encode(data, (size_t)st.st_size);
+	b64 = dbm_b64_encode(data, (size_t)st.st_size);
 	dbm_buf_printf(&b, "{\"content\":\"%s\",\"file_type\":\"\"}", b64);
 	free(b64);
 	free(data);

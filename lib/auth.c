@@ -673,7 +673,7 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 	if (dbm_host_normalise(val[A_HOST], &a->host, e) < 0)
 		goto out;
 	if (strncmp(a->host, "http://", 7) == 0 && !loopback(a->host + 7))
-		dbm_warnx("host %s: credentials would travel unencrypted over "
+		dbm_say_warn("host %s: credentials would travel unencrypted over "
 		    "http://; use https://", a->host);
 	if (val[A_AUTH_TYPE])
 		a->auth_type = dbm_xstrdup(val[A_AUTH_TYPE]);
@@ -758,17 +758,6 @@ out:
 	return rc;
 }
 
-/* Overwrite a secret before freeing it; volatile so it is not elided. */
-static void
-free_secret(char **p)
-{
-	if (*p) {
-		dbm_zero(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
-
 /* Keep a token; *refresh_at is when to replace it: a minute before it
  * expires, or after three quarters of a shorter life. */
 void
@@ -776,7 +765,7 @@ dbm_auth_keep(char **slot, time_t *refresh_at, char *tok, time_t exp)
 {
 	time_t now = time(NULL), margin = (exp - now) / 4;
 
-	free_secret(slot);
+	dbm_free_secret(slot);
 	*slot = tok;
 	*refresh_at = exp - (margin < 60 ? (margin > 0 ? margin : 0) : 60);
 }
@@ -785,9 +774,9 @@ void
 dbm_auth_free(struct dbm_auth *a)
 {
 	free(a->host);
-	free_secret(&a->token);
+	dbm_free_secret(&a->token);
 	free(a->client_id);
-	free_secret(&a->client_secret);
+	dbm_free_secret(&a->client_secret);
 	free(a->auth_type);
 	free(a->profile);
 	free(a->config_file);
@@ -799,10 +788,10 @@ dbm_auth_free(struct dbm_auth *a)
 	free(a->azure_authority);
 	free(a->azure_login_app);
 	free(a->azure_mgmt);
-	free_secret(&a->mgmt_token);
+	dbm_free_secret(&a->mgmt_token);
 	free(a->cli_cache);
 	free(a->cli_key);
-	free_secret(&a->access_token);
+	dbm_free_secret(&a->access_token);
 	memset(a, 0, sizeof(*a));
 }
 

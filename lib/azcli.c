@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include "azcli.h"
+#include "b64.h"
 #include "buf.h"
 #include "json.h"
 
@@ -378,30 +378,22 @@ int
 dbm_jwt_has_claim(const char *tok, const char *claim)
 {
 	const char *a, *z;
-	struct dbm_buf t = DBM_BUF_INIT;
 	unsigned char *bin;
 	struct dbm_json j;
 	struct dbm_err je;
-	int n, has = 0;
+	size_t n = 0;
+	int has = 0;
 
 	if (tok == NULL || (a = strchr(tok, '.')) == NULL ||
-	    (z = strchr(++a, '.')) == NULL || z == a)
+	    (z = strchr(++a, '.')) == NULL || z == a ||
+	    (bin = dbm_b64url_decode(a, (size_t)(z - a), &n)) == NULL)
 		return 0;
-	for (; a < z; a++)	/* base64url to base64 */
-		dbm_buf_addc(&t, *a == '-' ? '+' : *a == '_' ? '/' : *a);
-	while (t.len % 4)
-		dbm_buf_addc(&t, '=');
-	bin = dbm_xmalloc(t.len);
-	n = EVP_DecodeBlock(bin, (const unsigned char *)t.data, (int)t.len);
-	while (n > 0 && bin[n - 1] == '\0')	/* the padding's bytes */
-		n--;
-	if (n > 0 && dbm_json_parse(&j, (const char *)bin, (size_t)n, "jwt",
+	if (n > 0 && dbm_json_parse(&j, (const char *)bin, n, "jwt",
 	    &je) == 0) {
 		has = dbm_json_member(&j, 0, claim) >= 0;
 		dbm_json_free(&j);
 	}
-	dbm_zero(bin, t.len);
+	dbm_zero(bin, n);
 	free(bin);
-	dbm_buf_free(&t);
 	return has;
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 
 static _Noreturn void
@@ -166,10 +168,17 @@ dbm_buf_free(struct dbm_buf *b)
 void
 dbm_zero(void *p, size_t n)
 {
-	volatile unsigned char *v = p;
+	OPENSSL_cleanse(p, n);
+}
 
-	while (n--)
-		*v++ = 0;
+void
+dbm_free_secret(char **p)
+{
+	if (*p) {
+		dbm_zero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
 }
 
 double
@@ -179,6 +188,15 @@ dbm_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+long long
+dbm_epoch_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int

@@ -44,10 +44,16 @@ int dbm_buf_read(struct dbm_buf *b, FILE *f, size_t max);
 /* The same for the file at path. */
 int dbm_buf_read_file(struct dbm_buf *b, const char *path, size_t max);
 
-/* Overwrite memory that held a secret (not optimised away). */
+/* Overwrite memory that held a secret (OPENSSL_cleanse: not optimised
+ * away). */
 void dbm_zero(void *p, size_t n);
+/* Overwrite the string *p holds, free it, and set *p to NULL. */
+void dbm_free_secret(char **p);
 
 /* Seconds on the monotonic clock, for deadlines and durations. */
 double dbm_now(void);
+/* Milliseconds since the epoch, on the wall clock: for records and the
+ * service's timestamps, never for durations. */
+long long dbm_epoch_ms(void);
 
 #endif

@@ -13,10 +13,76 @@ dbm_setprog(const char *argv0)
 {
 	const char *p;
 
+	dbm_set_reporter(dbm_report_stderr, NULL);
 	if (argv0 == NULL || *argv0 == '\0')
 		return;
 	p = strrchr(argv0, '/');
 	prog = p ? p + 1 : argv0;
+}
+
+static dbm_reporter reporter;
+static void *reporter_arg;
+
+void
+dbm_set_reporter(dbm_reporter fn, void *arg)
+{
+	reporter = fn;
+	reporter_arg = arg;
+}
+
+void
+dbm_report_stderr(enum dbm_say kind, const char *text, void *arg)
+{
+	fputs(text, stderr);
+}
+
+/* Format, after prefix, and hand to the reporter. */
+static void
+vsay(enum dbm_say kind, const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	size_t n;
+
+	if (reporter == NULL)
+		return;
+	n = (size_t)snprintf(buf, sizeof(buf), "%s", prefix);
+	vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	if (*prefix)		/* a warning is a line */
+		strcat(buf, "\n");
+	reporter(kind, buf, reporter_arg);
+}
+
+void
+dbm_say(enum dbm_say kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(kind, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+dbm_say_warn(const char *fmt, ...)
+{
+	char prefix[256];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "%s: ", prog);
+	va_start(ap, fmt);
+	vsay(DBM_SAY_WARNING, prefix, fmt, ap);
+	va_end(ap);
+}
+
+void
+dbm_say_err(const struct dbm_err *e)
+{
+	char buf[2048];
+
+	if (reporter == NULL)
+		return;
+	dbm_err_fmt(e, buf, sizeof(buf));
+	dbm_say(DBM_SAY_ERROR, "%s: %s\n", prog, buf);
 }
 
 const char *

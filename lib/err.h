@@ -1,7 +1,10 @@
 /*
  * Errors and diagnostics. Library functions never print and never exit:
- * they return -1 and fill a caller-supplied struct dbm_err. Tools print it
- * with dbm_err_print() in the forms of STYLE.md:
+ * they return -1 and fill a caller-supplied struct dbm_err, and what they
+ * have to say while they work (progress, state lines, retries, warnings)
+ * goes to the reporter the program installed (dbm_set_reporter; a tool's
+ * dbm_setprog installs the one that writes stderr). Tools print errors
+ * with dbm_err_print(), in these forms:
  *   prog: message
  *   prog: file:line:col: message
  *   prog: PUT /api/2.0/fs/files/x: 409 ALREADY_EXISTS: message
@@ -41,9 +44,36 @@ struct dbm_err {
 	char msg[1024];
 };
 
-/* Name used as the diagnostic prefix; set once from main. */
+/* Name used as the diagnostic prefix; set once from main, which also
+ * installs dbm_report_stderr as the reporter. */
 void dbm_setprog(const char *argv0);
 const char *dbm_prog(void);
+
+/* What the library says while it works, by kind, so that a program can
+ * route or drop each: a progress redraw, a run's state line, a note (a
+ * retry, a fetch, a dry run's plan), a warning, an error met on the way
+ * that does not stop the work, an HTTP trace (--verbose). */
+enum dbm_say {
+	DBM_SAY_PROGRESS,
+	DBM_SAY_STATE,
+	DBM_SAY_NOTE,
+	DBM_SAY_WARNING,
+	DBM_SAY_ERROR,
+	DBM_SAY_TRACE,
+};
+/* A reporter gets each text whole, as it is to be shown: its program
+ * prefix, and its "\n" or terminal redraw ("\r\033[K"). */
+typedef void (*dbm_reporter)(enum dbm_say kind, const char *text, void *arg);
+/* Install fn (NULL: the library says nothing). */
+void dbm_set_reporter(dbm_reporter fn, void *arg);
+/* The tools' reporter: the text on stderr, as it is. */
+void dbm_report_stderr(enum dbm_say kind, const char *text, void *arg);
+/* Format and hand to the reporter. */
+void dbm_say(enum dbm_say kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* "prog: <msg>\n" as a warning, and "prog: <e>\n" as an error. */
+void dbm_say_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbm_say_err(const struct dbm_err *e);
 
 /* Fill e (when non-NULL) and return -1. */
 int dbm_errf(struct dbm_err *e, enum dbm_errkind kind, const char *fmt, ...)

@@ -340,12 +340,12 @@ on_debug(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 			size_t sl = strlen(secret[s]);
 
 			if (k >= sl && strncasecmp(line, secret[s], sl) == 0) {
-				fprintf(stderr, "%s: %s%.*s [redacted]\n",
+				dbm_say(DBM_SAY_TRACE, "%s: %s%.*s [redacted]\n",
 				    dbm_prog(), mark, (int)sl, line);
 				goto next;
 			}
 		}
-		fprintf(stderr, "%s: %s%.*s\n", dbm_prog(), mark, (int)k, line);
+		dbm_say(DBM_SAY_TRACE, "%s: %s%.*s\n", dbm_prog(), mark, (int)k, line);
 next:		;
 	}
 	return 0;
@@ -560,13 +560,13 @@ dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp
 		 * worse than a line per retry */
 		short_path(sp, sizeof(sp), r->path);
 		if (rc != CURLE_OK)
-			fprintf(stderr, "%s: %s %s: %s: retry %d in %.1fs (%.1fs "
+			dbm_say(DBM_SAY_NOTE, "%s: %s %s: %s: retry %d in %.1fs (%.1fs "
 			    "of the %gs retry budget left)\n", dbm_prog(),
 			    r->method, sp, errbuf[0] ? errbuf :
 			    curl_easy_strerror(rc), resp->attempts, wait, left,
 			    h->budget);
 		else
-			fprintf(stderr, "%s: %s %s: HTTP %ld: retry %d in %.1fs "
+			dbm_say(DBM_SAY_NOTE, "%s: %s %s: HTTP %ld: retry %d in %.1fs "
 			    "(%.1fs of the %gs retry budget left)\n",
 			    dbm_prog(), r->method, sp, resp->status,
 			    resp->attempts, wait, left, h->budget);

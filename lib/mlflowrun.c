@@ -230,5 +230,5 @@ dbm_mlflow_run_end(struct dbm_http *h, const char *run_id, const char *status)
 
 	if (dbm_api_mlflow_run_update(h, run_id, status,
 	    (long long)time(NULL) * 1000, &e) < 0)
-		dbm_err_print(&e);
+		dbm_say_err(&e);
 }

@@ -49,9 +49,8 @@ draw(struct dbm_progress *p, int force)
 	if (rate > 0 && p->bytes_done < p->bytes_total)
 		snprintf(eta, sizeof(eta), ", ETA %.0fs",
 		    (double)(p->bytes_total - p->bytes_done) / rate);
-	fprintf(stderr, "\r\033[K%s: %lld/%lld files, %s/%s, %s/s%s", dbm_prog(),
+	dbm_say(DBM_SAY_PROGRESS, "\r\033[K%s: %lld/%lld files, %s/%s, %s/s%s", dbm_prog(),
 	    p->files_done, p->files_total, done, total, r, eta);
-	fflush(stderr);
 	p->drawn = 1;
 }
 
@@ -78,7 +77,7 @@ dbm_progress_clear(struct dbm_progress *p)
 {
 	pthread_mutex_lock(&p->mu);
 	if (p->drawn) {
-		fputs("\r\033[K", stderr);
+		dbm_say(DBM_SAY_PROGRESS, "\r\033[K");
 		p->drawn = 0;
 		p->last_draw = 0;
 	}

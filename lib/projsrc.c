@@ -61,7 +61,7 @@ git(const char *dir, const char *const *args)
 			_exit(126);
 		setenv("GIT_TERMINAL_PROMPT", "0", 1);
 		execvp("git", (char *const *)argv);
-		fprintf(stderr, "%s: git: %s\n", dbm_prog(), strerror(errno));
+		dbm_say(DBM_SAY_ERROR, "%s: git: %s\n", dbm_prog(), strerror(errno));
 		_exit(127);
 	}
 	while (waitpid(pid, &st, 0) < 0)
@@ -93,7 +93,7 @@ clone(struct dbm_projsrc *s, const char *from, const char *version,
 	s->tmp = dbm_xstrdup(tmp);
 	s->cloned = 1;
 	dbm_buf_printf(&dst, "%s/repo", tmp);
-	fprintf(stderr, "%s: fetching %s%s%s\n", dbm_prog(), s->repo,
+	dbm_say(DBM_SAY_NOTE, "%s: fetching %s%s%s\n", dbm_prog(), s->repo,
 	    version ? " at " : "", version ? version : "");
 	{
 		const char *a[] = {"clone", "--quiet", "--recurse-submodules",

@@ -133,7 +133,7 @@ requirement(struct dbm_pyenv *env, const char *line, const char *file,
 		f += strspn(f, " \t=");
 		rc = req_file(env, f, file, lineno, col, depth, e);
 	} else if (r[0] == '-') {
-		dbm_warnx("%s:%ld:%ld: pip option '%s' is not carried to the "
+		dbm_say_warn("%s:%ld:%ld: pip option '%s' is not carried to the "
 		    "cluster (a task library is one package)", file, lineno, col,
 		    r);
 	} else if (ends_with(r, ".whl")) {
@@ -209,7 +209,7 @@ conda(struct dbm_pyenv *env, yaml_document_t *d, yaml_node_t *root,
 			continue;
 		if (strcmp(name, "python") == 0) {
 			if (strlen(s) > 6)
-				dbm_warnx("%s:%ld: %s: the Databricks runtime "
+				dbm_say_warn("%s:%ld: %s: the Databricks runtime "
 				    "(or serverless environment version) decides "
 				    "the Python version", env->file,
 				    (long)v->start_mark.line + 1, s);
@@ -218,7 +218,7 @@ conda(struct dbm_pyenv *env, yaml_document_t *d, yaml_node_t *root,
 		dbm_buf_printf(&skipped, "%s%s", skipped.len ? ", " : "", s);
 	}
 	if (rc == 0 && skipped.len)
-		dbm_warnx("%s: conda packages are not installed in python mode: "
+		dbm_say_warn("%s: conda packages are not installed in python mode: "
 		    "%s (list the ones PyPI has under pip:)", env->file,
 		    skipped.data);
 	dbm_buf_free(&skipped);

@@ -58,12 +58,11 @@ line_draw(struct line *l)
 		return;
 	if (l->tty) {
 		fmt_dur(dur, sizeof(dur), dbm_now() - l->entered);
-		fprintf(stderr, "\r\033[K%s: run %lld: %s %s", dbm_prog(),
+		dbm_say(DBM_SAY_STATE, "\r\033[K%s: run %lld: %s %s", dbm_prog(),
 		    l->run_id, l->chain.data, dur);
-		fflush(stderr);
 	} else if (dbm_now() - l->logged >= (double)l->interval) {
 		fmt_dur(dur, sizeof(dur), dbm_now() - l->start);
-		fprintf(stderr, "%s: run %lld: %s at %s\n", dbm_prog(),
+		dbm_say(DBM_SAY_STATE, "%s: run %lld: %s at %s\n", dbm_prog(),
 		    l->run_id, l->state, dur);
 		l->logged = dbm_now();
 	}
@@ -94,7 +93,7 @@ static void
 line_clear(struct line *l)
 {
 	if (l->tty && !l->quiet && l->state)
-		fprintf(stderr, "\r\033[K");
+		dbm_say(DBM_SAY_STATE, "\r\033[K");
 }
 
 static void
@@ -107,7 +106,7 @@ line_end(struct line *l, const char *result)
 		/* PENDING 0m40s -> RUNNING 2m13s -> TERMINATED SUCCESS
 		 * (2m53s) */
 		line_clear(l);
-		fprintf(stderr, "%s: run %lld: %s %s (%s)\n", dbm_prog(),
+		dbm_say(DBM_SAY_STATE, "%s: run %lld: %s %s (%s)\n", dbm_prog(),
 		    l->run_id, l->chain.data, result ? result : "(no result)",
 		    dur);
 	}
@@ -151,19 +150,19 @@ dbm_run_wait(struct dbm_http *h, long long run_id,
 
 		if (o->interrupted && *o->interrupted && !cancelled) {
 			line_clear(&l);
-			fprintf(stderr, "%s: interrupted: cancelling run %lld\n",
+			dbm_say(DBM_SAY_NOTE, "%s: interrupted: cancelling run %lld\n",
 			    dbm_prog(), run_id);
 			if (dbm_run_cancel(h, run_id, e) < 0)
-				dbm_err_print(e);
+				dbm_say_err(e);
 			cancelled = 1;
 		}
 		if (!cancelled && o->timeout > 0 && dbm_now() - l.start >
 		    (double)o->timeout) {
 			line_clear(&l);
-			fprintf(stderr, "%s: waited %lds: cancelling run %lld\n",
+			dbm_say(DBM_SAY_NOTE, "%s: waited %lds: cancelling run %lld\n",
 			    dbm_prog(), o->timeout, run_id);
 			if (dbm_run_cancel(h, run_id, e) < 0)
-				dbm_err_print(e);
+				dbm_say_err(e);
 			cancelled = timed_out = 1;
 		}
 		if (dbm_api_jobs_get(h, run_id, &j, e) < 0) {

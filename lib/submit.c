@@ -62,7 +62,7 @@ struct submit {
 static int
 fail(struct submit *s, int code)
 {
-	dbm_err_print(&s->e);
+	dbm_say_err(&s->e);
 	return s->e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : code;
 }
 
@@ -109,7 +109,7 @@ warn_undeclared(struct submit *s)
 		for (k = 0; k < en->np; k++)
 			declared |= strcmp(en->p[k].name, s->o->params[i].k) == 0;
 		if (!declared)
-			dbm_warnx("%s: entry point %s declares no parameter "
+			dbm_say_warn("%s: entry point %s declares no parameter "
 			    "'%s': it is passed as --%s %s", s->p.file,
 			    en->name, s->o->params[i].k, s->o->params[i].k,
 			    s->o->params[i].v);
@@ -199,7 +199,7 @@ check_cluster(struct submit *s)
 			start = 0;
 		}
 		if (!o->quiet && start == 0)
-			fprintf(stderr, "%s: cluster %s: %s: waiting for it to "
+			dbm_say(DBM_SAY_NOTE, "%s: cluster %s: %s: waiting for it to "
 			    "run\n", dbm_prog(), o->cluster_id, state ? state :
 			    "unknown");
 		if (start == 0)
@@ -322,14 +322,14 @@ resolve_project(struct submit *s)
 	if (dbm_mlproject_load(s->dir, &s->p, &s->e) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
 	if (s->p.docker_env) {
-		dbm_warnx("%s: docker_env projects cannot run on Databricks",
+		dbm_say_warn("%s: docker_env projects cannot run on Databricks",
 		    s->p.file);
 		return DBM_SUBMIT_USAGE;
 	}
 	if (s->p.spark_python_file) {
 		/* as MLflow: the section's file and parameters, nothing else */
 		if (strcmp(o->entry, "main") != 0 || o->nparams > 0)
-			dbm_warnx("%s: databricks_spark_job names python_file and "
+			dbm_say_warn("%s: databricks_spark_job names python_file and "
 			    "its parameters: -e and -P are ignored (as in mlflow "
 			    "run)", s->p.file);
 		rc = 0;
@@ -646,7 +646,7 @@ submit_run(struct submit *s)
 		    "mlflow.databricks.shellJobID", id, &s->e);
 	}
 	if (!s->o->quiet)
-		fprintf(stderr, "%s: run %lld: %s\n", dbm_prog(), r->run_id,
+		dbm_say(DBM_SAY_STATE, "%s: run %lld: %s\n", dbm_prog(), r->run_id,
 		    r->run_page_url ? r->run_page_url : "");
 	return 0;
 }
@@ -746,7 +746,7 @@ dbm_submit(struct dbm_http *h, const struct dbm_submit_opts *o,
 		goto out;
 	if (o->dry_run) {
 		if ((code = build_job_spec(&s)) == 0)
-			fprintf(stderr, "%s: would submit %s (entry point %s, %s "
+			dbm_say(DBM_SAY_NOTE, "%s: would submit %s (entry point %s, %s "
 			    "mode, project tarball %s)\n", dbm_prog(), s.dir,
 			    o->entry, r->mode, s.sha);
 		goto out;

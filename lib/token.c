@@ -21,26 +21,16 @@
 
 #include <pthread.h>
 
-#include <openssl/evp.h>
 
 #include "api/oidc.h"
 #include "azcli.h"
+#include "b64.h"
 #include "http.h"
 #include "token.h"
 
 /* Workers share one struct dbm_auth: its token cache is guarded, and a
  * refresh happens once for all of them. */
 static pthread_mutex_t token_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void
-zfree(char **p)
-{
-	if (*p) {
-		dbm_zero(*p, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
-}
 
 static void
 trim(struct dbm_buf *b)
@@ -268,8 +258,7 @@ databricks_token(struct dbm_http *h, struct dbm_err *e)
 		n = 4 * ((basic.len + 2) / 3) + 1;
 		b64 = dbm_xmalloc(n + 32);
 		strcpy(b64, "Authorization: Basic ");
-		EVP_EncodeBlock((unsigned char *)b64 + strlen(b64),
-		    (const unsigned char *)basic.data, (int)basic.len);
+		dbm_b64_encode_to(b64 + strlen(b64), basic.data, basic.len);
 		dbm_zero(basic.data, basic.len);
 	}
 	if (token_post(h, endpoint, &form, b64, &tok, &exp, NULL, e) == 0) {
@@ -277,8 +266,8 @@ databricks_token(struct dbm_http *h, struct dbm_err *e)
 		rc = 0;
 	}
 out:
-	zfree(&b64);
-	zfree(&idt);
+	dbm_free_secret(&b64);
+	dbm_free_secret(&idt);
 	dbm_buf_free(&form);
 	dbm_buf_free(&basic);
 	free(endpoint);
@@ -345,7 +334,7 @@ azure_token(struct dbm_http *h, const char *resource, char **slot,
 		    "%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
 		    "&client_assertion=");
 		dbm_url_encode(&form, idt, 0);
-		zfree(&idt);
+		dbm_free_secret(&idt);
 	}
 	dbm_buf_adds(&form, "&resource=");
 	dbm_url_encode(&form, resource, 0);
@@ -403,7 +392,7 @@ azure_cli_tokens(struct dbm_auth *a, struct dbm_err *e)
 			dbm_auth_keep(&a->mgmt_token, &a->mgmt_expiry, tok, exp);
 		} else {
 			a->azcli_mgmt = -1;
-			zfree(&a->mgmt_token);
+			dbm_free_secret(&a->mgmt_token);
 		}
 	}
 	return 0;
@@ -581,10 +570,10 @@ cli_token(struct dbm_http *h, struct dbm_err *e)
 out:
 	if (lock >= 0)
 		close(lock);
-	zfree(&tok);
-	zfree(&refresh);
-	zfree(&newtok);
-	zfree(&newref);
+	dbm_free_secret(&tok);
+	dbm_free_secret(&refresh);
+	dbm_free_secret(&newtok);
+	dbm_free_secret(&newref);
 	free(exps);
 	free(endpoint);
 	dbm_zero(in.data, in.len);

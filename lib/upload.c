@@ -631,7 +631,7 @@ out:
 		pthread_mutex_lock(&pv->mu);
 		dbm_progress_clear(&u->progress);
 		if (!pv->abort)
-			fprintf(stderr, "%s: %s: %s\n", dbm_prog(), f->local,
+			dbm_say(DBM_SAY_ERROR, "%s: %s: %s\n", dbm_prog(), f->local,
 			    msg);
 		if (e.kind == DBM_E_AUTH)
 			pv->abort = u->auth_failed = 1;
@@ -658,7 +658,7 @@ dbm_upload_run(struct dbm_upload *u, struct dbm_auth *auth, const char *tool)
 	pv.http = dbm_xcalloc((size_t)pv.nhttp, sizeof(*pv.http));
 	for (i = 0; i < pv.nhttp && !u->o.dry_run; i++) {
 		if (dbm_client_init(&pv.http[i], auth, tool, &e) < 0) {
-			dbm_err_print(&e);
+			dbm_say_err(&e);
 			return u->n;
 		}
 		pv.http[i].verbose = u->o.verbose;

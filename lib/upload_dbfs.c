@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
+#include "b64.h"
 #include "buf.h"
 #include "api/dbfs.h"
 #include "http.h"
@@ -120,7 +120,7 @@ dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
 			}
 			if (n == 0)
 				break;
-			EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
+			dbm_b64_encode_to(b64, raw, (size_t)n);
 			if (dbm_api_dbfs_add_block(h, handle, b64, e) < 0)
 				break;
 			dbm_progress_bytes(&u->progress, n);

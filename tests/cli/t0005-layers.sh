@@ -5,7 +5,7 @@
 # workspace-emu's server knows no API, tools and handlers stay small.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 9
+plan 10
 
 # deps DIR...: "module dependency" lines from #include "x.h" in DIR/*.[ch]
 # (a module of lib/api/ is api/NAME)
@@ -45,6 +45,11 @@ check "lib/api: includes only http, json, buf, err and lib/api" "" "$up"
 eng=$(grep -l 'dbm_upload_\|dbm_submit_\|dbm_mlflow_\|dbm_run_' "$TOP"/lib/api/*.c \
     2>/dev/null | sed "s|$TOP/||")
 check "lib/api: calls no engine" "" "$eng"
+# the library speaks through the reporter (err.c), never to stderr itself
+# (buf.c's out-of-memory line before abort aside)
+loud=$(grep -ln '[(,] *stderr *)' "$TOP"/lib/*.c "$TOP"/lib/api/*.c | sed "s|$TOP/||" |
+    grep -vx 'lib/err\.c\|lib/buf\.c')
+check "lib: only err.c writes stderr" "" "$loud"
 apis=$(grep -l '#include "\(api\|jobs\|jobs_int\)\.h"' "$TOP/emu/server.c" \
     "$TOP/emu/reply.c" "$TOP/emu/reqlog.c" 2>/dev/null)
 check "emu: server, reply and the log include no API" "" "$apis"

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "emu.h"
+#include "err.h"
 #include "inproc.h"
 #include "remote.h"
 #include "upload.h"
@@ -218,7 +219,19 @@ START_TEST(test_streamed_overwrite)
 }
 END_TEST
 
-/* Without overwrite, an existing file is an error, and it is unchanged. */
+/* What the library said, through the reporter. */
+static char said[4096];
+static int said_kind = -1;
+
+static void
+capture(enum dbm_say kind, const char *text, void *arg)
+{
+	said_kind = (int)kind;
+	snprintf(said, sizeof(said), "%s", text);
+}
+
+/* Without overwrite, an existing file is an error, and it is unchanged;
+ * the library says so through the reporter, not on stderr itself. */
 START_TEST(test_no_overwrite_refused)
 {
 	const char *dir = tmpdir_make(), *f;
@@ -232,8 +245,13 @@ START_TEST(test_no_overwrite_refused)
 	ck_assert_uint_eq(put(&u, keep, "dbfs:/unit/once/a.bin", &o), 0);
 	dbm_upload_free(&u);
 	data_file(dir, "a.bin", 20);
+	dbm_set_reporter(capture, NULL);
 	ck_assert_uint_eq(put(&u, keep, "dbfs:/unit/once/a.bin", &o), 1);
+	dbm_set_reporter(dbm_report_stderr, NULL);
 	ck_assert_int_eq(u.files[0].failed, 1);
+	ck_assert_int_eq(said_kind, DBM_SAY_ERROR);
+	ck_assert_msg(strstr(said, "dbfs:/unit/once/a.bin: already exists") &&
+	    said[strlen(said) - 1] == '\n', "%s", said);
 	dbm_upload_free(&u);
 	snprintf(remote, sizeof(remote), "%s/dbfs/unit/once", em->datadir);
 	sh(remote, "test $(wc -c < a.bin) -eq 10");

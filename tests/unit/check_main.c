@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "err.h"
 #include "unit.h"
 
 #define NENV 64
@@ -115,6 +116,8 @@ main(void)
 	SRunner *sr;
 	int failed;
 
+	/* as in a tool: the suites read what the library says on stderr */
+	dbm_set_reporter(dbm_report_stderr, NULL);
 	sr = srunner_create(suite_json());
 	srunner_add_suite(sr, suite_http());
 	srunner_add_suite(sr, suite_auth());
