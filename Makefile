@@ -22,7 +22,10 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= python3
 
 # Flags the build needs whatever CFLAGS the user picks.
-DBM_CPPFLAGS = -D_XOPEN_SOURCE=700 -DDBM_VERSION='"$(VERSION)"' -Ilib
+# lib/ in layers, each a folder (docs/ARCHITECTURE.md); headers by name
+LIB_DIRS = base net upload submit
+DBM_CPPFLAGS = -D_XOPEN_SOURCE=700 -DDBM_VERSION='"$(VERSION)"' -Ilib \
+	$(LIB_DIRS:%=-Ilib/%)
 DBM_LDFLAGS = -Wl,--as-needed
 DBM_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat-security \
 	-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -MMD -MP
@@ -37,7 +40,7 @@ TOOLS = branch-name dbfs-put wheelpath-subst mlflow-submit
 EMU = workspace-emu
 EMU_SRC = $(wildcard emu/*.c)
 EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)
-LIB_SRC = $(wildcard lib/*.c lib/api/*.c)
+LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
@@ -75,7 +78,7 @@ $(B)/gen/launch.h: cluster/launch.py scripts/embed.sh
 	@mkdir -p $(@D)
 	sh scripts/embed.sh dbm_launcher cluster/launch.py < cluster/launch.py > $@.tmp
 	@mv $@.tmp $@
-$(B)/lib/jobspec.o: $(B)/gen/launch.h
+$(B)/lib/submit/jobspec.o: $(B)/gen/launch.h
 
 $(B)/lib/%.o: lib/%.c $(B)/flags
 	@mkdir -p $(@D)

@@ -5,14 +5,16 @@
 # workspace-emu's server knows no API, tools and handlers stay small.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 10
+plan 11
 
 # deps DIR...: "module dependency" lines from #include "x.h" in DIR/*.[ch]
-# (a module of lib/api/ is api/NAME)
+# (a module of lib/api/ is api/NAME; lib/'s other folders' by name alone)
 deps() {
-	for f in $(for d in "$@"; do ls "$TOP/$d"/*.c "$TOP/$d"/*.h; done); do
+	for f in $(for d in "$@"; do ls "$TOP/$d"/*.c "$TOP/$d"/*.h 2>/dev/null; done); do
 		m=${f#"$TOP"/}
-		m=$(echo "${m#lib/}" | sed 's/\.[ch]$//; s|^emu/||')
+		m=$(echo "${m#lib/}" | sed 's/\.[ch]$//; s|^emu/||; s|^[a-z]*/\([a-z_]*\)$|\1|;
+		    s|^\([a-z_]*\)$|\1|')
+		case $f in */lib/api/*) m=api/$(basename "$f" | sed 's/\.[ch]$//') ;; esac
 		sed -n 's/^#include "\([a-z_/]*\)\.h".*/\1/p' "$f" |
 		while read -r d; do
 			[ "$d" = "$m" ] || echo "$m $d"
@@ -21,7 +23,11 @@ deps() {
 }
 
 for d in lib emu; do
-	deps $d $([ $d = lib ] && echo lib/api) > "$SCRATCH/deps.$d"
+	if [ $d = lib ]; then
+		deps lib lib/base lib/net lib/api lib/upload lib/submit
+	else
+		deps emu
+	fi > "$SCRATCH/deps.$d"
 	if tsort "$SCRATCH/deps.$d" > /dev/null 2> "$SCRATCH/loop"; then
 		ok "$d: no circle among its modules"
 	else
@@ -29,9 +35,42 @@ for d in lib emu; do
 		sed 's/^/# /' "$SCRATCH/loop"
 	fi
 done
+
+# lib/'s folders are floors: base, net, api, upload, submit; subst and
+# branch, in lib/ itself, stand beside upload. A file includes headers of
+# its own floor and those below only (api/oidc.h, which only names the
+# auth endpoints, is for net/token.c).
+floor() {
+	case $1 in
+	base) echo 1 ;; net) echo 2 ;; api) echo 3 ;; upload|top) echo 4 ;;
+	submit) echo 5 ;;
+	esac
+}
+where() {	# the floor folder of header NAME (as included)
+	case $1 in api/*) echo api; return ;; esac
+	for d in base net upload submit; do
+		[ -f "$TOP/lib/$d/$1.h" ] && { echo $d; return; }
+	done
+	[ -f "$TOP/lib/$1.h" ] && echo top
+}
+up=$(for d in base net api upload submit top; do
+	dir=$TOP/lib/$d
+	[ $d = top ] && dir=$TOP/lib
+	for f in "$dir"/*.c "$dir"/*.h; do
+		sed -n 's/^#include "\([a-z_/]*\)\.h".*/\1/p' "$f" |
+		while read -r h; do
+			w=$(where "$h")
+			[ -n "$w" ] || continue		# generated (launch.h)
+			[ "$h" = api/oidc ] && continue
+			[ "$(floor "$w")" -le "$(floor $d)" ] || echo "${f#"$TOP"/}:$h"
+		done
+	done
+done | sort -u | tr '\n' ' ')
+check "lib: each folder includes its own floor and those below" "" "$up"
+
 # endpoint literals ("/api/2.x/...", the /oidc and /aad auth endpoints)
 # only in lib/api
-lit=$(for f in "$TOP"/lib/*.c "$TOP"/lib/*.h; do
+lit=$(for f in $(ls "$TOP"/lib/*.[ch] "$TOP"/lib/*/*.[ch] | grep -v '/lib/api/'); do
 	# code only: comments may name an endpoint
 	sed 's|/\*.*||; /^[[:space:]]*\*/d' "$f" |
 	    grep -q '"/api/2\.[0-9]\|"/oidc/\|"/aad/' && echo "${f#"$TOP"/}"
@@ -47,9 +86,9 @@ eng=$(grep -l 'dbm_upload_\|dbm_submit_\|dbm_mlflow_\|dbm_run_' "$TOP"/lib/api/*
 check "lib/api: calls no engine" "" "$eng"
 # the library speaks through the reporter (err.c), never to stderr itself
 # (buf.c's out-of-memory line before abort aside)
-loud=$(grep -ln '[(,] *stderr *)' "$TOP"/lib/*.c "$TOP"/lib/api/*.c | sed "s|$TOP/||" |
-    grep -vx 'lib/err\.c\|lib/buf\.c')
-check "lib: only err.c writes stderr" "" "$loud"
+loud=$(grep -ln '[(,] *stderr *)' "$TOP"/lib/*.c "$TOP"/lib/*/*.c | sed "s|$TOP/||" |
+    grep -vx 'lib/base/err\.c\|lib/base/buf\.c')
+check "lib: only base/err.c writes stderr" "" "$loud"
 apis=$(grep -l '#include "\(api\|jobs\|jobs_int\)\.h"' "$TOP/emu/server.c" \
     "$TOP/emu/reply.c" "$TOP/emu/reqlog.c" 2>/dev/null)
 check "emu: server, reply and the log include no API" "" "$apis"
