@@ -116,7 +116,6 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	const char *v;
 	char *end;
 	int c;
 
@@ -182,14 +181,6 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 	if (argc - optind < 2)
 		dbm_usage_error("a source and a destination are needed");
 	o->want_sha = *json;
-	if ((v = getenv("DBMLOPS_DBFS_PUT_MAX")) != NULL && *v)
-		o->dbfs_put_max = strtoll(v, NULL, 10);
-	if ((v = getenv("DBMLOPS_DBFS_BLOCK")) != NULL && *v)
-		o->block = strtoll(v, NULL, 10);
-	if ((v = getenv("DBMLOPS_FILES_PUT_MAX")) != NULL && *v)
-		o->files_put_max = strtoll(v, NULL, 10);
-	if ((v = getenv("DBMLOPS_FILES_PART_SIZE")) != NULL && *v)
-		o->part_size = strtoll(v, NULL, 10);
 }
 
 /* The remote path of each file sent, one a line, or the manifest. */

@@ -15,9 +15,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "api/dbfs.h"
-#include "api/files.h"
-#include "api/workspace.h"
 #include "hashcache.h"
 #include "uploadrec.h"
 #include "http.h"
@@ -216,6 +213,37 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
 	return rc;
 }
 
+/* A limit: as given (> 0), else the environment's variable, else the
+ * service's. */
+static long long
+limit(long long given, const char *var, long long service)
+{
+	const char *v = getenv(var);
+	char *end;
+	long long n;
+
+	if (given > 0)
+		return given;
+	if (v && *v && (n = strtoll(v, &end, 10)) > 0 && *end == '\0')
+		return n;
+	return service;
+}
+
+/* The service limits an upload works within (PROTOCOL.md sections 1
+ * and 2), lowerable from the environment for tests: the same for a batch
+ * and for dbm_upload_once. */
+static void
+limits(struct dbm_upload_opts *o)
+{
+	o->dbfs_put_max = limit(o->dbfs_put_max, "DBMLOPS_DBFS_PUT_MAX",
+	    2000LL * 1000 * 1000);
+	o->block = limit(o->block, "DBMLOPS_DBFS_BLOCK", 1024 * 1024);
+	o->files_put_max = limit(o->files_put_max, "DBMLOPS_FILES_PUT_MAX",
+	    5LL << 30);
+	o->part_size = limit(o->part_size, "DBMLOPS_FILES_PART_SIZE",
+	    64LL << 20);
+}
+
 int
 dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
     const char *dest, const struct dbm_upload_opts *o, struct dbm_err *e)
@@ -228,14 +256,7 @@ dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 	u->o = *o;
 	if (u->o.jobs < 1)
 		u->o.jobs = 1;
-	if (u->o.dbfs_put_max <= 0)
-		u->o.dbfs_put_max = 2000LL * 1000 * 1000;
-	if (u->o.block <= 0)
-		u->o.block = 1024 * 1024;
-	if (u->o.files_put_max <= 0)
-		u->o.files_put_max = 5LL << 30;
-	if (u->o.part_size <= 0)
-		u->o.part_size = 64LL << 20;
+	limits(&u->o);
 	if (dbm_remote_parse(dest, &u->dest, e) < 0)
 		return -1;
 	for (i = 0; i < nsrc; i++) {
@@ -372,6 +393,20 @@ dbm_upload_exists(struct dbm_upload *u, struct dbm_upload_file *f,
 }
 
 
+const struct dbm_upload_ops *
+dbm_upload_ops_of(int kind)
+{
+	switch (kind) {
+	case DBM_REMOTE_VOLUME:
+		return &dbm_upload_volume_ops;
+	case DBM_REMOTE_WORKSPACE:
+		return &dbm_upload_workspace_ops;
+	case DBM_REMOTE_DBFS:
+	default:
+		return &dbm_upload_dbfs_ops;
+	}
+}
+
 /* One entry of a listing: keep name when it is a folder. */
 static void
 keep_dir(struct priv *pv, const char *path, int dir)
@@ -394,6 +429,7 @@ keep_dir(struct priv *pv, const char *path, int dir)
 static void
 list_dest(struct dbm_upload *u, struct dbm_http *h)
 {
+	const struct dbm_upload_ops *ops = dbm_upload_ops_of(u->dest.kind);
 	struct priv *pv = u->priv;
 	struct dbm_json j;
 	struct dbm_err e;
@@ -401,44 +437,35 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 	int arr, i, n, o, rc;
 
 	do {
-		if (u->dest.kind == DBM_REMOTE_DBFS)
-			rc = dbm_api_dbfs_list(h, u->dest.path, &j, &e);
-		else if (u->dest.kind == DBM_REMOTE_VOLUME)
-			rc = dbm_api_files_list(h, u->dest.path, token, &j, &e);
-		else
-			rc = dbm_api_workspace_list(h,
-			    dbm_upload_ws_path(u->dest.path), &j, &e);
+		rc = ops->list(h, u->dest.path, token, &j, &e);
 		free(token);
 		token = NULL;
 		if (rc < 0) {
 			pv->listed = e.status == 404;
 			break;
 		}
-		arr = dbm_json_member(&j, 0, u->dest.kind == DBM_REMOTE_DBFS ?
-		    "files" : u->dest.kind == DBM_REMOTE_VOLUME ? "contents" :
-		    "objects");
+		arr = dbm_json_member(&j, 0, ops->entries);
 		n = dbm_json_count(&j, arr);
 		for (i = 0, o = arr + 1; i < n; i++, o = dbm_json_skip(&j, o)) {
 			int dir = 0;
 			char *p = dbm_json_strdup(&j, dbm_json_member(&j, o,
 			    "path")), *type;
 
-			if (u->dest.kind == DBM_REMOTE_WORKSPACE) {
+			if (ops->is_dir == NULL) {
 				type = dbm_json_strdup(&j, dbm_json_member(&j, o,
 				    "object_type"));
 				dir = type && strcmp(type, "DIRECTORY") == 0;
 				free(type);
 			} else {
 				dbm_json_bool(&j, dbm_json_member(&j, o,
-				    u->dest.kind == DBM_REMOTE_DBFS ? "is_dir" :
-				    "is_directory"), &dir);
+				    ops->is_dir), &dir);
 			}
 			if (p)
 				keep_dir(pv, p, dir);
 			free(p);
 		}
-		if (u->dest.kind == DBM_REMOTE_VOLUME)
-			token = dbm_json_get_str(&j, "next_page_token");
+		if (ops->next_page)
+			token = dbm_json_get_str(&j, ops->next_page);
 		dbm_json_free(&j);
 		pv->listed = 1;
 	} while (token && *token);
@@ -512,17 +539,7 @@ remove_remote(struct dbm_upload *u, struct dbm_http *h,
 {
 	struct dbm_err e;
 
-	switch (u->dest.kind) {
-	case DBM_REMOTE_DBFS:
-		dbm_api_dbfs_delete(h, f->remote, 0, &e);
-		break;
-	case DBM_REMOTE_VOLUME:
-		dbm_api_files_delete(h, f->remote, &e);
-		break;
-	case DBM_REMOTE_WORKSPACE:
-		dbm_api_workspace_delete(h, dbm_upload_ws_path(f->remote), 0, &e);
-		break;
-	}
+	dbm_upload_ops_of(u->dest.kind)->remove(h, f->remote, &e);
 }
 
 /* -c: a file whose digest is cached for what the plan saw, and whose
@@ -593,17 +610,8 @@ one(size_t i, int worker, void *arg)
 		rc = 0;
 		goto out;
 	}
-	switch (u->dest.kind) {
-	case DBM_REMOTE_DBFS:
-		rc = dbm_upload_dbfs(u, &pv->http[worker], f, fd, &e);
-		break;
-	case DBM_REMOTE_VOLUME:
-		rc = dbm_upload_volume(u, &pv->http[worker], f, fd, &e);
-		break;
-	case DBM_REMOTE_WORKSPACE:
-		rc = dbm_upload_workspace(u, &pv->http[worker], f, fd, &e);
-		break;
-	}
+	rc = dbm_upload_ops_of(u->dest.kind)->send(u, &pv->http[worker], f, fd,
+	    &e);
 	if (rc == 0 && !f->skipped && changed(fd, &st)) {
 		/* the bytes sent may mix the old file and the new: a
 		 * content-addressed copy would not match its name */
@@ -732,27 +740,14 @@ dbm_upload_once(struct dbm_http *h, const char *local,
 	pthread_mutex_init(&pv.mu, NULL);
 	u.o.content_addressed = 1;
 	u.o.quiet = 1;
-	u.o.dbfs_put_max = 2000LL * 1000 * 1000;
-	u.o.block = 1024 * 1024;
-	u.o.files_put_max = 5LL << 30;
-	u.o.part_size = 64LL << 20;
+	limits(&u.o);		/* a batch's (it ignored the environment's) */
 	u.dest = *r;
 	u.priv = &pv;
 	dbm_progress_init(&u.progress, 1, (long long)st.st_size, 1);
 	f.local = (char *)local;
 	f.remote = r->path;
 	f.size = (long long)st.st_size;
-	switch (r->kind) {
-	case DBM_REMOTE_DBFS:
-		rc = dbm_upload_dbfs(&u, h, &f, fd, e);
-		break;
-	case DBM_REMOTE_VOLUME:
-		rc = dbm_upload_volume(&u, h, &f, fd, e);
-		break;
-	case DBM_REMOTE_WORKSPACE:
-		rc = dbm_upload_workspace(&u, h, &f, fd, e);
-		break;
-	}
+	rc = dbm_upload_ops_of(r->kind)->send(&u, h, &f, fd, e);
 	close(fd);
 	for (int i = 0; i < pv.ndirs; i++)
 		free(pv.dirs[i]);

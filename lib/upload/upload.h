@@ -26,6 +26,9 @@ struct dbm_upload_opts {
 	int verbose;		/* HTTP trace on stderr */
 	int quiet;		/* no progress line */
 	int want_sha;		/* compute every file's sha256 */
+	/* the service's limits, 0 for DBMLOPS_DBFS_PUT_MAX,
+	 * DBMLOPS_DBFS_BLOCK, DBMLOPS_FILES_PUT_MAX, DBMLOPS_FILES_PART_SIZE
+	 * from the environment, else the service's own */
 	long long dbfs_put_max;	/* DBFS multipart put limit (2 GB) */
 	long long block;	/* DBFS add-block size (1 MiB) */
 	long long files_put_max;	/* Files API single PUT (5 GiB) */

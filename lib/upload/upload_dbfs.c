@@ -240,8 +240,8 @@ sweep_stale(struct dbm_http *h, const char *path)
 	dbm_json_free(&j);
 }
 
-int
-dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
+static int
+send_dbfs(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
 {
 	struct dbm_buf tmp = DBM_BUF_INIT;
@@ -347,3 +347,24 @@ dbfs_move(struct dbm_upload *u, struct dbm_http *h, struct dbm_upload_file *f,
 	}
 	return rc;
 }
+
+static int
+list_dbfs(struct dbm_http *h, const char *path, const char *page_token,
+    struct dbm_json *out, struct dbm_err *e)
+{
+	return dbm_api_dbfs_list(h, path, out, e);	/* one page */
+}
+
+static int
+remove_dbfs(struct dbm_http *h, const char *path, struct dbm_err *e)
+{
+	return dbm_api_dbfs_delete(h, path, 0, e);
+}
+
+const struct dbm_upload_ops dbm_upload_dbfs_ops = {
+	.send = send_dbfs,
+	.list = list_dbfs,
+	.remove = remove_dbfs,
+	.entries = "files",
+	.is_dir = "is_dir",
+};

@@ -267,8 +267,8 @@ out:
 	return rc;
 }
 
-int
-dbm_upload_volume(struct dbm_upload *u, struct dbm_http *h,
+static int
+send_volume(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
 {
 	struct dbm_buf url = DBM_BUF_INIT, head = DBM_BUF_INIT;
@@ -376,8 +376,8 @@ ws_size(struct dbm_http *h, const char *path, long long *size,
 	return 1;
 }
 
-int
-dbm_upload_workspace(struct dbm_upload *u, struct dbm_http *h,
+static int
+send_workspace(struct dbm_upload *u, struct dbm_http *h,
     struct dbm_upload_file *f, int fd, struct dbm_err *e)
 {
 	struct dbm_buf url = DBM_BUF_INIT;
@@ -429,3 +429,32 @@ out:
 	free(dir);
 	return rc;
 }
+
+const struct dbm_upload_ops dbm_upload_volume_ops = {
+	.send = send_volume,
+	.list = dbm_api_files_list,
+	.remove = dbm_api_files_delete,
+	.entries = "contents",
+	.is_dir = "is_directory",
+	.next_page = "next_page_token",
+};
+
+static int
+list_workspace(struct dbm_http *h, const char *path, const char *page_token,
+    struct dbm_json *out, struct dbm_err *e)
+{
+	return dbm_api_workspace_list(h, dbm_upload_ws_path(path), out, e);
+}
+
+static int
+remove_workspace(struct dbm_http *h, const char *path, struct dbm_err *e)
+{
+	return dbm_api_workspace_delete(h, dbm_upload_ws_path(path), 0, e);
+}
+
+const struct dbm_upload_ops dbm_upload_workspace_ops = {
+	.send = send_workspace,
+	.list = list_workspace,
+	.remove = remove_workspace,
+	.entries = "objects",
+};

@@ -35,14 +35,30 @@ struct priv {
 	int listed;
 };
 
-/* The senders: 0 when the file is there (f->skipped when it already
- * was), -1 with e filled. fd is the open file, read by offset. */
-int dbm_upload_dbfs(struct dbm_upload *u, struct dbm_http *h,
-    struct dbm_upload_file *f, int fd, struct dbm_err *e);
-int dbm_upload_volume(struct dbm_upload *u, struct dbm_http *h,
-    struct dbm_upload_file *f, int fd, struct dbm_err *e);
-int dbm_upload_workspace(struct dbm_upload *u, struct dbm_http *h,
-    struct dbm_upload_file *f, int fd, struct dbm_err *e);
+/* What the engine does with one kind of destination: a table a kind
+ * (upload_dbfs.c: DBFS; upload_files.c: volumes, workspace files), so
+ * upload.c has no switch on the kind. */
+struct dbm_upload_ops {
+	/* Send f, open as fd (read by offset), to f->remote: 0 when the
+	 * file is there (f->skipped when it already was), -1 with e. */
+	int (*send)(struct dbm_upload *u, struct dbm_http *h,
+	    struct dbm_upload_file *f, int fd, struct dbm_err *e);
+	/* A page of the folder's listing (page_token NULL: the first). */
+	int (*list)(struct dbm_http *h, const char *path,
+	    const char *page_token, struct dbm_json *out, struct dbm_err *e);
+	/* Remove the file at path. */
+	int (*remove)(struct dbm_http *h, const char *path, struct dbm_err *e);
+	const char *entries;	/* the listing's array member */
+	const char *is_dir;	/* an entry's folder flag; NULL: object_type
+				 * DIRECTORY (the Workspace API's) */
+	const char *next_page;	/* the listing's next page token, or NULL */
+};
+
+extern const struct dbm_upload_ops dbm_upload_dbfs_ops;
+extern const struct dbm_upload_ops dbm_upload_volume_ops;
+extern const struct dbm_upload_ops dbm_upload_workspace_ops;
+/* The table of a kind (enum dbm_remote_kind). */
+const struct dbm_upload_ops *dbm_upload_ops_of(int kind);
 
 /* -c, before any request: 2 the file is there (recorded, its hash folder
  * listed), 1 surely not (no such folder), 0 not known (ask). */

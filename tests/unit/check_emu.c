@@ -283,6 +283,36 @@ START_TEST(test_upload_once)
 }
 END_TEST
 
+/* dbm_upload_once works within a batch's limits, the environment's too:
+ * above DBMLOPS_DBFS_PUT_MAX the file is streamed (it used to ignore the
+ * variable and always put). */
+START_TEST(test_upload_once_limits)
+{
+	const char *dir = tmpdir_make(), *f;
+	struct dbm_remote r;
+	struct dbm_http h;
+	struct dbm_err e;
+	char remote[1024];
+	int before;
+
+	f = data_file(dir, "big-project.tar.gz", 5000);
+	setenv("DBMLOPS_DBFS_PUT_MAX", "1024", 1);
+	ck_assert_int_eq(dbm_remote_parse("dbfs:/unit/limits/p.tar.gz", &r, &e),
+	    0);
+	ck_assert_int_eq(dbm_http_init(&h, &auth, "check_unit", &e), 0);
+	before = inproc_requests();
+	ck_assert_msg(dbm_upload_once(&h, f, &r, &e) == 0, "%s", e.msg);
+	unsetenv("DBMLOPS_DBFS_PUT_MAX");
+	ck_assert_int_eq(inproc_requests_with(before, "/api/2.0/dbfs/put"), 0);
+	ck_assert_int_eq(inproc_requests_with(before, "/api/2.0/dbfs/create"),
+	    1);
+	stored(remote, sizeof(remote), DBM_REMOTE_DBFS, r.path);
+	ck_assert(same_file(f, remote));
+	dbm_http_free(&h);
+	dbm_remote_free(&r);
+}
+END_TEST
+
 Suite *
 suite_emu(void)
 {
@@ -297,6 +327,7 @@ suite_emu(void)
 	tcase_add_test(tc, test_streamed_overwrite);
 	tcase_add_test(tc, test_no_overwrite_refused);
 	tcase_add_test(tc, test_upload_once);
+	tcase_add_test(tc, test_upload_once_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }

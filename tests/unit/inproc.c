@@ -100,15 +100,22 @@ inproc_emu(const char *token)
 }
 
 int
-inproc_requests(void)
+inproc_requests_with(int from, const char *text)
 {
 	FILE *f = fopen(logpath, "r");
-	int c, n = 0;
+	char line[8192];
+	int i = 0, n = 0;
 
 	if (f == NULL)
 		return 0;
-	while ((c = getc(f)) != EOF)
-		n += c == '\n';
+	while (fgets(line, sizeof(line), f))
+		n += i++ >= from && (text == NULL || strstr(line, text) != NULL);
 	fclose(f);
 	return n;
+}
+
+int
+inproc_requests(void)
+{
+	return inproc_requests_with(0, NULL);
 }

@@ -12,5 +12,8 @@ struct emu *inproc_emu(const char *token);
 
 /* Lines in its request log so far. */
 int inproc_requests(void);
+/* Lines of its request log, from line `from` (0-based) on, that hold
+ * text. */
+int inproc_requests_with(int from, const char *text);
 
 #endif
