@@ -11,7 +11,20 @@
 /* DBFS API 2.0 and MLflow's raw /dbfs/<path> (dbfs.c). */
 int emu_dbfs_init(struct emu *e);
 void emu_dbfs_free(struct emu *e);
-enum MHD_Result emu_dbfs(struct req *r);
+/* One handler an endpoint; POST ones get their JSON parsed first
+ * (ROUTE_JSON). put: multipart or JSON; raw: MLflow's POST and GET of
+ * /dbfs/<path>. */
+enum MHD_Result emu_dbfs_put(struct req *r);
+enum MHD_Result emu_dbfs_raw(struct req *r);
+enum MHD_Result emu_dbfs_get_status(struct req *r);
+enum MHD_Result emu_dbfs_list(struct req *r);
+enum MHD_Result emu_dbfs_mkdirs(struct req *r);
+enum MHD_Result emu_dbfs_delete(struct req *r);
+enum MHD_Result emu_dbfs_move(struct req *r);
+enum MHD_Result emu_dbfs_read(struct req *r);
+enum MHD_Result emu_dbfs_create(struct req *r);
+enum MHD_Result emu_dbfs_add_block(struct req *r);
+enum MHD_Result emu_dbfs_close(struct req *r);
 /* Drop the streaming handles idle past --handle-idle, and their files. */
 void emu_dbfs_sweep(struct emu *e);
 /* dbfs/put's multipart/form-data body. */
@@ -29,7 +42,15 @@ enum MHD_Result emu_files_commit(struct req *r, const char *tmp,
 /* Multipart uploads (files_mpu.c): initiate, part URLs, parts, complete,
  * abort. */
 enum MHD_Result emu_files_mpu(struct req *r);
-enum MHD_Result emu_workspace(struct req *r);
+/* The Workspace API (workspace.c), one handler an endpoint, and
+ * workspace-files/import-file. */
+enum MHD_Result emu_workspace_mkdirs(struct req *r);
+enum MHD_Result emu_workspace_status(struct req *r);
+enum MHD_Result emu_workspace_list(struct req *r);
+enum MHD_Result emu_workspace_delete(struct req *r);
+enum MHD_Result emu_workspace_import(struct req *r);
+enum MHD_Result emu_workspace_export(struct req *r);
+enum MHD_Result emu_workspace_import_file(struct req *r);
 
 /* OAuth: token endpoint and host metadata (oauth.c). */
 int emu_oauth_init(struct emu *e);
@@ -91,7 +112,13 @@ int emu_cluster_start(struct emu *e, const char *id);
 enum MHD_Result emu_clusters_api(struct req *r);
 
 /* Jobs API runs (jobs*.c). */
-enum MHD_Result emu_jobs_api(struct req *r);
+/* In the 2.0 shape under /api/2.0/, the 2.1 one under 2.1 and 2.2; and
+ * the run page. */
+enum MHD_Result emu_jobs_submit(struct req *r);
+enum MHD_Result emu_jobs_get(struct req *r);
+enum MHD_Result emu_jobs_get_output(struct req *r);
+enum MHD_Result emu_jobs_cancel(struct req *r);
+enum MHD_Result emu_jobs_page(struct req *r);
 
 /* SCIM: the calling identity (scim.c). */
 enum MHD_Result emu_scim_me(struct req *r);

@@ -160,8 +160,8 @@ reply_buf(struct req *r, struct dbm_buf *b)
 	return res;
 }
 
-static enum MHD_Result
-get_status(struct req *r)
+enum MHD_Result
+emu_dbfs_get_status(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
@@ -183,8 +183,8 @@ get_status(struct req *r)
 	return res;
 }
 
-static enum MHD_Result
-list(struct req *r)
+enum MHD_Result
+emu_dbfs_list(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
@@ -234,8 +234,8 @@ out:
 	return res;
 }
 
-static enum MHD_Result
-mkdirs(struct req *r)
+enum MHD_Result
+emu_dbfs_mkdirs(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
@@ -256,8 +256,8 @@ mkdirs(struct req *r)
 	return res;
 }
 
-static enum MHD_Result
-delete(struct req *r)
+enum MHD_Result
+emu_dbfs_delete(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
@@ -289,8 +289,8 @@ delete(struct req *r)
 	return res;
 }
 
-static enum MHD_Result
-move(struct req *r)
+enum MHD_Result
+emu_dbfs_move(struct req *r)
 {
 	enum MHD_Result res;
 	char *sc, *dc = NULL, *dd = NULL;
@@ -320,8 +320,8 @@ out:
 	return res;
 }
 
-static enum MHD_Result
-read_(struct req *r)
+enum MHD_Result
+emu_dbfs_read(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
@@ -574,8 +574,8 @@ put_multipart(struct req *r)
 	return res;
 }
 
-static enum MHD_Result
-create(struct req *r)
+enum MHD_Result
+emu_dbfs_create(struct req *r)
 {
 	enum MHD_Result res;
 	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
@@ -613,8 +613,8 @@ create(struct req *r)
 
 #define HANDLE_WHY "Missing or invalid field: handle"
 
-static enum MHD_Result
-add_block(struct req *r)
+enum MHD_Result
+emu_dbfs_add_block(struct req *r)
 {
 	enum MHD_Result res;
 	long long id, len;
@@ -664,8 +664,8 @@ add_block(struct req *r)
 	return res;
 }
 
-static enum MHD_Result
-close_(struct req *r)
+enum MHD_Result
+emu_dbfs_close(struct req *r)
 {
 	enum MHD_Result res;
 	long long id;
@@ -736,48 +736,16 @@ raw_get(struct req *r)
 	return res;
 }
 
+/* The endpoints, one a route (routes.c). */
 enum MHD_Result
-emu_dbfs(struct req *r)
+emu_dbfs_put(struct req *r)
 {
-	static const struct {
-		const char *method, *name;
-		enum MHD_Result (*fn)(struct req *);
-	} ops[] = {
-		{"POST", "put", NULL},
-		{"GET", "get-status", get_status},
-		{"GET", "list", list},
-		{"POST", "mkdirs", mkdirs},
-		{"POST", "delete", delete},
-		{"POST", "move", move},
-		{"GET", "read", read_},
-		{"POST", "create", create},
-		{"POST", "add-block", add_block},
-		{"POST", "close", close_},
-	};
-	const char *op;
-	size_t i;
-
-	if (strncmp(r->path, "/dbfs/", 6) == 0)
-		return strcmp(r->method, "POST") == 0 ? raw_post(r) : raw_get(r);
-	op = r->path + strlen("/api/2.0/dbfs/");
-	for (i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
-		if (strcmp(op, ops[i].name) != 0)
-			continue;
-		if (strcmp(r->method, ops[i].method) != 0 &&
-		    !(strcmp(ops[i].method, "GET") == 0 &&
-		    strcmp(r->method, "HEAD") == 0))
-			break;
-		if (ops[i].fn == NULL)
-			return r->mode == BODY_FORM ? put_multipart(r) :
-			    put_json(r);
-		if (strcmp(r->method, "POST") == 0) {
-			enum MHD_Result res;
-
-			if (emu_need_json(r, &res) < 0)
-				return res;
-		}
-		return ops[i].fn(r);
-	}
-	return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
-	    "No API found for '%s %s'", r->method, r->path);
+	return r->mode == BODY_FORM ? put_multipart(r) : put_json(r);
 }
+
+enum MHD_Result
+emu_dbfs_raw(struct req *r)
+{
+	return strcmp(r->method, "POST") == 0 ? raw_post(r) : raw_get(r);
+}
+

@@ -90,6 +90,8 @@ typedef enum MHD_Result (*emu_handler)(struct req *r);
 #define ROUTE_PUBLIC	2	/* no credentials needed */
 #define ROUTE_CUT_REPLY	4	/* the drop fault cuts GET answers half way
 				 * instead of dropping the request */
+#define ROUTE_JSON	8	/* the body must be JSON: parsed (or the 400
+				 * answered) before the handler runs */
 
 struct route {
 	const char *method;	/* NULL: any; GET matches HEAD too */

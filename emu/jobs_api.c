@@ -233,8 +233,8 @@ run_json(struct emu *e, struct run *r, struct dbm_jw *w)
 	dbm_buf_free(&url);
 }
 
-static enum MHD_Result
-get(struct req *q)
+enum MHD_Result
+emu_jobs_get(struct req *q)
 {
 	struct jobs *js = q->emu->jobs;
 	struct dbm_buf b = DBM_BUF_INIT;
@@ -294,8 +294,8 @@ error_from_log(const char *log, char **error, char **trace)
 	free(buf);
 }
 
-static enum MHD_Result
-get_output(struct req *q)
+enum MHD_Result
+emu_jobs_get_output(struct req *q)
 {
 	struct jobs *js = q->emu->jobs;
 	struct dbm_buf b = DBM_BUF_INIT, logp = DBM_BUF_INIT;
@@ -380,8 +380,8 @@ get_output(struct req *q)
 	return res;
 }
 
-static enum MHD_Result
-cancel(struct req *q)
+enum MHD_Result
+emu_jobs_cancel(struct req *q)
 {
 	struct jobs *js = q->emu->jobs;
 	enum MHD_Result res;
@@ -404,24 +404,11 @@ cancel(struct req *q)
 	return emu_reply_json(q, 200, "{}");
 }
 
+/* The endpoints, one a route (routes.c). */
 enum MHD_Result
-emu_jobs_api(struct req *q)
+emu_jobs_submit(struct req *q)
 {
-	const char *op;
-	int v2;
-
-	if (strncmp(q->path, "/jobs/runs/", 11) == 0)
-		return jobs_page(q);
-	v2 = strncmp(q->path, "/api/2.0/", 9) != 0;
-	op = q->path + strlen("/api/2.x/jobs/");
-	if (strcmp(op, "runs/submit") == 0 && strcmp(q->method, "POST") == 0)
-		return jobs_submit(q, v2);
-	if (strcmp(op, "runs/get") == 0 && strcmp(q->method, "GET") == 0)
-		return get(q);
-	if (strcmp(op, "runs/get-output") == 0 && strcmp(q->method, "GET") == 0)
-		return get_output(q);
-	if (strcmp(op, "runs/cancel") == 0 && strcmp(q->method, "POST") == 0)
-		return cancel(q);
-	return emu_reply_error(q, 404, "ENDPOINT_NOT_FOUND",
-	    "No API found for '%s %s'", q->method, q->path);
+	/* the 2.0 shape under /api/2.0/, else 2.1's (2.2 is 2.1's here) */
+	return jobs_submit(q, strncmp(q->path, "/api/2.0/", 9) != 0);
 }
+

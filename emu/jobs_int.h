@@ -99,8 +99,6 @@ int jobs_serverless_task(const struct dbm_json *j, int obj, struct task *t,
     char **why);
 char *jobs_serverless_file_error(const struct task *t);
 
-/* jobs_page.c: the run page */
-enum MHD_Result jobs_page(struct req *q);
 
 /* jobs_store.c: persistence (save with jobs->mu held) */
 void jobs_save_run(struct emu *e, struct run *r);

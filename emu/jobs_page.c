@@ -64,7 +64,7 @@ warnings(struct dbm_buf *b, const char *log)
 }
 
 enum MHD_Result
-jobs_page(struct req *q)
+emu_jobs_page(struct req *q)
 {
 	struct jobs *js = q->emu->jobs;
 	struct dbm_buf b = DBM_BUF_INIT, logp = DBM_BUF_INIT;

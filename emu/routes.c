@@ -1,6 +1,7 @@
 /*
- * workspace-emu's route table: which module answers which request, with
- * what body handling and whether credentials are needed. Routes are tried
+ * workspace-emu's route table: which handler answers which method and
+ * path, with what body handling and whether credentials are needed; every
+ * endpoint is a line here (no module dispatches again). Routes are tried
  * in order on the canonical path (server.c); a prefix route hands the
  * handler the rest of the path, starting with its slash.
  */
@@ -17,15 +18,39 @@ no_api(struct req *r)
 }
 
 #define EXACT	0
+#define JSON	ROUTE_JSON
 #define PREFIX	ROUTE_PREFIX
 #define PUBLIC	ROUTE_PUBLIC
 
+/* One version's Jobs runs endpoints (the handlers read the version). */
+#define JOBS(v) \
+	{"POST", "/api/" v "/jobs/runs/submit", EXACT, BODY_JSON, \
+	    emu_jobs_submit, NULL}, \
+	{"GET", "/api/" v "/jobs/runs/get", EXACT, BODY_JSON, emu_jobs_get, \
+	    NULL}, \
+	{"GET", "/api/" v "/jobs/runs/get-output", EXACT, BODY_JSON, \
+	    emu_jobs_get_output, NULL}, \
+	{"POST", "/api/" v "/jobs/runs/cancel", EXACT, BODY_JSON, \
+	    emu_jobs_cancel, NULL}
+
 static const struct route routes[] = {
-	{"POST", "/api/2.0/dbfs/put", EXACT, BODY_FORM, emu_dbfs,
+	/* DBFS API 2.0 (PROTOCOL.md section 1) */
+	{"POST", "/api/2.0/dbfs/put", EXACT, BODY_FORM, emu_dbfs_put,
 	    &emu_dbfs_put_form},
-	{NULL, "/api/2.0/dbfs/", PREFIX, BODY_JSON, emu_dbfs, NULL},
-	{"POST", "/dbfs/", PREFIX, BODY_FILE, emu_dbfs, NULL},
-	{"GET", "/dbfs/", PREFIX, BODY_NONE, emu_dbfs, NULL},
+	{"GET", "/api/2.0/dbfs/get-status", EXACT, BODY_JSON,
+	    emu_dbfs_get_status, NULL},
+	{"GET", "/api/2.0/dbfs/list", EXACT, BODY_JSON, emu_dbfs_list, NULL},
+	{"GET", "/api/2.0/dbfs/read", EXACT, BODY_JSON, emu_dbfs_read, NULL},
+	{"POST", "/api/2.0/dbfs/mkdirs", JSON, BODY_JSON, emu_dbfs_mkdirs, NULL},
+	{"POST", "/api/2.0/dbfs/delete", JSON, BODY_JSON, emu_dbfs_delete, NULL},
+	{"POST", "/api/2.0/dbfs/move", JSON, BODY_JSON, emu_dbfs_move, NULL},
+	{"POST", "/api/2.0/dbfs/create", JSON, BODY_JSON, emu_dbfs_create, NULL},
+	{"POST", "/api/2.0/dbfs/add-block", JSON, BODY_JSON, emu_dbfs_add_block,
+	    NULL},
+	{"POST", "/api/2.0/dbfs/close", JSON, BODY_JSON, emu_dbfs_close, NULL},
+	/* MLflow's raw DBFS paths */
+	{"POST", "/dbfs/", PREFIX, BODY_FILE, emu_dbfs_raw, NULL},
+	{"GET", "/dbfs/", PREFIX, BODY_NONE, emu_dbfs_raw, NULL},
 	{"PUT", "/api/2.0/fs/files/", PREFIX, BODY_FILE, emu_files, NULL},
 	/* multipart uploads: the actions, the part URLs, the parts */
 	{"POST", "/api/2.0/fs/files/", PREFIX, BODY_JSON, emu_files_mpu, NULL},
@@ -35,15 +60,28 @@ static const struct route routes[] = {
 	/* downloads are cut half way by the drop fault (emu_reply_fd) */
 	{NULL, "/api/2.0/fs/", PREFIX | ROUTE_CUT_REPLY, BODY_NONE, emu_files,
 	    NULL},
+	/* the Workspace API and workspace files */
 	{"POST", "/api/2.0/workspace-files/import-file/", PREFIX, BODY_FILE,
-	    emu_workspace, NULL},
-	{NULL, "/api/2.0/workspace/", PREFIX, BODY_JSON, emu_workspace, NULL},
+	    emu_workspace_import_file, NULL},
+	{"POST", "/api/2.0/workspace/mkdirs", JSON, BODY_JSON,
+	    emu_workspace_mkdirs, NULL},
+	{"GET", "/api/2.0/workspace/get-status", EXACT, BODY_JSON,
+	    emu_workspace_status, NULL},
+	{"GET", "/api/2.0/workspace/list", EXACT, BODY_JSON, emu_workspace_list,
+	    NULL},
+	{"POST", "/api/2.0/workspace/delete", JSON, BODY_JSON,
+	    emu_workspace_delete, NULL},
+	{"POST", "/api/2.0/workspace/import", JSON, BODY_JSON,
+	    emu_workspace_import, NULL},
+	{"GET", "/api/2.0/workspace/export", EXACT, BODY_JSON,
+	    emu_workspace_export, NULL},
 	{NULL, "/api/2.0/clusters/", PREFIX, BODY_JSON, emu_clusters_api, NULL},
 	{NULL, "/api/2.1/clusters/", PREFIX, BODY_JSON, emu_clusters_api, NULL},
-	{NULL, "/api/2.0/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
-	{NULL, "/api/2.1/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
-	{NULL, "/api/2.2/jobs/", PREFIX, BODY_JSON, emu_jobs_api, NULL},
-	{"GET", "/jobs/runs/", PREFIX | PUBLIC, BODY_NONE, emu_jobs_api, NULL},
+	/* Jobs runs, in the 2.0 shape and the 2.1/2.2 one */
+	JOBS("2.0"),
+	JOBS("2.1"),
+	JOBS("2.2"),
+	{"GET", "/jobs/runs/", PREFIX | PUBLIC, BODY_NONE, emu_jobs_page, NULL},
 	{"GET", "/api/2.0/preview/scim/v2/Me", EXACT, BODY_NONE, emu_scim_me,
 	    NULL},
 	{"GET", "/oidc/.well-known/oauth-authorization-server", PUBLIC,

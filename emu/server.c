@@ -275,6 +275,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		r->fd = -1;
 	}
+	if ((r->route->flags & ROUTE_JSON) && emu_need_json(r, &res) < 0)
+		return res;
 	return r->route->fn(r);
 }
 

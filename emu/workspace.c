@@ -397,43 +397,61 @@ import_file(struct req *r)
 	return res;
 }
 
-enum MHD_Result
-emu_workspace(struct req *r)
+/* The endpoints, one a route (routes.c): each maps its path parameter. */
+static enum MHD_Result
+with_path(struct req *r, enum MHD_Result (*fn)(struct req *, char *,
+    const char *))
 {
-	static const struct {
-		const char *method, *name;
-		enum MHD_Result (*fn)(struct req *, char *, const char *);
-		int json;
-	} ops[] = {
-		{"POST", "mkdirs", op_mkdirs, 1},
-		{"GET", "get-status", op_status, 0},
-		{"GET", "list", op_list, 0},
-		{"POST", "delete", op_delete, 1},
-		{"POST", "import", op_import, 1},
-		{"GET", "export", op_export, 0},
-	};
-	const char *op;
-	char *disk, *canon;
 	enum MHD_Result res;
-	size_t i;
+	char *disk, *canon;
 
-	if (strncmp(r->path, "/api/2.0/workspace-files/", 25) == 0)
-		return import_file(r);
-	op = r->path + strlen("/api/2.0/workspace/");
-	for (i = 0; i < sizeof(ops) / sizeof(*ops); i++) {
-		if (strcmp(op, ops[i].name) != 0 ||
-		    strcmp(r->method, ops[i].method) != 0)
-			continue;
-		if (ops[i].json && emu_need_json(r, &res) < 0)
-			return res;
-		if ((disk = emu_path_param(r, ROOT_WORKSPACE, "path", &canon,
-		    &res)) == NULL)
-			return res;
-		res = ops[i].fn(r, disk, canon);
-		free(disk);
-		free(canon);
+	if ((disk = emu_path_param(r, ROOT_WORKSPACE, "path", &canon,
+	    &res)) == NULL)
 		return res;
-	}
-	return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
-	    "No API found for '%s %s'", r->method, r->path);
+	res = fn(r, disk, canon);
+	free(disk);
+	free(canon);
+	return res;
+}
+
+enum MHD_Result
+emu_workspace_mkdirs(struct req *r)
+{
+	return with_path(r, op_mkdirs);
+}
+
+enum MHD_Result
+emu_workspace_status(struct req *r)
+{
+	return with_path(r, op_status);
+}
+
+enum MHD_Result
+emu_workspace_list(struct req *r)
+{
+	return with_path(r, op_list);
+}
+
+enum MHD_Result
+emu_workspace_delete(struct req *r)
+{
+	return with_path(r, op_delete);
+}
+
+enum MHD_Result
+emu_workspace_import(struct req *r)
+{
+	return with_path(r, op_import);
+}
+
+enum MHD_Result
+emu_workspace_export(struct req *r)
+{
+	return with_path(r, op_export);
+}
+
+enum MHD_Result
+emu_workspace_import_file(struct req *r)
+{
+	return import_file(r);
 }

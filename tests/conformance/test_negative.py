@@ -144,6 +144,32 @@ def test_auth_errors(emu):
     assert r.status_code == 404 and r.json()["error_code"] == "ENDPOINT_NOT_FOUND"
 
 
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/api/2.0/dbfs/no-such-op"), ("GET", "/api/2.0/dbfs/mkdirs"),
+    ("POST", "/api/2.0/dbfs/get-status"), ("GET", "/api/2.0/dbfs/list/x"),
+    ("POST", "/api/2.0/workspace/no-such-op"), ("GET", "/api/2.0/workspace/delete"),
+    ("GET", "/api/2.1/jobs/runs/submit"), ("POST", "/api/2.2/jobs/runs/get"),
+    ("GET", "/api/2.3/jobs/runs/get"), ("POST", "/api/2.0/jobs/runs/nothing")])
+def test_unknown_endpoints_and_wrong_methods(emu, method, path):
+    """Each endpoint is one method and path (routes.c): another method, or
+    an op no service has, is the service's 404 for an unknown API."""
+    r = requests.request(method, emu.url + path, headers=auth(), json={"path": "/"})
+    assert r.status_code == 404, r.text
+    assert r.json() == {"error_code": "ENDPOINT_NOT_FOUND",
+                        "message": "No API found for '%s %s'" % (method, path)}
+
+
+@pytest.mark.parametrize("path", ["/api/2.0/dbfs/mkdirs", "/api/2.0/dbfs/delete",
+                                  "/api/2.0/dbfs/create", "/api/2.0/workspace/mkdirs",
+                                  "/api/2.0/workspace/delete"])
+def test_post_endpoints_want_a_json_object(emu, path):
+    for body, why in ((b"", "Request body is missing"), (b"[1]", "not an object"),
+                      (b"{nope", "Invalid JSON")):
+        r = requests.post(emu.url + path, headers=auth(), data=body)
+        assert r.status_code == 400 and r.json()["error_code"] == "MALFORMED_REQUEST", r.text
+        assert why in r.json()["message"]
+
+
 def test_restart_keeps_state_and_tokens():
     e = Emu().start()
     try:
