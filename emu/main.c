@@ -26,6 +26,7 @@
 #include "emu.h"
 #include "api.h"
 #include "err.h"
+#include "opts.h"
 #include "jobs.h"
 #include "server.h"
 
@@ -40,83 +41,99 @@ enum {
 	OPT_CLUSTER,
 };
 
+/* The options, in the order --help lists them. */
+static const struct dbm_opt opts[] = {
+	{"data-dir", required_argument, 'd', "-d, --data-dir dir",
+	    "where everything is kept (./.workspace-emu)"},
+	{"listen", required_argument, 'l', "-l, --listen addr:port",
+	    "address to bind (127.0.0.1:8765; port 0 picks one)"},
+	{"token-file", required_argument, OPT_TOKEN_FILE, "    --token-file file",
+	    "accepted personal access tokens, one a line\n"
+	    "(DATABRICKS_TOKEN is accepted too)"},
+	{"client-file", required_argument, OPT_CLIENT_FILE, "    --client-file file",
+	    "OAuth clients, 'client_id:client_secret' a line"},
+	{"token-ttl", required_argument, OPT_TOKEN_TTL, "    --token-ttl secs",
+	    "lifetime of issued OAuth tokens (3600)"},
+	{"mlflow-url", required_argument, OPT_MLFLOW_URL, "    --mlflow-url url",
+	    "MLflow tracking server to forward MLflow calls and the "
+	    "UI to"},
+	{"faults", required_argument, OPT_FAULTS, "    --faults spec",
+	    "inject faults: KIND[=N]:RATE[@GLOB],... (429, 503, "
+	    "drop, delay, hold)"},
+	{"seed", required_argument, OPT_SEED, "    --seed n",
+	    "seed for --faults (1)"},
+	{"hold-dir", required_argument, OPT_HOLD_DIR, "    --hold-dir dir",
+	    "where held requests show, one file each (hold faults)"},
+	{"log", required_argument, OPT_LOG, "    --log file",
+	    "one JSON line per request ('-' for stderr)"},
+	{"url-file", required_argument, OPT_URL_FILE, "    --url-file file",
+	    "also write the URL to file"},
+	{"user-name", required_argument, OPT_USER_NAME, "    --user-name name",
+	    "the workspace user tokens act as (emu-user@example.com)"},
+	{"federation-file", required_argument, OPT_FEDERATION, "    --federation-file f",
+	    "workload identity federation policies: 'client_id\n"
+	    "issuer subject [audience [key.pem]]' a line"},
+	{"github-oidc-token-file", required_argument, OPT_GH_TOKEN_FILE, "    --github-oidc-token-file f ",
+	    "request token of the GitHub ID-token stand-in"},
+	{"github-oidc-subject", required_argument, OPT_GH_SUBJECT, "    --github-oidc-subject s    ",
+	    "its tokens' subject"},
+	{"azure-devops-token-file", required_argument, OPT_ADO_TOKEN_FILE, "    --azure-devops-token-file f",
+	    "the System.AccessToken of the Azure DevOps\n"
+	    "ID-token stand-in (/azure-devops/...)"},
+	{"azure-devops-subject", required_argument, OPT_ADO_SUBJECT, "    --azure-devops-subject s   ",
+	    "its tokens' subject"},
+	{"entra-file", required_argument, OPT_ENTRA_FILE, "    --entra-file f",
+	    "Entra ID service principals: 'tenant client_id secret'\n"
+	    "a line (token endpoint /entra/<tenant>/oauth2/token;\n"
+	    "secret - for none; a --federation-file policy with\n"
+	    "audience api://AzureADTokenExchange is a federated\n"
+	    "credential of its client)"},
+	{"refresh-token-file", required_argument, OPT_REFRESH_FILE, "    --refresh-token-file f ",
+	    "refresh tokens of `databricks auth login`, a line"},
+	{"put-max", required_argument, OPT_PUT_MAX, "    --put-max bytes",
+	    "dbfs/put multipart limit (2 GB)"},
+	{"inline-max", required_argument, OPT_INLINE_MAX, "    --inline-max bytes",
+	    "dbfs/put contents and add-block limit (1 MB)"},
+	{"read-max", required_argument, OPT_READ_MAX, "    --read-max bytes",
+	    "dbfs/read length limit (1 MB)"},
+	{"files-put-max", required_argument, OPT_FILES_PUT_MAX, "    --files-put-max bytes ",
+	    "Files API single PUT limit (5 GiB; larger files\n"
+	    "go multipart)"},
+	{"handle-idle", required_argument, OPT_HANDLE_IDLE, "    --handle-idle secs",
+	    "DBFS stream handle timeout (600)"},
+	{"python", required_argument, OPT_PYTHON, "    --python path",
+	    "base interpreter of job runs, with mlflow (python3)"},
+	{"max-runs", required_argument, OPT_MAX_RUNS, "    --max-runs n",
+	    "job runs executing at once; more wait QUEUED (2)"},
+	{"max-connections", required_argument, OPT_MAX_CONN, "    --max-connections n ",
+	    "connections served at once; more are refused (256)"},
+	{"cluster", required_argument, OPT_CLUSTER, "    --cluster id:state[:name] ",
+	    "an all-purpose cluster, RUNNING or TERMINATED"},
+	{"cluster-dir", required_argument, OPT_CLUSTER_DIR, "    --cluster-dir dir",
+	    "the cluster support files (dbmlops_cluster.py)"},
+	{"verbose", no_argument, 'v', "-v, --verbose",
+	    "log server errors on stderr"},
+	{"help", no_argument, 'h', "-h, --help",
+	    "print this help"},
+	{"version", no_argument, OPT_VERSION, "    --version",
+	    "print the version"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static void
 usage(void)
 {
-	printf("usage: workspace-emu [-v] [-d datadir] [-l addr:port] "
+	fputs("usage: workspace-emu [-v] [-d datadir] [-l addr:port] "
 	    "[--token-file file]\n"
-	    "           [--client-file file] [--mlflow-url url] "
-	    "[--faults spec] [--seed n]\n"
+	    "           [--client-file file] [--mlflow-url url] [--faults "
+	    "spec] [--seed n]\n"
 	    "           [--log file] [--url-file file]\n"
 	    "\n"
 	    "A local Databricks workspace. Prints its URL on stdout, then "
-	    "serves until\nSIGTERM or SIGINT.\n"
-	    "\n"
-	    "  -d, --data-dir dir     where everything is kept "
-	    "(./.workspace-emu)\n"
-	    "  -l, --listen addr:port address to bind (127.0.0.1:8765; port "
-	    "0 picks one)\n"
-	    "      --token-file file  accepted personal access tokens, one a "
-	    "line\n"
-	    "                         (DATABRICKS_TOKEN is accepted too)\n"
-	    "      --client-file file OAuth clients, 'client_id:client_secret' "
-	    "a line\n"
-	    "      --token-ttl secs   lifetime of issued OAuth tokens (3600)\n"
-	    "      --mlflow-url url   MLflow tracking server to forward "
-	    "MLflow calls and the UI to\n"
-	    "      --faults spec      inject faults: KIND[=N]:RATE[@GLOB],... "
-	    "(429, 503, drop, delay, hold)\n"
-	    "      --seed n           seed for --faults (1)\n"
-	    "      --hold-dir dir     where held requests show, one file "
-	    "each (hold faults)\n"
-	    "      --log file         one JSON line per request ('-' for "
-	    "stderr)\n"
-	    "      --url-file file    also write the URL to file\n"
-	    "      --user-name name   the workspace user tokens act as "
-	    "(emu-user@example.com)\n"
-	    "      --federation-file f workload identity federation policies: "
-	    "'client_id\n"
-	    "                         issuer subject [audience [key.pem]]' a "
-	    "line\n"
-	    "      --github-oidc-token-file f  request token of the GitHub "
-	    "ID-token stand-in\n"
-	    "      --github-oidc-subject s     its tokens' subject\n"
-	    "      --azure-devops-token-file f the System.AccessToken of the "
-	    "Azure DevOps\n"
-	    "                         ID-token stand-in (/azure-devops/...)\n"
-	    "      --azure-devops-subject s    its tokens' subject\n"
-	    "      --entra-file f     Entra ID service principals: 'tenant "
-	    "client_id secret'\n"
-	    "                         a line (token endpoint /entra/<tenant>/"
-	    "oauth2/token;\n"
-	    "                         secret - for none; a --federation-file "
-	    "policy with\n"
-	    "                         audience api://AzureADTokenExchange "
-	    "is a federated\n"
-	    "                         credential of its client)\n"
-	    "      --refresh-token-file f  refresh tokens of `databricks auth "
-	    "login`, a line\n"
-	    "      --put-max bytes    dbfs/put multipart limit (2 GB)\n"
-	    "      --inline-max bytes dbfs/put contents and add-block limit "
-	    "(1 MB)\n"
-	    "      --read-max bytes   dbfs/read length limit (1 MB)\n"
-	    "      --files-put-max bytes  Files API single PUT limit (5 GiB; "
-	    "larger files\n"
-	    "                         go multipart)\n"
-	    "      --handle-idle secs DBFS stream handle timeout (600)\n"
-	    "      --python path      base interpreter of job runs, with mlflow "
-	    "(python3)\n"
-	    "      --max-runs n       job runs executing at once; more wait "
-	    "QUEUED (2)\n"
-	    "      --max-connections n  connections served at once; more are "
-	    "refused (256)\n"
-	    "      --cluster id:state[:name]  an all-purpose cluster, RUNNING or "
-	    "TERMINATED\n"
-	    "      --cluster-dir dir  the cluster support files "
-	    "(dbmlops_cluster.py)\n"
-	    "  -v, --verbose          log server errors on stderr\n"
-	    "  -h, --help             print this help\n"
-	    "      --version          print the version\n");
+	    "serves until\n"
+	    "SIGTERM or SIGINT.\n"
+	    "\n", stdout);
+	dbm_opts_help(stdout, opts, 25);
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
@@ -330,50 +347,11 @@ parse_listen(struct opts *o)
 static void
 parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 {
-	static const struct option longopts[] = {
-		{"azure-devops-subject", required_argument, NULL,
-		    OPT_ADO_SUBJECT},
-		{"azure-devops-token-file", required_argument, NULL,
-		    OPT_ADO_TOKEN_FILE},
-		{"client-file", required_argument, NULL, OPT_CLIENT_FILE},
-		{"cluster", required_argument, NULL, OPT_CLUSTER},
-		{"cluster-dir", required_argument, NULL, OPT_CLUSTER_DIR},
-		{"data-dir", required_argument, NULL, 'd'},
-		{"faults", required_argument, NULL, OPT_FAULTS},
-		{"entra-file", required_argument, NULL, OPT_ENTRA_FILE},
-		{"federation-file", required_argument, NULL, OPT_FEDERATION},
-		{"files-put-max", required_argument, NULL, OPT_FILES_PUT_MAX},
-		{"github-oidc-subject", required_argument, NULL, OPT_GH_SUBJECT},
-		{"github-oidc-token-file", required_argument, NULL,
-		    OPT_GH_TOKEN_FILE},
-		{"handle-idle", required_argument, NULL, OPT_HANDLE_IDLE},
-		{"help", no_argument, NULL, 'h'},
-		{"hold-dir", required_argument, NULL, OPT_HOLD_DIR},
-		{"inline-max", required_argument, NULL, OPT_INLINE_MAX},
-		{"listen", required_argument, NULL, 'l'},
-		{"log", required_argument, NULL, OPT_LOG},
-		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
-		{"max-runs", required_argument, NULL, OPT_MAX_RUNS},
-		{"mlflow-url", required_argument, NULL, OPT_MLFLOW_URL},
-		{"put-max", required_argument, NULL, OPT_PUT_MAX},
-		{"python", required_argument, NULL, OPT_PYTHON},
-		{"read-max", required_argument, NULL, OPT_READ_MAX},
-		{"refresh-token-file", required_argument, NULL,
-		    OPT_REFRESH_FILE},
-		{"seed", required_argument, NULL, OPT_SEED},
-		{"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
-		{"url-file", required_argument, NULL, OPT_URL_FILE},
-		{"user-name", required_argument, NULL, OPT_USER_NAME},
-		{"verbose", no_argument, NULL, 'v'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	const char *tok, *why = NULL;
+		const char *tok, *why = NULL;
 	char *colon, **lines;
 	int c, i, n;
 
-	while ((c = getopt_long(argc, argv, "d:hl:v", longopts, NULL)) != -1) {
+	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
 		case OPT_CLIENT_FILE:
 			lines = read_lines(optarg, &n);

@@ -13,32 +13,45 @@
 #include "branch.h"
 #include "buf.h"
 #include "err.h"
+#include "opts.h"
 #include "json.h"
 
 enum { OPT_EXPORT = 256, OPT_JSON, OPT_PROJECT, OPT_VERSION };
 
+/* The options, in the order --help lists them. */
+static const struct dbm_opt opts[] = {
+	{"directory", required_argument, 'C', "-C, --directory dir",
+	    "look for the git repository from dir"},
+	{"export", no_argument, OPT_EXPORT, "    --export",
+	    "print shell assignments for eval"},
+	{"format", required_argument, 'F', "-F, --format tmpl",
+	    "print tmpl expanded (repeatable); NAME=tmpl names it\n"
+	    "for --export and --json"},
+	{"json", no_argument, OPT_JSON, "    --json",
+	    "print one JSON object (raw name, slug, source, ...)"},
+	{"project", required_argument, OPT_PROJECT, "    --project name",
+	    "value of {project} (default DBMLOPS_PROJECT, else the\n"
+	    "repository directory's name)"},
+	{"help", no_argument, 'h', "-h, --help",
+	    "print this help"},
+	{"version", no_argument, OPT_VERSION, "    --version",
+	    "print the version"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static void
 usage(void)
 {
-	printf("usage: branch-name [-C dir] [-F [NAME=]template]... "
+	fputs("usage: branch-name [-C dir] [-F [NAME=]template]... "
 	    "[--project name] [--export | --json]\n"
 	    "\n"
-	    "Print a slug of the current branch: DBMLOPS_BRANCH, else the CI "
-	    "system's\nbranch variables, else git. Templates expand "
-	    "{branch} {project} {user} {sha}\n{build}.\n"
-	    "\n"
-	    "  -C, --directory dir   look for the git repository from dir\n"
-	    "      --export          print shell assignments for eval\n"
-	    "  -F, --format tmpl     print tmpl expanded (repeatable); "
-	    "NAME=tmpl names it\n"
-	    "                        for --export and --json\n"
-	    "      --json            print one JSON object (raw name, slug, "
-	    "source, ...)\n"
-	    "      --project name    value of {project} (default "
-	    "DBMLOPS_PROJECT, else the\n"
-	    "                        repository directory's name)\n"
-	    "  -h, --help            print this help\n"
-	    "      --version         print the version\n");
+	    "Print a slug of the current branch: DBMLOPS_BRANCH, else the "
+	    "CI system's\n"
+	    "branch variables, else git. Templates expand {branch} "
+	    "{project} {user} {sha}\n"
+	    "{build}.\n"
+	    "\n", stdout);
+	dbm_opts_help(stdout, opts, 24);
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
@@ -88,20 +101,10 @@ struct opts {
 static void
 parse_args(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
-		{"directory", required_argument, NULL, 'C'},
-		{"export", no_argument, NULL, OPT_EXPORT},
-		{"format", required_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"project", required_argument, NULL, OPT_PROJECT},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	int c, i;
+		int c, i;
 
 	o->fmts = dbm_xcalloc((size_t)argc, sizeof(*o->fmts));
-	while ((c = getopt_long(argc, argv, "C:F:h", longopts, NULL)) != -1) {
+	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'C':
 			o->dir = optarg;

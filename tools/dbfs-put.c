@@ -12,10 +12,42 @@
 
 #include "auth.h"
 #include "err.h"
+#include "opts.h"
 #include "json.h"
 #include "upload.h"
 
 enum { OPT_HOST = 256, OPT_JSON, OPT_PRINT, OPT_VERSION };
+
+/* The options, in the order --help lists them. */
+static const struct dbm_opt opts[] = {
+	{"content-addressed", no_argument, 'c', "-c, --content-addressed",
+	    "upload to destination/<hash>/<name>; skip files\nalready there"},
+	{"force", no_argument, 'f', "-f, --force, --overwrite",
+	    "replace existing files"},
+	{"overwrite", no_argument, 'f', NULL, NULL},
+	{"jobs", required_argument, 'j', "-j, --jobs n",
+	    "parallel transfers (8)"},
+	{"dereference", no_argument, 'L', "-L, --dereference",
+	    "follow symbolic links out of a source tree too"},
+	{"json", no_argument, OPT_JSON, "    --json",
+	    "print a JSON manifest instead of paths"},
+	{"dry-run", no_argument, 'n', "-n, --dry-run",
+	    "print the plan, send nothing"},
+	{"profile", required_argument, 'p', "-p, --profile name",
+	    "~/.databrickscfg profile"},
+	{"host", required_argument, OPT_HOST, "    --host url",
+	    "workspace URL (else DATABRICKS_HOST)"},
+	{"print", required_argument, OPT_PRINT, "    --print uri|fuse",
+	    "path form: dbfs:/x (uri, default) or /dbfs/x (fuse)"},
+	{"quiet", no_argument, 'q', "-q, --quiet", "no progress line"},
+	{"recursive", no_argument, 'r', "-r, --recursive", "upload directories"},
+	{"verbose", no_argument, 'v', "-v, --verbose",
+	    "trace HTTP on stderr (secrets redacted)"},
+	{"help", no_argument, 'h', "-h, --help", "print this help"},
+	{"version", no_argument, OPT_VERSION, "    --version",
+	    "print the version"},
+	{NULL, 0, 0, NULL, NULL},
+};
 
 static void
 usage(void)
@@ -28,26 +60,8 @@ usage(void)
 	    "print each remote\npath. A single file goes to destination "
 	    "itself unless it ends in '/'; more\nfiles, and the contents of "
 	    "directories (-r), go under it.\n"
-	    "\n"
-	    "  -c, --content-addressed  upload to destination/<hash>/<name>; "
-	    "skip files\n"
-	    "                           already there\n"
-	    "  -f, --force, --overwrite replace existing files\n"
-	    "  -j, --jobs n             parallel transfers (8)\n"
-	    "  -L, --dereference        follow symbolic links out of a source "
-	    "tree too\n"
-	    "      --json               print a JSON manifest instead of paths\n"
-	    "  -n, --dry-run            print the plan, send nothing\n"
-	    "  -p, --profile name       ~/.databrickscfg profile\n"
-	    "      --host url           workspace URL (else DATABRICKS_HOST)\n"
-	    "      --print uri|fuse     path form: dbfs:/x (uri, default) or "
-	    "/dbfs/x (fuse)\n"
-	    "  -q, --quiet              no progress line\n"
-	    "  -r, --recursive          upload directories\n"
-	    "  -v, --verbose            trace HTTP on stderr (secrets "
-	    "redacted)\n"
-	    "  -h, --help               print this help\n"
-	    "      --version            print the version\n");
+	    "\n");
+	dbm_opts_help(stdout, opts, 27);
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
@@ -98,30 +112,11 @@ static void
 parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
     struct dbm_auth_opts *ao, int *json, int *fuse)
 {
-	static const struct option longopts[] = {
-		{"content-addressed", no_argument, NULL, 'c'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{"host", required_argument, NULL, OPT_HOST},
-		{"jobs", required_argument, NULL, 'j'},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"overwrite", no_argument, NULL, 'f'},
-		{"print", required_argument, NULL, OPT_PRINT},
-		{"profile", required_argument, NULL, 'p'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"recursive", no_argument, NULL, 'r'},
-		{"dereference", no_argument, NULL, 'L'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
 	char *end;
 	int c;
 
 	o->jobs = 8;
-	while ((c = getopt_long(argc, argv, "cfhj:Lnp:qrv", longopts,
-	    NULL)) != -1) {
+	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'c':
 			o->content_addressed = 1;

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "err.h"
+#include "opts.h"
 #include "http.h"
 #include "token.h"
 #include "json.h"
@@ -37,11 +38,87 @@ on_signal(int sig)
 	interrupted = sig;
 }
 
+/* The options, in the order --help lists them. */
+static const struct dbm_opt opts[] = {
+	{"backend", required_argument, 'b', "-b, --backend name",
+	    "databricks (the only one)"},
+	{"backend-config", required_argument, 'c', "-c, --backend-config c",
+	    "cluster spec: a JSON file or JSON text (flat "
+	    "new_cluster,\n"
+	    "or {new_cluster, libraries})"},
+	{"entry-point", required_argument, 'e', "-e, --entry-point name",
+	    "entry point, or a .py/.sh file to run (main)"},
+	{"", required_argument, 'v', "-v REF",
+	    "git commit, branch or tag to run (mlflow run's "
+	    "--version)"},
+	{"param-list", required_argument, 'P', "-P, --param-list k=v",
+	    "a parameter (repeatable)"},
+	{"experiment-name", required_argument, OPT_EXPERIMENT_NAME, "    --experiment-name n",
+	    "experiment by workspace path (created when missing;\n"
+	    "MLFLOW_EXPERIMENT_NAME)"},
+	{"experiment-id", required_argument, OPT_EXPERIMENT_ID, "    --experiment-id id",
+	    "experiment by id (MLFLOW_EXPERIMENT_ID)"},
+	{"run-name", required_argument, OPT_RUN_NAME, "    --run-name name",
+	    "name of the MLflow run and the job run"},
+	{"run-id", required_argument, OPT_RUN_ID, "    --run-id id",
+	    "run in this existing MLflow run"},
+	{"env-manager", required_argument, OPT_ENV_MANAGER, "    --env-manager m",
+	    "env manager of the cluster's mlflow run (shell mode)"},
+	{"cluster-id", required_argument, OPT_CLUSTER_ID, "    --cluster-id id",
+	    "run on this all-purpose cluster (-c then only adds\n"
+	    "libraries); --start-cluster starts it when terminated"},
+	{"serverless", no_argument, OPT_SERVERLESS, "    --serverless",
+	    "run on serverless compute (python mode); -c then gives\n"
+	    "an environment spec {environment_version, dependencies}"},
+	{"environment-version", required_argument, OPT_ENV_VERSION, "    --environment-version v ",
+	    "serverless environment version (4)"},
+	{"code-dir", required_argument, OPT_CODE_DIR, "    --code-dir dir",
+	    "folder for the project tarball and the launcher "
+	    "(dbfs:/,\n"
+	    "/Volumes/, /Workspace/; default: MLflow's DBFS folder,\n"
+	    "for serverless ~/.mlflow-submit in workspace files)"},
+	{"mode", required_argument, OPT_MODE, "    --mode m",
+	    "shell (shell_command_task, runtimes < 13), python\n"
+	    "(spark_python_task), auto (by spark_version)"},
+	{"mlflow", required_argument, OPT_MLFLOW, "    --mlflow spec",
+	    "pypi requirement added for the cluster (mlflow; '' for "
+	    "none)"},
+	{"source", required_argument, OPT_SOURCE, "    --source dir",
+	    "the project the run records as its source (uri is a "
+	    "copy)"},
+	{"dry-run", no_argument, 'n', "-n, --dry-run",
+	    "check the project and build the tarball; send nothing"},
+	{"no-wait", no_argument, OPT_NO_WAIT, "    --no-wait",
+	    "return once the run is submitted"},
+	{"timeout", required_argument, OPT_TIMEOUT, "    --timeout secs",
+	    "stop waiting after secs: cancel the run, exit 3"},
+	{"json", no_argument, OPT_JSON, "    --json",
+	    "print one JSON document: run ids, URL, state, logs"},
+	{"quiet", no_argument, 'q', "-q, --quiet",
+	    "no state line"},
+	{"profile", required_argument, 'p', "-p, --profile name",
+	    "~/.databrickscfg profile "
+	    "(MLFLOW_TRACKING_URI=databricks://name)"},
+	{"verbose", no_argument, OPT_VERBOSE, "    --verbose",
+	    "trace HTTP on stderr (secrets redacted)"},
+	{"help", no_argument, 'h', "-h, --help",
+	    "print this help"},
+	{"version", optional_argument, OPT_VERSION, "    --version",
+	    "print the version"},
+	{"build-image", no_argument, OPT_BUILD_IMAGE, NULL, NULL},
+	{"docker-args", required_argument, 'A', NULL, NULL},
+	{"host", required_argument, OPT_HOST, NULL, NULL},
+	{"param", required_argument, 'P', NULL, NULL},
+	{"start-cluster", no_argument, OPT_START_CLUSTER, NULL, NULL},
+	{"storage-dir", required_argument, OPT_STORAGE_DIR, NULL, NULL},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static void
 usage(void)
 {
-	printf("usage: mlflow-submit [-nq] [-b databricks] [-c config] "
-	    "[-e entry] [-P name=value]...\n"
+	fputs("usage: mlflow-submit [-nq] [-b databricks] [-c config] [-e "
+	    "entry] [-P name=value]...\n"
 	    "                     [-v git-ref] [--experiment-name name | "
 	    "--experiment-id id]\n"
 	    "                     [--run-name name] [--env-manager m] "
@@ -49,70 +126,22 @@ usage(void)
 	    "                     [--no-wait] [--timeout secs] [--json] "
 	    "[-p profile] uri\n"
 	    "\n"
-	    "Run an MLflow project on a new Databricks job cluster and wait for "
-	    "it; a\n`mlflow run -b databricks ...` command line works with "
-	    "`mlflow run` replaced.\nuri: a directory, file:// or git URI "
-	    "(https, ssh), '#subdir' for a project\ninside it.\n"
-	    "\n"
-	    "  -b, --backend name      databricks (the only one)\n"
-	    "  -c, --backend-config c  cluster spec: a JSON file or JSON text "
-	    "(flat new_cluster,\n"
-	    "                          or {new_cluster, libraries})\n"
-	    "  -e, --entry-point name  entry point, or a .py/.sh file to run "
-	    "(main)\n"
-	    "  -v REF                  git commit, branch or tag to run "
-	    "(mlflow run's --version)\n"
-	    "  -P, --param-list k=v    a parameter (repeatable)\n"
-	    "      --experiment-name n experiment by workspace path (created "
-	    "when missing;\n"
-	    "                          MLFLOW_EXPERIMENT_NAME)\n"
-	    "      --experiment-id id  experiment by id (MLFLOW_EXPERIMENT_ID)\n"
-	    "      --run-name name     name of the MLflow run and the job run\n"
-	    "      --run-id id         run in this existing MLflow run\n"
-	    "      --env-manager m     env manager of the cluster's mlflow run "
-	    "(shell mode)\n"
-	    "      --cluster-id id     run on this all-purpose cluster (-c then "
-	    "only adds\n"
-	    "                          libraries); --start-cluster starts it "
-	    "when terminated\n"
-	    "      --serverless        run on serverless compute (python mode); "
-	    "-c then gives\n"
-	    "                          an environment spec "
-	    "{environment_version, dependencies}\n"
-	    "      --environment-version v  serverless environment version "
-	    "(4)\n"
-	    "      --code-dir dir      folder for the project tarball and the "
-	    "launcher (dbfs:/,\n"
-	    "                          /Volumes/, /Workspace/; default: "
-	    "MLflow's DBFS folder,\n"
-	    "                          for serverless ~/.mlflow-submit in "
-	    "workspace files)\n"
-	    "      --mode m            shell (shell_command_task, runtimes < 13), "
-	    "python\n"
-	    "                          (spark_python_task), auto (by "
-	    "spark_version)\n"
-	    "      --mlflow spec       pypi requirement added for the cluster "
-	    "(mlflow; '' for none)\n"
-	    "      --source dir        the project the run records as its source "
-	    "(uri is a copy)\n"
-	    "  -n, --dry-run           check the project and build the tarball; "
-	    "send nothing\n"
-	    "      --no-wait           return once the run is submitted\n"
-	    "      --timeout secs      stop waiting after secs: cancel the run, "
-	    "exit 3\n"
-	    "      --json              print one JSON document: run ids, URL, "
-	    "state, logs\n"
-	    "  -q, --quiet             no state line\n"
-	    "  -p, --profile name      ~/.databrickscfg profile "
-	    "(MLFLOW_TRACKING_URI=databricks://name)\n"
-	    "      --verbose           trace HTTP on stderr (secrets redacted)\n"
-	    "  -h, --help              print this help\n"
-	    "      --version           print the version\n"
-	    "\n"
-	    "Exit status: 0 success, 1 the run failed, 2 usage or project error "
-	    "(nothing\nsent), 3 timed out, 4 cancelled, 5 infrastructure error "
-	    "(internal error,\nlibrary installation), 6 API error, 130 "
-	    "interrupted (the run was cancelled), 77 authentication failed.\n");
+	    "Run an MLflow project on a new Databricks job cluster and "
+	    "wait for it; a\n"
+	    "`mlflow run -b databricks ...` command line works with "
+	    "`mlflow run` replaced.\n"
+	    "uri: a directory, file:// or git URI (https, ssh), '#subdir' "
+	    "for a project\n"
+	    "inside it.\n"
+	    "\n", stdout);
+	dbm_opts_help(stdout, opts, 26);
+	fputs("\n"
+	    "Exit status: 0 success, 1 the run failed, 2 usage or project "
+	    "error (nothing\n"
+	    "sent), 3 timed out, 4 cancelled, 5 infrastructure error "
+	    "(internal error,\n"
+	    "library installation), 6 API error, 130 interrupted (the run "
+	    "was cancelled), 77 authentication failed.\n", stdout);
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
@@ -186,46 +215,10 @@ static void
 parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
     struct dbm_auth_opts *ao, int *verbose)
 {
-	static const struct option longopts[] = {
-		{"backend", required_argument, NULL, 'b'},
-		{"backend-config", required_argument, NULL, 'c'},
-		{"build-image", no_argument, NULL, OPT_BUILD_IMAGE},
-		{"cluster-id", required_argument, NULL, OPT_CLUSTER_ID},
-		{"code-dir", required_argument, NULL, OPT_CODE_DIR},
-		{"environment-version", required_argument, NULL,
-		    OPT_ENV_VERSION},
-		{"docker-args", required_argument, NULL, 'A'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"entry-point", required_argument, NULL, 'e'},
-		{"env-manager", required_argument, NULL, OPT_ENV_MANAGER},
-		{"experiment-id", required_argument, NULL, OPT_EXPERIMENT_ID},
-		{"experiment-name", required_argument, NULL, OPT_EXPERIMENT_NAME},
-		{"help", no_argument, NULL, 'h'},
-		{"host", required_argument, NULL, OPT_HOST},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"mlflow", required_argument, NULL, OPT_MLFLOW},
-		{"mode", required_argument, NULL, OPT_MODE},
-		{"no-wait", no_argument, NULL, OPT_NO_WAIT},
-		{"param", required_argument, NULL, 'P'},
-		{"param-list", required_argument, NULL, 'P'},
-		{"profile", required_argument, NULL, 'p'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"run-id", required_argument, NULL, OPT_RUN_ID},
-		{"run-name", required_argument, NULL, OPT_RUN_NAME},
-		{"serverless", no_argument, NULL, OPT_SERVERLESS},
-		{"source", required_argument, NULL, OPT_SOURCE},
-		{"start-cluster", no_argument, NULL, OPT_START_CLUSTER},
-		{"storage-dir", required_argument, NULL, OPT_STORAGE_DIR},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"verbose", no_argument, NULL, OPT_VERBOSE},
-		{"version", optional_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
-	};
-	int c, version = 0;
+		int c, version = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "A:b:c:e:hnP:p:qv:", longopts,
-	    NULL)) != -1) {
+	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'A':
 		case OPT_BUILD_IMAGE:

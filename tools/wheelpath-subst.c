@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "opts.h"
 #include "mlproject.h"
 #include "pyenv.h"
 #include "subst.h"
@@ -23,35 +24,49 @@ enum { OPT_MANIFEST = 256, OPT_PROJECT, OPT_TYPE, OPT_VERSION };
 
 #define MAX_INPUT (64L * 1024 * 1024)
 
+/* The options, in the order --help lists them. */
+static const struct dbm_opt opts[] = {
+	{"in-place", no_argument, 'i', "-i, --in-place",
+	    "edit the files (atomically)"},
+	{"manifest", required_argument, OPT_MANIFEST, "    --manifest file",
+	    "a dbfs-put --json manifest ('-' for stdin)"},
+	{"dry-run", no_argument, 'n', "-n, --dry-run",
+	    "print the replacements, write nothing"},
+	{"output", required_argument, 'o', "-o, --output file",
+	    "write the result to file ('-' for stdout)"},
+	{"placeholder", required_argument, 'P', "-P, --placeholder token",
+	    "the placeholder (WHEELPATH)"},
+	{"project", required_argument, OPT_PROJECT, "    --project dir",
+	    "also the env file of the MLflow project in dir"},
+	{"type", required_argument, OPT_TYPE, "    --type type",
+	    "yaml, json or requirements (else from the name)"},
+	{"wheel", required_argument, 'w', "-w, --wheel path",
+	    "a wheel path (repeatable)"},
+	{"help", no_argument, 'h', "-h, --help",
+	    "print this help"},
+	{"version", no_argument, OPT_VERSION, "    --version",
+	    "print the version"},
+	{NULL, 0, 0, NULL, NULL},
+};
+
 static void
 usage(void)
 {
-	printf("usage: wheelpath-subst [-in] [-o out] [-P token] [-w wheel]... "
-	    "[--manifest file]\n"
+	fputs("usage: wheelpath-subst [-in] [-o out] [-P token] [-w "
+	    "wheel]... [--manifest file]\n"
 	    "                       [--type yaml|json|requirements] "
 	    "[--project dir] file ...\n"
 	    "\n"
-	    "Replace placeholders (default WHEELPATH; WHEELPATH:<dist> names "
-	    "a wheel) in\nconda/python_env YAML, cluster JSON and "
-	    "requirements files with wheel paths:\nPOSIX (/dbfs/...) in pip "
-	    "lines, URIs (dbfs:/...) under \"whl\" keys. Wheels come\nfrom -w, "
-	    "--manifest (dbfs-put --json) or stdin (one path a line, or a "
-	    "manifest).\n"
-	    "\n"
-	    "  -i, --in-place          edit the files (atomically)\n"
-	    "      --manifest file     a dbfs-put --json manifest ('-' for "
-	    "stdin)\n"
-	    "  -n, --dry-run           print the replacements, write nothing\n"
-	    "  -o, --output file       write the result to file ('-' for "
-	    "stdout)\n"
-	    "  -P, --placeholder token the placeholder (WHEELPATH)\n"
-	    "      --project dir       also the env file of the MLflow project "
-	    "in dir\n"
-	    "      --type type         yaml, json or requirements (else from "
-	    "the name)\n"
-	    "  -w, --wheel path        a wheel path (repeatable)\n"
-	    "  -h, --help              print this help\n"
-	    "      --version           print the version\n");
+	    "Replace placeholders (default WHEELPATH; WHEELPATH:<dist> "
+	    "names a wheel) in\n"
+	    "conda/python_env YAML, cluster JSON and requirements files "
+	    "with wheel paths:\n"
+	    "POSIX (/dbfs/...) in pip lines, URIs (dbfs:/...) under \"whl\" "
+	    "keys. Wheels come\n"
+	    "from -w, --manifest (dbfs-put --json) or stdin (one path a "
+	    "line, or a manifest).\n"
+	    "\n", stdout);
+	dbm_opts_help(stdout, opts, 26);
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
 }
 
@@ -176,23 +191,10 @@ struct opts {
 static void
 parse_args(int argc, char *argv[], struct opts *o)
 {
-	static const struct option longopts[] = {
-		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{"in-place", no_argument, NULL, 'i'},
-		{"manifest", required_argument, NULL, OPT_MANIFEST},
-		{"output", required_argument, NULL, 'o'},
-		{"placeholder", required_argument, NULL, 'P'},
-		{"project", required_argument, NULL, OPT_PROJECT},
-		{"type", required_argument, NULL, OPT_TYPE},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{"wheel", required_argument, NULL, 'w'},
-		{NULL, 0, NULL, 0},
-	};
-	struct dbm_err e;
+		struct dbm_err e;
 	int c, i, nfiles;
 
-	while ((c = getopt_long(argc, argv, "hino:P:w:", longopts, NULL)) != -1) {
+	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
 		switch (c) {
 		case 'h':
 			usage();
