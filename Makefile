@@ -8,6 +8,7 @@
 #   make deps       Debian packages and the cached Python virtualenv
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make check-sanitize     unit and CLI tiers under ASan, UBSan, LSan
+#   make help       this list
 
 VERSION = 0.1.0
 
@@ -230,7 +231,10 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: FORCE all test test-unit test-cli test-py test-py-san check check-sanitize deps deps-sys venv demo bench fuzz \
+help:
+	@sed -n '3,/^$$/s/^#   //p' Makefile
+
+.PHONY: FORCE all help test test-unit test-cli test-py test-py-san check check-sanitize deps deps-sys venv demo bench fuzz \
 	install uninstall clean
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)

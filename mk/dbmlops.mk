@@ -21,7 +21,7 @@
 #     dbmlops-run     all of the above
 #
 # Knobs (set before the include, in the environment or on the command line):
-#     DBMLOPS_BIN          directory of the tools, with a trailing / ('' = PATH)
+#     DBMLOPS_BIN          directory of the tools ('' = PATH)
 #     DBMLOPS_STATE        state and stamps                      (.dbmlops)
 #     DBMLOPS_PROJECT      the {project} of the templates (repository name)
 #     DBMLOPS_COMPUTE      where the project runs: new-cluster (a job
@@ -66,6 +66,10 @@ __dbmlops_included := 1
 __dbmlops_dir := $(dir $(lastword $(MAKEFILE_LIST)))
 
 DBMLOPS_BIN ?=
+# the directory with a trailing slash, given with one or without (the
+# value itself is used as it is: spaces in it are kept)
+__dbmlops_tools = $(if $(DBMLOPS_BIN),$(DBMLOPS_BIN)$(if $(filter %/,$(lastword \
+	$(DBMLOPS_BIN))),,/))
 DBMLOPS_STATE ?= .dbmlops
 DBMLOPS_COMPUTE ?= new-cluster
 DBMLOPS_EXPERIMENT ?= /Shared/{project}/{branch}
@@ -128,7 +132,7 @@ $(DBMLOPS_STATE)/.gitignore:
 # branch.env is rewritten only when its content differs, so what depends on
 # it is rebuilt only then.
 $(DBMLOPS_STATE)/branch.env: __dbmlops_force | $(DBMLOPS_STATE)/.gitignore
-	@'$(DBMLOPS_BIN)branch-name' --export $(__dbmlops_project) \
+	@'$(__dbmlops_tools)branch-name' --export $(__dbmlops_project) \
 	    -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
 	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' > '$@.tmp'
 	@if cmp -s '$@.tmp' '$@'; then rm -f '$@.tmp'; else mv '$@.tmp' '$@'; fi
@@ -160,7 +164,7 @@ dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp
 # new path (clusters cache libraries by path).
 $(DBMLOPS_STATE)/upload.json: $(DBMLOPS_STATE)/wheel.stamp \
     $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && '$(DBMLOPS_BIN)dbfs-put' -c --json \
+	$(__dbmlops_env) && '$(__dbmlops_tools)dbfs-put' -c --json \
 	    $(DBMLOPS_UPLOAD_FLAGS) '$(DBMLOPS_STATE)'/dist/*.whl \
 	    "$$DBMLOPS_WHEEL_DEST/" > '$@.tmp'
 	@mv '$@.tmp' '$@'
@@ -179,8 +183,8 @@ __dbmlops_compute = $(if $(__dbmlops_cluster_id),--cluster-id \
 	serverless,$(DBMLOPS_COMPUTE)),--serverless,-c \
 	'$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)'))
 # The tools' directory, absolute (recipes cd elsewhere), or '' for PATH.
-__dbmlops_bin = $$(if [ -n '$(DBMLOPS_BIN)' ]; then \
-	cd '$(DBMLOPS_BIN)' && pwd && echo /; fi | tr -d '\n')
+__dbmlops_bin = $$(if [ -n '$(__dbmlops_tools)' ]; then \
+	cd '$(__dbmlops_tools)' && pwd && echo /; fi | tr -d '\n')
 
 $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
     $(__dbmlops_mlproject_files)
@@ -199,7 +203,7 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
 dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && '$(DBMLOPS_BIN)mlflow-submit' -b databricks \
+	$(__dbmlops_env) && '$(__dbmlops_tools)mlflow-submit' -b databricks \
 	    $(__dbmlops_compute) --source '$(DBMLOPS_MLPROJECT)' \
 	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
 	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \

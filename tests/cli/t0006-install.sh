@@ -5,7 +5,7 @@
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${DBMLOPS_BIN:?}/.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 8
+plan 9
 # the build's own flags: a sanitizer build stays one
 SAN=$(grep -q fsanitize "$B/flags" 2>/dev/null && echo SANITIZE=1)
 M="make -s --no-print-directory -C $TOP B=$B $SAN"
@@ -36,4 +36,8 @@ kept=$(cd "$SCRATCH/shared" && find . -type f | sort | tr '\n' ' ')
 check "another package's files stay" "./mk/other.mk ./other/file " "$kept"
 test -x "$SCRATCH/p/bin/branch-name"
 check "uninstall took the programs from PREFIX/bin" 1 "$?"
+# make help lists the targets the Makefile's header names
+run make -s --no-print-directory -C "$TOP" help
+check "make help lists check, demo, install and help" "0 4" \
+    "$rc $(printf '%s\n' "$out" | grep -c '^make \(check\|demo\|install\|help\) ')"
 finish
