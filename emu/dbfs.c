@@ -748,4 +748,3 @@ emu_dbfs_raw(struct req *r)
 {
 	return strcmp(r->method, "POST") == 0 ? raw_post(r) : raw_get(r);
 }
-

@@ -411,4 +411,3 @@ emu_jobs_submit(struct req *q)
 	/* the 2.0 shape under /api/2.0/, else 2.1's (2.2 is 2.1's here) */
 	return jobs_submit(q, strncmp(q->path, "/api/2.0/", 9) != 0);
 }
-
