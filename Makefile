@@ -39,7 +39,11 @@ endif
 B = build
 TOOLS = branch-name dbfs-put wheelpath-subst mlflow-submit
 EMU = workspace-emu
-EMU_SRC = $(wildcard emu/*.c)
+# workspace-emu's floors: core/ (the server), svc/ (the services), jobs/,
+# and in emu/ itself main.c and routes.c, which wire them together.
+EMU_DIRS = emu emu/core emu/svc emu/jobs
+EMU_INC = $(EMU_DIRS:%=-I%)
+EMU_SRC = $(wildcard $(EMU_DIRS:%=%/*.c))
 EMU_OBJ = $(EMU_SRC:%.c=$(B)/%.o)
 LIB_SRC = $(wildcard lib/*.c lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(B)/%.o)
@@ -91,11 +95,11 @@ $(B)/tools/%.o: tools/%.c $(B)/flags
 
 $(B)/emu/%.o: emu/%.c $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(DBM_CPPFLAGS) -Iemu $(CPPFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(DBM_CPPFLAGS) $(EMU_INC) $(CPPFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/tests/unit/%.o: tests/unit/%.c $(B)/flags
 	@mkdir -p $(@D)
-	$(CC) $(DBM_CPPFLAGS) -Iemu $(CPPFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(CHECK_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(DBM_CPPFLAGS) $(EMU_INC) $(CPPFLAGS) $(LIB_CFLAGS) $(MHD_CFLAGS) $(CHECK_CFLAGS) $(DBM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libdbmlops.a: $(LIB_OBJ)
 	@rm -f $@
@@ -188,7 +192,7 @@ FUZZ_SEED ?=
 FUZZ_TARGETS = json subst mlproject request multipart
 FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
 __fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request multipart,$(1)),\
-	-Iemu -Itests/unit $(filter-out emu/main.c,$(EMU_SRC)) \
+	$(EMU_INC) -Itests/unit $(filter-out emu/main.c,$(EMU_SRC)) \
 	$(if $(filter multipart,$(1)),tests/unit/inproc.c) $(MHD_CFLAGS) $(MHD_LIBS))
 fuzz: $(B)/config.mk $(B)/gen/launch.h
 	@mkdir -p $(B)/fuzz

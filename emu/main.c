@@ -28,6 +28,7 @@
 #include "err.h"
 #include "opts.h"
 #include "jobs.h"
+#include "routes.h"
 #include "server.h"
 
 enum {
@@ -541,6 +542,7 @@ open_workspace(struct emu *e, const struct opts *o)
 	e->datadir = dbm_xstrdup(abs);
 	lock_datadir(e);
 	make_dirs(e);
+	emu_wire(e);
 	if (emu_oauth_init(e) < 0)
 		dbm_errx(1, "%s/emu.key: %s", e->datadir, strerror(errno));
 	emu_dbfs_init(e);

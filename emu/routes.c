@@ -1,14 +1,18 @@
 /*
- * workspace-emu's route table: which handler answers which method and
- * path, with what body handling and whether credentials are needed; every
- * endpoint is a line here (no module dispatches again). Routes are tried
- * in order on the canonical path (server.c); a prefix route hands the
- * handler the rest of the path, starting with its slash.
+ * workspace-emu's wiring of its services (svc/, jobs/) into the server
+ * (core/): the route table, which handler answers which method and path,
+ * with what body handling and whether credentials are needed (every
+ * endpoint is a line here; no module dispatches again), and which issued
+ * tokens are credentials. Routes are tried in order on the canonical path
+ * (server.c); a prefix route hands the handler the rest of the path,
+ * starting with its slash.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "emu.h"
 #include "api.h"
+#include "routes.h"
 
 static enum MHD_Result
 no_api(struct req *r)
@@ -123,25 +127,28 @@ static const struct route routes[] = {
 	{NULL, "/", PREFIX | PUBLIC, BODY_PROXY, emu_proxy, NULL},
 };
 
-const struct route *
-emu_route_find(const char *method, const char *path, const char **rest)
+/* Issued tokens that are workspace credentials: OAuth tokens (not refresh
+ * tokens), and Entra ID tokens for Azure Databricks with their management
+ * token (entra.c). */
+static int
+issued(struct emu *e, const char *tok, const char *mgmt, char **principal)
 {
-	size_t i, n;
-
-	for (i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
-		const struct route *rt = &routes[i];
-		int prefix = (rt->flags & ROUTE_PREFIX) != 0;
-
-		if (rt->method && strcmp(rt->method, method) != 0 &&
-		    !(strcmp(rt->method, "GET") == 0 &&
-		    strcmp(method, "HEAD") == 0))
-			continue;
-		n = strlen(rt->path);
-		if (prefix ? strncmp(path, rt->path, n) == 0 :
-		    strcmp(path, rt->path) == 0) {
-			*rest = path + (prefix ? n - 1 : n);
-			return rt;
-		}
+	if (!emu_oauth_check(e, tok, principal))
+		return 0;
+	if (strncmp(*principal, "refresh|", 8) == 0 ||
+	    (strncmp(*principal, "aad|", 4) == 0 &&
+	    !emu_entra_workspace(e, principal, mgmt))) {
+		free(*principal);
+		*principal = NULL;
+		return 0;
 	}
-	return NULL;
+	return 1;
+}
+
+void
+emu_wire(struct emu *e)
+{
+	e->routes = routes;
+	e->nroutes = sizeof(routes) / sizeof(*routes);
+	e->issued = issued;
 }

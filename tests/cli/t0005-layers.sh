@@ -5,7 +5,7 @@
 # workspace-emu's server knows no API, tools and handlers stay small.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 11
+plan 12
 
 # deps DIR...: "module dependency" lines from #include "x.h" in DIR/*.[ch]
 # (a module of lib/api/ is api/NAME; lib/'s other folders' by name alone)
@@ -26,7 +26,7 @@ for d in lib emu; do
 	if [ $d = lib ]; then
 		deps lib lib/base lib/net lib/api lib/upload lib/submit
 	else
-		deps emu
+		deps emu emu/core emu/svc emu/jobs
 	fi > "$SCRATCH/deps.$d"
 	if tsort "$SCRATCH/deps.$d" > /dev/null 2> "$SCRATCH/loop"; then
 		ok "$d: no circle among its modules"
@@ -89,13 +89,40 @@ check "lib/api: calls no engine" "" "$eng"
 loud=$(grep -ln '[(,] *stderr *)' "$TOP"/lib/*.c "$TOP"/lib/*/*.c | sed "s|$TOP/||" |
     grep -vx 'lib/base/err\.c\|lib/base/buf\.c')
 check "lib: only base/err.c writes stderr" "" "$loud"
-apis=$(grep -l '#include "\(api\|jobs\|jobs_int\)\.h"' "$TOP/emu/server.c" \
-    "$TOP/emu/reply.c" "$TOP/emu/reqlog.c" 2>/dev/null)
-check "emu: server, reply and the log include no API" "" "$apis"
-calls=$(grep -l 'emu_\(dbfs\|files\|workspace\|oauth\|proxy\|jobs_api\|scim\)' \
-    "$TOP/emu/server.c" "$TOP/emu/reply.c" 2>/dev/null)
-check "emu: server and reply call no handler by name" "" "$calls"
-long=$(for f in "$TOP"/emu/jobs*.c; do
+# workspace-emu's folders are floors too: core (the server, replies, the
+# store, the log), svc (the services), jobs; main.c and routes.c, in emu/
+# itself, wire them together. A file includes headers of its own floor
+# and those below (and lib/'s).
+efloor() {
+	case $1 in core) echo 1 ;; svc) echo 2 ;; jobs) echo 3 ;; top) echo 4 ;; esac
+}
+ewhere() {
+	for d in core svc jobs; do
+		[ -f "$TOP/emu/$d/$1.h" ] && { echo $d; return; }
+	done
+	[ -f "$TOP/emu/$1.h" ] && echo top
+}
+up=$(for d in core svc jobs top; do
+	dir=$TOP/emu/$d
+	[ $d = top ] && dir=$TOP/emu
+	for f in "$dir"/*.c "$dir"/*.h; do
+		sed -n 's/^#include "\([a-z_/]*\)\.h".*/\1/p' "$f" |
+		while read -r h; do
+			w=$(ewhere "$h")
+			[ -n "$w" ] || continue		# lib/'s
+			[ "$(efloor "$w")" -le "$(efloor $d)" ] || echo "${f#"$TOP"/}:$h"
+		done
+	done
+done | sort -u | tr '\n' ' ')
+check "emu: each folder includes its own floor and those below" "" "$up"
+# the server knows no API: core names no handler, and finds routes and
+# issued tokens through what emu_wire gave it
+calls=$(grep -l 'emu_\(dbfs\|files\|workspace\|oauth\|entra\|proxy\|jobs\|scim\|cluster\)' \
+    "$TOP"/emu/core/*.c 2>/dev/null | sed "s|$TOP/||")
+check "emu: core calls no service by name" "" "$calls"
+n=$(ls "$TOP"/emu/*.c | wc -l)
+check "emu: only main.c and routes.c outside the floors" "2" "$n"
+long=$(for f in "$TOP"/emu/jobs/*.c; do
 	n=$(wc -l < "$f"); [ "$n" -le 600 ] || echo "$(basename "$f"):$n"
 done)
 check "emu: no jobs file over 600 lines" "" "$long"

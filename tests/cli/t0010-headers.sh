@@ -1,16 +1,17 @@
 #!/bin/sh
-# Every header of lib/ (each folder) and emu/ compiles on its own, first in a
+# Every header of lib/ and emu/ (each folder) compiles on its own, first in a
 # unit: it includes what it uses. make test-cli passes the compiler and the
 # flags of the build (TEST_CC, TEST_CPPFLAGS).
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 7
+plan 10
 
 cc=${TEST_CC:-cc}
 flags="-std=c11 -D_XOPEN_SOURCE=700 -DDBM_VERSION=\"0\" -I$TOP/lib \
 -I$TOP/lib/base -I$TOP/lib/net -I$TOP/lib/upload -I$TOP/lib/submit -I$TOP/emu \
+-I$TOP/emu/core -I$TOP/emu/svc -I$TOP/emu/jobs \
 ${TEST_CPPFLAGS:-}"
-for d in lib lib/base lib/net lib/api lib/upload lib/submit emu; do
+for d in lib lib/base lib/net lib/api lib/upload lib/submit emu emu/core emu/svc emu/jobs; do
 	bad=
 	for h in "$TOP/$d"/*.h; do
 		printf '#include "%s"\n' "$h" > "$SCRATCH/h.c"

@@ -10,6 +10,7 @@
 
 #include "emu.h"
 #include "api.h"
+#include "routes.h"
 #include "server.h"
 #include "jobs_int.h"
 
@@ -28,6 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *msg = NULL;
 
 	e.datadir = "/nonexistent/fuzz-data";
+	emu_wire(&e);
 	emu_canon_path(path);
 	again = dbm_xstrdup(path);
 	emu_canon_path(again);
@@ -36,8 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (path[0] == '/' && (strstr(path, "/../") || strstr(path, "//") ||
 	    strstr(path, "/./")))
 		abort();
-	emu_route_find("GET", path, &rest);
-	emu_route_find("POST", path, &rest);
+	emu_route_find(&e, "GET", path, &rest);
+	emu_route_find(&e, "POST", path, &rest);
 	disk = store_map(&e, plen % 2 ? ROOT_DBFS : ROOT_WORKSPACE, path,
 	    &canon, &why);
 	if (disk && strncmp(disk, e.datadir, strlen(e.datadir)) != 0)

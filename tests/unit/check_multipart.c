@@ -1,11 +1,11 @@
-/* workspace-emu's streaming multipart/form-data parser (emu/multipart.c):
+/* workspace-emu's streaming multipart/form-data parser (emu/core/multipart.c):
  * the parts of bodies as curl, requests and Go write them, the same
  * whatever pieces the body arrives in, and malformed bodies refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../emu/multipart.h"
+#include "multipart.h"
 #include "buf.h"
 #include "unit.h"
 

@@ -19,6 +19,7 @@
 #include "emu.h"
 #include "api.h"
 #include "inproc.h"
+#include "routes.h"
 #include "server.h"
 
 static struct emu e;
@@ -84,6 +85,7 @@ inproc_emu(const char *token)
 	}
 	if ((e.log = fopen(logpath, "a")) == NULL || emu_oauth_init(&e) < 0)
 		abort();
+	emu_wire(&e);
 	emu_dbfs_init(&e);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);

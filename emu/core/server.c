@@ -75,6 +75,30 @@ sleep_ms(long ms)
 		;
 }
 
+const struct route *
+emu_route_find(const struct emu *e, const char *method, const char *path,
+    const char **rest)
+{
+	size_t i, n;
+
+	for (i = 0; i < e->nroutes; i++) {
+		const struct route *rt = &e->routes[i];
+		int prefix = (rt->flags & ROUTE_PREFIX) != 0;
+
+		if (rt->method && strcmp(rt->method, method) != 0 &&
+		    !(strcmp(rt->method, "GET") == 0 &&
+		    strcmp(method, "HEAD") == 0))
+			continue;
+		n = strlen(rt->path);
+		if (prefix ? strncmp(path, rt->path, n) == 0 :
+		    strcmp(path, rt->path) == 0) {
+			*rest = path + (prefix ? n - 1 : n);
+			return rt;
+		}
+	}
+	return NULL;
+}
+
 /* First call for a request: route, authenticate, pick a fault. */
 static enum MHD_Result
 begin(struct req *r, int *done)
@@ -88,7 +112,7 @@ begin(struct req *r, int *done)
 
 	*done = 0;
 	emu_canon_path(r->path);
-	r->route = emu_route_find(r->method, r->path, &rest);
+	r->route = emu_route_find(e, r->method, r->path, &rest);
 	r->rest = rest;
 	if (r->route && !(r->route->flags & ROUTE_PUBLIC)) {
 		hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,

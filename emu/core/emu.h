@@ -31,6 +31,8 @@ struct emu_client {
 	char *id, *secret;
 };
 
+struct route;
+
 struct emu {
 	char *datadir;		/* absolute */
 	char url[128];		/* http://127.0.0.1:PORT */
@@ -63,6 +65,13 @@ struct emu {
 	const char *hold_dir;	/* where held requests show (faults_hold) */
 	atomic_int stopping;	/* set once the server is stopping */
 	int verbose;
+	/* what the services give the server (routes.c, emu_wire) */
+	const struct route *routes;	/* tried in order */
+	size_t nroutes;
+	/* 1 if tok is a credential the services issued, *principal then
+	 * malloc'd (personal access tokens are checked before) */
+	int (*issued)(struct emu *e, const char *tok, const char *mgmt,
+	    char **principal);
 };
 
 enum body_mode {
@@ -102,10 +111,10 @@ struct route {
 	const struct emu_form *form;	/* BODY_FORM */
 };
 
-/* The route for a canonical request path (routes.c); *rest gets the path
- * after a prefix route's prefix, from its slash. */
-const struct route *emu_route_find(const char *method, const char *path,
-    const char **rest);
+/* The route of e->routes for a canonical request path (server.c); *rest
+ * gets the path after a prefix route's prefix, from its slash. */
+const struct route *emu_route_find(const struct emu *e, const char *method,
+    const char *path, const char **rest);
 
 /* Where an API path lives under the data directory (dbfs/, workspace/). */
 enum store_root { ROOT_DBFS, ROOT_WORKSPACE };
@@ -208,7 +217,8 @@ void store_names_free(char **names);
 
 /* 1 if the Authorization header value hdr carries a credential this
  * workspace accepts, *principal then getting who it stands for (malloc'd);
- * *sent tells whether a bearer token was sent (auth.c). */
+ * *sent tells whether a bearer token was sent (auth.c: a personal access
+ * token, else e->issued). */
 int emu_auth_bearer(struct emu *e, const char *hdr, const char *mgmt,
     int *sent, char **principal);
 

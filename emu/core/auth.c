@@ -1,18 +1,15 @@
 /*
  * workspace-emu's credential check, made once per request before dispatch:
- * a bearer token is one of the configured personal access tokens or an
- * OAuth token this emulator issued (oauth.c). Tokens act as the
- * workspace user (--user-name); OAuth tokens as their service principal,
- * named by its client id (application id), as on the real service; Entra
- * ID tokens for Azure Databricks as theirs (entra.c checks them and the
- * management token beside them).
+ * a bearer token is one of the configured personal access tokens or a
+ * token the services issued (e->issued: OAuth and Entra ID tokens, see
+ * routes.c). Personal access tokens act as the workspace user
+ * (--user-name); issued tokens as their principal.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "emu.h"
-#include "api.h"
 
 int
 emu_auth_bearer(struct emu *e, const char *hdr, const char *mgmt, int *sent,
@@ -41,16 +38,5 @@ emu_auth_bearer(struct emu *e, const char *hdr, const char *mgmt, int *sent,
 			return 1;
 		}
 	}
-	if (!emu_oauth_check(e, tok, principal))
-		return 0;
-	/* issued tokens that are not workspace credentials: a refresh
-	 * token, or an Entra ID token for another resource */
-	if (strncmp(*principal, "refresh|", 8) == 0 ||
-	    (strncmp(*principal, "aad|", 4) == 0 &&
-	    !emu_entra_workspace(e, principal, mgmt))) {
-		free(*principal);
-		*principal = NULL;
-		return 0;
-	}
-	return 1;
+	return e->issued != NULL && e->issued(e, tok, mgmt, principal);
 }
