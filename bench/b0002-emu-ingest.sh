@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 echo bench-token > "$tmp/tok"
 "$BIN/workspace-emu" -d "$tmp/data" -l 127.0.0.1:0 --token-file "$tmp/tok" \
-    --url-file "$tmp/url" >/dev/null &
+    --url-file "$tmp/url" --legacy-dbfs --volume b.e.n >/dev/null &
 pid=$!
 while [ ! -s "$tmp/url" ]; do sleep 0.05; done
 url=$(cat "$tmp/url")

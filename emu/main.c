@@ -39,7 +39,7 @@ enum {
 	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN,
 	OPT_ADO_TOKEN_FILE, OPT_ADO_SUBJECT, OPT_ENTRA_FILE, OPT_REFRESH_FILE,
 	OPT_FILES_PUT_MAX,
-	OPT_CLUSTER,
+	OPT_CLUSTER, OPT_LEGACY_DBFS, OPT_SERVERLESS_ONLY, OPT_VOLUME,
 };
 
 /* The options, in the order --help lists them. */
@@ -108,6 +108,12 @@ static const struct dbm_opt opts[] = {
 	    "job runs executing at once; more wait QUEUED (2)"},
 	{"max-connections", required_argument, OPT_MAX_CONN, "    --max-connections n ",
 	    "connections served at once; more are refused (256)"},
+	{"legacy-dbfs", no_argument, OPT_LEGACY_DBFS, "    --legacy-dbfs",
+	    "an older workspace: the DBFS root and runtimes before 13.3"},
+	{"serverless-only", no_argument, OPT_SERVERLESS_ONLY, "    --serverless-only",
+	    "no classic compute (new_cluster, clusters), as Free Edition"},
+	{"volume", required_argument, OPT_VOLUME, "    --volume c.s.v",
+	    "a Unity Catalog volume to have (catalog, schema made too)"},
 	{"cluster", required_argument, OPT_CLUSTER, "    --cluster id:state[:name] ",
 	    "an all-purpose cluster, RUNNING or TERMINATED"},
 	{"cluster-dir", required_argument, OPT_CLUSTER_DIR, "    --cluster-dir dir",
@@ -312,6 +318,8 @@ struct opts {
 	struct emu_fed_opts fed;
 	const char *entra, *refresh_file;
 	const char *python, *cluster;
+	const char **volumes;
+	int nvolumes;
 	unsigned long seed;
 	int max_runs;
 	char host[64];
@@ -377,6 +385,17 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 		case OPT_CLUSTER:
 			if (emu_cluster_add(e, optarg, &why) < 0)
 				dbm_usage_error("--cluster '%s': %s", optarg, why);
+			break;
+		case OPT_LEGACY_DBFS:
+			e->legacy_dbfs = 1;
+			break;
+		case OPT_SERVERLESS_ONLY:
+			e->serverless_only = 1;
+			break;
+		case OPT_VOLUME:
+			o->volumes = dbm_xrealloc(o->volumes, (size_t)(o->nvolumes +
+			    1) * sizeof(*o->volumes));
+			o->volumes[o->nvolumes++] = optarg;
 			break;
 		case OPT_CLUSTER_DIR:
 			o->cluster = optarg;
@@ -546,6 +565,10 @@ open_workspace(struct emu *e, const struct opts *o)
 	if (emu_oauth_init(e) < 0)
 		dbm_errx(1, "%s/emu.key: %s", e->datadir, strerror(errno));
 	emu_dbfs_init(e);
+	for (int i = -1; i < o->nvolumes; i++)
+		if (emu_uc_seed(e, i < 0 ? NULL : o->volumes[i], &why) < 0)
+			dbm_errx(1, i < 0 ? "Unity Catalog: %s%s" :
+			    "--volume %s: %s", i < 0 ? "" : o->volumes[i], why);
 	if (emu_federation_init(e, &o->fed, &why) < 0 ||
 	    emu_entra_init(e, o->entra, &why) < 0 ||
 	    emu_oauth_refresh_init(e, o->refresh_file, &why) < 0)

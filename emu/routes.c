@@ -55,6 +55,21 @@ static const struct route routes[] = {
 	/* MLflow's raw DBFS paths */
 	{"POST", "/dbfs/", PREFIX, BODY_FILE, emu_dbfs_raw, NULL},
 	{"GET", "/dbfs/", PREFIX, BODY_NONE, emu_dbfs_raw, NULL},
+	/* Unity Catalog (section 15) */
+#define UC "/api/2.1/unity-catalog/"
+	{"POST", UC "catalogs", JSON, BODY_JSON, emu_uc_catalogs, NULL},
+	{"GET", UC "catalogs", EXACT, BODY_JSON, emu_uc_catalogs, NULL},
+	{"GET", UC "catalogs/", PREFIX, BODY_JSON, emu_uc_catalog, NULL},
+	{"DELETE", UC "catalogs/", PREFIX, BODY_JSON, emu_uc_catalog, NULL},
+	{"POST", UC "schemas", JSON, BODY_JSON, emu_uc_schemas, NULL},
+	{"GET", UC "schemas", EXACT, BODY_JSON, emu_uc_schemas, NULL},
+	{"GET", UC "schemas/", PREFIX, BODY_JSON, emu_uc_schema, NULL},
+	{"DELETE", UC "schemas/", PREFIX, BODY_JSON, emu_uc_schema, NULL},
+	{"POST", UC "volumes", JSON, BODY_JSON, emu_uc_volumes, NULL},
+	{"GET", UC "volumes", EXACT, BODY_JSON, emu_uc_volumes, NULL},
+	{"GET", UC "volumes/", PREFIX, BODY_JSON, emu_uc_volume, NULL},
+	{"DELETE", UC "volumes/", PREFIX, BODY_JSON, emu_uc_volume, NULL},
+#undef UC
 	{"PUT", "/api/2.0/fs/files/", PREFIX, BODY_FILE, emu_files, NULL},
 	/* multipart uploads: the actions, the part URLs, the parts */
 	{"POST", "/api/2.0/fs/files/", PREFIX, BODY_JSON, emu_files_mpu, NULL},

@@ -30,8 +30,16 @@
 #                          files), or cluster:<id> (an all-purpose cluster,
 #                          started when terminated)          (new-cluster)
 #     DBMLOPS_EXPERIMENT   experiment template      (/Shared/{project}/{branch})
-#     DBMLOPS_WHEEL_DIR    wheel folder template    (dbfs:/wheels/{branch};
-#                          serverless: /Workspace/Shared/wheels/{branch})
+#     DBMLOPS_WORKSPACE    new (an account's workspace of today: no DBFS
+#                          root, runtimes from 13.3 LTS) or legacy (one
+#                          that still has them)                  (new)
+#     DBMLOPS_WHEEL_DIR    wheel folder template (workspace files, which
+#                          runtimes from 13.3 LTS and serverless install
+#                          from: /Workspace/Shared/wheels/{branch}; with
+#                          DBMLOPS_WORKSPACE=legacy on a cluster, the DBFS
+#                          root: dbfs:/wheels/{branch}); a volume's folder
+#                          such as /Volumes/main/ml/wheels/{branch} works
+#                          too
 #     DBMLOPS_WHEEL_SRC    Python package to build              (.)
 #     DBMLOPS_PYTHON       python that builds it                (python3)
 #     DBMLOPS_MLPROJECT    MLflow project directory             (.)
@@ -73,8 +81,10 @@ __dbmlops_tools = $(if $(DBMLOPS_BIN),$(DBMLOPS_BIN)$(if $(filter %/,$(lastword 
 DBMLOPS_STATE ?= .dbmlops
 DBMLOPS_COMPUTE ?= new-cluster
 DBMLOPS_EXPERIMENT ?= /Shared/{project}/{branch}
-DBMLOPS_WHEEL_DIR ?= $(if $(filter serverless,$(strip \
-	$(DBMLOPS_COMPUTE))),/Workspace/Shared/wheels/{branch},dbfs:/wheels/{branch})
+DBMLOPS_WORKSPACE ?= new
+DBMLOPS_WHEEL_DIR ?= $(if $(and $(filter legacy,$(strip $(DBMLOPS_WORKSPACE))),\
+	$(filter-out serverless,$(strip $(DBMLOPS_COMPUTE)))),dbfs:/wheels/{branch},\
+	/Workspace/Shared/wheels/{branch})
 DBMLOPS_WHEEL_SRC ?= .
 DBMLOPS_PYTHON ?= python3
 DBMLOPS_MLPROJECT ?= .
@@ -86,7 +96,7 @@ DBMLOPS_PARAMS ?=
 DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
 
-__dbmlops_knobs = BIN STATE PROJECT COMPUTE EXPERIMENT WHEEL_DIR WHEEL_SRC \
+__dbmlops_knobs = BIN STATE PROJECT COMPUTE WORKSPACE EXPERIMENT WHEEL_DIR WHEEL_SRC \
 	PYTHON MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
 	SUBMIT_FLAGS UPLOAD_FLAGS
 $(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
@@ -111,7 +121,8 @@ endif
 # A path as a make prerequisite: spaces escaped.
 __dbmlops_esc = $(subst $(__dbmlops_space),\$(__dbmlops_space),$(1))
 __dbmlops_project = $(if $(DBMLOPS_PROJECT),--project '$(DBMLOPS_PROJECT)')
-__dbmlops_env = . '$(DBMLOPS_STATE)/branch.env'
+__dbmlops_env = . '$(DBMLOPS_STATE)/branch.env' && \
+	DBMLOPS_WORKSPACE='$(DBMLOPS_WORKSPACE)' && export DBMLOPS_WORKSPACE
 # find(1) output as prerequisites: one a line, spaces escaped
 __dbmlops_find = $(shell find $(1) 2>/dev/null | sed 's/ /\\ /g')
 __dbmlops_wheel_srcs = $(call __dbmlops_find,'$(DBMLOPS_WHEEL_SRC)' \

@@ -52,10 +52,20 @@ fi
 # a throwaway token: in a file, never on a command line
 "$py" -c 'import secrets; print("dapi" + secrets.token_hex(16))' > "$state/token"
 chmod 600 "$state/token"
+# DBMLOPS_WORKSPACE=legacy: a workspace that still has the DBFS root and
+# old runtimes, and the seed's flow on it (10.3, dbfs:/wheels, shell mode)
+kind=
+case ${DBMLOPS_WORKSPACE:-new} in
+new) ;;
+legacy) kind=--legacy-dbfs
+	export DBMLOPS_CLUSTER=${DBMLOPS_CLUSTER:-cluster-legacy.json} ;;
+*) echo "demo: DBMLOPS_WORKSPACE=$DBMLOPS_WORKSPACE: expected new or legacy" >&2
+	exit 2 ;;
+esac
 "$bin/workspace-emu" -d "$state/workspace" -l 127.0.0.1:0 \
     --token-file "$state/token" --mlflow-url "$mlflow" \
     --python "$py" --url-file "$state/url" --log "$state/requests.jsonl" \
-    --cluster "demo-cluster:TERMINATED:demo all-purpose cluster" \
+    --cluster "demo-cluster:TERMINATED:demo all-purpose cluster" $kind \
     > /dev/null 2> "$state/emu.log" &
 emu_pid=$!
 i=0
@@ -68,7 +78,7 @@ DATABRICKS_HOST=$(cat "$state/url")
 DATABRICKS_TOKEN=$(cat "$state/token")
 export DATABRICKS_HOST DATABRICKS_TOKEN
 unset DATABRICKS_CONFIG_PROFILE DATABRICKS_CLIENT_ID DATABRICKS_CLIENT_SECRET
-echo "demo: workspace at $DATABRICKS_HOST, compute ${DBMLOPS_COMPUTE:-new-cluster}"
+echo "demo: ${DBMLOPS_WORKSPACE:-new} workspace at $DATABRICKS_HOST, compute ${DBMLOPS_COMPUTE:-new-cluster}"
 
 # outside a git checkout (a tarball), name the branch
 "$bin/branch-name" > /dev/null 2>&1 || export DBMLOPS_BRANCH=demo

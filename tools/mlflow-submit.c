@@ -26,6 +26,7 @@ enum {
 	OPT_EXPERIMENT_NAME, OPT_HOST, OPT_JSON, OPT_MLFLOW, OPT_MODE,
 	OPT_NO_WAIT, OPT_RUN_ID, OPT_RUN_NAME, OPT_SOURCE, OPT_STORAGE_DIR,
 	OPT_CLUSTER_ID, OPT_START_CLUSTER, OPT_CODE_DIR, OPT_ENV_VERSION,
+	OPT_WORKSPACE,
 	OPT_SERVERLESS,
 	OPT_TIMEOUT, OPT_VERBOSE, OPT_VERSION,
 };
@@ -75,8 +76,11 @@ static const struct dbm_opt opts[] = {
 	{"code-dir", required_argument, OPT_CODE_DIR, "    --code-dir dir",
 	    "folder for the project tarball and the launcher "
 	    "(dbfs:/,\n"
-	    "/Volumes/, /Workspace/; default: MLflow's DBFS folder,\n"
-	    "for serverless ~/.mlflow-submit in workspace files)"},
+	    "/Volumes/, /Workspace/; default: ~/.mlflow-submit in\n"
+	    "workspace files; in shell mode MLflow's DBFS folder)"},
+	{"workspace", required_argument, OPT_WORKSPACE, "    --workspace kind",
+	    "new (no DBFS root, runtimes from 13.3 LTS) or legacy\n"
+	    "($DBMLOPS_WORKSPACE, else new)"},
 	{"mode", required_argument, OPT_MODE, "    --mode m",
 	    "shell (shell_command_task, runtimes < 13), python\n"
 	    "(spark_python_task), auto (by spark_version)"},
@@ -183,6 +187,16 @@ backend(struct dbm_submit_opts *o, const char *arg)
 }
 
 /* The MLflow variables mlflow run reads, where no option said otherwise. */
+static const char *workspace_opt;	/* --workspace */
+
+static void
+workspace_kind(struct dbm_submit_opts *o, const char *what, const char *v)
+{
+	if (strcmp(v, "new") != 0 && strcmp(v, "legacy") != 0)
+		dbm_usage_error("%s '%s': expected new or legacy", what, v);
+	o->legacy_workspace = strcmp(v, "legacy") == 0;
+}
+
 static void
 from_environment(struct dbm_submit_opts *o, struct dbm_auth_opts *ao)
 {
@@ -205,6 +219,10 @@ from_environment(struct dbm_submit_opts *o, struct dbm_auth_opts *ao)
 			    v);
 		}
 	}
+	if (workspace_opt)	/* the option wins over the environment */
+		workspace_kind(o, "--workspace", workspace_opt);
+	else if ((v = getenv("DBMLOPS_WORKSPACE")) != NULL && *v)
+		workspace_kind(o, "DBMLOPS_WORKSPACE", v);
 	if ((v = getenv("DBMLOPS_POLL_MAX")) != NULL)
 		o->poll_max = atol(v);
 	if ((v = getenv("DBMLOPS_LOG_INTERVAL")) != NULL)
@@ -230,6 +248,9 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 			break;
 		case 'c':
 			o->backend_config = optarg;
+			break;
+		case OPT_WORKSPACE:
+			workspace_opt = optarg;
 			break;
 		case OPT_CODE_DIR:
 			o->code_dir = optarg;

@@ -63,6 +63,10 @@ struct emu {
 	long handle_idle;	/* seconds before a DBFS handle expires */
 	unsigned max_conn;	/* connections (threads) at once */
 	const char *hold_dir;	/* where held requests show (faults_hold) */
+	/* what kind of workspace (PROTOCOL.md section 15): a new account's
+	 * by default (no DBFS root, runtimes from 13.3 LTS) */
+	int legacy_dbfs;	/* the DBFS root and old runtimes allowed */
+	int serverless_only;	/* no classic compute (Free Edition) */
 	atomic_int stopping;	/* set once the server is stopping */
 	int verbose;
 	/* what the services give the server (routes.c, emu_wire) */

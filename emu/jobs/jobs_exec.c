@@ -65,7 +65,10 @@ jobs_map_paths(struct emu *e, const char *taskdir, const char *s)
 			if (strncmp(p, m[i].from, n) == 0 && boundary(s, p)) {
 				dbm_buf_adds(&b, m[i].root[0] == 'D' ? e->datadir :
 				    taskdir);
-				dbm_buf_adds(&b, m[i].sub);
+				/* no DBFS root: its paths lead nowhere */
+				dbm_buf_adds(&b, !e->legacy_dbfs && strcmp(m[i].sub,
+				    "/dbfs/") == 0 ? "/dbfs-root-disabled/" :
+				    m[i].sub);
 				p += n;
 				break;
 			}
@@ -466,7 +469,7 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", t->setup_error);
 		goto out;
 	}
-	if ((err = jobs_serverless_file_error(t)) != NULL) {
+	if ((err = jobs_serverless_file_error(e, t)) != NULL) {
 		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
 		    "CLIENT_ERROR", err);
 		goto out;

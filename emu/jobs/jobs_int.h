@@ -97,7 +97,7 @@ int jobs_environments_check(const struct dbm_json *j, char **why);
  * its libraries (requirement lines). 0 for other tasks. */
 int jobs_serverless_task(const struct dbm_json *j, int obj, struct task *t,
     char **why);
-char *jobs_serverless_file_error(const struct task *t);
+char *jobs_serverless_file_error(struct emu *e, const struct task *t);
 
 
 /* jobs_store.c: persistence (save with jobs->mu held) */

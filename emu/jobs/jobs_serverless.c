@@ -215,22 +215,27 @@ jobs_serverless_task(const struct dbm_json *j, int obj, struct task *t,
 	return 0;
 }
 
-/* A serverless task's file on the DBFS root: the message, or NULL. */
+/* A task's file on the DBFS root where the task cannot read it (serverless,
+ * or a workspace without the DBFS root): the message, or NULL. */
 char *
-jobs_serverless_file_error(const struct task *t)
+jobs_serverless_file_error(struct emu *e, const struct task *t)
 {
 	struct dbm_json j;
 	struct dbm_err je;
 	struct dbm_buf b = DBM_BUF_INIT;
 	char *f;
 
-	if (t->env_key == NULL || strcmp(t->kind, "spark_python_task") != 0 ||
+	if ((t->env_key == NULL && e->legacy_dbfs) ||
+	    strcmp(t->kind, "spark_python_task") != 0 ||
 	    dbm_json_parse(&j, t->task_json, strlen(t->task_json), "task",
 	    &je) < 0)
 		return NULL;
 	f = dbm_json_get_str(&j, "python_file");
 	dbm_json_free(&j);
-	if (f && dbfs_root(f) == f)
+	if (f && dbfs_root(f) == f && t->env_key == NULL)
+		dbm_buf_printf(&b, "python_file %s: Public DBFS root is "
+		    "disabled. Access is denied on path: %s", f, f + 5);
+	else if (f && dbfs_root(f) == f)
 		dbm_buf_printf(&b, "python_file %s: the DBFS root is not "
 		    "accessible from serverless compute; use workspace files "
 		    "(/Workspace/...) or a Unity Catalog volume (/Volumes/...)",

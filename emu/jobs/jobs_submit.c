@@ -45,6 +45,56 @@ raw_dup(const struct dbm_json *j, int t)
 	return dbm_xstrndup(p, n);
 }
 
+/* The spark_version string at t when it names a runtime before 13.3
+ * (malloc'd), else NULL: "12.2.x-scala2.12", "10.4.x-cpu-ml-scala2.12". */
+static char *
+old_runtime(const struct dbm_json *j, int t)
+{
+	char *v = dbm_json_strdup(j, t), *end;
+	long major, minor = 0;
+
+	if (v == NULL)
+		return NULL;
+	major = strtol(v, &end, 10);
+	if (end != v && *end == '.')
+		minor = strtol(end + 1, NULL, 10);
+	if (end == v || major > 13 || (major == 13 && minor >= 3)) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* On a workspace without the DBFS root, a classic task's library there
+ * fails its installation at start (PROTOCOL.md section 15): the message,
+ * or NULL. */
+static char *
+dbfs_library(const struct dbm_json *j, int libs)
+{
+	static const char *const kinds[] = {"whl", "egg", "jar",
+		"requirements"};
+	struct dbm_buf b = DBM_BUF_INIT;
+	int i, n = libs >= 0 ? dbm_json_count(j, libs) : 0;
+	size_t k;
+
+	for (i = 0; i < n && b.len == 0; i++)
+		for (k = 0; k < sizeof(kinds) / sizeof(*kinds); k++) {
+			char *v = dbm_json_strdup(j, dbm_json_member(j,
+			    dbm_json_elem(j, libs, i), kinds[k]));
+
+			if (v && strncmp(v, "dbfs:/", 6) == 0 &&
+			    strncmp(v + 6, "Volumes/", 8) != 0 && b.len == 0)
+				dbm_buf_printf(&b, "Library installation failed "
+				    "for library due to user error. Error "
+				    "messages: Public DBFS root is disabled. "
+				    "Access is denied on path: %s (install "
+				    "libraries from a Unity Catalog volume or "
+				    "workspace files)", v + 5);
+			free(v);
+		}
+	return b.len ? dbm_buf_detach(&b) : NULL;
+}
+
 /* The compute of a task (PROTOCOL.md section 4): exactly one of
  * new_cluster, existing_cluster_id, job_cluster_key, environment_key; a
  * new cluster names its runtime, its node type (or an instance pool or a
@@ -57,6 +107,7 @@ compute_error(struct emu *e, const struct dbm_json *j, int obj)
 	struct dbm_buf b = DBM_BUF_INIT;
 	size_t i, n = 0;
 	int nc = dbm_json_member(j, obj, "new_cluster");
+	char *old;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
 		n += dbm_json_member(j, obj, kinds[i]) >= 0;
@@ -66,6 +117,12 @@ compute_error(struct emu *e, const struct dbm_json *j, int obj)
 	if (n > 1)
 		return dbm_xstrdup("Only one of new_cluster, existing_cluster_id, "
 		    "job_cluster_key or environment_key may be specified.");
+	if (e->serverless_only && dbm_json_member(j, obj, "environment_key") <
+	    0)
+		return dbm_xstrdup("Only serverless compute is available in "
+		    "this workspace: new_cluster, existing_cluster_id and "
+		    "job_cluster_key are not supported; give the task an "
+		    "environment_key (and the run its environments)");
 	if (nc < 0) {
 		char *id = dbm_json_strdup(j, dbm_json_member(j, obj,
 		    "existing_cluster_id"));
@@ -80,7 +137,14 @@ compute_error(struct emu *e, const struct dbm_json *j, int obj)
 	if (dbm_json_type(j, dbm_json_member(j, nc, "spark_version")) !=
 	    DBM_JSON_STRING)
 		dbm_buf_adds(&b, "Missing required field: spark_version");
-	else if (dbm_json_member(j, nc, "node_type_id") < 0 &&
+	else if (!e->legacy_dbfs && (old = old_runtime(j, dbm_json_member(j,
+	    nc, "spark_version"))) != NULL) {
+		dbm_buf_printf(&b, "Databricks Runtime %s is not supported in "
+		    "this workspace: runtimes before 13.3 LTS are disabled "
+		    "(the workspace disables legacy features). Use 13.3 LTS or "
+		    "later, for example 15.4.x-scala2.12", old);
+		free(old);
+	} else if (dbm_json_member(j, nc, "node_type_id") < 0 &&
 	    dbm_json_member(j, nc, "instance_pool_id") < 0 &&
 	    dbm_json_member(j, nc, "policy_id") < 0)
 		dbm_buf_adds(&b, "Missing required field: node_type_id");
@@ -210,6 +274,8 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 	    raw_dup(j, m) : dbm_xstrdup("[]");
 	if (jobs_serverless_task(j, obj, t, why) < 0)
 		return -1;
+	if (!e->legacy_dbfs && t->env_key == NULL)
+		t->setup_error = dbfs_library(j, m);
 	{
 		long long to = 0;
 

@@ -137,4 +137,21 @@ enum MHD_Result emu_proxy(struct req *r);
  * from the emulator's storage (artifacts.c); other runs are proxied. */
 enum MHD_Result emu_artifacts(struct req *r);
 
+/* Unity Catalog: catalogs, schemas, volumes (uc.c). The collection
+ * routes create (POST) and list (GET); the prefix routes get and delete
+ * one by its full name. */
+enum MHD_Result emu_uc_catalogs(struct req *r);
+enum MHD_Result emu_uc_schemas(struct req *r);
+enum MHD_Result emu_uc_volumes(struct req *r);
+enum MHD_Result emu_uc_catalog(struct req *r);
+enum MHD_Result emu_uc_schema(struct req *r);
+enum MHD_Result emu_uc_volume(struct req *r);
+/* Make catalog main with its default schema (volume NULL), or the
+ * volume CATALOG.SCHEMA.VOLUME with what holds it, unless there. 0, or -1
+ * with *why. */
+int emu_uc_seed(struct emu *e, const char *volume, const char **why);
+/* For a /Volumes/... path: 0 when its volume exists (or the path is
+ * above a volume); else -1, the 404 answered in *res. */
+int emu_uc_check(struct req *r, const char *canon, enum MHD_Result *res);
+
 #endif

@@ -121,6 +121,53 @@ handle_put(struct emu *e, struct handle *h)
 	pthread_mutex_unlock(&e->handles->mu);
 }
 
+/* Where a workspace without the DBFS root (a new account's, PROTOCOL.md
+ * section 15) still lets the DBFS API go: Unity Catalog volumes, and the
+ * workspace's own MLflow storage: dbfs:/databricks/mlflow-tracking/ on
+ * the service, and dbfs:/mlflow-artifacts/, where the emulator's tracking
+ * server keeps runs' artifacts (given the service's path, MLflow's client
+ * asks for cloud credentials, which the emulator does not hand out). */
+static const char *const open_roots[] = {"/Volumes/",
+	"/databricks/mlflow-tracking/", "/databricks/mlflow-registry/",
+	"/mlflow-artifacts/", NULL};
+
+/* NULL (the answer in *res) when the workspace refuses canon: the DBFS
+ * root when it is disabled, a volume that does not exist. */
+static char *
+refuse(struct req *r, char *disk, char **canon, enum MHD_Result *res)
+{
+	int i, open = r->emu->legacy_dbfs;
+
+	if (disk == NULL)
+		return NULL;
+	for (i = 0; !open && open_roots[i]; i++)
+		open = strncmp(*canon, open_roots[i], strlen(open_roots[i])) == 0;
+	if (!open)
+		*res = emu_reply_error(r, 403, "PERMISSION_DENIED", "Public DBFS "
+		    "root is disabled. Access is denied on path: %s", *canon);
+	if (!open || emu_uc_check(r, *canon, res) < 0) {
+		free(disk);
+		free(*canon);
+		*canon = NULL;
+		return NULL;
+	}
+	return disk;
+}
+
+static char *
+dbfs_param(struct req *r, const char *name, char **canon,
+    enum MHD_Result *res)
+{
+	return refuse(r, emu_path_param(r, ROOT_DBFS, name, canon, res), canon,
+	    res);
+}
+
+static char *
+dbfs_path(struct req *r, const char *p, char **canon, enum MHD_Result *res)
+{
+	return refuse(r, emu_map(r, ROOT_DBFS, p, canon, res), canon, res);
+}
+
 static enum MHD_Result
 not_found(struct req *r, const char *canon)
 {
@@ -164,7 +211,7 @@ enum MHD_Result
 emu_dbfs_get_status(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
+	char *canon, *disk = dbfs_param(r, "path", &canon, &res);
 	struct stat st;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
@@ -187,7 +234,7 @@ enum MHD_Result
 emu_dbfs_list(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
+	char *canon, *disk = dbfs_param(r, "path", &canon, &res);
 	struct stat st;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
@@ -238,7 +285,7 @@ enum MHD_Result
 emu_dbfs_mkdirs(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
+	char *canon, *disk = dbfs_param(r, "path", &canon, &res);
 
 	if (disk == NULL)
 		return res;
@@ -260,7 +307,7 @@ enum MHD_Result
 emu_dbfs_delete(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
+	char *canon, *disk = dbfs_param(r, "path", &canon, &res);
 	int recursive = emu_param_bool(r, "recursive", 0);
 	struct stat st;
 	int n;
@@ -294,12 +341,12 @@ emu_dbfs_move(struct req *r)
 {
 	enum MHD_Result res;
 	char *sc, *dc = NULL, *dd = NULL;
-	char *sd = emu_path_param(r, ROOT_DBFS, "source_path", &sc, &res);
+	char *sd = dbfs_param(r, "source_path", &sc, &res);
 	struct stat st;
 
 	if (sd == NULL)
 		return res;
-	dd = emu_path_param(r, ROOT_DBFS, "destination_path", &dc, &res);
+	dd = dbfs_param(r, "destination_path", &dc, &res);
 	if (dd == NULL)
 		goto out;
 	if (stat(sd, &st) < 0) {
@@ -324,7 +371,7 @@ enum MHD_Result
 emu_dbfs_read(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
+	char *canon, *disk = dbfs_param(r, "path", &canon, &res);
 	char *v, *b64 = NULL;
 	long long off = 0, len = r->emu->read_max;
 	unsigned char *buf = NULL;
@@ -425,7 +472,7 @@ put_json(struct req *r)
 
 	if (emu_need_json(r, &res) < 0)
 		return res;
-	if ((disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res)) == NULL)
+	if ((disk = dbfs_param(r, "path", &canon, &res)) == NULL)
 		return res;
 	overwrite = emu_param_bool(r, "overwrite", 0);
 	t = dbm_json_member(&r->json, 0, "contents");
@@ -556,7 +603,7 @@ put_multipart(struct req *r)
 	if (m->path.len == 0)
 		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Missing required field: path");
-	if ((disk = emu_map(r, ROOT_DBFS, m->path.data, &canon, &res)) == NULL)
+	if ((disk = dbfs_path(r, m->path.data, &canon, &res)) == NULL)
 		return res;
 	/* the file as it arrived (its blocks were given for the body) */
 	rc = ftruncate(r->fd, (off_t)m->size);
@@ -578,7 +625,7 @@ enum MHD_Result
 emu_dbfs_create(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_path_param(r, ROOT_DBFS, "path", &canon, &res);
+	char *canon, *disk = dbfs_param(r, "path", &canon, &res);
 	struct handle *h;
 	struct stat st;
 	struct dbm_buf b = DBM_BUF_INIT;
@@ -687,7 +734,7 @@ static enum MHD_Result
 raw_post(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_map(r, ROOT_DBFS, r->rest, &canon, &res);
+	char *canon, *disk = dbfs_path(r, r->rest, &canon, &res);
 	struct dbm_buf b = DBM_BUF_INIT;
 
 	if (disk == NULL)
@@ -716,7 +763,7 @@ static enum MHD_Result
 raw_get(struct req *r)
 {
 	enum MHD_Result res;
-	char *canon, *disk = emu_map(r, ROOT_DBFS, r->rest, &canon, &res);
+	char *canon, *disk = dbfs_path(r, r->rest, &canon, &res);
 	struct stat st;
 	int fd;
 

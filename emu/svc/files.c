@@ -56,6 +56,11 @@ emu_files_map(struct req *r, const char *p, int min, char **canon,
 		free(disk);
 		return NULL;
 	}
+	if (emu_uc_check(r, *canon, res) < 0) {
+		free(*canon);
+		free(disk);
+		return NULL;
+	}
 	return disk;
 }
 

@@ -185,7 +185,16 @@ dbm_http_api_error(struct dbm_err *e, const char *method, const char *path,
 	}
 	if (code)
 		snprintf(e->code, sizeof(e->code), "%s", code);
-	if (msg) {
+	if (msg && strstr(msg, "Public DBFS root is disabled")) {
+		/* a new account's workspace (PROTOCOL.md section 15): the way
+		 * out with the service's words */
+		snprintf(e->msg, sizeof(e->msg), "%s (this workspace has no DBFS "
+		    "root: keep wheels and code in workspace files or a volume, "
+		    "as the tools do by default unless DBMLOPS_WORKSPACE=legacy: "
+		    "DBMLOPS_WHEEL_DIR=/Workspace/Shared/wheels/{branch}, "
+		    "dbfs-put to /Workspace/... or /Volumes/..., mlflow-submit "
+		    "--code-dir /Workspace/...)", msg);
+	} else if (msg) {
 		snprintf(e->msg, sizeof(e->msg), "%s", msg);
 	} else if (len > 0 && !code) {
 		size_t i, n = len < 200 ? len : 200;

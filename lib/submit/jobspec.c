@@ -117,6 +117,20 @@ environment(const char *file, const struct dbm_json *j, struct dbm_backend *b,
 	return 1;
 }
 
+/* The line and column of token t's value (a string's opening quote). */
+static void
+where(const struct dbm_json *j, int t, struct dbm_backend *b)
+{
+	size_t n;
+	const char *raw;
+
+	if (t < 0)
+		return;
+	raw = dbm_json_raw(j, t, &n);
+	dbm_linecol(j->js, (size_t)(raw - j->js) -
+	    (dbm_json_type(j, t) == DBM_JSON_STRING), &b->sv_line, &b->sv_col);
+}
+
 int
 dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 {
@@ -154,6 +168,7 @@ dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 			*cluster = dbm_xstrndup(raw, l);
 			*spark_version = dbm_json_strdup(&j, dbm_json_member(&j,
 			    nc, "spark_version"));
+			where(&j, dbm_json_member(&j, nc, "spark_version"), b);
 		}
 		lt = dbm_json_member(&j, 0, "libraries");
 	} else {				/* flat: the cluster itself */
@@ -178,6 +193,7 @@ dbm_backend_load(const char *arg, struct dbm_backend *b, struct dbm_err *e)
 		dbm_jw_obj_end(&w);
 		*cluster = dbm_buf_detach(&c);
 		*spark_version = dbm_json_get_str(&j, "spark_version");
+		where(&j, dbm_json_member(&j, 0, "spark_version"), b);
 		lt = dbm_json_member(&j, 0, "libraries");
 	}
 	if (lt >= 0 && dbm_json_type(&j, lt) != DBM_JSON_ARRAY) {

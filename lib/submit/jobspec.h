@@ -17,6 +17,7 @@ struct dbm_backend {
 	char *existing;		/* existing_cluster_id, or NULL */
 	char *libs;		/* libraries' JSON array text, or NULL */
 	char *spark_version;	/* new_cluster.spark_version, or NULL */
+	long sv_line, sv_col;	/* where its value is in the file */
 	int serverless;		/* an environment spec */
 	char *env_key;		/* its environment_key, or NULL */
 	char *env_spec;		/* the spec's JSON text, or NULL */

@@ -305,6 +305,65 @@ check_serverless_paths(struct submit *s)
 	return 0;
 }
 
+/* What a workspace of a new account refuses (PROTOCOL.md section 15),
+ * refused here before anything is sent, with the way out: a runtime
+ * before 13.3 LTS, a library or the code folder on the DBFS root. */
+static int
+check_new_workspace(struct submit *s)
+{
+	static const char way[] = "(a new account's workspace, where legacy "
+	    "features and the DBFS root are disabled; for a workspace that "
+	    "still has them, --workspace legacy or DBMLOPS_WORKSPACE=legacy)";
+	const char *v = s->backend.spark_version, *cfg = s->o->backend_config;
+	struct dbm_json j;
+	int i, n, k;
+
+	if (v && !s->backend.serverless && (atoi(v) < 13 || (atoi(v) == 13 &&
+	    strchr(v, '.') && atoi(strchr(v, '.') + 1) < 3)))
+		return dbm_err_input(&s->e, cfg, s->backend.sv_line,
+		    s->backend.sv_col, "spark_version %s: runtimes before 13.3 "
+		    "LTS are refused: use a current LTS runtime such as "
+		    "15.4.x-scala2.12 %s", v, way);
+	for (i = 0; i < s->env.nwhl; i++)
+		if (dbfs_root(s->env.whl[i]))
+			return dbm_errf(&s->e, DBM_E_USAGE, "%s: wheel %s: the "
+			    "DBFS root is disabled: upload it to workspace "
+			    "files (/Workspace/...) or a volume (/Volumes/...) "
+			    "%s", s->env.file ? s->env.file : s->p.file,
+			    s->env.whl[i], way);
+	if (s->o->code_dir && dbfs_root(s->o->code_dir))
+		return dbm_errf(&s->e, DBM_E_USAGE, "--code-dir %s: the DBFS "
+		    "root is disabled: give a /Workspace/... or /Volumes/... "
+		    "folder %s", s->o->code_dir, way);
+	if (s->backend.libs == NULL || dbm_json_parse(&j, s->backend.libs,
+	    strlen(s->backend.libs), cfg, &s->e) < 0)
+		return 0;
+	n = dbm_json_count(&j, 0);
+	for (i = 0; i < n; i++) {
+		static const char *const kinds[] = {"whl", "egg", "jar",
+			"requirements", "pypi.package"};
+		int lib = dbm_json_elem(&j, 0, i);
+
+		for (k = 0; k < 5; k++) {
+			char *p = dbm_json_strdup(&j, dbm_json_path(&j, lib,
+			    kinds[k]));
+
+			if (p && dbfs_root(p)) {
+				dbm_errf(&s->e, DBM_E_USAGE, "%s: library %s: "
+				    "the DBFS root is disabled: upload it to "
+				    "workspace files (/Workspace/...) or a "
+				    "volume (/Volumes/...) %s", cfg, p, way);
+				free(p);
+				dbm_json_free(&j);
+				return -1;
+			}
+			free(p);
+		}
+	}
+	dbm_json_free(&j);
+	return 0;
+}
+
 /* Phase 1: the project (fetched when it is a git URI), its parameters,
  * the experiment, the backend config and the mode; everything local is
  * checked before anything is sent. */
@@ -372,6 +431,8 @@ resolve_project(struct submit *s)
 		return fail(s, DBM_SUBMIT_USAGE);
 	if (s->backend.serverless && check_serverless_paths(s) < 0)
 		return fail(s, DBM_SUBMIT_USAGE);
+	if (!o->legacy_workspace && check_new_workspace(s) < 0)
+		return fail(s, DBM_SUBMIT_USAGE);
 	return 0;
 }
 
@@ -409,11 +470,12 @@ attach_mlflow_run(struct submit *s)
 	return 0;
 }
 
-/* The folder of the project tarball and the launcher: --code-dir, else
- * MLflow's projects-code folder of the experiment on DBFS, or for
- * serverless (which cannot read the DBFS root) the same under the user's
- * workspace folder, as bundles keep theirs (~/.bundle). A dry run names
- * the user <user>. */
+/* The folder of the project tarball and the launcher: --code-dir, else in
+ * shell mode (runtimes before 13, which read it through /dbfs) MLflow's
+ * projects-code folder of the experiment on DBFS, and in python mode
+ * (13.3 and later, serverless: workspace files, and no DBFS root on new
+ * workspaces) the same under the user's workspace folder, as bundles keep
+ * theirs (~/.bundle). A dry run names the user <user>. */
 static int
 code_dir(struct submit *s, const char *eid)
 {
@@ -423,7 +485,7 @@ code_dir(struct submit *s, const char *eid)
 
 	if (s->o->code_dir) {
 		dbm_buf_adds(&d, s->o->code_dir);
-	} else if (!s->backend.serverless) {
+	} else if (strcmp(s->r->mode, "shell") == 0) {
 		dbm_buf_printf(&d, "dbfs:/mlflow-experiments/%s/projects-code",
 		    eid);
 	} else {
@@ -432,7 +494,7 @@ code_dir(struct submit *s, const char *eid)
 			dbm_buf_free(&d);
 			return dbm_errf(&s->e, s->e.kind == DBM_E_AUTH ?
 			    DBM_E_AUTH : DBM_E_API, "%s (the default --code-dir "
-			    "of a serverless run is in the user's workspace "
+			    "of a python-mode run is in the user's workspace "
 			    "folder: give --code-dir /Workspace/... or "
 			    "/Volumes/...)", s->e.msg);
 		}

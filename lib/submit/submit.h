@@ -46,9 +46,12 @@ struct dbm_submit_opts {
 	const char *env_version;	/* its environment_version default */
 	const char *code_dir;		/* where the project tarball and the
 					 * launcher go (dbfs:/, /Volumes/,
-					 * /Workspace/), or NULL: MLflow's
-					 * DBFS folder, or for serverless the
+					 * /Workspace/), or NULL: in shell
+					 * mode MLflow's DBFS folder, else the
 					 * user's workspace folder */
+	int legacy_workspace;		/* the workspace has the DBFS root
+					 * and runtimes before 13.3 (else
+					 * they are refused before sending) */
 	const char *env_manager;	/* for the cluster's mlflow run */
 	const char *mode;		/* auto, shell, python */
 	const char *mlflow_req;		/* pypi requirement added (mlflow) */

@@ -2,7 +2,7 @@
 # mk/dbmlops.mk: the include is safe and dbmlops-branch writes branch.env.
 MK=$(cd "$(dirname "$0")/../.." && pwd)/mk/dbmlops.mk
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 11
 h=$(printf %s feature/x | sha256sum | cut -c1-10)
 
 cat > Makefile <<EOF
@@ -17,7 +17,22 @@ run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo
 check "dbmlops-branch exit 0" 0 "$rc"
 . ./.dbmlops/branch.env
 check "experiment name" "/Shared/demo/feature-x--$h" "$DBMLOPS_EXPERIMENT_NAME"
-check "wheel folder" "dbfs:/wheels/feature-x--$h" "$DBMLOPS_WHEEL_DEST"
+check "wheel folder: workspace files" "/Workspace/Shared/wheels/feature-x--$h" \
+    "$DBMLOPS_WHEEL_DEST"
+rm -rf .dbmlops
+run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo \
+    DBMLOPS_WORKSPACE=legacy
+. ./.dbmlops/branch.env
+check "legacy workspace: the DBFS root" "dbfs:/wheels/feature-x--$h" \
+    "$DBMLOPS_WHEEL_DEST"
+rm -rf .dbmlops
+run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo \
+    DBMLOPS_WORKSPACE=legacy DBMLOPS_COMPUTE=serverless
+. ./.dbmlops/branch.env
+check "legacy workspace, serverless: workspace files" \
+    "/Workspace/Shared/wheels/feature-x--$h" "$DBMLOPS_WHEEL_DEST"
+rm -rf .dbmlops
+run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo
 touch -d '2000-01-01' .dbmlops/branch.env
 run env DBMLOPS_BRANCH=feature/x make dbmlops-branch DBMLOPS_PROJECT=demo
 check "unchanged branch leaves branch.env alone" "2000" "$(date -r .dbmlops/branch.env +%Y)"

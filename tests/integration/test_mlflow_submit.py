@@ -219,7 +219,9 @@ def test_python_mode_runs_in_process(stack, project, tmp_path):
     out = json.loads(r.stdout)
     assert "trained with dbmlops_example" in out["logs"]
     assert "mlflow.projects" not in out["logs"]        # no child mlflow run
-    code_dir = os.path.join(stack.data, "dbfs", "mlflow-experiments",
+    # python mode keeps its code in the user's workspace files
+    code_dir = os.path.join(stack.data, "workspace", "Users",
+                            "emu-user@example.com", ".mlflow-submit",
                             out["experiment_id"], "projects-code")
     assert sum(f.startswith("dbmlops-launch-") for f in os.listdir(code_dir)) == 1
     spark = tmp_path / "spark"

@@ -5,6 +5,7 @@ against workspace-emu, and their output must match the text (with `...`,
 digits and hex digests free); other blocks run as written; a block
 without a marker fails the test."""
 
+import json
 import os
 import re
 import shutil
@@ -173,6 +174,12 @@ def make_demo(mlflow_server, *args):
                           capture_output=True, text=True, timeout=900, env=env)
 
 
+def demo_state():
+    """The demo's state folder, in the build folder of this pass."""
+    b = [a[2:] for a in MAKE_ARGS if a.startswith("B=")]
+    return os.path.join(TOP, b[0] if b and b[0] else "build", "demo", "state")
+
+
 def test_commands_block_demo(mlflow_server):
     (text,) = block("commands")
     lines = [ln.split("#")[0].strip() for ln in text.splitlines()]
@@ -181,6 +188,15 @@ def test_commands_block_demo(mlflow_server):
     r = make_demo(mlflow_server)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "TERMINATED SUCCESS" in r.stdout + r.stderr
+    # on the new workspace: workspace files, a current runtime
+    assert "new workspace at" in r.stdout
+    state = demo_state()
+    assert '"/Workspace/Shared/wheels/' in open(
+        os.path.join(state, "upload.json")).read()
+    spec = json.load(open(os.path.join(state, "project", "cluster.json")))
+    assert spec["spark_version"].startswith("15.4.")
+    assert spec["libraries"][0]["pypi"]["package"].startswith(
+        "/Workspace/Shared/wheels/")
 
 
 def demo_compute_lines():
@@ -210,6 +226,24 @@ def test_demo_compute_block(mlflow_server, n):
     else:
         assert "--cluster-id 'demo-cluster' --start-cluster" in out
         assert "waiting for it to run" in out
+
+
+def test_demo_workspace_block(mlflow_server):
+    """The older workspace runs the seed's flow: 10.3, dbfs:/wheels, shell
+    mode (the default demo, on the new workspace, is the commands block)."""
+    (text,) = block("demo-workspace")
+    words = text.split("#")[0].split()
+    assert words[:3] == ["make", "demo", "DBMLOPS_WORKSPACE=legacy"]
+    r = make_demo(mlflow_server, *words[2:])
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-3000:]
+    assert "legacy workspace at" in out and "TERMINATED SUCCESS" in out
+    assert "cluster-legacy.json" in out
+    state = demo_state()
+    assert '"dbfs:/wheels/' in open(os.path.join(state, "upload.json")).read()
+    spec = json.load(open(os.path.join(state, "project", "cluster-legacy.json")))
+    assert spec["spark_version"].startswith("10.3.")
+    assert spec["libraries"][0]["pypi"]["package"].startswith("/dbfs/wheels/")
 
 
 @pytest.mark.once

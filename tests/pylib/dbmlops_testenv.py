@@ -95,8 +95,19 @@ class Emu:
     CLIENT_ID = "emu-client"
     CLIENT_SECRET = "emu-client-secret"
 
+    # The workspace kind (workspace-emu's default is a new account's: no
+    # DBFS root, runtimes from 13.3 LTS). Most tests drive the DBFS API and
+    # shell mode on 12.2, which only an older workspace has; tests of the
+    # new workspace pass workspace="new" (or "serverless").
+    KIND_FLAGS = {"legacy": ["--legacy-dbfs"], "new": [],
+                  "serverless": ["--serverless-only"]}
+    # the Unity Catalog volumes the tests write to, as an admin would have
+    # made them
+    VOLUMES = ("c.s.v", "b.e.n", "main.default.vol", "main.ml.wheels",
+               "main.ml.code", "main.ml.w", "cat.sch.vol")
+
     def __init__(self, mlflow_url=None, faults=None, seed=1, extra=(),
-                 listen="127.0.0.1:0"):
+                 listen="127.0.0.1:0", workspace="legacy", volumes=VOLUMES):
         self.dir = tempfile.mkdtemp(prefix="dbm-emu-")
         self.data = os.path.join(self.dir, "data")
         self.holds = os.path.join(self.dir, "holds")
@@ -104,7 +115,10 @@ class Emu:
         self.mlflow_url = mlflow_url
         self.faults = faults
         self.seed = seed
-        self.extra = list(extra)
+        self.extra = (list(self.KIND_FLAGS[workspace]) +
+                      [a for v in volumes for a in ("--volume", v)] +
+                      list(extra))
+        self.workspace = workspace
         self.listen = listen
         self.proc = None
         self.url = None
@@ -199,7 +213,12 @@ class Emu:
     def env(self, **extra):
         """An environment for clients pointed at this emulator."""
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("DATABRICKS_", "MLFLOW_", "ARM_"))}
+               if not k.startswith(("DATABRICKS_", "MLFLOW_", "ARM_"))
+               and k != "DBMLOPS_WORKSPACE"}
+        # the tools are told what kind of workspace this is, as a team
+        # on an older workspace tells them
+        if self.workspace == "legacy":
+            env["DBMLOPS_WORKSPACE"] = "legacy"
         env.update(DATABRICKS_HOST=self.url, DATABRICKS_TOKEN=self.TOKEN,
                    HOME=self.dir, DATABRICKS_CONFIG_FILE=os.path.join(
                        self.dir, "no-databrickscfg"))
@@ -262,7 +281,10 @@ def submit_long_run(emu, env, tmp_path, experiment, calls, need):
     n = calls()
     p = subprocess.Popen([os.path.join(BIN, "mlflow-submit"), "-c", cfg, "--json", "--mode",
                           "shell", "--experiment-name", experiment, str(proj)],
-                         env=dict(env, DBMLOPS_POLL_MAX="1"), stdout=subprocess.PIPE,
+                         env=dict(env, DBMLOPS_POLL_MAX="1", **(
+                             {"DBMLOPS_WORKSPACE": "legacy"}
+                             if emu.workspace == "legacy" else {})),
+                         stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     try:
         def renewed():

@@ -52,6 +52,7 @@ inproc_emu(const char *token)
 	struct sockaddr_in a;
 	char path[160];
 	size_t i;
+	const char *why;
 
 	if (daemon_)
 		return &e;
@@ -75,6 +76,7 @@ inproc_emu(const char *token)
 	e.token_ttl = 3600;
 	e.user_name = "unit@example.com";
 	e.max_conn = 64;
+	e.legacy_dbfs = 1;	/* the suites write trees to DBFS */
 	pthread_mutex_init(&e.log_mu, NULL);
 	if (store_mkdirs(data) < 0)
 		abort();
@@ -87,6 +89,9 @@ inproc_emu(const char *token)
 		abort();
 	emu_wire(&e);
 	emu_dbfs_init(&e);
+	if (emu_uc_seed(&e, NULL, &why) < 0 ||
+	    emu_uc_seed(&e, "main.default.unit", &why) < 0)
+		abort();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&a, 0, sizeof(a));
