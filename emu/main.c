@@ -684,6 +684,7 @@ main(int argc, char *argv[])
 	o.max_runs = 2;
 	parse_args(argc, argv, &e, &o);
 	open_workspace(&e, &o);
+	free(o.volumes);	/* seeded: the names live on in the store */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	serve(&e, &o);
 	close_workspace(&e);
