@@ -75,6 +75,13 @@ static const char *const uservars[] = {
 	"BUILDKITE_BUILD_CREATOR", "USER", "LOGNAME",
 };
 
+/* The repository's name: "owner/name" values are cut to the name. */
+static const char *const projectvars[] = {
+	"GITHUB_REPOSITORY", "BUILD_REPOSITORY_NAME", "CI_PROJECT_NAME",
+	"BITBUCKET_REPO_SLUG", "CIRCLE_PROJECT_REPONAME",
+	"TRAVIS_REPO_SLUG", "APPVEYOR_REPO_NAME", "DRONE_REPO_NAME",
+};
+
 static const char *
 plain_getenv(const char *name)
 {
@@ -107,6 +114,18 @@ const char *
 dbm_ci_build_id(dbm_getenv_fn get)
 {
 	return first_env(get, buildvars, sizeof(buildvars) / sizeof(*buildvars));
+}
+
+const char *
+dbm_ci_project(dbm_getenv_fn get)
+{
+	const char *v, *s;
+
+	if ((v = first_env(get, projectvars,
+	    sizeof(projectvars) / sizeof(*projectvars))) == NULL)
+		return NULL;
+	s = strrchr(v, '/');
+	return s == NULL ? v : s[1] ? s + 1 : NULL;
 }
 
 const char *

@@ -61,6 +61,9 @@ int dbm_format(const char *tmpl, const struct dbm_fmtvars *v,
 
 /* Build id from the CI variables, or NULL. */
 const char *dbm_ci_build_id(dbm_getenv_fn get);
+/* The repository's name from the CI variables (GitHub, Azure Pipelines,
+ * GitLab and others; "owner/name" cut to the name), or NULL. */
+const char *dbm_ci_project(dbm_getenv_fn get);
 /* User name: DBMLOPS_USER, the CI's user, USER, LOGNAME; or NULL. */
 const char *dbm_ci_user(dbm_getenv_fn get);
 

@@ -8,8 +8,8 @@
 # Targets (all namespaced; none becomes your default goal):
 #     dbmlops-branch  $(DBMLOPS_STATE)/branch.env: branch slug, experiment
 #                     name, wheel folder (rewritten only when they change)
-#     dbmlops-wheel   build the wheel(s) of DBMLOPS_WHEEL_SRC into
-#                     $(DBMLOPS_STATE)/dist, when its sources changed
+#     dbmlops-wheel   build the wheels of DBMLOPS_WHEEL_SRC into
+#                     $(DBMLOPS_STATE)/dist, when their sources changed
 #     dbmlops-upload  dbfs-put -c the wheels: $(DBMLOPS_STATE)/upload.json;
 #                     unchanged wheels are neither rebuilt nor sent again
 #     dbmlops-subst   a copy of the MLflow project in
@@ -17,7 +17,8 @@
 #                     conda.yaml and cluster.json (the originals keep their
 #                     placeholders)
 #     dbmlops-submit  mlflow-submit that copy and wait; the exit status is
-#                     the run's outcome
+#                     the run's outcome (SIGINT or SIGTERM to make cancels
+#                     the run)
 #     dbmlops-run     all of the above
 #
 # Knobs (set before the include, in the environment or on the command line):
@@ -40,9 +41,20 @@
 #                          root: dbfs:/wheels/{branch}); a volume's folder
 #                          such as /Volumes/main/ml/wheels/{branch} works
 #                          too
-#     DBMLOPS_WHEEL_SRC    Python package to build              (.)
-#     DBMLOPS_PYTHON       python that builds it                (python3)
-#     DBMLOPS_MLPROJECT    MLflow project directory             (.)
+#     DBMLOPS_WHEEL_SRC    Python package folder(s) to build: one folder
+#                          (its path may hold spaces), or a list of
+#                          folders and globs such as libs/*; each is built
+#                          into one wheel, all are uploaded together and
+#                          WHEELPATH:<distribution> picks each      (.)
+#     DBMLOPS_PYTHON       python that builds them: it needs pip (the
+#                          build backend comes from the package's
+#                          build-system.requires)               (python3)
+#     DBMLOPS_BUILD_ISOLATION  on: pip's isolated PEP 517 build, which
+#                          installs build-system.requires from the package
+#                          index; off: build with what DBMLOPS_PYTHON has
+#                          installed, for machines without an index  (on)
+#     DBMLOPS_MLPROJECT    MLflow project directory; . (the repository's
+#                          root) copies all but .git and the state (.)
 #     DBMLOPS_CLUSTER      backend config, in the project       (cluster.json)
 #     DBMLOPS_CLUSTER_ID   the same as DBMLOPS_COMPUTE=cluster:<id>  ()
 #                          (on an existing cluster or serverless, the
@@ -56,6 +68,10 @@
 #     DBMLOPS_PARAMS       parameters, name=value ...           ()
 #     DBMLOPS_SUBMIT_FLAGS more mlflow-submit flags             ()
 #     DBMLOPS_UPLOAD_FLAGS more dbfs-put flags                  ()
+#
+# Every tool's exit status is kept in $(DBMLOPS_STATE)/exit-status, so a
+# CI step can exit with it rather than with make's 2 (77 authentication,
+# 1 run failed, 3 timed out, ...: see the tools' man pages).
 #
 # Every knob is stripped of surrounding white space (a trailing # comment
 # on the line leaves some). Paths may hold spaces, except DBMLOPS_STATE.
@@ -87,6 +103,7 @@ DBMLOPS_WHEEL_DIR ?= $(if $(and $(filter legacy,$(strip $(DBMLOPS_WORKSPACE))),\
 	/Workspace/Shared/wheels/{branch})
 DBMLOPS_WHEEL_SRC ?= .
 DBMLOPS_PYTHON ?= python3
+DBMLOPS_BUILD_ISOLATION ?= on
 DBMLOPS_MLPROJECT ?= .
 DBMLOPS_SUBST_FILES ?=
 DBMLOPS_CLUSTER ?= cluster.json
@@ -97,7 +114,7 @@ DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
 
 __dbmlops_knobs = BIN STATE PROJECT COMPUTE WORKSPACE EXPERIMENT WHEEL_DIR WHEEL_SRC \
-	PYTHON MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
+	PYTHON BUILD_ISOLATION MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
 	SUBMIT_FLAGS UPLOAD_FLAGS
 $(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
 	$$(strip $$(DBMLOPS_$(k)))))
@@ -108,6 +125,9 @@ $(error DBMLOPS_STATE '$(DBMLOPS_STATE)': the state folder's path cannot hold sp
 endif
 ifeq ($(DBMLOPS_MLPROJECT),)
 $(error DBMLOPS_MLPROJECT is empty: name the MLflow project's directory)
+endif
+ifeq ($(filter on off,$(DBMLOPS_BUILD_ISOLATION)),)
+$(error DBMLOPS_BUILD_ISOLATION '$(DBMLOPS_BUILD_ISOLATION)': give on or off)
 endif
 ifneq ($(DBMLOPS_CLUSTER_ID),)
 override DBMLOPS_COMPUTE := cluster:$(DBMLOPS_CLUSTER_ID)
@@ -120,12 +140,31 @@ endif
 
 # A path as a make prerequisite: spaces escaped.
 __dbmlops_esc = $(subst $(__dbmlops_space),\$(__dbmlops_space),$(1))
+# The package folders as shell words: the whole value when it is one
+# folder (spaces and all), else each word as a folder or a glob of them.
+__dbmlops_wheel_args := $(if $(and $(word 2,$(DBMLOPS_WHEEL_SRC)),$(wildcard \
+	$(call __dbmlops_esc,$(DBMLOPS_WHEEL_SRC))/.)),'$(DBMLOPS_WHEEL_SRC)',$(foreach \
+	w,$(DBMLOPS_WHEEL_SRC),$(foreach d,$(or $(patsubst %/.,%,$(sort $(wildcard \
+	$(w)/.))),$(error DBMLOPS_WHEEL_SRC '$(w)': no such folder)),'$(d)')))
+# Run a tool so that SIGINT, SIGTERM and SIGHUP reach it (make signals the
+# recipe's shell, which alone would die and leave the tool running: a run
+# never cancelled), and keep its exit status in $(DBMLOPS_STATE)/exit-status.
+__dbmlops_exec = __dbm_exec() { "$$@" & __dbm_p=$$!; \
+	trap 'kill -TERM $$__dbm_p 2>/dev/null' INT TERM HUP; \
+	while wait $$__dbm_p; __dbm_s=$$?; kill -0 $$__dbm_p 2>/dev/null; do :; done; \
+	trap - INT TERM HUP; echo $$__dbm_s > '$(abspath $(DBMLOPS_STATE))/exit-status'; \
+	return $$__dbm_s; } && __dbm_exec
+# Sets ex to the state folder's path inside folder $(1) (./.dbmlops), or
+# to nothing when it is elsewhere: what a copy of $(1) leaves out.
+__dbmlops_state_in = st=$$(cd '$(DBMLOPS_STATE)' && pwd -P) && \
+	top=$$(cd "$(1)" && pwd -P) && case "$$st/" in "$$top"/*) \
+	ex="./$${st\#"$$top"/}";; *) ex=;; esac
 __dbmlops_project = $(if $(DBMLOPS_PROJECT),--project '$(DBMLOPS_PROJECT)')
 __dbmlops_env = . '$(DBMLOPS_STATE)/branch.env' && \
 	DBMLOPS_WORKSPACE='$(DBMLOPS_WORKSPACE)' && export DBMLOPS_WORKSPACE
 # find(1) output as prerequisites: one a line, spaces escaped
 __dbmlops_find = $(shell find $(1) 2>/dev/null | sed 's/ /\\ /g')
-__dbmlops_wheel_srcs = $(call __dbmlops_find,'$(DBMLOPS_WHEEL_SRC)' \
+__dbmlops_wheel_srcs = $(call __dbmlops_find,$(__dbmlops_wheel_args) \
 	\( -name .git -o -name build -o -name dist -o -name '*.egg-info' \
 	-o -name __pycache__ -o -path '*/$(DBMLOPS_STATE)' \) -prune -o \
 	-type f \( -name '*.py' -o -name pyproject.toml -o -name setup.cfg \
@@ -143,8 +182,8 @@ $(DBMLOPS_STATE)/.gitignore:
 # branch.env is rewritten only when its content differs, so what depends on
 # it is rebuilt only then.
 $(DBMLOPS_STATE)/branch.env: __dbmlops_force | $(DBMLOPS_STATE)/.gitignore
-	@'$(__dbmlops_tools)branch-name' --export $(__dbmlops_project) \
-	    -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
+	@$(__dbmlops_exec) '$(__dbmlops_tools)branch-name' --export \
+	    $(__dbmlops_project) -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
 	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' > '$@.tmp'
 	@if cmp -s '$@.tmp' '$@'; then rm -f '$@.tmp'; else mv '$@.tmp' '$@'; fi
 
@@ -156,17 +195,23 @@ dbmlops-branch: $(DBMLOPS_STATE)/branch.env
 # wheel's timestamps come from git (the last commit touching its sources;
 # 1980-01-01, the zip format's epoch, outside git), so two checkouts of a
 # commit build the same bytes; the bytes follow the content either way.
+# With isolation (the default) pip builds in a fresh environment with the
+# package's build-system.requires (hatchling, a setuptools with
+# bdist_wheel, ...), as `python -m build` does.
 $(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs) | $(DBMLOPS_STATE)/.gitignore
 	rm -rf '$(DBMLOPS_STATE)/dist' '$(DBMLOPS_STATE)/wheel-src'
-	mkdir -p '$(DBMLOPS_STATE)/wheel-src'
-	tar -C '$(DBMLOPS_WHEEL_SRC)' --exclude='./$(notdir $(DBMLOPS_STATE))' \
-	    --exclude=./.git --exclude=./build --exclude=./dist \
-	    --exclude='*.egg-info' -cf - . | tar -C '$(DBMLOPS_STATE)/wheel-src' -xf -
-	epoch=$$(git -C '$(DBMLOPS_WHEEL_SRC)' log -1 --format=%ct -- . \
-	    2>/dev/null); SOURCE_DATE_EPOCH=$${epoch:-315532800} \
+	mkdir -p '$(DBMLOPS_STATE)/dist'
+	@n=0; for d in $(__dbmlops_wheel_args); do n=$$((n + 1)); \
+	    w='$(abspath $(DBMLOPS_STATE))/wheel-src/'$$n; \
+	    { mkdir -p "$$w" && $(call __dbmlops_state_in,$$d); } || exit 1; \
+	    tar -C "$$d" $${ex:+"--exclude=$$ex"} --exclude=./.git \
+	    --exclude=./build --exclude=./dist --exclude='*.egg-info' \
+	    -cf - . | tar -C "$$w" -xf - || exit 1; \
+	    epoch=$$(git -C "$$d" log -1 --format=%ct -- . 2>/dev/null); \
+	    echo "pip wheel $$d"; SOURCE_DATE_EPOCH=$${epoch:-315532800} \
 	    PYTHONHASHSEED=0 $(DBMLOPS_PYTHON) -m pip wheel -q --no-deps \
-	    --no-build-isolation -w '$(DBMLOPS_STATE)/dist' \
-	    '$(abspath $(DBMLOPS_STATE))/wheel-src'
+	    $(if $(filter off,$(DBMLOPS_BUILD_ISOLATION)),--no-build-isolation) \
+	    -w '$(DBMLOPS_STATE)/dist' "$$w" || exit 1; done
 	@touch '$@'
 
 dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp
@@ -175,7 +220,7 @@ dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp
 # new path (clusters cache libraries by path).
 $(DBMLOPS_STATE)/upload.json: $(DBMLOPS_STATE)/wheel.stamp \
     $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && '$(__dbmlops_tools)dbfs-put' -c --json \
+	$(__dbmlops_env) && $(__dbmlops_exec) '$(__dbmlops_tools)dbfs-put' -c --json \
 	    $(DBMLOPS_UPLOAD_FLAGS) '$(DBMLOPS_STATE)'/dist/*.whl \
 	    "$$DBMLOPS_WHEEL_DEST/" > '$@.tmp'
 	@mv '$@.tmp' '$@'
@@ -201,10 +246,11 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
     $(__dbmlops_mlproject_files)
 	rm -rf '$(DBMLOPS_STATE)/project.tmp'
 	mkdir -p '$(DBMLOPS_STATE)/project.tmp'
-	cp -R '$(DBMLOPS_MLPROJECT)'/. '$(DBMLOPS_STATE)/project.tmp/'
-	rm -rf '$(DBMLOPS_STATE)/project.tmp/$(notdir $(DBMLOPS_STATE))'
+	$(call __dbmlops_state_in,$(DBMLOPS_MLPROJECT)) && \
+	    tar -C '$(DBMLOPS_MLPROJECT)' $${ex:+"--exclude=$$ex"} \
+	    --exclude=./.git -cf - . | tar -C '$(DBMLOPS_STATE)/project.tmp' -xf -
 	bin=$(__dbmlops_bin) && cd '$(DBMLOPS_STATE)/project.tmp' && \
-	    "$${bin}wheelpath-subst" -i \
+	    $(__dbmlops_exec) "$${bin}wheelpath-subst" -i \
 	    --manifest '$(abspath $(DBMLOPS_STATE))/upload.json' \
 	    $(__dbmlops_subst_args)
 	rm -rf '$(DBMLOPS_STATE)/project'
@@ -214,7 +260,7 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
 dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && '$(__dbmlops_tools)mlflow-submit' -b databricks \
+	$(__dbmlops_env) && $(__dbmlops_exec) '$(__dbmlops_tools)mlflow-submit' -b databricks \
 	    $(__dbmlops_compute) --source '$(DBMLOPS_MLPROJECT)' \
 	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
 	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \

@@ -30,8 +30,9 @@ static const struct dbm_opt opts[] = {
 	{"json", no_argument, OPT_JSON, "    --json",
 	    "print one JSON object (raw name, slug, source, ...)"},
 	{"project", required_argument, OPT_PROJECT, "    --project name",
-	    "value of {project} (default DBMLOPS_PROJECT, else the\n"
-	    "repository directory's name)"},
+	    "value of {project} (default DBMLOPS_PROJECT, else the CI\n"
+	    "system's repository name, else the repository\n"
+	    "directory's name)"},
 	{"help", no_argument, 'h', "-h, --help",
 	    "print this help"},
 	{"version", no_argument, OPT_VERSION, "    --version",
@@ -158,6 +159,8 @@ fmtvars(const struct opts *o, const struct dbm_branch *b,
 	if (project == NULL && (project = getenv("DBMLOPS_PROJECT")) != NULL &&
 	    *project == '\0')
 		project = NULL;
+	if (project == NULL)
+		project = dbm_ci_project(NULL);
 	if (project == NULL && b->toplevel)
 		project = basename_of(b->toplevel);
 	if (project)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # branch-name: --format templates, --export, --json, usage errors.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 23
 
 export DBMLOPS_BRANCH=main DBMLOPS_PROJECT=demo_proj DBMLOPS_USER=ann
 run branch-name -F '/Shared/{project}/{branch}' --format 'wheels/{branch}' -F '{{x}}'
@@ -39,6 +39,26 @@ check "missing value: message" "branch-name: format '{sha}': no value for {sha}:
 
 run env DBMLOPS_BUILD_ID=20260101.3 branch-name -F 'r-{build}'
 check "build id" "r-20260101.3" "$out"
+
+# {project} from the CI system's repository name, before the folder's
+# (an Azure Pipelines checkout is always called s)
+unset DBMLOPS_PROJECT
+run env GITHUB_REPOSITORY=acme/churn-model branch-name -F '{project}'
+check "project: GitHub owner/name" "churn-model" "$out"
+run env BUILD_REPOSITORY_NAME=Fraud_Scoring branch-name -F '{project}'
+check "project: Azure Repos name, slugged" "fraud-scoring--fd661a73b1" "$out"
+run env BUILD_REPOSITORY_NAME=acme/forecast branch-name -F '{project}'
+check "project: Azure on a GitHub repository" "forecast" "$out"
+run env CI_PROJECT_NAME=ltv branch-name -F '{project}'
+check "project: GitLab" "ltv" "$out"
+run env GITHUB_REPOSITORY=acme/a DBMLOPS_PROJECT=mine branch-name -F '{project}'
+check "project: DBMLOPS_PROJECT wins" "mine" "$out"
+run env GITHUB_REPOSITORY=acme/a branch-name --project cli -F '{project}'
+check "project: --project wins" "cli" "$out"
+mkdir s && git -C s init -q 2>/dev/null
+run sh -c 'cd s && BUILD_REPOSITORY_NAME=pricing branch-name -F "{project}"'
+check "project: not the checkout folder's name" "pricing" "$out"
+export DBMLOPS_PROJECT=demo_proj
 
 run branch-name --export -F 'nope'
 check "export needs names: exit 2" 2 "$rc"

@@ -52,6 +52,7 @@ def test_every_block_has_a_marker():
     assert not unmarked, "README code blocks without a test marker: %r" % unmarked
     kinds = [k for k, _ in found]
     for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
+              "makefile-root", "ci-exit-status",
               "ci-github-oidc", "ci-azure-secret", "ci-azure-entra",
               "ci-azure-devops-oidc", "ci-azure-cli", "ci-github-oidc-azure"):
         assert k in kinds, k
@@ -178,6 +179,19 @@ def demo_state():
     """The demo's state folder, in the build folder of this pass."""
     b = [a[2:] for a in MAKE_ARGS if a.startswith("B=")]
     return os.path.join(TOP, b[0] if b and b[0] else "build", "demo", "state")
+
+
+def test_exit_status_block_is_the_templates():
+    """The README's exit-status step is each CI template's train step
+    (tests/integration/test_templates.py runs those, a refused token
+    included); the makefile-root block runs in test_make_repos.py."""
+    (text,) = block("ci-exit-status")
+    ci = os.path.join(TOP, "templates", "ci")
+    for name in sorted(os.listdir(ci)):
+        flat = [line.strip() for line in open(os.path.join(ci, name))]
+        want = [line.strip() for line in text.strip().splitlines()]
+        at = flat.index(want[0])
+        assert flat[at:at + len(want)] == want, name
 
 
 def test_commands_block_demo(mlflow_server):

@@ -214,6 +214,17 @@ def test_template_runs_green(stack, toolkit, cache, tmp_path, name):
     up = json.loads((work / ".dbmlops" / "upload.json").read_text())["files"][0]
     assert "/wheels/feature-ci--" in up["remote"], up
     assert len(stack.requests()) > n0
+    # a refused token: the train step exits with the tool's status (77),
+    # which make alone would have turned into 2
+    script, step_env = steps[-1] if isinstance(steps[-1], tuple) else (steps[-1], {})
+    assert "make train" in script
+    bad = dict(env)
+    bad.update(step_env)
+    bad["DATABRICKS_TOKEN"] = "dapi-refused"
+    r = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=bad, cwd=work,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 77, r.stderr[-2000:]
+    assert (work / ".dbmlops" / "exit-status").read_text() == "77\n"
     # the token went nowhere but the environment
     for f in (work / ".dbmlops").rglob("*"):
         if f.is_file():

@@ -219,6 +219,10 @@ class Emu:
         # on an older workspace tells them
         if self.workspace == "legacy":
             env["DBMLOPS_WORKSPACE"] = "legacy"
+        # wheels are built with the venv's setuptools: an isolated build
+        # (the include's default) would fetch it from the index for every
+        # test; the tests of isolation turn it back on
+        env["DBMLOPS_BUILD_ISOLATION"] = "off"
         env.update(DATABRICKS_HOST=self.url, DATABRICKS_TOKEN=self.TOKEN,
                    HOME=self.dir, DATABRICKS_CONFIG_FILE=os.path.join(
                        self.dir, "no-databrickscfg"))
