@@ -159,6 +159,10 @@ __dbmlops_exec = __dbm_exec() { "$$@" & __dbm_p=$$!; \
 __dbmlops_state_in = st=$$(cd '$(DBMLOPS_STATE)' && pwd -P) && \
 	top=$$(cd "$(1)" && pwd -P) && case "$$st/" in "$$top"/*) \
 	ex="./$${st\#"$$top"/}";; *) ex=;; esac
+# Copy folder $(1) into folder $(2) without .git, the state folder and the
+# tar --exclude options $(3).
+__dbmlops_copy = $(call __dbmlops_state_in,$(1)) && tar -C "$(1)" \
+	$${ex:+"--exclude=$$ex"} --exclude=./.git $(3) -cf - . | tar -C "$(2)" -xf -
 __dbmlops_project = $(if $(DBMLOPS_PROJECT),--project '$(DBMLOPS_PROJECT)')
 __dbmlops_env = . '$(DBMLOPS_STATE)/branch.env' && \
 	DBMLOPS_WORKSPACE='$(DBMLOPS_WORKSPACE)' && export DBMLOPS_WORKSPACE
@@ -203,10 +207,8 @@ $(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs) | $(DBMLOPS_STATE)/.gitign
 	mkdir -p '$(DBMLOPS_STATE)/dist'
 	@n=0; for d in $(__dbmlops_wheel_args); do n=$$((n + 1)); \
 	    w='$(abspath $(DBMLOPS_STATE))/wheel-src/'$$n; \
-	    { mkdir -p "$$w" && $(call __dbmlops_state_in,$$d); } || exit 1; \
-	    tar -C "$$d" $${ex:+"--exclude=$$ex"} --exclude=./.git \
-	    --exclude=./build --exclude=./dist --exclude='*.egg-info' \
-	    -cf - . | tar -C "$$w" -xf - || exit 1; \
+	    { mkdir -p "$$w" && $(call __dbmlops_copy,$$d,$$w,--exclude=./build \
+	    --exclude=./dist --exclude='*.egg-info'); } || exit 1; \
 	    epoch=$$(git -C "$$d" log -1 --format=%ct -- . 2>/dev/null); \
 	    echo "pip wheel $$d"; SOURCE_DATE_EPOCH=$${epoch:-315532800} \
 	    PYTHONHASHSEED=0 $(DBMLOPS_PYTHON) -m pip wheel -q --no-deps \
@@ -246,9 +248,7 @@ $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
     $(__dbmlops_mlproject_files)
 	rm -rf '$(DBMLOPS_STATE)/project.tmp'
 	mkdir -p '$(DBMLOPS_STATE)/project.tmp'
-	$(call __dbmlops_state_in,$(DBMLOPS_MLPROJECT)) && \
-	    tar -C '$(DBMLOPS_MLPROJECT)' $${ex:+"--exclude=$$ex"} \
-	    --exclude=./.git -cf - . | tar -C '$(DBMLOPS_STATE)/project.tmp' -xf -
+	$(call __dbmlops_copy,$(DBMLOPS_MLPROJECT),$(DBMLOPS_STATE)/project.tmp)
 	bin=$(__dbmlops_bin) && cd '$(DBMLOPS_STATE)/project.tmp' && \
 	    $(__dbmlops_exec) "$${bin}wheelpath-subst" -i \
 	    --manifest '$(abspath $(DBMLOPS_STATE))/upload.json' \

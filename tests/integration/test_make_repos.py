@@ -16,20 +16,9 @@ import sys
 import requests
 
 from dbmlops_testenv import BIN, GATE_PY, TOP, wait_for
+from test_readme import block as readme_blocks
 
 MK = os.path.join(TOP, "mk", "dbmlops.mk")
-
-
-def readme_block(kind):
-    """The README's code block after the marker of `kind`."""
-    lines = open(os.path.join(TOP, "README.md")).read().split("\n")
-    at = lines.index("<!-- README test: %s -->" % kind) + 2
-    body = []
-    while at < len(lines) and (lines[at].startswith("    ") or lines[at] == ""
-                               and lines[at + 1].startswith("    ")):
-        body.append(lines[at][4:])
-        at += 1
-    return "\n".join(body) + "\n"
 
 
 def git(repo, *args):
@@ -134,7 +123,8 @@ def test_two_wheels_setuptools_and_hatchling(stack, tmp_path):
         "entry_points:\n", "entry_points:\n  both:\n    command: \"python both.py\"\n")
     (repo / "MLproject").write_text(mlp)
     # the README's Makefile for this layout, as written
-    (repo / "Makefile").write_text(readme_block("makefile-root"))
+    (text,) = readme_blocks("makefile-root")
+    (repo / "Makefile").write_text(text)
     commit(repo)
     env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_BUILD_ISOLATION="on",
                     PIP_CACHE_DIR=os.path.join(str(tmp_path), "pip-cache"))
