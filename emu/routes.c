@@ -26,7 +26,7 @@ no_api(struct req *r)
 #define PREFIX	ROUTE_PREFIX
 #define PUBLIC	ROUTE_PUBLIC
 
-/* One version's Jobs runs endpoints (the handlers read the version). */
+/* One version's Jobs endpoints (the handlers read the version). */
 #define JOBS(v) \
 	{"POST", "/api/" v "/jobs/runs/submit", EXACT, BODY_JSON, \
 	    emu_jobs_submit, NULL}, \
@@ -35,7 +35,25 @@ no_api(struct req *r)
 	{"GET", "/api/" v "/jobs/runs/get-output", EXACT, BODY_JSON, \
 	    emu_jobs_get_output, NULL}, \
 	{"POST", "/api/" v "/jobs/runs/cancel", EXACT, BODY_JSON, \
-	    emu_jobs_cancel, NULL}
+	    emu_jobs_cancel, NULL}, \
+	{"GET", "/api/" v "/jobs/runs/list", EXACT, BODY_JSON, \
+	    emu_jobs_list_runs, NULL}, \
+	{"POST", "/api/" v "/jobs/runs/delete", JSON, BODY_JSON, \
+	    emu_jobs_delete_run, NULL}, \
+	{"POST", "/api/" v "/jobs/create", JSON, BODY_JSON, emu_jobs_create, \
+	    NULL}, \
+	{"GET", "/api/" v "/jobs/get", EXACT, BODY_JSON, emu_jobs_job_get, \
+	    NULL}, \
+	{"GET", "/api/" v "/jobs/list", EXACT, BODY_JSON, emu_jobs_list, \
+	    NULL}, \
+	{"POST", "/api/" v "/jobs/reset", JSON, BODY_JSON, emu_jobs_reset, \
+	    NULL}, \
+	{"POST", "/api/" v "/jobs/update", JSON, BODY_JSON, emu_jobs_update, \
+	    NULL}, \
+	{"POST", "/api/" v "/jobs/delete", JSON, BODY_JSON, emu_jobs_delete, \
+	    NULL}, \
+	{"POST", "/api/" v "/jobs/run-now", JSON, BODY_JSON, \
+	    emu_jobs_run_now, NULL}
 
 static const struct route routes[] = {
 	/* DBFS API 2.0 (PROTOCOL.md section 1) */

@@ -146,6 +146,7 @@ jobs_runner(void *arg)
 	free(started);
 	pthread_mutex_lock(&js->mu);
 	js->running--;
+	r->live = 0;		/* runs/delete may free it now */
 	pthread_cond_broadcast(&js->cv);
 	pthread_mutex_unlock(&js->mu);
 	return NULL;
@@ -221,6 +222,7 @@ emu_jobs_init(struct emu *e, const char *python, const char *cluster,
 	js->cluster = dbm_xstrdup(cluster);
 	e->jobs = js;
 	jobs_load_runs(e);
+	jobs_load_defs(e);
 	return 0;
 }
 
@@ -258,6 +260,7 @@ emu_jobs_stop(struct emu *e)
 		n = r->next;
 		jobs_free_run(r);
 	}
+	jobs_free_defs(js);
 	free(js->python);
 	free(js->cluster);
 	pthread_mutex_destroy(&js->mu);

@@ -37,19 +37,29 @@ struct run {
 	long long run_id, job_id, submitted;
 	char *name, *token;
 	int legacy;
+	int job_run;		/* run_type JOB_RUN (run-now), else SUBMIT_RUN */
 	struct task *t;
 	int nt;
 	long timeout;
 	int cancel;
+	int live;		/* its runner thread still holds it */
 	struct emu *e;
 	int *order;		/* task indexes, dependencies first */
 	struct run *next;
+};
+
+/* A job made with jobs/create: its settings as given (JSON text). */
+struct jobdef {
+	long long id, created;
+	char *settings;
+	struct jobdef *next;
 };
 
 struct jobs {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct run *runs;
+	struct jobdef *defs;
 	long long next_id, next_job;
 	int running, max;
 	char *python, *cluster;
@@ -68,9 +78,20 @@ void *jobs_runner(void *arg);
 struct run *jobs_find_run(struct jobs *js, long long id, struct task **task);
 void jobs_free_run(struct run *r);
 
-/* jobs_submit.c: runs/submit */
+/* jobs_submit.c: runs/submit, and the runs of run-now */
 extern const char *const jobs_task_kinds[];
+struct jobs_start {
+	long long job_id;	/* the job run-now starts, or 0: a one-time run */
+	int check_only;		/* jobs/create and reset: check, start nothing */
+	long long run_id;	/* out: the run started */
+};
+int jobs_start(struct emu *e, const struct dbm_json *j, int v2,
+    struct jobs_start *s, char **why);
 enum MHD_Result jobs_submit(struct req *q, int v2);
+
+/* jobs_defs.c: jobs/create, get, list, reset, update, delete, run-now */
+void jobs_load_defs(struct emu *e);
+void jobs_free_defs(struct jobs *js);
 
 /* jobs_exec.c: a task's process */
 void jobs_exec_task(struct emu *e, struct run *r, struct task *t);

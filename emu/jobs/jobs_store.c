@@ -65,6 +65,8 @@ jobs_save_run(struct emu *e, struct run *r)
 	jkv(&w, "token", r->token);
 	dbm_jw_key(&w, "legacy");
 	dbm_jw_bool(&w, r->legacy);
+	dbm_jw_key(&w, "job_run");
+	dbm_jw_bool(&w, r->job_run);
 	dbm_jw_key(&w, "timeout");
 	dbm_jw_int(&w, r->timeout);
 	dbm_jw_key(&w, "tasks");
@@ -200,6 +202,7 @@ jobs_load_runs(struct emu *e)
 		r->name = jstr(&j, 0, "name");
 		r->token = jstr(&j, 0, "token");
 		dbm_json_bool(&j, dbm_json_member(&j, 0, "legacy"), &r->legacy);
+		dbm_json_bool(&j, dbm_json_member(&j, 0, "job_run"), &r->job_run);
 		tasks = dbm_json_member(&j, 0, "tasks");
 		r->nt = dbm_json_count(&j, tasks);
 		r->t = dbm_xcalloc((size_t)(r->nt ? r->nt : 1), sizeof(*r->t));

@@ -212,10 +212,10 @@ libraries_error(const struct dbm_json *j, int libs)
 
 static int
 parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
-    const char *key, long long run_id, char **why)
+    const char *key, long long run_id, int check_only, char **why)
 {
 	size_t i;
-	int m;
+	int m, other = 0;
 
 	memset(t, 0, sizeof(*t));
 	if (obj != 0 && !task_key_ok(key)) {	/* tasks[] (not the 2.0 shape) */
@@ -241,7 +241,9 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 	    "libraries"))) != NULL)
 		return -1;
 	for (i = 0; i < sizeof(UNSUPPORTED) / sizeof(*UNSUPPORTED); i++) {
-		if (dbm_json_member(j, obj, UNSUPPORTED[i]) >= 0) {
+		if (dbm_json_member(j, obj, UNSUPPORTED[i]) >= 0 && check_only)
+			other = 1;	/* a job may hold it; run-now refuses */
+		else if (dbm_json_member(j, obj, UNSUPPORTED[i]) >= 0) {
 			struct dbm_buf b = DBM_BUF_INIT;
 
 			dbm_buf_printf(&b, "%s is not supported by workspace-emu "
@@ -259,7 +261,7 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 			break;
 		}
 	}
-	if (t->kind == NULL) {
+	if (t->kind == NULL && !other) {
 		*why = dbm_xstrdup("a task needs one of shell_command_task, "
 		    "spark_python_task or python_wheel_task");
 		return -1;
@@ -366,46 +368,45 @@ bad:
 	return -1;
 }
 
-enum MHD_Result
-jobs_submit(struct req *q, int v2)
+/* Check a runs/submit body (or what run-now makes of a job) and start
+ * its run: 0 with s->run_id (the earlier run for a known idempotency
+ * token), or -1 with *why (a 400 INVALID_PARAMETER_VALUE). */
+int
+jobs_start(struct emu *e, const struct dbm_json *j, int v2,
+    struct jobs_start *s, char **why)
 {
-	struct emu *e = q->emu;
 	struct jobs *js = e->jobs;
-	struct dbm_json *j = &q->json;
 	struct run *r, *old;
-	enum MHD_Result res;
-	char *why = NULL, *token;
+	char *token;
 	int tasks, n, i;
 	long long to = 0;
 	pthread_t th;
-	struct dbm_buf b = DBM_BUF_INIT;
 
-	if (emu_need_json(q, &res) < 0)
-		return res;
+	*why = NULL;
 	token = dbm_json_strdup(j, dbm_json_member(j, 0, "idempotency_token"));
 	if (token && strlen(token) > 64) {
 		free(token);
-		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
-		    "idempotency_token is longer than 64 characters");
+		*why = dbm_xstrdup("idempotency_token is longer than 64 "
+		    "characters");
+		return -1;
 	}
 	pthread_mutex_lock(&js->mu);
 	old = NULL;
 	for (struct run *x = js->runs; token && x && old == NULL; x = x->next)
 		if (x->token && strcmp(x->token, token) == 0)
 			old = x;
-	if (old) {
-		dbm_buf_printf(&b, "{\"run_id\":%lld}", old->run_id);
+	if (old && !s->check_only) {
+		s->run_id = old->run_id;
 		pthread_mutex_unlock(&js->mu);
 		free(token);
-		res = emu_reply_json(q, 200, b.data);
-		dbm_buf_free(&b);
-		return res;
+		return 0;
 	}
 	pthread_mutex_unlock(&js->mu);
 
 	r = dbm_xcalloc(1, sizeof(*r));
 	r->e = e;
 	r->token = token;
+	r->job_run = s->job_id != 0;
 	r->name = dbm_json_strdup(j, dbm_json_member(j, 0, "run_name"));
 	if (r->name == NULL)
 		r->name = dbm_xstrdup("Untitled");
@@ -414,14 +415,14 @@ jobs_submit(struct req *q, int v2)
 	tasks = dbm_json_member(j, 0, "tasks");
 	pthread_mutex_lock(&js->mu);
 	r->run_id = js->next_id++;
-	r->job_id = js->next_job++;
+	r->job_id = s->job_id ? s->job_id : js->next_job++;
 	pthread_mutex_unlock(&js->mu);
-	if (jobs_environments_check(j, &why) < 0)
+	if (jobs_environments_check(j, why) < 0)
 		goto bad;
 	if (tasks >= 0) {
 		n = dbm_json_count(j, tasks);
 		if (dbm_json_type(j, tasks) != DBM_JSON_ARRAY || n == 0) {
-			why = dbm_xstrdup("tasks must be a non-empty array");
+			*why = dbm_xstrdup("tasks must be a non-empty array");
 			goto bad;
 		}
 		r->t = dbm_xcalloc((size_t)n, sizeof(*r->t));
@@ -432,13 +433,14 @@ jobs_submit(struct req *q, int v2)
 			long long id;
 
 			if (key == NULL) {
-				why = dbm_xstrdup("every task needs a task_key");
+				*why = dbm_xstrdup("every task needs a task_key");
 				goto bad;
 			}
 			pthread_mutex_lock(&js->mu);
 			id = js->next_id++;
 			pthread_mutex_unlock(&js->mu);
-			if (parse_task(e, j, obj, &r->t[i], key, id, &why) < 0) {
+			if (parse_task(e, j, obj, &r->t[i], key, id,
+			    s->check_only, why) < 0) {
 				free(key);
 				r->nt = i;
 				goto bad;
@@ -447,35 +449,61 @@ jobs_submit(struct req *q, int v2)
 			r->nt = i + 1;
 		}
 	} else if (v2) {
-		why = dbm_xstrdup("tasks is required: one-time runs of the Jobs "
+		*why = dbm_xstrdup("tasks is required: one-time runs of the Jobs "
 		    "API 2.1 and later list their tasks");
 		goto bad;
 	} else {
 		r->legacy = 1;
 		r->t = dbm_xcalloc(1, sizeof(*r->t));
-		if (parse_task(e, j, 0, &r->t[0], r->name, r->run_id, &why) < 0)
+		if (parse_task(e, j, 0, &r->t[0], r->name, r->run_id,
+		    s->check_only, why) < 0)
 			goto bad;
 		r->nt = 1;
 	}
-	if (order_tasks(r, &why) < 0)
+	if (order_tasks(r, why) < 0)
 		goto bad;
+	if (s->check_only) {
+		jobs_free_run(r);
+		return 0;
+	}
 	r->submitted = dbm_epoch_ms();
 	for (i = 0; i < r->nt; i++)
 		r->t[i].run = r;
 	pthread_mutex_lock(&js->mu);
 	r->next = js->runs;
 	js->runs = r;
+	r->live = 1;
 	jobs_save_run(e, r);
-	pthread_mutex_unlock(&js->mu);
+	s->run_id = r->run_id;
 	if (pthread_create(&th, NULL, jobs_runner, r) == 0)
 		pthread_detach(th);
-	dbm_buf_printf(&b, "{\"run_id\":%lld}", r->run_id);
+	else
+		r->live = 0;
+	pthread_mutex_unlock(&js->mu);
+	return 0;
+bad:
+	jobs_free_run(r);
+	return -1;
+}
+
+enum MHD_Result
+jobs_submit(struct req *q, int v2)
+{
+	struct jobs_start s = {0, 0, 0};
+	struct dbm_buf b = DBM_BUF_INIT;
+	enum MHD_Result res;
+	char *why;
+
+	if (emu_need_json(q, &res) < 0)
+		return res;
+	if (jobs_start(q->emu, &q->json, v2, &s, &why) < 0) {
+		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s",
+		    why);
+		free(why);
+		return res;
+	}
+	dbm_buf_printf(&b, "{\"run_id\":%lld}", s.run_id);
 	res = emu_reply_json(q, 200, b.data);
 	dbm_buf_free(&b);
-	return res;
-bad:
-	res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s", why);
-	free(why);
-	jobs_free_run(r);
 	return res;
 }

@@ -118,6 +118,16 @@ enum MHD_Result emu_jobs_submit(struct req *r);
 enum MHD_Result emu_jobs_get(struct req *r);
 enum MHD_Result emu_jobs_get_output(struct req *r);
 enum MHD_Result emu_jobs_cancel(struct req *r);
+enum MHD_Result emu_jobs_list_runs(struct req *r);
+enum MHD_Result emu_jobs_delete_run(struct req *r);
+/* jobs made with jobs/create (jobs_defs.c) */
+enum MHD_Result emu_jobs_create(struct req *r);
+enum MHD_Result emu_jobs_job_get(struct req *r);
+enum MHD_Result emu_jobs_list(struct req *r);
+enum MHD_Result emu_jobs_reset(struct req *r);
+enum MHD_Result emu_jobs_update(struct req *r);
+enum MHD_Result emu_jobs_delete(struct req *r);
+enum MHD_Result emu_jobs_run_now(struct req *r);
 enum MHD_Result emu_jobs_page(struct req *r);
 
 /* SCIM: the calling identity (scim.c). */
