@@ -1,12 +1,14 @@
 /*
- * Jobs API one-time runs for workspace-emu (PROTOCOL.md section 4): the
- * run registry and its state machine. A run's tasks go through PENDING,
+ * Jobs API runs for workspace-emu (PROTOCOL.md section 4): the run
+ * registry and its state machine. A run's tasks go through PENDING,
  * RUNNING, TERMINATING and TERMINATED (or SKIPPED, INTERNAL_ERROR); QUEUED
  * while more than --max-runs runs are active. The module's other files:
  * jobs_submit.c (runs/submit: parsing, validation), jobs_api.c (runs/get,
- * get-output, cancel and their JSON), jobs_exec.c (a task's process),
- * jobs_env.c (cluster environments), jobs_store.c (persistence),
- * jobs_page.c (the run page).
+ * get-output, cancel and their JSON), jobs_list.c (runs/list, delete),
+ * jobs_defs.c (jobs/create, get, list, reset, update, delete),
+ * jobs_runnow.c (run-now: a job's settings as a run), jobs_exec.c (a
+ * task's process), jobs_env.c (cluster environments), jobs_store.c
+ * (persistence), jobs_page.c (the run page).
  */
 #include <errno.h>
 #include <fcntl.h>

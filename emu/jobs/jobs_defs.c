@@ -5,7 +5,8 @@
  * turns them into the body of a one-time run (job clusters in place of
  * their keys, the run's parameters in place of the job's) and starts it
  * through runs/submit's checks and runner, so both kinds of run behave
- * alike. Settings are checked the same way when they are stored.
+ * alike (jobs_runnow.c). Settings are checked the same way when they are
+ * stored.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,35 +19,6 @@
 #include "emu.h"
 #include "api.h"
 #include "jobs_int.h"
-
-#define TASKS_MAX	1000	/* tasks a job may have (the service's) */
-
-/* Member iteration over object t: the key token of member i is k, its
- * value k + 1. */
-#define EACH_MEMBER(j, t, i, k) \
-	for ((i) = 0, (k) = (t) + 1; (i) < dbm_json_count((j), (t)); \
-	    (i)++, (k) = dbm_json_skip((j), (k) + 1))
-
-static void
-raw_value(struct dbm_jw *w, const struct dbm_json *j, int t)
-{
-	size_t n;
-	const char *p = dbm_json_raw(j, t, &n);
-
-	if (dbm_json_type(j, t) == DBM_JSON_STRING)
-		dbm_jw_raw(w, p - 1, n + 2);	/* with its quotes */
-	else
-		dbm_jw_raw(w, p, n);
-}
-
-static void
-raw_key(struct dbm_jw *w, const struct dbm_json *j, int k)
-{
-	char *key = dbm_json_strdup(j, k);
-
-	dbm_jw_key(w, key ? key : "");
-	free(key);
-}
 
 static struct jobdef *
 find_def(struct jobs *js, long long id)
@@ -136,229 +108,6 @@ jobs_free_defs(struct jobs *js)
 	js->defs = NULL;
 }
 
-/* The job cluster of settings s named key: its new_cluster, or -1. */
-static int
-job_cluster(const struct dbm_json *s, const char *key)
-{
-	int jc = dbm_json_member(s, 0, "job_clusters"), i;
-
-	for (i = 0; i < dbm_json_count(s, jc) &&
-	    dbm_json_type(s, jc) == DBM_JSON_ARRAY; i++) {
-		int c = dbm_json_elem(s, jc, i);
-
-		if (dbm_json_streq(s, dbm_json_member(s, c, "job_cluster_key"),
-		    key))
-			return dbm_json_member(s, c, "new_cluster");
-	}
-	return -1;
-}
-
-/* A task's python_spark_task or python_wheel_task with run-now's
- * python_params as its parameters. */
-static void
-task_kind_with_params(struct dbm_jw *w, const struct dbm_json *s, int t,
-    const struct dbm_json *rq, int params)
-{
-	int i, k;
-
-	dbm_jw_obj(w);
-	EACH_MEMBER(s, t, i, k) {
-		if (dbm_json_streq(s, k, "parameters"))
-			continue;
-		raw_key(w, s, k);
-		raw_value(w, s, k + 1);
-	}
-	if (params >= 0) {
-		dbm_jw_key(w, "parameters");
-		raw_value(w, rq, params);
-	} else if ((k = dbm_json_member(s, t, "parameters")) >= 0) {
-		dbm_jw_key(w, "parameters");
-		raw_value(w, s, k);
-	}
-	dbm_jw_obj_end(w);
-}
-
-/* One task of the run: its job_cluster_key becomes that cluster's
- * new_cluster. -1 with *why when the key names no job cluster. */
-static int
-run_task(struct dbm_jw *w, const struct dbm_json *s, int t,
-    const struct dbm_json *rq, char **why)
-{
-	int params = rq ? dbm_json_member(rq, 0, "python_params") : -1;
-	int i, k;
-
-	dbm_jw_obj(w);
-	EACH_MEMBER(s, t, i, k) {
-		if (dbm_json_streq(s, k, "job_cluster_key")) {
-			char *key = dbm_json_strdup(s, k + 1);
-			int nc = key ? job_cluster(s, key) : -1;
-
-			if (nc < 0) {
-				struct dbm_buf b = DBM_BUF_INIT;
-
-				dbm_buf_printf(&b, "The job cluster key '%.100s' "
-				    "is not defined in job_clusters", key ?
-				    key : "");
-				*why = dbm_buf_detach(&b);
-				free(key);
-				return -1;
-			}
-			free(key);
-			dbm_jw_key(w, "new_cluster");
-			raw_value(w, s, nc);
-			continue;
-		}
-		raw_key(w, s, k);
-		if ((dbm_json_streq(s, k, "spark_python_task") ||
-		    dbm_json_streq(s, k, "python_wheel_task")) &&
-		    dbm_json_type(s, k + 1) == DBM_JSON_OBJECT)
-			task_kind_with_params(w, s, k + 1, rq, params);
-		else
-			raw_value(w, s, k + 1);
-	}
-	dbm_jw_obj_end(w);
-	return 0;
-}
-
-/* 1 when run-now's only[] leaves task t out. */
-static int
-left_out(const struct dbm_json *s, int t, const struct dbm_json *rq)
-{
-	int only = rq ? dbm_json_member(rq, 0, "only") : -1, i;
-	int key = dbm_json_member(s, t, "task_key");
-
-	if (dbm_json_type(rq, only) != DBM_JSON_ARRAY)
-		return 0;
-	for (i = 0; i < dbm_json_count(rq, only); i++) {
-		char *o = dbm_json_strdup(rq, dbm_json_elem(rq, only, i));
-		int hit = o && dbm_json_streq(s, key, o);
-
-		free(o);
-		if (hit)
-			return 0;
-	}
-	return 1;
-}
-
-/* The runs/submit body that job settings s make, with run-now's request
- * rq (or NULL: to check the settings). NULL with *why when they cannot
- * make one. */
-static char *
-run_body(const struct dbm_json *s, const struct dbm_json *rq, char **why)
-{
-	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_jw w;
-	int m, tasks = dbm_json_member(s, 0, "tasks"), i;
-	char *name = dbm_json_strdup(s, dbm_json_member(s, 0, "name"));
-
-	dbm_jw_init(&w, &b);
-	dbm_jw_obj(&w);
-	dbm_jw_key(&w, "run_name");
-	dbm_jw_str(&w, name ? name : "Untitled");
-	free(name);
-	if ((m = dbm_json_member(s, 0, "timeout_seconds")) >= 0) {
-		dbm_jw_key(&w, "timeout_seconds");
-		raw_value(&w, s, m);
-	}
-	if ((m = dbm_json_member(s, 0, "environments")) >= 0) {
-		dbm_jw_key(&w, "environments");
-		raw_value(&w, s, m);
-	}
-	if (rq && (m = dbm_json_member(rq, 0, "idempotency_token")) >= 0) {
-		dbm_jw_key(&w, "idempotency_token");
-		raw_value(&w, rq, m);
-	}
-	dbm_jw_key(&w, "tasks");
-	dbm_jw_arr(&w);
-	for (i = 0; i < dbm_json_count(s, tasks); i++) {
-		int t = dbm_json_elem(s, tasks, i);
-
-		if (!left_out(s, t, rq) && run_task(&w, s, t, rq, why) < 0) {
-			dbm_buf_free(&b);
-			return NULL;
-		}
-	}
-	dbm_jw_arr_end(&w);
-	dbm_jw_obj_end(&w);
-	return dbm_buf_detach(&b);
-}
-
-/* {{job.parameters.NAME}} in the run body: the run's value of the job's
- * parameter (run-now's job_parameters, else the parameter's default). */
-static char *
-with_parameters(char *body, const struct dbm_json *s,
-    const struct dbm_json *rq)
-{
-	int ps = dbm_json_member(s, 0, "parameters"), i;
-	int over = rq ? dbm_json_member(rq, 0, "job_parameters") : -1;
-
-	for (i = 0; i < dbm_json_count(s, ps) &&
-	    dbm_json_type(s, ps) == DBM_JSON_ARRAY; i++) {
-		int p = dbm_json_elem(s, ps, i);
-		char *name = dbm_json_strdup(s, dbm_json_member(s, p, "name"));
-		char *val = name && over >= 0 ? dbm_json_strdup(rq,
-		    dbm_json_member(rq, over, name)) : NULL;
-		struct dbm_buf ref = DBM_BUF_INIT, q = DBM_BUF_INIT,
-		    out = DBM_BUF_INIT;
-		const char *at, *from = body;
-
-		if (name == NULL) {
-			free(val);
-			continue;
-		}
-		if (val == NULL)
-			val = dbm_json_strdup(s, dbm_json_member(s, p,
-			    "default"));
-		dbm_buf_printf(&ref, "{{job.parameters.%s}}", name);
-		dbm_json_quote(&q, val ? val : "", strlen(val ? val : ""));
-		while ((at = strstr(from, ref.data)) != NULL) {
-			dbm_buf_add(&out, from, (size_t)(at - from));
-			/* inside a JSON string: the value's escaped body */
-			dbm_buf_add(&out, q.data + 1, q.len - 2);
-			from = at + ref.len;
-		}
-		dbm_buf_adds(&out, from);
-		free(body);
-		body = dbm_buf_detach(&out);
-		dbm_buf_free(&ref);
-		dbm_buf_free(&q);
-		free(name);
-		free(val);
-	}
-	return body;
-}
-
-/* Settings as jobs/create, reset and update take them: an object whose
- * tasks[] (if any) runs/submit would accept. NULL, or the 400 message. */
-static char *
-settings_error(struct emu *e, const char *settings)
-{
-	struct dbm_json s, body;
-	struct dbm_err je;
-	struct jobs_start st = {0, 1, 0};
-	char *run, *why = NULL;
-	int tasks;
-
-	if (dbm_json_parse(&s, settings, strlen(settings), "settings", &je) < 0)
-		return dbm_xstrdup("settings are not JSON");
-	tasks = dbm_json_member(&s, 0, "tasks");
-	if (tasks >= 0 && dbm_json_type(&s, tasks) != DBM_JSON_ARRAY)
-		why = dbm_xstrdup("tasks must be an array");
-	else if (dbm_json_count(&s, tasks) > TASKS_MAX)
-		why = dbm_xstrdup("A job can have at most 1000 tasks");
-	else if (dbm_json_count(&s, tasks) > 0 &&
-	    (run = run_body(&s, NULL, &why)) != NULL) {
-		if (dbm_json_parse(&body, run, strlen(run), "run", &je) == 0) {
-			st.job_id = 1;
-			jobs_start(e, &body, 1, &st, &why);
-			dbm_json_free(&body);
-		}
-		free(run);
-	}
-	dbm_json_free(&s);
-	return why;
-}
-
 /* The members of object t of j but those named in skip (NULL-ended),
  * as JSON text. */
 static char *
@@ -378,8 +127,8 @@ object_without(const struct dbm_json *j, int t, const char *const *skip)
 			drop |= dbm_json_streq(j, k, skip[x]);
 		if (drop)
 			continue;
-		raw_key(&w, j, k);
-		raw_value(&w, j, k + 1);
+		jobs_raw_key(&w, j, k);
+		jobs_raw_value(&w, j, k + 1);
 	}
 	dbm_jw_obj_end(&w);
 	return dbm_buf_detach(&b);
@@ -387,8 +136,8 @@ object_without(const struct dbm_json *j, int t, const char *const *skip)
 
 /* The job named by the request's job_id (the lock then held), or NULL
  * with the answer in *res. */
-static struct jobdef *
-request_job(struct req *q, enum MHD_Result *res)
+struct jobdef *
+jobs_request_job(struct req *q, enum MHD_Result *res)
 {
 	struct jobs *js = q->emu->jobs;
 	struct jobdef *d;
@@ -449,7 +198,7 @@ emu_jobs_create(struct req *q)
 	enum MHD_Result res;
 	char *settings = object_without(&q->json, 0, skip), *why;
 
-	if ((why = settings_error(e, settings)) != NULL) {
+	if ((why = jobs_settings_error(e, settings)) != NULL) {
 		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s",
 		    why);
 		free(why);
@@ -480,7 +229,7 @@ emu_jobs_job_get(struct req *q)
 	struct jobdef *d;
 	enum MHD_Result res;
 
-	if ((d = request_job(q, &res)) == NULL)
+	if ((d = jobs_request_job(q, &res)) == NULL)
 		return res;
 	dbm_jw_init(&w, &b);
 	job_json(q->emu, &w, d, 1);
@@ -660,7 +409,7 @@ merge_array(struct dbm_jw *w, const struct dbm_json *s, int old,
 			continue;
 		}
 		y = key ? entry(rq, nw, idk, key) : -1;
-		raw_value(w, y >= 0 ? rq : s, y >= 0 ? y : x);
+		jobs_raw_value(w, y >= 0 ? rq : s, y >= 0 ? y : x);
 		free(key);
 	}
 	for (i = 0; i < dbm_json_count(rq, nw); i++) {
@@ -668,7 +417,7 @@ merge_array(struct dbm_jw *w, const struct dbm_json *s, int old,
 		char *key = dbm_json_strdup(rq, dbm_json_member(rq, y, idk));
 
 		if (key == NULL || entry(s, old, idk, key) < 0)
-			raw_value(w, rq, y);
+			jobs_raw_value(w, rq, y);
 		free(key);
 	}
 	dbm_jw_arr_end(w);
@@ -701,7 +450,7 @@ merged(const struct dbm_json *s, const struct dbm_json *rq)
 			merge_array(&w, s, k + 1, rq, nv, arrays[a][0],
 			    arrays[a][1]);
 		else
-			raw_value(&w, nv >= 0 ? rq : s, nv >= 0 ? nv : k + 1);
+			jobs_raw_value(&w, nv >= 0 ? rq : s, nv >= 0 ? nv : k + 1);
 		free(field);
 	}
 	EACH_MEMBER(rq, ns, i, k) {
@@ -709,7 +458,7 @@ merged(const struct dbm_json *s, const struct dbm_json *rq)
 
 		if (field && dbm_json_member(s, 0, field) < 0) {
 			dbm_jw_key(&w, field);
-			raw_value(&w, rq, k + 1);
+			jobs_raw_value(&w, rq, k + 1);
 		}
 		free(field);
 	}
@@ -731,7 +480,7 @@ change(struct req *q, int update)
 	if (!update && dbm_json_type(&q->json, ns) != DBM_JSON_OBJECT)
 		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
 		    "Missing required field: new_settings");
-	if ((d = request_job(q, &res)) == NULL)
+	if ((d = jobs_request_job(q, &res)) == NULL)
 		return res;
 	if (update) {
 		struct dbm_json s;
@@ -753,7 +502,7 @@ change(struct req *q, int update)
 	}
 	pthread_mutex_unlock(&js->mu);
 	/* checked unlocked: the check takes the lock for run ids */
-	if ((why = settings_error(e, next)) != NULL) {
+	if ((why = jobs_settings_error(e, next)) != NULL) {
 		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s",
 		    why);
 		free(why);
@@ -794,7 +543,7 @@ emu_jobs_delete(struct req *q)
 	struct dbm_buf p = DBM_BUF_INIT;
 	enum MHD_Result res;
 
-	if ((d = request_job(q, &res)) == NULL)
+	if ((d = jobs_request_job(q, &res)) == NULL)
 		return res;
 	for (pp = &js->defs; *pp != d; pp = &(*pp)->next)
 		;
@@ -806,54 +555,4 @@ emu_jobs_delete(struct req *q)
 	free(d->settings);
 	free(d);
 	return emu_reply_json(q, 200, "{}");
-}
-
-/* jobs/run-now: the job's settings as a one-time run of the job. */
-enum MHD_Result
-emu_jobs_run_now(struct req *q)
-{
-	struct emu *e = q->emu;
-	struct jobs *js = e->jobs;
-	struct jobs_start st = {0, 0, 0};
-	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_json s, body;
-	struct dbm_err je;
-	struct jobdef *d;
-	enum MHD_Result res;
-	char *run = NULL, *why = NULL;
-	int ok;
-
-	if ((d = request_job(q, &res)) == NULL)
-		return res;
-	st.job_id = d->id;
-	ok = dbm_json_parse(&s, d->settings, strlen(d->settings), "settings",
-	    &je) == 0;
-	pthread_mutex_unlock(&js->mu);
-	if (!ok)
-		return emu_reply_error(q, 500, "INTERNAL_ERROR",
-		    "the job's stored settings are not JSON");
-	if (dbm_json_count(&s, dbm_json_member(&s, 0, "tasks")) == 0)
-		why = dbm_xstrdup("The job has no tasks to run");
-	else if ((run = run_body(&s, &q->json, &why)) != NULL) {
-		run = with_parameters(run, &s, &q->json);
-		if (dbm_json_parse(&body, run, strlen(run), "run", &je) == 0) {
-			jobs_start(e, &body, 1, &st, &why);
-			dbm_json_free(&body);
-		} else
-			why = dbm_xstrdup("a parameter's value breaks the run's "
-			    "settings");
-	}
-	dbm_json_free(&s);
-	free(run);
-	if (why) {
-		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s",
-		    why);
-		free(why);
-		return res;
-	}
-	dbm_buf_printf(&b, "{\"run_id\":%lld,\"number_in_job\":%lld}",
-	    st.run_id, st.run_id);
-	res = emu_reply_json(q, 200, b.data);
-	dbm_buf_free(&b);
-	return res;
 }

@@ -78,6 +78,11 @@ void *jobs_runner(void *arg);
 struct run *jobs_find_run(struct jobs *js, long long id, struct task **task);
 void jobs_free_run(struct run *r);
 
+/* jobs_api.c: a run as runs/get answers it, or without its tasks (the
+ * lock held) */
+void jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w,
+    int with_tasks);
+
 /* jobs_submit.c: runs/submit, and the runs of run-now */
 extern const char *const jobs_task_kinds[];
 struct jobs_start {
@@ -89,9 +94,25 @@ int jobs_start(struct emu *e, const struct dbm_json *j, int v2,
     struct jobs_start *s, char **why);
 enum MHD_Result jobs_submit(struct req *q, int v2);
 
-/* jobs_defs.c: jobs/create, get, list, reset, update, delete, run-now */
+/* jobs_defs.c: jobs/create, get, list, reset, update, delete */
 void jobs_load_defs(struct emu *e);
 void jobs_free_defs(struct jobs *js);
+/* The job the request's job_id names, jobs->mu then held; or NULL, the
+ * 400 answered in *res. */
+struct jobdef *jobs_request_job(struct req *q, enum MHD_Result *res);
+
+/* jobs_runnow.c: what a job's settings make of a run; jobs/run-now */
+/* Member iteration over object t: the key token of member i is k, its
+ * value k + 1. */
+#define EACH_MEMBER(j, t, i, k) \
+	for ((i) = 0, (k) = (t) + 1; (i) < dbm_json_count((j), (t)); \
+	    (i)++, (k) = dbm_json_skip((j), (k) + 1))
+/* Member k + 1 (or token k, a key) of j as it is, onto w. */
+void jobs_raw_value(struct dbm_jw *w, const struct dbm_json *j, int t);
+void jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k);
+/* NULL when settings (JSON text) make a run runs/submit takes, else the
+ * 400 message. */
+char *jobs_settings_error(struct emu *e, const char *settings);
 
 /* jobs_exec.c: a task's process */
 void jobs_exec_task(struct emu *e, struct run *r, struct task *t);
