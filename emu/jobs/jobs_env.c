@@ -155,10 +155,12 @@ out:
 	return rc;
 }
 
-/* Add the members of JSON object obj (name: value) to env, paths mapped. */
+/* Add the members of JSON object obj (name: value) to env, paths mapped;
+ * with err, {{secrets/...}} references resolved, and on one that does not
+ * resolve *err set (the rest are still added). */
 char **
 jobs_env_object(struct emu *e, struct task *t, const struct dbm_json *j, int obj,
-    char **env, int *n)
+    char **env, int *n, char **err)
 {
 	int k, i, a;
 
@@ -168,11 +170,20 @@ jobs_env_object(struct emu *e, struct task *t, const struct dbm_json *j, int obj
 	a = obj + 1;
 	for (i = 0; i < k; i++) {
 		char *name = dbm_json_strdup(j, a);
-		char *val = dbm_json_strdup(j, a + 1);
-		char *m = jobs_map_paths(e, t->dir, val ? val : "");
+		char *val = dbm_json_strdup(j, a + 1), *why = NULL, *sv = NULL;
+		char *m;
 
+		if (err && val && (sv = emu_secrets_resolve(e, val, &why)) ==
+		    NULL && *err == NULL)
+			*err = why;
+		else
+			free(why);
+		m = jobs_map_paths(e, t->dir, sv ? sv : val ? val : "");
 		if (name)
 			env = jobs_env_add(env, n, name, m);
+		if (sv)
+			memset(sv, 0, strlen(sv));
+		free(sv);
 		free(name);
 		free(val);
 		free(m);
@@ -181,18 +192,23 @@ jobs_env_object(struct emu *e, struct task *t, const struct dbm_json *j, int obj
 	return env;
 }
 
-/* Cluster spark_env_vars go into the task's environment too. */
-void
-jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp, int *nenv)
+/* Cluster spark_env_vars go into the task's environment too, their
+ * secret references resolved (PROTOCOL.md section 16): -1 with *err when
+ * one does not. */
+int
+jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp, int *nenv,
+    char **err)
 {
 	struct dbm_json j;
 	struct dbm_err je;
 	int ev;
 
+	*err = NULL;
 	if (t->cluster_json == NULL || dbm_json_parse(&j, t->cluster_json,
 	    strlen(t->cluster_json), "new_cluster", &je) < 0)
-		return;
+		return 0;
 	ev = dbm_json_member(&j, 0, "spark_env_vars");
-	*envp = jobs_env_object(e, t, &j, ev, *envp, nenv);
+	*envp = jobs_env_object(e, t, &j, ev, *envp, nenv, err);
 	dbm_json_free(&j);
+	return *err ? -1 : 0;
 }

@@ -302,7 +302,7 @@ task_argv(struct emu *e, struct task *t, const char *venv, char ***envp,
 				argv[0] = full;
 			}
 		}
-		*envp = jobs_env_object(e, t, &j, ev, *envp, nenv);
+		*envp = jobs_env_object(e, t, &j, ev, *envp, nenv, NULL);
 	} else if (strcmp(t->kind, "spark_python_task") == 0) {
 		char *f = dbm_json_get_str(&j, "python_file");
 		int ps = dbm_json_member(&j, 0, "parameters");
@@ -504,7 +504,18 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 		}
 	}
 	env = base_env(e, t, venv.data, &nenv);
-	jobs_cluster_env_vars(e, t, &env, &nenv);
+	free(err);
+	if (jobs_cluster_env_vars(e, t, &env, &nenv, &err) < 0) {
+		struct dbm_buf m = DBM_BUF_INIT;
+
+		/* the cluster does not start (SECRET_RESOLUTION_ERROR) */
+		dbm_buf_printf(&m, "Cluster failed to start: "
+		    "SECRET_RESOLUTION_ERROR: %s", err);
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "CLUSTER_ERROR",
+		    "CLIENT_ERROR", m.data);
+		dbm_buf_free(&m);
+		goto out;
+	}
 	argv = task_argv(e, t, venv.data, &env, &nenv, &err);
 	if (argv == NULL) {
 		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",

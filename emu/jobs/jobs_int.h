@@ -128,9 +128,9 @@ char *jobs_last_line(const char *path);
 /* jobs_env.c: cluster environments */
 int jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err);
 char **jobs_env_object(struct emu *e, struct task *t,
-    const struct dbm_json *j, int obj, char **env, int *n);
-void jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp,
-    int *nenv);
+    const struct dbm_json *j, int obj, char **env, int *n, char **err);
+int jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp,
+    int *nenv, char **err);
 
 /* jobs_serverless.c: serverless tasks (environments) */
 /* The request's environments[] as the service checks them. */

@@ -23,6 +23,7 @@ static const char *const STATES[] = {
 	"INTERNAL_ERROR", "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED",
 	"UPSTREAM_FAILED", "USER_CANCELED", "RUN_EXECUTION_ERROR",
 	"LIBRARY_INSTALLATION_ERROR", "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR",
+	"CLUSTER_ERROR",
 };
 
 /* The static string for a saved state name (states are static strings). */

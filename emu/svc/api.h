@@ -130,6 +130,18 @@ enum MHD_Result emu_jobs_delete(struct req *r);
 enum MHD_Result emu_jobs_run_now(struct req *r);
 enum MHD_Result emu_jobs_page(struct req *r);
 
+/* Secrets (secrets.c): Databricks-backed scopes and their secrets. */
+enum MHD_Result emu_secrets_scope_create(struct req *r);
+enum MHD_Result emu_secrets_scope_list(struct req *r);
+enum MHD_Result emu_secrets_scope_delete(struct req *r);
+enum MHD_Result emu_secrets_put(struct req *r);
+enum MHD_Result emu_secrets_list(struct req *r);
+enum MHD_Result emu_secrets_get(struct req *r);
+enum MHD_Result emu_secrets_delete(struct req *r);
+/* in with each {{secrets/<scope>/<key>}} replaced by its value
+ * (malloc'd), or NULL with *err (malloc'd; names the reference only). */
+char *emu_secrets_resolve(struct emu *e, const char *in, char **err);
+
 /* SCIM: the calling identity (scim.c). */
 enum MHD_Result emu_scim_me(struct req *r);
 
