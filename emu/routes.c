@@ -58,7 +58,7 @@ no_api(struct req *r)
 static const struct route routes[] = {
 	/* DBFS API 2.0 (PROTOCOL.md section 1) */
 	{"POST", "/api/2.0/dbfs/put", EXACT, BODY_FORM, emu_dbfs_put,
-	    &emu_dbfs_put_form},
+	    &emu_upload_form},
 	{"GET", "/api/2.0/dbfs/get-status", EXACT, BODY_JSON,
 	    emu_dbfs_get_status, NULL},
 	{"GET", "/api/2.0/dbfs/list", EXACT, BODY_JSON, emu_dbfs_list, NULL},
@@ -108,8 +108,9 @@ static const struct route routes[] = {
 	    NULL},
 	{"POST", "/api/2.0/workspace/delete", JSON, BODY_JSON,
 	    emu_workspace_delete, NULL},
-	{"POST", "/api/2.0/workspace/import", JSON, BODY_JSON,
-	    emu_workspace_import, NULL},
+	/* JSON (base64 content) or a multipart form (the SDK's upload) */
+	{"POST", "/api/2.0/workspace/import", EXACT, BODY_FORM,
+	    emu_workspace_import, &emu_upload_form},
 	{"GET", "/api/2.0/workspace/export", EXACT, BODY_JSON,
 	    emu_workspace_export, NULL},
 	/* Secrets (section 16) */
@@ -150,6 +151,10 @@ static const struct route routes[] = {
 	    emu_experiment_create, NULL},
 	{"POST", "/api/2.0/preview/mlflow/experiments/create", EXACT, BODY_PROXY,
 	    emu_experiment_create, NULL},
+	{"GET", "/api/2.0/mlflow/experiments/list", EXACT, BODY_JSON,
+	    emu_experiments_list, NULL},
+	{"GET", "/api/2.0/preview/mlflow/experiments/list", EXACT, BODY_JSON,
+	    emu_experiments_list, NULL},
 	/* artifacts on DBFS: served here (artifacts.c), others proxied */
 	{"GET", "/api/2.0/mlflow/artifacts/list", EXACT, BODY_NONE,
 	    emu_artifacts, NULL},

@@ -19,6 +19,8 @@
 
 /* The one workspace this emulator is (workspace ids are numeric strings). */
 #define EMU_WORKSPACE_ID "1000000000000001"
+/* and the account it belongs to (account ids are UUIDs) */
+#define EMU_ACCOUNT_ID "00000000-0000-4000-8000-00000000e3e1"
 
 struct clusters;
 struct faults;
@@ -158,14 +160,20 @@ enum MHD_Result emu_reply_redirect(struct req *r, unsigned int status,
 enum MHD_Result emu_reply_error(struct req *r, unsigned int status,
     const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with an ErrorInfo detail naming the reason (the Files API's
+ * FILES_API_DIRECTORY_IS_NOT_EMPTY, ...). */
+enum MHD_Result emu_reply_error_reason(struct req *r, unsigned int status,
+    const char *code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* A file's bytes [off, off+len); takes fd. */
 enum MHD_Result emu_reply_fd(struct req *r, unsigned int status, int fd,
     off_t off, off_t len, const char *ctype, struct MHD_Response **out);
 enum MHD_Result emu_queue(struct req *r, unsigned int status,
     struct MHD_Response *resp);
 
-/* A request parameter: query argument, else string/number/bool member of
- * the JSON body (GET requests from some clients carry a JSON body).
+/* A request parameter: query argument, else a field of a multipart form,
+ * else string/number/bool member of the JSON body (GET requests from
+ * some clients carry a JSON body).
  * Returns malloc'd text or NULL. */
 char *emu_param(struct req *r, const char *name);
 /* A whole-number parameter (a handle, a run id) in *v: 0, or -1 when it
@@ -186,6 +194,19 @@ char *emu_path_param(struct req *r, enum store_root root, const char *name,
     char **canon, enum MHD_Result *res);
 /* Parse the JSON body into r->json; answers 400 and returns -1 if bad. */
 int emu_need_json(struct req *r, enum MHD_Result *res);
+
+/* The multipart/form-data form of upload endpoints (form.c): small
+ * fields kept, the file part streamed to r->tmp (at most put_max). */
+extern const struct emu_form emu_upload_form;
+/* 1 when the body was a whole, well-formed form within the limits. */
+int emu_form_ok(struct req *r);
+/* A field's text, or NULL when the form has none. */
+const char *emu_form_field(struct req *r, const char *name);
+/* The file part's bytes (so far), and whether there was one. */
+long long emu_form_size(struct req *r);
+int emu_form_has_file(struct req *r);
+/* Close r->tmp with the file part (empty without one): 0, or -1. */
+int emu_form_file(struct req *r);
 
 
 

@@ -25,6 +25,9 @@ emu_queue(struct req *r, unsigned int status, struct MHD_Response *resp)
 	 * finds the line there */
 	emu_log_request(r);
 	MHD_add_response_header(resp, "X-Request-Id", "emu");
+	/* the workspace's id, on every answer (the SDK's get_workspace_id
+	 * reads it from SCIM Me's) */
+	MHD_add_response_header(resp, "X-Databricks-Org-Id", EMU_WORKSPACE_ID);
 	res = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return res;
@@ -61,23 +64,21 @@ emu_reply_json(struct req *r, unsigned int status, const char *json)
 	return emu_reply(r, status, "application/json", json, strlen(json));
 }
 
-enum MHD_Result
-emu_reply_error(struct req *r, unsigned int status, const char *code,
-    const char *fmt, ...)
+static enum MHD_Result
+reply_error(struct req *r, unsigned int status, const char *code,
+    const char *reason, const char *fmt, va_list ap)
 {
 	struct dbm_buf msg = DBM_BUF_INIT, b = DBM_BUF_INIT;
 	struct dbm_jw w;
-	va_list ap;
+	va_list aq;
 	int n;
 	enum MHD_Result res;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	dbm_buf_grow(&msg, (size_t)n);
-	va_start(ap, fmt);
 	vsnprintf(msg.data, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	msg.len = (size_t)n;
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
@@ -85,10 +86,52 @@ emu_reply_error(struct req *r, unsigned int status, const char *code,
 	dbm_jw_str(&w, code);
 	dbm_jw_key(&w, "message");
 	dbm_jw_str(&w, dbm_buf_str(&msg));
+	if (reason) {	/* google.rpc.ErrorInfo, as the SDKs parse it */
+		dbm_jw_key(&w, "details");
+		dbm_jw_arr(&w);
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "@type");
+		dbm_jw_str(&w, "type.googleapis.com/google.rpc.ErrorInfo");
+		dbm_jw_key(&w, "reason");
+		dbm_jw_str(&w, reason);
+		dbm_jw_key(&w, "domain");
+		dbm_jw_str(&w, "filesystem.databricks.com");
+		dbm_jw_key(&w, "metadata");
+		dbm_jw_obj(&w);
+		dbm_jw_obj_end(&w);
+		dbm_jw_obj_end(&w);
+		dbm_jw_arr_end(&w);
+	}
 	dbm_jw_obj_end(&w);
 	res = emu_reply_json(r, status, dbm_buf_str(&b));
 	dbm_buf_free(&b);
 	dbm_buf_free(&msg);
+	return res;
+}
+
+enum MHD_Result
+emu_reply_error(struct req *r, unsigned int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list ap;
+	enum MHD_Result res;
+
+	va_start(ap, fmt);
+	res = reply_error(r, status, code, NULL, fmt, ap);
+	va_end(ap);
+	return res;
+}
+
+enum MHD_Result
+emu_reply_error_reason(struct req *r, unsigned int status, const char *code,
+    const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	enum MHD_Result res;
+
+	va_start(ap, fmt);
+	res = reply_error(r, status, code, reason, fmt, ap);
+	va_end(ap);
 	return res;
 }
 
@@ -218,6 +261,8 @@ emu_param(struct req *r, const char *name)
 
 	if (q)
 		return dbm_xstrdup(q);
+	if (r->mode == BODY_FORM && r->mp)	/* a multipart/form-data field */
+		return (q = emu_form_field(r, name)) ? dbm_xstrdup(q) : NULL;
 	if (!r->have_json && r->body.len > 0 && r->mode == BODY_JSON &&
 	    !r->too_big) {
 		if (dbm_json_parse(&r->json, r->body.data, r->body.len, "body",

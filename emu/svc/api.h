@@ -27,8 +27,6 @@ enum MHD_Result emu_dbfs_add_block(struct req *r);
 enum MHD_Result emu_dbfs_close(struct req *r);
 /* Drop the streaming handles idle past --handle-idle, and their files. */
 void emu_dbfs_sweep(struct emu *e);
-/* dbfs/put's multipart/form-data body. */
-extern const struct emu_form emu_dbfs_put_form;
 
 /* Files API (files.c), Workspace API (workspace.c). */
 enum MHD_Result emu_files(struct req *r);
@@ -147,6 +145,7 @@ enum MHD_Result emu_scim_me(struct req *r);
 
 /* experiments/create, checked as the workspace checks it (experiments.c). */
 enum MHD_Result emu_experiment_create(struct req *r);
+enum MHD_Result emu_experiments_list(struct req *r);
 /* The experiments directly in folder, written as workspace objects to w;
  * their count. */
 int emu_experiments_in(struct emu *e, const char *folder, struct dbm_jw *w);

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "emu.h"
-#include "multipart.h"
 #include "api.h"
 
 /* An open streaming upload (create / add-block / close). */
@@ -32,13 +31,6 @@ struct handles {
 };
 
 /* The multipart form of dbfs/put. */
-struct multipart {
-	struct emu_mp mp;
-	struct dbm_buf path, overwrite;
-	int have_file;
-	long long size;
-};
-
 int
 emu_dbfs_init(struct emu *e)
 {
@@ -406,8 +398,10 @@ emu_dbfs_read(struct req *r)
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		res = emu_reply_error(r, 400, "NOT_A_FILE", "%s is a directory",
-		    canon);
+		/* the API reference: "If the path is a directory ... this
+		 * call throws an exception with INVALID_PARAMETER_VALUE" */
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "%s is a directory", canon);
 		goto out;
 	}
 	if ((fd = open(disk, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -515,107 +509,32 @@ out:
 	return res;
 }
 
-/* One piece of a part: the file's bytes go to the temporary file. */
-static int
-mp_part(void *cls, const char *key, int is_file, const char *data,
-    size_t size)
-{
-	struct req *r = cls;
-	struct multipart *m = r->mp;
-
-	if (is_file || strcmp(key, "contents") == 0 ||
-	    strcmp(key, "file") == 0) {
-		m->have_file = 1;
-		m->size += (long long)size;
-		if (m->size > r->emu->put_max)
-			return -1;
-		if (r->fd >= 0) {
-			while (size > 0) {
-				ssize_t w = write(r->fd, data, size);
-
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w < 0)
-					return -1;
-				data += w;
-				size -= (size_t)w;
-			}
-		}
-		return 0;
-	}
-	if (strcmp(key, "path") == 0 && m->path.len < 8192)
-		dbm_buf_add(&m->path, data, size);
-	else if (strcmp(key, "overwrite") == 0 && m->overwrite.len < 16)
-		dbm_buf_add(&m->overwrite, data, size);
-	return 0;
-}
-
-static int
-mp_begin(struct req *r)
-{
-	r->mp = dbm_xcalloc(1, sizeof(*r->mp));
-	if (emu_mp_init(&r->mp->mp, MHD_lookup_connection_value(r->conn,
-	    MHD_HEADER_KIND, "Content-Type"), mp_part, r) < 0)
-		return -1;
-	/* the file part is a little less than the body: cut at the end */
-	r->fd = store_tmpfd(r->emu, &r->tmp, emu_body_size(r,
-	    r->emu->put_max + 65536));
-	return r->fd < 0 ? -1 : 0;
-}
-
-static int
-mp_feed(struct req *r, const char *data, size_t n)
-{
-	if (r->mp == NULL)
-		return -1;
-	return emu_mp_feed(&r->mp->mp, data, n);
-}
-
-static void
-mp_free(struct req *r)
-{
-	if (r->mp == NULL)
-		return;
-	emu_mp_free(&r->mp->mp);
-	dbm_buf_free(&r->mp->path);
-	dbm_buf_free(&r->mp->overwrite);
-	free(r->mp);
-	r->mp = NULL;
-}
-
-const struct emu_form emu_dbfs_put_form = {mp_begin, mp_feed, mp_free};
-
 static enum MHD_Result
 put_multipart(struct req *r)
 {
-	struct multipart *m = r->mp;
 	enum MHD_Result res;
+	const char *path = emu_form_field(r, "path"), *ow;
 	char *disk, *canon;
-	int rc;
 
-	if (m->size > r->emu->put_max)
+	if (emu_form_size(r) > r->emu->put_max)
 		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
 		    "The file is larger than %lld bytes; use create, "
 		    "add-block and close", r->emu->put_max);
-	if (r->too_big || !emu_mp_done(&m->mp))
+	if (!emu_form_ok(r))
 		return emu_reply_error(r, 400, "MALFORMED_REQUEST",
 		    "Invalid multipart/form-data body");
-	if (m->path.len == 0)
+	if (path == NULL || *path == '\0')
 		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Missing required field: path");
-	if ((disk = dbfs_path(r, m->path.data, &canon, &res)) == NULL)
+	if ((disk = dbfs_path(r, path, &canon, &res)) == NULL)
 		return res;
-	/* the file as it arrived (its blocks were given for the body) */
-	rc = ftruncate(r->fd, (off_t)m->size);
-	if (close(r->fd) < 0)
-		rc = -1;
-	r->fd = -1;
-	if (rc < 0)
+	ow = emu_form_field(r, "overwrite");
+	if (emu_form_file(r) < 0)
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
 	else
-		res = commit(r, r->tmp, disk, canon,
-		    strcasecmp(dbm_buf_str(&m->overwrite), "true") == 0);
+		res = commit(r, r->tmp, disk, canon, ow &&
+		    strcasecmp(ow, "true") == 0);
 	free(disk);
 	free(canon);
 	return res;

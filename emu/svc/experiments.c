@@ -71,20 +71,18 @@ gather(char *p, size_t size, size_t n, void *b)
 }
 
 /* POST the JSON body to the MLflow server's api, or GET it when body is
- * NULL (synchronously); its answer parsed into j. 0, or -1 (no server, an
- * error, not JSON). */
-static int
-mlflow_call(struct emu *e, const char *api, const char *body,
-    struct dbm_json *j)
+ * NULL (synchronously): the answer's status (0: none) and body in out. */
+static long
+mlflow_send(struct emu *e, const char *api, const char *body,
+    struct dbm_buf *out)
 {
-	struct dbm_buf url = DBM_BUF_INIT, out = DBM_BUF_INIT;
+	struct dbm_buf url = DBM_BUF_INIT;
 	struct curl_slist *h = NULL;
 	CURL *c;
 	long status = 0;
-	int rc = -1;
 
 	if (e->mlflow_url == NULL || (c = curl_easy_init()) == NULL)
-		return -1;
+		return 0;
 	dbm_buf_printf(&url, "%s/api/2.0/mlflow/%s", e->mlflow_url, api);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url.data);
@@ -92,19 +90,75 @@ mlflow_call(struct emu *e, const char *api, const char *body,
 	if (body)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (curl_easy_perform(c) == CURLE_OK &&
-	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-	    status == 200 && dbm_json_parse(j, dbm_buf_str(&out), out.len, NULL,
-	    NULL) == 0)
-		rc = 0;
+	if (curl_easy_perform(c) != CURLE_OK ||
+	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+		status = 0;
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	dbm_buf_free(&url);
+	return status;
+}
+
+/* The same, the answer parsed into j: 0, or -1 (no server, an error, not
+ * JSON). */
+static int
+mlflow_call(struct emu *e, const char *api, const char *body,
+    struct dbm_json *j)
+{
+	struct dbm_buf out = DBM_BUF_INIT;
+	int rc = mlflow_send(e, api, body, &out) == 200 && dbm_json_parse(j,
+	    dbm_buf_str(&out), out.len, NULL, NULL) == 0 ? 0 : -1;
+
 	dbm_buf_free(&out);
 	return rc;
+}
+
+/* experiments/list, which a workspace still serves (databricks-sdk's
+ * list_experiments) and MLflow's server no longer does: the MLflow
+ * server's experiments/search with the same max_results, page_token and
+ * view_type answers it. */
+enum MHD_Result
+emu_experiments_list(struct req *r)
+{
+	static const char *const params[] = {"max_results", "page_token",
+		"view_type"};
+	struct dbm_buf b = DBM_BUF_INIT, out = DBM_BUF_INIT;
+	struct dbm_jw w;
+	enum MHD_Result res;
+	long status;
+	size_t i;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	for (i = 0; i < sizeof(params) / sizeof(*params); i++) {
+		char *v = emu_param(r, params[i]);
+
+		if (v == NULL)
+			continue;
+		dbm_jw_key(&w, params[i]);
+		if (i == 0 && strspn(v, "0123456789") == strlen(v) && *v)
+			dbm_jw_raw(&w, v, strlen(v));
+		else
+			dbm_jw_str(&w, v);
+		free(v);
+	}
+	dbm_jw_obj_end(&w);
+	if ((status = mlflow_send(r->emu, "experiments/search", b.data,
+	    &out)) == 0)
+		res = r->emu->mlflow_url == NULL ? emu_reply_error(r, 404,
+		    "FEATURE_DISABLED", "MLflow tracking is not configured: "
+		    "start workspace-emu with --mlflow-url") :
+		    emu_reply_error(r, 502, "BAD_GATEWAY", "The MLflow tracking "
+		    "server at %s did not answer", r->emu->mlflow_url);
+	else
+		res = emu_reply(r, (unsigned int)status, "application/json",
+		    dbm_buf_str(&out), out.len);
+	dbm_buf_free(&b);
+	dbm_buf_free(&out);
+	return res;
 }
 
 static void

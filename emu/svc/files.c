@@ -22,6 +22,10 @@
 static enum MHD_Result
 not_found(struct req *r, const char *what, const char *p)
 {
+	if (strcmp(what, "directory") == 0)	/* the reason the Go CLI keys on */
+		return emu_reply_error_reason(r, 404, "NOT_FOUND",
+		    "FILES_API_DIRECTORY_IS_NOT_FOUND", "The %s %s does not "
+		    "exist.", what, p);
 	return emu_reply_error(r, 404, "NOT_FOUND", "The %s %s does not exist.",
 	    what, p);
 }
@@ -325,7 +329,9 @@ dirs(struct req *r, const char *p)
 		names = store_list(disk, &n);
 		store_names_free(names);
 		if (n > 0)
-			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+			res = emu_reply_error_reason(r, 400,
+			    "INVALID_PARAMETER_VALUE",
+			    "FILES_API_DIRECTORY_IS_NOT_EMPTY",
 			    "The directory %s is not empty.", canon);
 		else if (depth(canon) <= 4)
 			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",

@@ -374,7 +374,8 @@ emu_oauth(struct req *r)
 	if (strcmp(r->path, "/.well-known/databricks-config") == 0) {
 		/* host metadata: newer SDKs find the OIDC root here */
 		dbm_buf_printf(&b, "{\"oidc_endpoint\":\"%s/oidc\","
-		    "\"workspace_id\":\"%s\"}", u, EMU_WORKSPACE_ID);
+		    "\"account_id\":\"%s\",\"workspace_id\":\"%s\"}", u,
+		    EMU_ACCOUNT_ID, EMU_WORKSPACE_ID);
 		res = emu_reply_json(r, 200, b.data);
 		dbm_buf_free(&b);
 		return res;

@@ -2,7 +2,10 @@
  * Workspace API (mkdirs, get-status, list, delete, import, export) and the
  * raw workspace-files/import-file upload (PROTOCOL.md section 3). Objects
  * live under workspace/ in the data directory; which ones are notebooks
- * (and their language) is kept beside them under wsmeta/.
+ * (and their language) is kept beside them under wsmeta/. A notebook is
+ * kept without its SOURCE header, which export puts back; imports come as
+ * JSON (base64 content) or as a multipart form (the SDK's upload); a
+ * folder exports as a zip archive (libarchive).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +14,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "emu.h"
 #include "api.h"
@@ -256,21 +262,136 @@ writable(struct req *r, const char *disk, const char *canon, int overwrite,
 	return ok ? 0 : -1;
 }
 
+#define NOTEBOOK_MAX	(10 * 1024 * 1024)	/* import and export: 10 MB */
+
+/* The notebook languages: the header of their SOURCE form, their file
+ * extension. */
+static const struct {
+	const char *lang, *head, *ext;
+} LANGS[] = {
+	{"PYTHON", "# Databricks notebook source", "py"},
+	{"SQL", "-- Databricks notebook source", "sql"},
+	{"SCALA", "// Databricks notebook source", "scala"},
+	{"R", "# Databricks notebook source", "r"},
+};
+#define NLANGS (sizeof(LANGS) / sizeof(*LANGS))
+
+/* The language whose SOURCE header begins p (R's is Python's: the
+ * extension, r or R, tells them apart), or -1. */
 static int
-is_notebook_source(const unsigned char *p, long long n)
+source_header(const char *p, size_t n, const char *canon)
 {
-	static const char *const heads[] = {
-		"# Databricks notebook source", "-- Databricks notebook source",
-		"// Databricks notebook source",
-	};
+	const char *dot = strrchr(canon, '.');
 	size_t i, l;
 
-	for (i = 0; i < sizeof(heads) / sizeof(*heads); i++) {
-		l = strlen(heads[i]);
-		if ((size_t)n >= l && memcmp(p, heads[i], l) == 0)
-			return 1;
+	for (i = 0; i < NLANGS; i++) {
+		l = strlen(LANGS[i].head);
+		if (n >= l && memcmp(p, LANGS[i].head, l) == 0 &&
+		    (l == n || p[l] == '\n' || p[l] == '\r'))
+			return i == 0 && dot && strcasecmp(dot + 1, "r") == 0 ?
+			    3 : (int)i;
+	}
+	return -1;
+}
+
+static int
+lang_index(const char *lang)
+{
+	size_t i;
+
+	for (i = 0; lang && i < NLANGS; i++)
+		if (strcasecmp(LANGS[i].lang, lang) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The import's content in b: the file part of a multipart form, or the
+ * base64 content of a JSON body. -1 with the 400 in *res. */
+static int
+import_content(struct req *r, struct dbm_buf *b, enum MHD_Result *res)
+{
+	if (r->mode == BODY_FORM) {
+		if (emu_form_size(r) > NOTEBOOK_MAX || !emu_form_ok(r)) {
+			*res = emu_form_size(r) > NOTEBOOK_MAX ?
+			    emu_reply_error(r, 400, "MAX_NOTEBOOK_SIZE_EXCEEDED",
+			    "The content is larger than 10 MB") :
+			    emu_reply_error(r, 400, "MALFORMED_REQUEST",
+			    "Invalid multipart/form-data body");
+			return -1;
+		}
+		if (emu_form_file(r) < 0 || dbm_buf_read_file(b, r->tmp,
+		    NOTEBOOK_MAX) < 0) {
+			*res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+			    strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (emu_need_json(r, res) < 0)
+		return -1;
+	{
+		int t = dbm_json_member(&r->json, 0, "content");
+		size_t n;
+		const char *c;
+		long long len;
+
+		if (t < 0)
+			return 0;
+		c = dbm_json_raw(&r->json, t, &n);
+		dbm_buf_grow(b, n + 1);
+		if ((len = dbm_b64_decode(c, n, (unsigned char *)b->data)) < 0) {
+			*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+			    "content is not valid base64");
+			return -1;
+		}
+		b->len = (size_t)len;
+		if (b->len > NOTEBOOK_MAX) {
+			*res = emu_reply_error(r, 400, "MAX_NOTEBOOK_SIZE_EXCEEDED",
+			    "The content is larger than 10 MB");
+			return -1;
+		}
 	}
 	return 0;
+}
+
+/* What an import makes of the content: a notebook of language *nb (-1: a
+ * file), and whether the path loses its extension (AUTO). 0, or -1 with
+ * the 400's message in *why. */
+static int
+import_kind(const char *format, const char *lang, const struct dbm_buf *c,
+    const char *canon, int *nb, int *strip, const char **why)
+{
+	const char *dot = strrchr(canon, '.');
+
+	*nb = -1;
+	*strip = 0;
+	if (strcasecmp(format, "SOURCE") == 0) {
+		if ((*nb = lang_index(lang)) < 0)
+			*why = lang ? "Unknown language" : "The language is "
+			    "required for the SOURCE format";
+		return *nb < 0 ? -1 : 0;
+	}
+	if (strcasecmp(format, "AUTO") == 0) {
+		if (dot && strcasecmp(dot, ".ipynb") == 0)
+			*nb = 0;
+		else
+			*nb = source_header(c->data ? c->data : "", c->len, canon);
+		*strip = *nb >= 0 && dot && strchr(dot, '/') == NULL;
+		return 0;
+	}
+	if (strcasecmp(format, "JUPYTER") == 0 || strcasecmp(format, "HTML") ==
+	    0 || strcasecmp(format, "DBC") == 0 || strcasecmp(format,
+	    "R_MARKDOWN") == 0) {
+		*nb = lang ? lang_index(lang) : 0;
+		if (*nb < 0)
+			*why = "Unknown language";
+		return *nb < 0 ? -1 : 0;
+	}
+	if (strcasecmp(format, "RAW") == 0)
+		return 0;
+	*why = "Unknown format: AUTO, SOURCE, HTML, JUPYTER, DBC, R_MARKDOWN "
+	    "or RAW";
+	return -1;
 }
 
 static enum MHD_Result
@@ -278,46 +399,40 @@ op_import(struct req *r, char *disk, const char *canon)
 {
 	enum MHD_Result res;
 	char *format = emu_param(r, "format"), *lang = emu_param(r, "language");
-	char *tmp = NULL;
-	const char *c, *nb = NULL;
-	unsigned char *data = NULL;
-	long long len = 0;
-	size_t n;
-	int t, overwrite = emu_param_bool(r, "overwrite", 0);
+	char *tmp = NULL, *path2 = NULL, *disk2 = NULL, *canon2 = NULL;
+	struct dbm_buf c = DBM_BUF_INIT;
+	const char *why = NULL, *body;
+	size_t blen;
+	int overwrite = emu_param_bool(r, "overwrite", 0), nb, strip;
 
-	if (format == NULL)
-		format = dbm_xstrdup("SOURCE");
+	if (import_content(r, &c, &res) < 0)
+		goto out;
+	if (import_kind(format ? format : "SOURCE", lang, &c, canon, &nb,
+	    &strip, &why) < 0) {
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE", "%s",
+		    why);
+		goto out;
+	}
+	if (strip) {	/* AUTO: the notebook goes where the name says */
+		path2 = dbm_xstrndup(canon, (size_t)(strrchr(canon, '.') - canon));
+		if ((disk2 = emu_map(r, ROOT_WORKSPACE, path2, &canon2, &res)) ==
+		    NULL)
+			goto out;
+		disk = disk2;
+		canon = canon2;
+	}
 	if (writable(r, disk, canon, overwrite, &res, 400) < 0)
 		goto out;
-	t = dbm_json_member(&r->json, 0, "content");
-	if (t >= 0) {
-		c = dbm_json_raw(&r->json, t, &n);
-		data = dbm_xmalloc(n + 1);
-		if ((len = dbm_b64_decode(c, n, data)) < 0) {
-			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-			    "content is not valid base64");
-			goto out;
-		}
+	/* a notebook keeps its cells; export puts the header back */
+	body = c.data ? c.data : "";
+	blen = c.len;
+	if (nb >= 0 && source_header(body, blen, canon) >= 0) {
+		const char *nl = memchr(body, '\n', blen);
+
+		blen = nl ? blen - (size_t)(nl + 1 - body) : 0;
+		body = nl ? nl + 1 : body;
 	}
-	if (strcasecmp(format, "SOURCE") == 0) {
-		if (lang == NULL) {
-			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-			    "The language is required for the SOURCE format");
-			goto out;
-		}
-		nb = lang;
-	} else if (strcasecmp(format, "AUTO") == 0) {
-		if (data && is_notebook_source(data, len))
-			nb = lang ? lang : "PYTHON";
-	} else if (strcasecmp(format, "JUPYTER") == 0 ||
-	    strcasecmp(format, "HTML") == 0 || strcasecmp(format, "DBC") == 0) {
-		nb = lang ? lang : "PYTHON";
-	} else if (strcasecmp(format, "RAW") != 0) {
-		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Unknown format %s", format);
-		goto out;
-	}
-	if (store_write_tmp(r->emu, data, (size_t)len, &tmp) < 0) {
+	if (store_write_tmp(r->emu, body, blen, &tmp) < 0) {
 		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
 		goto out;
@@ -327,50 +442,203 @@ op_import(struct req *r, char *disk, const char *canon)
 		    "Path (%s) already exists.", canon);
 		goto out;
 	}
-	set_notebook(r->emu, canon, nb);
+	set_notebook(r->emu, canon, nb >= 0 ? LANGS[nb].lang : NULL);
 	res = emu_reply_json(r, 200, "{}");
 out:
 	if (tmp) {
 		unlink(tmp);
 		free(tmp);
 	}
-	free(data);
+	dbm_buf_free(&c);
+	free(path2);
+	free(disk2);
+	free(canon2);
 	free(format);
 	free(lang);
 	return res;
+}
+
+/* An object as its export has it: a notebook's SOURCE with its header
+ * (*ext its extension), a file's bytes. -1 with the answer in *res. */
+static int
+export_object(struct req *r, const char *disk, const char *canon,
+    const char *format, struct dbm_buf *out, const char **ext,
+    enum MHD_Result *res)
+{
+	char *lang = notebook_language(r->emu, canon);
+	int li = lang_index(lang);
+
+	free(lang);
+	*ext = "";
+	if (dbm_buf_read_file(out, disk, NOTEBOOK_MAX) < 0) {
+		*res = errno == EFBIG ? emu_reply_error(r, 400,
+		    "MAX_NOTEBOOK_SIZE_EXCEEDED", "%s is larger than 10 MB",
+		    canon) : missing(r, canon);
+		return -1;
+	}
+	if (li < 0)
+		return 0;	/* a file: its bytes, in any format */
+	if (strcasecmp(format, "SOURCE") != 0 && strcasecmp(format, "AUTO") !=
+	    0) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "workspace-emu exports notebooks in the SOURCE and AUTO "
+		    "formats only, not %s", format);
+		return -1;
+	}
+	{
+		struct dbm_buf h = DBM_BUF_INIT;
+
+		dbm_buf_printf(&h, "%s\n", LANGS[li].head);
+		dbm_buf_add(&h, out->data ? out->data : "", out->len);
+		dbm_buf_free(out);
+		*out = h;
+	}
+	*ext = LANGS[li].ext;
+	return 0;
+}
+
+static enum MHD_Result
+export_answer(struct req *r, struct dbm_buf *data, const char *ext)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	char *b64;
+	enum MHD_Result res;
+
+	if (emu_param_bool(r, "direct_download", 0))
+		return emu_reply(r, 200, "application/octet-stream",
+		    data->data ? data->data : "", data->len);
+	b64 = dbm_b64_encode(data->data ? data->data : "", data->len);
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "content");
+	dbm_jw_str(&w, b64);
+	dbm_jw_key(&w, "file_type");
+	dbm_jw_str(&w, ext);
+	dbm_jw_obj_end(&w);
+	free(b64);
+	res = emu_reply_json(r, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+}
+
+static la_ssize_t
+zip_write(struct archive *a, void *cls, const void *p, size_t n)
+{
+	struct dbm_buf *b = cls;
+
+	if (b->len + n > NOTEBOOK_MAX) {
+		archive_set_error(a, EFBIG, "the export is larger than 10 MB");
+		return -1;
+	}
+	dbm_buf_add(b, p, n);
+	return (la_ssize_t)n;
+}
+
+/* The objects under folder disk (canon) into archive a, named
+ * <prefix>/<name>, notebooks as SOURCE files with their extension. */
+static int
+zip_tree(struct req *r, struct archive *a, const char *disk, const char *canon,
+    const char *prefix)
+{
+	char **names;
+	int n, i, rc = 0;
+
+	if ((names = store_list(disk, &n)) == NULL)
+		return 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		struct dbm_buf d = DBM_BUF_INIT, c = DBM_BUF_INIT,
+		    name = DBM_BUF_INIT, data = DBM_BUF_INIT;
+		const char *ext = "";
+		enum MHD_Result ignored;
+		struct stat st;
+
+		dbm_buf_printf(&d, "%s/%s", disk, names[i]);
+		dbm_buf_printf(&c, "%s/%s", strcmp(canon, "/") ? canon : "",
+		    names[i]);
+		dbm_buf_printf(&name, "%s/%s", prefix, names[i]);
+		if (lstat(d.data, &st) == 0 && S_ISDIR(st.st_mode))
+			rc = zip_tree(r, a, d.data, c.data, name.data);
+		else if (lstat(d.data, &st) == 0 && S_ISREG(st.st_mode) &&
+		    export_object(r, d.data, c.data, "SOURCE", &data, &ext,
+		    &ignored) == 0) {
+			struct archive_entry *en = archive_entry_new();
+
+			if (*ext)
+				dbm_buf_printf(&name, ".%s", ext);
+			archive_entry_set_pathname(en, name.data);
+			archive_entry_set_filetype(en, AE_IFREG);
+			archive_entry_set_perm(en, 0644);
+			archive_entry_set_size(en, (la_int64_t)data.len);
+			archive_entry_set_mtime(en, st.st_mtime, 0);
+			if (archive_write_header(a, en) != ARCHIVE_OK ||
+			    archive_write_data(a, data.data ? data.data : "",
+			    data.len) != (la_ssize_t)data.len)
+				rc = -1;
+			archive_entry_free(en);
+		}
+		dbm_buf_free(&d);
+		dbm_buf_free(&c);
+		dbm_buf_free(&name);
+		dbm_buf_free(&data);
+	}
+	store_names_free(names);
+	return rc;
+}
+
+/* A folder's SOURCE export: a zip archive of its tree under its name. */
+static int
+workspace_zip(struct req *r, const char *disk, const char *canon,
+    struct dbm_buf *out, enum MHD_Result *res)
+{
+	struct archive *a = archive_write_new();
+	const char *base = strrchr(canon, '/');
+	int rc;
+
+	base = base && base[1] ? base + 1 : "Workspace";
+	archive_write_set_format_zip(a);
+	rc = archive_write_open(a, out, NULL, zip_write, NULL) == ARCHIVE_OK ?
+	    zip_tree(r, a, disk, canon, base) : -1;
+	if (archive_write_close(a) != ARCHIVE_OK)
+		rc = -1;
+	if (rc < 0)
+		*res = out->len >= NOTEBOOK_MAX ? emu_reply_error(r, 400,
+		    "MAX_NOTEBOOK_SIZE_EXCEEDED", "The export of %s is larger "
+		    "than 10 MB", canon) : emu_reply_error(r, 500,
+		    "INTERNAL_ERROR", "cannot export %s: %s", canon,
+		    archive_error_string(a) ? archive_error_string(a) : "");
+	archive_write_free(a);
+	return rc;
 }
 
 static enum MHD_Result
 op_export(struct req *r, char *disk, const char *canon)
 {
 	struct stat st;
-	struct dbm_buf b = DBM_BUF_INIT;
-	unsigned char *data;
-	char *b64;
-	int fd;
+	struct dbm_buf data = DBM_BUF_INIT;
+	enum MHD_Result res = MHD_NO;
+	char *format = emu_param(r, "format");
+	const char *f = format ? format : "SOURCE", *ext = "";
 
 	if (stat(disk, &st) < 0)
-		return missing(r, canon);
-	if (S_ISDIR(st.st_mode))
-		return emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "%s is a folder; export it as DBC", canon);
-	if (st.st_size > 10 * 1024 * 1024)
-		return emu_reply_error(r, 400, "MAX_NOTEBOOK_SIZE_EXCEEDED",
-		    "%s is larger than 10 MB", canon);
-	if ((fd = open(disk, O_RDONLY | O_CLOEXEC)) < 0)
-		return missing(r, canon);
-	data = dbm_xmalloc((size_t)st.st_size + 1);
-	if (read(fd, data, (size_t)st.st_size) != (ssize_t)st.st_size) {
-		close(fd);
-		free(data);
-		return emu_reply_error(r, 500, "INTERNAL_ERROR", "short read");
-	}
-	close(fd);
-	b64 = dbm_b64_encode(data, (size_t)st.st_size);
-	dbm_buf_printf(&b, "{\"content\":\"%s\",\"file_type\":\"\"}", b64);
-	free(b64);
-	free(data);
-	return json_done(r, &b);
+		res = missing(r, canon);
+	else if (S_ISDIR(st.st_mode) && strcasecmp(f, "SOURCE") != 0 &&
+	    strcasecmp(f, "AUTO") != 0 && strcasecmp(f, "DBC") != 0)
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Exporting a directory is only supported for the DBC, "
+		    "SOURCE, and AUTO format.");
+	else if (S_ISDIR(st.st_mode) && strcasecmp(f, "DBC") == 0)
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "workspace-emu exports folders in the SOURCE and AUTO "
+		    "formats (a zip archive), not as DBC");
+	else if (S_ISDIR(st.st_mode)) {
+		if (workspace_zip(r, disk, canon, &data, &res) == 0)
+			res = export_answer(r, &data, "zip");
+	} else if (export_object(r, disk, canon, f, &data, &ext, &res) == 0)
+		res = export_answer(r, &data, ext);
+	dbm_buf_free(&data);
+	free(format);
+	return res;
 }
 
 /* POST /api/2.0/workspace-files/import-file/{path}: the raw body. */
