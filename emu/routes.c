@@ -55,6 +55,31 @@ no_api(struct req *r)
 	{"POST", "/api/" v "/jobs/run-now", JSON, BODY_JSON, \
 	    emu_jobs_run_now, NULL}
 
+/* One version's Clusters endpoints (section 17). */
+#define CLUSTERS(v) \
+	{"GET", "/api/" v "/clusters/list", EXACT, BODY_JSON, \
+	    emu_clusters_list, NULL}, \
+	{"GET", "/api/" v "/clusters/get", EXACT, BODY_JSON, emu_clusters_get, \
+	    NULL}, \
+	{"POST", "/api/" v "/clusters/create", JSON, BODY_JSON, \
+	    emu_clusters_create, NULL}, \
+	{"POST", "/api/" v "/clusters/edit", JSON, BODY_JSON, \
+	    emu_clusters_edit, NULL}, \
+	{"POST", "/api/" v "/clusters/start", JSON, BODY_JSON, \
+	    emu_clusters_start, NULL}, \
+	{"POST", "/api/" v "/clusters/restart", JSON, BODY_JSON, \
+	    emu_clusters_restart, NULL}, \
+	{"POST", "/api/" v "/clusters/delete", JSON, BODY_JSON, \
+	    emu_clusters_delete, NULL}, \
+	{"POST", "/api/" v "/clusters/permanent-delete", JSON, BODY_JSON, \
+	    emu_clusters_permanent_delete, NULL}, \
+	{"POST", "/api/" v "/clusters/events", JSON, BODY_JSON, \
+	    emu_clusters_events, NULL}, \
+	{"GET", "/api/" v "/clusters/spark-versions", EXACT, BODY_NONE, \
+	    emu_spark_versions, NULL}, \
+	{"GET", "/api/" v "/clusters/list-node-types", EXACT, BODY_NONE, \
+	    emu_node_types, NULL}
+
 static const struct route routes[] = {
 	/* DBFS API 2.0 (PROTOCOL.md section 1) */
 	{"POST", "/api/2.0/dbfs/put", EXACT, BODY_FORM, emu_dbfs_put,
@@ -126,8 +151,17 @@ static const struct route routes[] = {
 	{"GET", "/api/2.0/secrets/get", EXACT, BODY_JSON, emu_secrets_get, NULL},
 	{"POST", "/api/2.0/secrets/delete", JSON, BODY_JSON, emu_secrets_delete,
 	    NULL},
-	{NULL, "/api/2.0/clusters/", PREFIX, BODY_JSON, emu_clusters_api, NULL},
-	{NULL, "/api/2.1/clusters/", PREFIX, BODY_JSON, emu_clusters_api, NULL},
+	CLUSTERS("2.0"),
+	CLUSTERS("2.1"),
+	/* Libraries (section 17) */
+	{"POST", "/api/2.0/libraries/install", JSON, BODY_JSON,
+	    emu_libraries_install, NULL},
+	{"POST", "/api/2.0/libraries/uninstall", JSON, BODY_JSON,
+	    emu_libraries_uninstall, NULL},
+	{"GET", "/api/2.0/libraries/cluster-status", EXACT, BODY_JSON,
+	    emu_libraries_cluster_status, NULL},
+	{"GET", "/api/2.0/libraries/all-cluster-statuses", EXACT, BODY_NONE,
+	    emu_libraries_all, NULL},
 	/* Jobs runs, in the 2.0 shape and the 2.1/2.2 one */
 	JOBS("2.0"),
 	JOBS("2.1"),

@@ -23,6 +23,28 @@
 
 
 /* The cluster environment for a set of libraries: built once, by content. */
+/* The libraries a task's environment has: its own, and on an existing
+ * cluster those installed there too (malloc'd JSON array). */
+static char *
+task_libraries(struct emu *e, const struct task *t)
+{
+	char *cl = t->existing ? emu_cluster_libraries(e, t->existing) : NULL;
+	struct dbm_buf b = DBM_BUF_INIT;
+	size_t n = strlen(t->libraries);
+
+	if (cl == NULL || strcmp(cl, "[]") == 0) {
+		free(cl);
+		return dbm_xstrdup(t->libraries);
+	}
+	/* "[a,b]" and "[c]": "[a,b,c]" */
+	dbm_buf_add(&b, t->libraries, n - 1);
+	if (strcmp(t->libraries, "[]") != 0)
+		dbm_buf_addc(&b, ',');
+	dbm_buf_adds(&b, cl + 1);
+	free(cl);
+	return dbm_buf_detach(&b);
+}
+
 int
 jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
 {
@@ -34,12 +56,13 @@ jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
 	struct dbm_err je;
 	int i, n, lock, rc = -1;
 	struct stat st;
+	char *libs = task_libraries(e, t);
 
 	/* the key: interpreter, library specs, and the bytes of local files */
 	dbm_sha256_init(&s);
 	dbm_sha256_update(&s, e->jobs->python, strlen(e->jobs->python) + 1);
-	dbm_sha256_update(&s, t->libraries, strlen(t->libraries) + 1);
-	if (dbm_json_parse(&j, t->libraries, strlen(t->libraries), "libraries",
+	dbm_sha256_update(&s, libs, strlen(libs) + 1);
+	if (dbm_json_parse(&j, libs, strlen(libs), "libraries",
 	    &je) == 0) {
 		n = dbm_json_count(&j, 0);
 		for (i = 0; i < n; i++) {
@@ -96,7 +119,7 @@ jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
 		}
 		dbm_buf_printf(&spec, "%s/libraries.json", t->dir);
 		fd = open(spec.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || write(fd, t->libraries, strlen(t->libraries)) < 0) {
+		if (fd < 0 || write(fd, libs, strlen(libs)) < 0) {
 			if (fd >= 0)
 				close(fd);
 			dbm_buf_free(&spec);
@@ -152,6 +175,7 @@ out:
 		close(lock);
 	dbm_buf_free(&dir);
 	dbm_buf_free(&p);
+	free(libs);
 	return rc;
 }
 
@@ -192,7 +216,8 @@ jobs_env_object(struct emu *e, struct task *t, const struct dbm_json *j, int obj
 	return env;
 }
 
-/* Cluster spark_env_vars go into the task's environment too, their
+/* Cluster spark_env_vars (the new cluster's, or the existing one's) go
+ * into the task's environment too, their
  * secret references resolved (PROTOCOL.md section 16): -1 with *err when
  * one does not. */
 int
@@ -202,13 +227,19 @@ jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp, int *nenv,
 	struct dbm_json j;
 	struct dbm_err je;
 	int ev;
+	char *spec = t->cluster_json ? NULL : t->existing ?
+	    emu_cluster_spec(e, t->existing) : NULL;
+	const char *c = t->cluster_json ? t->cluster_json : spec;
 
 	*err = NULL;
-	if (t->cluster_json == NULL || dbm_json_parse(&j, t->cluster_json,
-	    strlen(t->cluster_json), "new_cluster", &je) < 0)
+	if (c == NULL || dbm_json_parse(&j, c, strlen(c), "new_cluster", &je) <
+	    0) {
+		free(spec);
 		return 0;
+	}
 	ev = dbm_json_member(&j, 0, "spark_env_vars");
 	*envp = jobs_env_object(e, t, &j, ev, *envp, nenv, err);
 	dbm_json_free(&j);
+	free(spec);
 	return *err ? -1 : 0;
 }

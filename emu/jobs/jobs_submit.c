@@ -45,26 +45,6 @@ raw_dup(const struct dbm_json *j, int t)
 	return dbm_xstrndup(p, n);
 }
 
-/* The spark_version string at t when it names a runtime before 13.3
- * (malloc'd), else NULL: "12.2.x-scala2.12", "10.4.x-cpu-ml-scala2.12". */
-static char *
-old_runtime(const struct dbm_json *j, int t)
-{
-	char *v = dbm_json_strdup(j, t), *end;
-	long major, minor = 0;
-
-	if (v == NULL)
-		return NULL;
-	major = strtol(v, &end, 10);
-	if (end != v && *end == '.')
-		minor = strtol(end + 1, NULL, 10);
-	if (end == v || major > 13 || (major == 13 && minor >= 3)) {
-		free(v);
-		return NULL;
-	}
-	return v;
-}
-
 /* On a workspace without the DBFS root, a classic task's library there
  * fails its installation at start (PROTOCOL.md section 15): the message,
  * or NULL. */
@@ -107,7 +87,6 @@ compute_error(struct emu *e, const struct dbm_json *j, int obj)
 	struct dbm_buf b = DBM_BUF_INIT;
 	size_t i, n = 0;
 	int nc = dbm_json_member(j, obj, "new_cluster");
-	char *old;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
 		n += dbm_json_member(j, obj, kinds[i]) >= 0;
@@ -132,26 +111,7 @@ compute_error(struct emu *e, const struct dbm_json *j, int obj)
 		free(id);
 		return b.len ? dbm_buf_detach(&b) : NULL;
 	}
-	if (dbm_json_type(j, nc) != DBM_JSON_OBJECT)
-		return dbm_xstrdup("new_cluster must be an object");
-	if (dbm_json_type(j, dbm_json_member(j, nc, "spark_version")) !=
-	    DBM_JSON_STRING)
-		dbm_buf_adds(&b, "Missing required field: spark_version");
-	else if (!e->legacy_dbfs && (old = old_runtime(j, dbm_json_member(j,
-	    nc, "spark_version"))) != NULL) {
-		dbm_buf_printf(&b, "Databricks Runtime %s is not supported in "
-		    "this workspace: runtimes before 13.3 LTS are disabled "
-		    "(the workspace disables legacy features). Use 13.3 LTS or "
-		    "later, for example 15.4.x-scala2.12", old);
-		free(old);
-	} else if (dbm_json_member(j, nc, "node_type_id") < 0 &&
-	    dbm_json_member(j, nc, "instance_pool_id") < 0 &&
-	    dbm_json_member(j, nc, "policy_id") < 0)
-		dbm_buf_adds(&b, "Missing required field: node_type_id");
-	else if (dbm_json_member(j, nc, "num_workers") < 0 &&
-	    dbm_json_member(j, nc, "autoscale") < 0)
-		dbm_buf_adds(&b, "Missing required field: size");
-	return b.len ? dbm_buf_detach(&b) : NULL;
+	return emu_cluster_spec_error(e, j, nc);
 }
 
 /* A task_key as the API reference allows it: 1 to 100 characters of

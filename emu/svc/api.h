@@ -100,14 +100,40 @@ enum MHD_Result emu_entra(struct req *r);
  * resource; a management token (the header) checked for client too. */
 int emu_entra_workspace(struct emu *e, char **principal, const char *mgmt);
 
+/* Runtimes and node types (runtimes.c). */
+enum MHD_Result emu_spark_versions(struct req *r);
+enum MHD_Result emu_node_types(struct req *r);
+/* A new cluster's spec (object nc of j) as clusters/create and
+ * runs/submit check it: NULL, or the 400's message (malloc'd). */
+char *emu_cluster_spec_error(struct emu *e, const struct dbm_json *j, int nc);
+
 /* All-purpose clusters (clusters.c): --cluster ID:STATE[:NAME]. */
 int emu_cluster_add(struct emu *e, const char *spec, const char **why);
 void emu_clusters_free(struct emu *e);
-/* RUNNING, PENDING, TERMINATED, or NULL when there is no such cluster. */
+/* Its state (PENDING, RUNNING, RESTARTING, TERMINATING, TERMINATED), or
+ * NULL when there is no such cluster. */
 const char *emu_cluster_state(struct emu *e, const char *id);
 /* Start a terminated cluster (a run on it does); -1 when none. */
 int emu_cluster_start(struct emu *e, const char *id);
-enum MHD_Result emu_clusters_api(struct req *r);
+/* What clusters/create or edit sent for it (malloc'd JSON; "{}" for a
+ * --cluster one), or NULL. */
+char *emu_cluster_spec(struct emu *e, const char *id);
+/* The libraries installed on it, or to be (a JSON array, malloc'd). */
+char *emu_cluster_libraries(struct emu *e, const char *id);
+enum MHD_Result emu_clusters_list(struct req *r);
+enum MHD_Result emu_clusters_get(struct req *r);
+enum MHD_Result emu_clusters_create(struct req *r);
+enum MHD_Result emu_clusters_edit(struct req *r);
+enum MHD_Result emu_clusters_start(struct req *r);
+enum MHD_Result emu_clusters_restart(struct req *r);
+enum MHD_Result emu_clusters_delete(struct req *r);
+enum MHD_Result emu_clusters_permanent_delete(struct req *r);
+enum MHD_Result emu_clusters_events(struct req *r);
+/* Libraries on clusters (libraries.c). */
+enum MHD_Result emu_libraries_install(struct req *r);
+enum MHD_Result emu_libraries_uninstall(struct req *r);
+enum MHD_Result emu_libraries_cluster_status(struct req *r);
+enum MHD_Result emu_libraries_all(struct req *r);
 
 /* Jobs API runs (jobs*.c). */
 /* In the 2.0 shape under /api/2.0/, the 2.1 one under 2.1 and 2.2; and

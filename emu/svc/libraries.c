@@ -1,0 +1,308 @@
+/*
+ * The Libraries API for workspace-emu (PROTOCOL.md section 17): libraries
+ * installed on all-purpose clusters (libraries/install, uninstall,
+ * cluster-status, all-cluster-statuses). A library installs when its
+ * cluster runs: PENDING on a terminated one until it starts, INSTALLED
+ * once it runs, FAILED when the file it names is not there (or on the
+ * DBFS root of a workspace without one); an uninstalled one is
+ * UNINSTALL_ON_RESTART until the cluster restarts. Runs on the cluster
+ * get its libraries (emu_cluster_libraries).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "emu.h"
+#include "api.h"
+#include "clusters_int.h"
+
+static const char *const KINDS[] = {"jar", "egg", "whl", "pypi", "maven",
+	"cran", "requirements"};
+#define NKINDS (sizeof(KINDS) / sizeof(*KINDS))
+
+void
+clusters_lib_add(struct cluster *c, const char *json, const char *status)
+{
+	int i;
+
+	for (i = 0; i < c->nlib; i++)
+		if (strcmp(c->lib[i].json, json) == 0)
+			break;
+	if (i == c->nlib) {
+		c->lib = dbm_xrealloc(c->lib, (size_t)(c->nlib + 1) *
+		    sizeof(*c->lib));
+		c->lib[c->nlib].json = dbm_xstrdup(json);
+		c->lib[c->nlib].message = NULL;
+		c->nlib++;
+	} else if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") != 0 &&
+	    strcmp(c->lib[i].status, "FAILED") != 0)
+		return;		/* there already */
+	free(c->lib[i].message);
+	c->lib[i].message = NULL;
+	c->lib[i].status = status;
+}
+
+/* Why the library cannot install (malloc'd), or NULL: a file it names
+ * that is not there. */
+static char *
+install_error(struct emu *e, const char *json)
+{
+	static const char *const files[] = {"whl", "egg", "jar", "requirements"};
+	struct dbm_json j;
+	struct dbm_err je;
+	struct dbm_buf b = DBM_BUF_INIT;
+	size_t k;
+
+	if (dbm_json_parse(&j, json, strlen(json), "library", &je) < 0)
+		return dbm_xstrdup("the library is not JSON");
+	for (k = 0; k < sizeof(files) / sizeof(*files) && b.len == 0; k++) {
+		char *p = dbm_json_strdup(&j, dbm_json_member(&j, 0, files[k]));
+		const char *why;
+		char *disk = NULL;
+		struct stat st;
+		int ws = p && (strncmp(p, "/Workspace/", 11) == 0);
+
+		if (p && !e->legacy_dbfs && strncmp(p, "dbfs:/", 6) == 0 &&
+		    strncmp(p + 6, "Volumes/", 8) != 0)
+			dbm_buf_printf(&b, "Public DBFS root is disabled. Access "
+			    "is denied on path: %s", p + 5);
+		else if (p && (strncmp(p, "dbfs:/", 6) == 0 || ws ||
+		    strncmp(p, "/Volumes/", 9) == 0) &&
+		    ((disk = store_map(e, ws ? ROOT_WORKSPACE : ROOT_DBFS,
+		    ws ? p + 10 : p, NULL, &why)) == NULL ||
+		    stat(disk, &st) < 0 || !S_ISREG(st.st_mode)))
+			dbm_buf_printf(&b, "%s does not exist", p);
+		free(disk);
+		free(p);
+	}
+	dbm_json_free(&j);
+	if (b.len == 0)
+		return NULL;
+	{
+		struct dbm_buf m = DBM_BUF_INIT;
+
+		dbm_buf_printf(&m, "Library installation failed for library due "
+		    "to user error. Error messages: %s", b.data);
+		dbm_buf_free(&b);
+		return dbm_buf_detach(&m);
+	}
+}
+
+static void
+install(struct emu *e, struct cluster_lib *l)
+{
+	free(l->message);
+	l->message = install_error(e, l->json);
+	l->status = l->message ? "FAILED" : "INSTALLED";
+}
+
+void
+clusters_libs_started(struct emu *e, struct cluster *c)
+{
+	int i, k = 0;
+
+	for (i = 0; i < c->nlib; i++) {
+		if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") == 0) {
+			free(c->lib[i].json);
+			free(c->lib[i].message);
+			continue;
+		}
+		if (strcmp(c->lib[i].status, "PENDING") == 0)
+			install(e, &c->lib[i]);
+		c->lib[k++] = c->lib[i];
+	}
+	c->nlib = k;
+	clusters_save(e, c);
+}
+
+/* The request's libraries[] as compact JSON texts: -1 with the 400. */
+static int
+request_libs(struct req *r, char ***out, int *n, enum MHD_Result *res)
+{
+	int libs = dbm_json_member(&r->json, 0, "libraries"), i;
+	size_t k;
+
+	*out = NULL;
+	*n = 0;
+	if (dbm_json_type(&r->json, libs) != DBM_JSON_ARRAY) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Missing required field: libraries");
+		return -1;
+	}
+	for (i = 0; i < dbm_json_count(&r->json, libs); i++) {
+		int l = dbm_json_elem(&r->json, libs, i), found = 0;
+		struct dbm_buf b = DBM_BUF_INIT;
+		struct dbm_jw w;
+
+		for (k = 0; k < NKINDS; k++)
+			found += dbm_json_member(&r->json, l, KINDS[k]) >= 0;
+		if (dbm_json_type(&r->json, l) != DBM_JSON_OBJECT || found != 1) {
+			*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+			    "Library %d must specify exactly one of jar, egg, "
+			    "whl, pypi, maven, cran or requirements", i);
+			while (*n > 0)
+				free((*out)[--*n]);
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		dbm_jw_init(&w, &b);
+		dbm_jw_obj(&w);
+		clusters_members(&w, &r->json, l, NULL);
+		dbm_jw_obj_end(&w);
+		*out = dbm_xrealloc(*out, (size_t)(*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = dbm_buf_detach(&b);
+	}
+	return 0;
+}
+
+static enum MHD_Result
+change(struct req *r, int uninstall)
+{
+	struct clusters *cs;
+	struct cluster *c;
+	enum MHD_Result res;
+	char **libs;
+	int n, i, k;
+
+	if (request_libs(r, &libs, &n, &res) < 0)
+		return res;
+	if ((c = clusters_request(r, &cs, &res)) != NULL) {
+		for (i = 0; i < n; i++) {
+			if (!uninstall) {
+				clusters_lib_add(c, libs[i], "PENDING");
+				continue;
+			}
+			for (k = 0; k < c->nlib; k++)
+				if (strcmp(c->lib[k].json, libs[i]) == 0)
+					c->lib[k].status = "UNINSTALL_ON_RESTART";
+		}
+		/* on a running cluster they install now */
+		for (k = 0; !uninstall && k < c->nlib &&
+		    strcmp(c->state, "RUNNING") == 0; k++)
+			if (strcmp(c->lib[k].status, "PENDING") == 0)
+				install(r->emu, &c->lib[k]);
+		clusters_save(r->emu, c);
+		pthread_mutex_unlock(&cs->mu);
+		res = emu_reply_json(r, 200, "{}");
+	}
+	for (i = 0; i < n; i++)
+		free(libs[i]);
+	free(libs);
+	return res;
+}
+
+enum MHD_Result
+emu_libraries_install(struct req *r)
+{
+	return change(r, 0);
+}
+
+enum MHD_Result
+emu_libraries_uninstall(struct req *r)
+{
+	return change(r, 1);
+}
+
+static void
+statuses(struct dbm_jw *w, const struct cluster *c)
+{
+	int i;
+
+	dbm_jw_arr(w);
+	for (i = 0; i < c->nlib; i++) {
+		dbm_jw_obj(w);
+		dbm_jw_key(w, "library");
+		dbm_jw_raw(w, c->lib[i].json, strlen(c->lib[i].json));
+		dbm_jw_key(w, "status");
+		dbm_jw_str(w, c->lib[i].status);
+		dbm_jw_key(w, "is_library_for_all_clusters");
+		dbm_jw_bool(w, 0);
+		if (c->lib[i].message) {
+			dbm_jw_key(w, "messages");
+			dbm_jw_arr(w);
+			dbm_jw_str(w, c->lib[i].message);
+			dbm_jw_arr_end(w);
+		}
+		dbm_jw_obj_end(w);
+	}
+	dbm_jw_arr_end(w);
+}
+
+enum MHD_Result
+emu_libraries_cluster_status(struct req *r)
+{
+	struct clusters *cs;
+	struct cluster *c;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	enum MHD_Result res;
+
+	if ((c = clusters_request(r, &cs, &res)) == NULL)
+		return res;
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "cluster_id");
+	dbm_jw_str(&w, c->id);
+	dbm_jw_key(&w, "library_statuses");
+	statuses(&w, c);
+	dbm_jw_obj_end(&w);
+	pthread_mutex_unlock(&cs->mu);
+	res = emu_reply_json(r, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+}
+
+enum MHD_Result
+emu_libraries_all(struct req *r)
+{
+	struct clusters *cs = clusters_lock(r->emu);
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	enum MHD_Result res;
+	int i;
+
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "statuses");
+	dbm_jw_arr(&w);
+	for (i = 0; i < cs->n; i++) {
+		struct cluster *c = clusters_find(r->emu, cs, cs->c[i].id);
+
+		if (c->nlib == 0)
+			continue;
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "cluster_id");
+		dbm_jw_str(&w, c->id);
+		dbm_jw_key(&w, "library_statuses");
+		statuses(&w, c);
+		dbm_jw_obj_end(&w);
+	}
+	dbm_jw_arr_end(&w);
+	dbm_jw_obj_end(&w);
+	pthread_mutex_unlock(&cs->mu);
+	res = emu_reply_json(r, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+}
+
+char *
+emu_cluster_libraries(struct emu *e, const char *id)
+{
+	struct clusters *cs = clusters_lock(e);
+	struct cluster *c = clusters_find(e, cs, id);
+	struct dbm_buf b = DBM_BUF_INIT;
+	int i, first = 1;
+
+	dbm_buf_addc(&b, '[');
+	for (i = 0; c && i < c->nlib; i++)
+		if (strcmp(c->lib[i].status, "FAILED") != 0) {
+			if (!first)
+				dbm_buf_addc(&b, ',');
+			dbm_buf_adds(&b, c->lib[i].json);
+			first = 0;
+		}
+	dbm_buf_addc(&b, ']');
+	pthread_mutex_unlock(&cs->mu);
+	return dbm_buf_detach(&b);
+}

@@ -1,0 +1,130 @@
+"""All-purpose clusters and their libraries through databricks-sdk
+(w.clusters.*, w.libraries.*): the SDK's own helpers pick a runtime and a
+node type from what the workspace lists; clusters made with create go
+through their states and events, and runs on them see the libraries and
+environment installed there."""
+
+import io
+import os
+
+import pytest
+from databricks.sdk import WorkspaceClient
+from databricks.sdk.errors import InvalidParameterValue, InvalidState, ResourceDoesNotExist
+from databricks.sdk.service import compute, jobs
+
+from dbmlops_testenv import Emu, build_example_wheel
+
+
+@pytest.fixture
+def w(clean_env):
+    return WorkspaceClient(host=clean_env.url, token=Emu.TOKEN, auth_type="pat")
+
+
+def test_the_sdk_helpers_pick_from_the_lists(w):
+    assert w.clusters.select_spark_version(latest=True, long_term_support=True) == \
+        "16.4.x-scala2.12"
+    assert w.clusters.select_spark_version(latest=True, long_term_support=True, ml=True) == \
+        "16.4.x-cpu-ml-scala2.12"
+    assert w.clusters.select_spark_version(latest=True, scala="2.13", beta=True) == \
+        "18.0.x-scala2.13"
+    assert w.clusters.select_node_type() == "m5d.large"
+    assert w.clusters.select_node_type(min_memory_gb=30, local_disk=True) == "i3.xlarge"
+    assert w.clusters.select_node_type(min_gpus=1) == "g4dn.xlarge"
+
+
+def test_a_new_workspace_lists_no_old_runtime():
+    e = Emu(workspace="new").start()
+    try:
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        keys = [v.key for v in w.clusters.spark_versions().versions]
+        assert "13.3.x-scala2.12" in keys and "12.2.x-scala2.12" not in keys
+        with pytest.raises(InvalidParameterValue, match="runtimes before 13.3 LTS"):
+            w.clusters.create(cluster_name="old", spark_version="12.2.x-scala2.12",
+                              node_type_id="m5d.large", num_workers=1)
+    finally:
+        e.cleanup()
+
+
+def test_cluster_life(w):
+    with pytest.raises(InvalidParameterValue, match="Missing required field: size"):
+        w.clusters.create(cluster_name="no size", spark_version="15.4.x-scala2.12",
+                          node_type_id="m5d.large")
+    c = w.clusters.create(cluster_name="sdk life", spark_version="15.4.x-scala2.12",
+                          node_type_id="m5d.large", num_workers=2,
+                          autotermination_minutes=30, custom_tags={"team": "ml"}).result()
+    assert c.state == compute.State.RUNNING and c.cluster_source == compute.ClusterSource.API
+    assert c.num_workers == 2 and c.custom_tags == {"team": "ml"}
+    assert c.creator_user_name == w.current_user.me().user_name
+    assert c.cluster_id in [x.cluster_id for x in w.clusters.list()]
+    with pytest.raises(InvalidState):
+        w.clusters.start(c.cluster_id)          # it runs already
+    c = w.clusters.edit(c.cluster_id, cluster_name="sdk life", spark_version="16.4.x-scala2.12",
+                        node_type_id="m5d.large", num_workers=1).result()
+    assert c.state == compute.State.RUNNING and c.spark_version == "16.4.x-scala2.12"
+    c = w.clusters.delete(c.cluster_id).result()
+    assert c.state == compute.State.TERMINATED and c.terminated_time
+    c = w.clusters.start(c.cluster_id).result()
+    assert c.state == compute.State.RUNNING
+    types = [ev.type for ev in w.clusters.events(c.cluster_id, order=compute.GetEventsOrder.ASC,
+                                                  limit=2)]     # pages of two
+    assert types[:3] == [compute.EventType.CREATING, compute.EventType.STARTING,
+                         compute.EventType.RUNNING]
+    assert compute.EventType.EDITED in types and compute.EventType.TERMINATING in types
+    w.clusters.permanent_delete(c.cluster_id)
+    with pytest.raises(ResourceDoesNotExist, match="does not exist"):   # the SDK's override
+        w.clusters.get(c.cluster_id)
+
+
+def test_libraries_and_runs_on_a_created_cluster(w, tmp_path):
+    whl = build_example_wheel(str(tmp_path))
+    path = "dbfs:/cluster-libs/" + os.path.basename(whl)
+    with open(whl, "rb") as f:
+        w.dbfs.upload(path[5:], f, overwrite=True)
+    w.dbfs.upload("/cluster-libs/task.py", io.BytesIO(
+        b"import os, dbmlops_example\nprint('team', os.environ.get('TEAM'))\n"), overwrite=True)
+    c = w.clusters.create(cluster_name="sdk libs", spark_version="15.4.x-scala2.12",
+                          node_type_id="m5d.large", num_workers=1,
+                          spark_env_vars={"TEAM": "ml-platform"}).result()
+    w.libraries.install(c.cluster_id, [compute.Library(whl=path),
+                                       compute.Library(whl="dbfs:/cluster-libs/missing.whl")])
+    st = {s.library.whl: s for s in w.libraries.cluster_status(c.cluster_id)}
+    assert st[path].status == compute.LibraryInstallStatus.INSTALLED
+    bad = st["dbfs:/cluster-libs/missing.whl"]
+    assert bad.status == compute.LibraryInstallStatus.FAILED
+    assert "Library installation failed" in bad.messages[0]
+    assert c.cluster_id in [s.cluster_id for s in w.libraries.all_cluster_statuses()]
+    # a run on the cluster has its libraries and its environment
+    run = w.jobs.submit(run_name="on a created cluster", tasks=[jobs.SubmitTask(
+        task_key="t", existing_cluster_id=c.cluster_id,
+        spark_python_task=jobs.SparkPythonTask(
+            python_file="dbfs:/cluster-libs/task.py"))]).result()
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state
+    assert "team ml-platform" in w.jobs.get_run_output(run.tasks[0].run_id).logs
+    # uninstalled: gone once the cluster restarts
+    w.libraries.uninstall(c.cluster_id, [compute.Library(whl=path)])
+    st = {s.library.whl: s.status for s in w.libraries.cluster_status(c.cluster_id)}
+    assert st[path] == compute.LibraryInstallStatus.UNINSTALL_ON_RESTART
+    w.clusters.restart(c.cluster_id).result()
+    assert path not in [s.library.whl for s in w.libraries.cluster_status(c.cluster_id)]
+    with pytest.raises(InvalidParameterValue, match="exactly one of"):
+        w.api_client.do("POST", "/api/2.0/libraries/install",
+                        body={"cluster_id": c.cluster_id, "libraries": [{}]})
+
+
+def test_created_clusters_outlive_a_restart():
+    e = Emu().start()
+    try:
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        cid = w.clusters.create(cluster_name="kept", spark_version="15.4.x-scala2.12",
+                                node_type_id="m5d.large", num_workers=1).cluster_id
+        w.libraries.install(cid, [compute.Library(pypi=compute.PythonPyPiLibrary("six"))])
+        assert e.stop() == 0
+        e.start()
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        c = w.clusters.get(cid)
+        assert c.cluster_name == "kept" and c.state == compute.State.TERMINATED
+        assert [s.status for s in w.libraries.cluster_status(cid)] == \
+            [compute.LibraryInstallStatus.PENDING]
+        assert w.clusters.start(cid).result().state == compute.State.RUNNING
+    finally:
+        e.cleanup()
