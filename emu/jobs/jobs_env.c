@@ -23,26 +23,14 @@
 
 
 /* The cluster environment for a set of libraries: built once, by content. */
-/* The libraries a task's environment has: its own, and on an existing
- * cluster those installed there too (malloc'd JSON array). */
+/* The libraries a task's environment has: its own; on an existing
+ * cluster, what is installed there once the task's are (PROTOCOL.md
+ * section 17). malloc'd JSON array. */
 static char *
 task_libraries(struct emu *e, const struct task *t)
 {
-	char *cl = t->existing ? emu_cluster_libraries(e, t->existing) : NULL;
-	struct dbm_buf b = DBM_BUF_INIT;
-	size_t n = strlen(t->libraries);
-
-	if (cl == NULL || strcmp(cl, "[]") == 0) {
-		free(cl);
-		return dbm_xstrdup(t->libraries);
-	}
-	/* "[a,b]" and "[c]": "[a,b,c]" */
-	dbm_buf_add(&b, t->libraries, n - 1);
-	if (strcmp(t->libraries, "[]") != 0)
-		dbm_buf_addc(&b, ',');
-	dbm_buf_adds(&b, cl + 1);
-	free(cl);
-	return dbm_buf_detach(&b);
+	return t->existing ? emu_cluster_run_libraries(e, t->existing,
+	    t->libraries) : dbm_xstrdup(t->libraries);
 }
 
 int

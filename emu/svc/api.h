@@ -118,8 +118,11 @@ int emu_cluster_start(struct emu *e, const char *id);
 /* What clusters/create or edit sent for it (malloc'd JSON; "{}" for a
  * --cluster one), or NULL. */
 char *emu_cluster_spec(struct emu *e, const char *id);
-/* The libraries installed on it, or to be (a JSON array, malloc'd). */
-char *emu_cluster_libraries(struct emu *e, const char *id);
+/* A run on it installs its libraries (a JSON array) there: the libraries
+ * the run then has (malloc'd JSON array), what the cluster had first
+ * winning over a wheel of the same name and version. */
+char *emu_cluster_run_libraries(struct emu *e, const char *id,
+    const char *libs);
 enum MHD_Result emu_clusters_list(struct req *r);
 enum MHD_Result emu_clusters_get(struct req *r);
 enum MHD_Result emu_clusters_create(struct req *r);

@@ -145,7 +145,8 @@ clusters_save(struct emu *e, const struct cluster *c)
 	dbm_jw_key(&w, "libraries");
 	dbm_jw_arr(&w);
 	for (i = 0; i < c->nlib; i++)
-		if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") != 0)
+		if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") != 0 &&
+		    !c->lib[i].from_run)	/* a run's go with a restart */
 			dbm_jw_raw(&w, c->lib[i].json, strlen(c->lib[i].json));
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);

@@ -17,6 +17,7 @@ struct cluster_lib {
 	const char *status;	/* PENDING, INSTALLED, FAILED,
 				 * UNINSTALL_ON_RESTART */
 	char *message;		/* why it FAILED, or NULL */
+	int from_run;		/* a run's: gone when the cluster restarts */
 };
 
 struct cluster {

@@ -5,8 +5,11 @@
  * cluster runs: PENDING on a terminated one until it starts, INSTALLED
  * once it runs, FAILED when the file it names is not there (or on the
  * DBFS root of a workspace without one); an uninstalled one is
- * UNINSTALL_ON_RESTART until the cluster restarts. Runs on the cluster
- * get its libraries (emu_cluster_libraries).
+ * UNINSTALL_ON_RESTART until the cluster restarts. A run on the cluster
+ * installs its own libraries there too, where they stay until the cluster
+ * restarts; a wheel of a name and version already installed from another
+ * path is listed but changes nothing: pip keeps the installed one
+ * (emu_cluster_run_libraries).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,7 @@ clusters_lib_add(struct cluster *c, const char *json, const char *status)
 		    sizeof(*c->lib));
 		c->lib[c->nlib].json = dbm_xstrdup(json);
 		c->lib[c->nlib].message = NULL;
+		c->lib[c->nlib].from_run = 0;
 		c->nlib++;
 	} else if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") != 0 &&
 	    strcmp(c->lib[i].status, "FAILED") != 0)
@@ -102,7 +106,8 @@ clusters_libs_started(struct emu *e, struct cluster *c)
 	int i, k = 0;
 
 	for (i = 0; i < c->nlib; i++) {
-		if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") == 0) {
+		if (strcmp(c->lib[i].status, "UNINSTALL_ON_RESTART") == 0 ||
+		    c->lib[i].from_run) {
 			free(c->lib[i].json);
 			free(c->lib[i].message);
 			continue;
@@ -286,17 +291,92 @@ emu_libraries_all(struct req *r)
 	return res;
 }
 
+/* A wheel's distribution and version from its file name
+ * ({distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl,
+ * PEP 427), the name normalised: "name==version" (malloc'd), or NULL. */
+static char *
+wheel_key(const char *json)
+{
+	struct dbm_json j;
+	struct dbm_err je;
+	struct dbm_buf b = DBM_BUF_INIT;
+	char *p, *base, *d1, *d2;
+
+	if (dbm_json_parse(&j, json, strlen(json), "library", &je) < 0)
+		return NULL;
+	p = dbm_json_strdup(&j, dbm_json_member(&j, 0, "whl"));
+	dbm_json_free(&j);
+	if (p == NULL)
+		return NULL;
+	base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+	if ((d1 = strchr(base, '-')) != NULL && (d2 = strchr(d1 + 1, '-')) !=
+	    NULL) {
+		for (; base < d1; base++)
+			dbm_buf_addc(&b, *base == '.' || *base == '-' ? '_' :
+			    (char)(*base >= 'A' && *base <= 'Z' ? *base + 32 :
+			    *base));
+		dbm_buf_adds(&b, "==");
+		dbm_buf_add(&b, d1 + 1, (size_t)(d2 - d1 - 1));
+	}
+	free(p);
+	return b.len ? dbm_buf_detach(&b) : NULL;
+}
+
+/* Whether library i of c is shadowed: an earlier wheel of its name and
+ * version is installed. */
+static int
+shadowed(const struct cluster *c, int i)
+{
+	char *k = wheel_key(c->lib[i].json);
+	int x, hit = 0;
+
+	for (x = 0; k && x < i && !hit; x++) {
+		char *o;
+
+		if (strcmp(c->lib[x].status, "FAILED") == 0)
+			continue;
+		o = wheel_key(c->lib[x].json);
+		hit = o && strcmp(o, k) == 0;
+		free(o);
+	}
+	free(k);
+	return hit;
+}
+
 char *
-emu_cluster_libraries(struct emu *e, const char *id)
+emu_cluster_run_libraries(struct emu *e, const char *id, const char *libs)
 {
 	struct clusters *cs = clusters_lock(e);
 	struct cluster *c = clusters_find(e, cs, id);
 	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_err je;
 	int i, first = 1;
 
+	if (c && dbm_json_parse(&j, libs, strlen(libs), "libraries", &je) ==
+	    0) {
+		for (i = 0; i < dbm_json_count(&j, 0); i++) {
+			struct dbm_buf one = DBM_BUF_INIT;
+			struct dbm_jw w;
+			int k, had = c->nlib;
+
+			dbm_jw_init(&w, &one);
+			dbm_jw_obj(&w);
+			clusters_members(&w, &j, dbm_json_elem(&j, 0, i), NULL);
+			dbm_jw_obj_end(&w);
+			clusters_lib_add(c, one.data, "PENDING");
+			for (k = had; k < c->nlib; k++) {
+				c->lib[k].from_run = 1;
+				install(e, &c->lib[k]);
+			}
+			dbm_buf_free(&one);
+		}
+		dbm_json_free(&j);
+		clusters_save(e, c);
+	}
 	dbm_buf_addc(&b, '[');
 	for (i = 0; c && i < c->nlib; i++)
-		if (strcmp(c->lib[i].status, "FAILED") != 0) {
+		if (strcmp(c->lib[i].status, "FAILED") != 0 && !shadowed(c, i)) {
 			if (!first)
 				dbm_buf_addc(&b, ',');
 			dbm_buf_adds(&b, c->lib[i].json);
@@ -304,5 +384,9 @@ emu_cluster_libraries(struct emu *e, const char *id)
 		}
 	dbm_buf_addc(&b, ']');
 	pthread_mutex_unlock(&cs->mu);
+	if (c == NULL) {
+		dbm_buf_free(&b);
+		return dbm_xstrdup(libs);
+	}
 	return dbm_buf_detach(&b);
 }

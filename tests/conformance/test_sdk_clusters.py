@@ -128,3 +128,60 @@ def test_created_clusters_outlive_a_restart():
         assert w.clusters.start(cid).result().state == compute.State.RUNNING
     finally:
         e.cleanup()
+
+
+def tiny_wheel(path, mark):
+    """A wheel stalepkg 1.0 whose module says mark (RECORD with hashes)."""
+    import base64
+    import hashlib
+    import zipfile
+    files = {
+        "stalepkg/__init__.py": ("MARK = %r\n" % mark).encode(),
+        "stalepkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: stalepkg\nVersion: 1.0\n",
+        "stalepkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                        b"Tag: py3-none-any\n",
+    }
+    record = ""
+    for name, data in files.items():
+        h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\n" % (name, h, len(data))
+    record += "stalepkg-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+        z.writestr("stalepkg-1.0.dist-info/RECORD", record)
+
+
+def test_a_rebuilt_wheel_of_the_same_version_is_stale(w, tmp_path):
+    """As on Databricks: a library installed on an all-purpose cluster stays
+    until the cluster restarts, and pip keeps an installed name and version,
+    so a rebuilt 1.0 from another path changes nothing until a restart."""
+    paths = {}
+    for mark in ("first", "second"):
+        local = tmp_path / mark / "stalepkg-1.0-py3-none-any.whl"
+        local.parent.mkdir()
+        tiny_wheel(str(local), mark)
+        paths[mark] = "dbfs:/stale/%s/stalepkg-1.0-py3-none-any.whl" % mark
+        with open(local, "rb") as f:
+            w.dbfs.upload(paths[mark][5:], f, overwrite=True)
+    w.dbfs.upload("/stale/task.py", io.BytesIO(b"import stalepkg\nprint('mark', stalepkg.MARK)\n"),
+                  overwrite=True)
+    c = w.clusters.create(cluster_name="stale", spark_version="15.4.x-scala2.12",
+                          node_type_id="m5d.large", num_workers=1).result()
+
+    def run(mark):
+        r = w.jobs.submit(run_name="stale " + mark, tasks=[jobs.SubmitTask(
+            task_key="t", existing_cluster_id=c.cluster_id,
+            libraries=[compute.Library(whl=paths[mark])],
+            spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/stale/task.py"))]).result()
+        assert r.state.result_state == jobs.RunResultState.SUCCESS, r.state
+        return w.jobs.get_run_output(r.tasks[0].run_id).logs
+
+    assert "mark first" in run("first")
+    assert "mark first" in run("second")        # the rebuilt wheel is not picked up
+    listed = [s.library.whl for s in w.libraries.cluster_status(c.cluster_id)]
+    assert paths["first"] in listed and paths["second"] in listed
+    w.clusters.restart(c.cluster_id).result()
+    assert w.libraries.cluster_status(c.cluster_id) == [] or \
+        not list(w.libraries.cluster_status(c.cluster_id))
+    assert "mark second" in run("second")
