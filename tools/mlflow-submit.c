@@ -25,7 +25,7 @@ enum {
 	OPT_BUILD_IMAGE = 256, OPT_ENV_MANAGER, OPT_EXPERIMENT_ID,
 	OPT_EXPERIMENT_NAME, OPT_HOST, OPT_JSON, OPT_MLFLOW, OPT_MODE,
 	OPT_NO_WAIT, OPT_RUN_ID, OPT_RUN_NAME, OPT_SOURCE, OPT_STORAGE_DIR,
-	OPT_CLUSTER_ID, OPT_START_CLUSTER, OPT_CODE_DIR, OPT_ENV_VERSION,
+	OPT_CLUSTER_ID, OPT_START_CLUSTER, OPT_RESTART_CLUSTER, OPT_ALLOW_STALE, OPT_CODE_DIR, OPT_ENV_VERSION,
 	OPT_WORKSPACE,
 	OPT_SERVERLESS,
 	OPT_TIMEOUT, OPT_VERBOSE, OPT_VERSION,
@@ -67,7 +67,9 @@ static const struct dbm_opt opts[] = {
 	    "env manager of the cluster's mlflow run (shell mode)"},
 	{"cluster-id", required_argument, OPT_CLUSTER_ID, "    --cluster-id id",
 	    "run on this all-purpose cluster (-c then only adds\n"
-	    "libraries); --start-cluster starts it when terminated"},
+	    "libraries); --start-cluster starts it when terminated;\n"
+	    "another build of an installed wheel version stops the\n"
+	    "run unless --restart-cluster or --allow-stale"},
 	{"serverless", no_argument, OPT_SERVERLESS, "    --serverless",
 	    "run on serverless compute (python mode); -c then gives\n"
 	    "an environment spec {environment_version, dependencies}"},
@@ -114,6 +116,8 @@ static const struct dbm_opt opts[] = {
 	{"host", required_argument, OPT_HOST, NULL, NULL},
 	{"param", required_argument, 'P', NULL, NULL},
 	{"start-cluster", no_argument, OPT_START_CLUSTER, NULL, NULL},
+	{"restart-cluster", no_argument, OPT_RESTART_CLUSTER, NULL, NULL},
+	{"allow-stale", no_argument, OPT_ALLOW_STALE, NULL, NULL},
 	{"storage-dir", required_argument, OPT_STORAGE_DIR, NULL, NULL},
 	{NULL, 0, 0, NULL, NULL},
 };
@@ -271,6 +275,12 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		case OPT_START_CLUSTER:
 			o->start_cluster = 1;
 			break;
+		case OPT_RESTART_CLUSTER:
+			o->restart_cluster = 1;
+			break;
+		case OPT_ALLOW_STALE:
+			o->allow_stale = 1;
+			break;
 		case 'e':
 			o->entry = optarg;
 			break;
@@ -380,6 +390,12 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		    "other");
 	if (o->start_cluster && o->cluster_id == NULL)
 		dbm_usage_error("--start-cluster goes with --cluster-id");
+	if ((o->restart_cluster || o->allow_stale) && o->cluster_id == NULL)
+		dbm_usage_error("--%s goes with --cluster-id", o->restart_cluster ?
+		    "restart-cluster" : "allow-stale");
+	if (o->restart_cluster && o->allow_stale)
+		dbm_usage_error("--restart-cluster and --allow-stale exclude each "
+		    "other");
 	if (o->experiment_id && o->experiment_name)
 		dbm_usage_error("--experiment-id and --experiment-name exclude "
 		    "each other");

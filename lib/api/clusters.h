@@ -1,4 +1,5 @@
-/* The Clusters API calls mlflow-submit makes (PROTOCOL.md section 4).
+/* The Clusters and Libraries API calls mlflow-submit makes (PROTOCOL.md
+ * sections 4, 17).
  * Errors as in dbfs.h; nothing prints. */
 #ifndef DBM_API_CLUSTERS_H
 #define DBM_API_CLUSTERS_H
@@ -12,5 +13,11 @@ int dbm_api_clusters_get(struct dbm_http *h, const char *cluster_id,
     struct dbm_json *out, struct dbm_err *e);
 int dbm_api_clusters_start(struct dbm_http *h, const char *cluster_id,
     struct dbm_err *e);
+int dbm_api_clusters_restart(struct dbm_http *h, const char *cluster_id,
+    struct dbm_err *e);
+/* libraries/cluster-status (PROTOCOL.md section 17): library_statuses[]
+ * in *out. */
+int dbm_api_libraries_status(struct dbm_http *h, const char *cluster_id,
+    struct dbm_json *out, struct dbm_err *e);
 
 #endif

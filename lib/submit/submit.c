@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/clusters.h"
+#include "stale.h"
 #include "api/jobs.h"
 #include "api/mlflow.h"
 #include "remote.h"
@@ -215,6 +216,70 @@ check_cluster(struct submit *s)
 		}
 	}
 	free(state);
+	return code;
+}
+
+/* --cluster-id: the run's wheels that the cluster would not install
+ * (another build of a name and version it has, PROTOCOL.md section 17):
+ * an error (exit 2), or with --restart-cluster a restart first, or with
+ * --allow-stale a warning. */
+static int
+check_stale(struct submit *s)
+{
+	const struct dbm_submit_opts *o = s->o;
+	struct dbm_buf why = DBM_BUF_INIT;
+	char **whl = NULL;
+	int n = 0, i, stale, code = 0;
+
+	if (strcmp(s->r->mode, "python") == 0)
+		for (i = 0; i < s->env.nwhl; i++) {
+			whl = dbm_xrealloc(whl, (size_t)(n + 1) * sizeof(*whl));
+			whl[n++] = dbm_xstrdup(s->env.whl[i]);
+		}
+	if (s->backend.libs) {
+		struct dbm_json j;
+		struct dbm_err je;
+
+		if (dbm_json_parse(&j, s->backend.libs, strlen(s->backend.libs),
+		    "libraries", &je) == 0) {
+			for (i = 0; i < dbm_json_count(&j, 0); i++) {
+				char *w = dbm_json_strdup(&j, dbm_json_member(&j,
+				    dbm_json_elem(&j, 0, i), "whl"));
+
+				if (w == NULL)
+					continue;
+				whl = dbm_xrealloc(whl, (size_t)(n + 1) *
+				    sizeof(*whl));
+				whl[n++] = w;
+			}
+			dbm_json_free(&j);
+		}
+	}
+	stale = dbm_stale_wheels(s->h, o->cluster_id, whl, n, &why, &s->e);
+	if (stale < 0)
+		code = fail(s, s->e.status == 400 || s->e.status == 404 ?
+		    DBM_SUBMIT_USAGE : DBM_SUBMIT_API);
+	else if (stale > 0 && o->restart_cluster) {
+		dbm_say(DBM_SAY_NOTE, "%s: cluster %s: restarting it: %s",
+		    dbm_prog(), o->cluster_id, why.data);
+		if (dbm_api_clusters_restart(s->h, o->cluster_id, &s->e) < 0)
+			code = fail(s, DBM_SUBMIT_API);
+		else
+			code = check_cluster(s);
+	} else if (stale > 0 && o->allow_stale) {
+		dbm_say_warn("cluster %s (--allow-stale): %.*s", o->cluster_id,
+		    (int)why.len - 1, why.data);
+	} else if (stale > 0) {
+		dbm_errf(&s->e, DBM_E_USAGE, "cluster %s keeps what it installed "
+		    "until it restarts: %.*s; give --restart-cluster to restart "
+		    "it first, or --allow-stale to run with the installed build",
+		    o->cluster_id, (int)why.len - 1, why.data);
+		code = fail(s, DBM_SUBMIT_USAGE);
+	}
+	for (i = 0; i < n; i++)
+		free(whl[i]);
+	free(whl);
+	dbm_buf_free(&why);
 	return code;
 }
 
@@ -813,6 +878,8 @@ dbm_submit(struct dbm_http *h, const struct dbm_submit_opts *o,
 			    o->entry, r->mode, s.sha);
 		goto out;
 	}
+	if (o->cluster_id && (code = check_stale(&s)) != 0)
+		goto out;
 	if ((code = start_mlflow_run(&s)) != 0)
 		goto out;
 	if ((code = build_job_spec(&s)) != 0 ||

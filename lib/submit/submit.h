@@ -42,6 +42,9 @@ struct dbm_submit_opts {
 	const char *run_id;		/* an existing MLflow run, or NULL */
 	const char *cluster_id;		/* an all-purpose cluster, or NULL */
 	int start_cluster;		/* start it when it is terminated */
+	int restart_cluster;		/* restart it when it holds another
+					 * build of a wheel of the run */
+	int allow_stale;		/* run anyway (a warning) */
 	int serverless;			/* serverless compute (python mode) */
 	const char *env_version;	/* its environment_version default */
 	const char *code_dir;		/* where the project tarball and the

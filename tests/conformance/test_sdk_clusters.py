@@ -12,7 +12,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import InvalidParameterValue, InvalidState, ResourceDoesNotExist
 from databricks.sdk.service import compute, jobs
 
-from dbmlops_testenv import Emu, build_example_wheel
+from dbmlops_testenv import Emu, build_example_wheel, tiny_wheel
 
 
 @pytest.fixture
@@ -128,28 +128,6 @@ def test_created_clusters_outlive_a_restart():
         assert w.clusters.start(cid).result().state == compute.State.RUNNING
     finally:
         e.cleanup()
-
-
-def tiny_wheel(path, mark):
-    """A wheel stalepkg 1.0 whose module says mark (RECORD with hashes)."""
-    import base64
-    import hashlib
-    import zipfile
-    files = {
-        "stalepkg/__init__.py": ("MARK = %r\n" % mark).encode(),
-        "stalepkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: stalepkg\nVersion: 1.0\n",
-        "stalepkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-                                        b"Tag: py3-none-any\n",
-    }
-    record = ""
-    for name, data in files.items():
-        h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record += "%s,sha256=%s,%d\n" % (name, h, len(data))
-    record += "stalepkg-1.0.dist-info/RECORD,,\n"
-    with zipfile.ZipFile(path, "w") as z:
-        for name, data in files.items():
-            z.writestr(name, data)
-        z.writestr("stalepkg-1.0.dist-info/RECORD", record)
 
 
 def test_a_rebuilt_wheel_of_the_same_version_is_stale(w, tmp_path):

@@ -356,3 +356,25 @@ def toolkit_repo(dest, tag):
     subprocess.run(git + ["commit", "-qm", "release"], check=True)
     subprocess.run(git + ["tag", tag], check=True)
     return "file://" + str(dest)
+
+
+def tiny_wheel(path, mark):
+    """A wheel stalepkg 1.0 whose module says mark (RECORD with hashes)."""
+    import base64
+    import hashlib
+    import zipfile
+    files = {
+        "stalepkg/__init__.py": ("MARK = %r\n" % mark).encode(),
+        "stalepkg-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: stalepkg\nVersion: 1.0\n",
+        "stalepkg-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                        b"Tag: py3-none-any\n",
+    }
+    record = ""
+    for name, data in files.items():
+        h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += "%s,sha256=%s,%d\n" % (name, h, len(data))
+    record += "stalepkg-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+        z.writestr("stalepkg-1.0.dist-info/RECORD", record)
