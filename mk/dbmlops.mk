@@ -53,6 +53,11 @@
 #                          installs build-system.requires from the package
 #                          index; off: build with what DBMLOPS_PYTHON has
 #                          installed, for machines without an index  (on)
+#     DBMLOPS_WHEEL_LABEL  on: each wheel's version gets a label of its
+#                          content (1.0+g<12 hex>, wheel-label(1)), so a
+#                          changed build is a new version a cluster
+#                          installs and an unchanged one the same bytes;
+#                          off: for versions that change on every build (on)
 #     DBMLOPS_MLPROJECT    MLflow project directory; . (the repository's
 #                          root) copies all but .git and the state (.)
 #     DBMLOPS_CLUSTER      backend config, in the project       (cluster.json)
@@ -104,6 +109,7 @@ DBMLOPS_WHEEL_DIR ?= $(if $(and $(filter legacy,$(strip $(DBMLOPS_WORKSPACE))),\
 DBMLOPS_WHEEL_SRC ?= .
 DBMLOPS_PYTHON ?= python3
 DBMLOPS_BUILD_ISOLATION ?= on
+DBMLOPS_WHEEL_LABEL ?= on
 DBMLOPS_MLPROJECT ?= .
 DBMLOPS_SUBST_FILES ?=
 DBMLOPS_CLUSTER ?= cluster.json
@@ -114,7 +120,7 @@ DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
 
 __dbmlops_knobs = BIN STATE PROJECT COMPUTE WORKSPACE EXPERIMENT WHEEL_DIR WHEEL_SRC \
-	PYTHON BUILD_ISOLATION MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
+	PYTHON BUILD_ISOLATION WHEEL_LABEL MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
 	SUBMIT_FLAGS UPLOAD_FLAGS
 $(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
 	$$(strip $$(DBMLOPS_$(k)))))
@@ -128,6 +134,9 @@ $(error DBMLOPS_MLPROJECT is empty: name the MLflow project's directory)
 endif
 ifeq ($(filter on off,$(DBMLOPS_BUILD_ISOLATION)),)
 $(error DBMLOPS_BUILD_ISOLATION '$(DBMLOPS_BUILD_ISOLATION)': give on or off)
+endif
+ifeq ($(filter on off,$(DBMLOPS_WHEEL_LABEL)),)
+$(error DBMLOPS_WHEEL_LABEL '$(DBMLOPS_WHEEL_LABEL)': give on or off)
 endif
 ifneq ($(DBMLOPS_CLUSTER_ID),)
 override DBMLOPS_COMPUTE := cluster:$(DBMLOPS_CLUSTER_ID)
@@ -201,7 +210,9 @@ dbmlops-branch: $(DBMLOPS_STATE)/branch.env
 # commit build the same bytes; the bytes follow the content either way.
 # With isolation (the default) pip builds in a fresh environment with the
 # package's build-system.requires (hatchling, a setuptools with
-# bdist_wheel, ...), as `python -m build` does.
+# bdist_wheel, ...), as `python -m build` does. Then each wheel's version
+# gets a label of its content (DBMLOPS_WHEEL_LABEL): a rebuilt 1.0 with
+# other code would not replace the 1.0 an all-purpose cluster has.
 $(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs) | $(DBMLOPS_STATE)/.gitignore
 	rm -rf '$(DBMLOPS_STATE)/dist' '$(DBMLOPS_STATE)/wheel-src'
 	mkdir -p '$(DBMLOPS_STATE)/dist'
@@ -214,6 +225,8 @@ $(DBMLOPS_STATE)/wheel.stamp: $(__dbmlops_wheel_srcs) | $(DBMLOPS_STATE)/.gitign
 	    PYTHONHASHSEED=0 $(DBMLOPS_PYTHON) -m pip wheel -q --no-deps \
 	    $(if $(filter off,$(DBMLOPS_BUILD_ISOLATION)),--no-build-isolation) \
 	    -w '$(DBMLOPS_STATE)/dist' "$$w" || exit 1; done
+	$(if $(filter off,$(DBMLOPS_WHEEL_LABEL)),,'$(__dbmlops_tools)wheel-label' \
+	    -r '$(DBMLOPS_STATE)'/dist/*.whl)
 	@touch '$@'
 
 dbmlops-wheel: $(DBMLOPS_STATE)/wheel.stamp

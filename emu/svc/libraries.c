@@ -8,8 +8,8 @@
  * UNINSTALL_ON_RESTART until the cluster restarts. A run on the cluster
  * installs its own libraries there too, where they stay until the cluster
  * restarts; a wheel of a name and version already installed from another
- * path is listed but changes nothing: pip keeps the installed one
- * (emu_cluster_run_libraries).
+ * path is listed but changes nothing: pip keeps the installed one, as it
+ * replaces it with another version (emu_cluster_run_libraries).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -322,25 +322,36 @@ wheel_key(const char *json)
 	return b.len ? dbm_buf_detach(&b) : NULL;
 }
 
-/* Whether library i of c is shadowed: an earlier wheel of its name and
- * version is installed. */
+/* Whether library i of c is shadowed: pip, asked for each wheel in the
+ * order they came, installs another version of a name over the one it has
+ * but keeps the one it has for the same version; the wheel of a name that
+ * stays is the last of another version than the one before it. */
 static int
 shadowed(const struct cluster *c, int i)
 {
-	char *k = wheel_key(c->lib[i].json);
-	int x, hit = 0;
+	char *k = wheel_key(c->lib[i].json), *cur = NULL;
+	size_t nl;
+	int x, keep = -1;
 
-	for (x = 0; k && x < i && !hit; x++) {
+	if (k == NULL)
+		return 0;
+	nl = (size_t)(strstr(k, "==") - k) + 2;	/* "name==" */
+	for (x = 0; x < c->nlib; x++) {
 		char *o;
 
-		if (strcmp(c->lib[x].status, "FAILED") == 0)
+		if (strcmp(c->lib[x].status, "FAILED") == 0 ||
+		    (o = wheel_key(c->lib[x].json)) == NULL)
 			continue;
-		o = wheel_key(c->lib[x].json);
-		hit = o && strcmp(o, k) == 0;
-		free(o);
+		if (strncmp(o, k, nl) == 0 && (cur == NULL || strcmp(o, cur))) {
+			free(cur);
+			cur = o;
+			keep = x;
+		} else
+			free(o);
 	}
+	free(cur);
 	free(k);
-	return hit;
+	return keep != i;
 }
 
 char *

@@ -3,9 +3,9 @@
 # missing arguments exit 2 with "try '<tool> --help'", stdout write errors
 # are errors.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 39
 
-for t in branch-name dbfs-put wheelpath-subst mlflow-submit workspace-emu; do
+for t in branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
 	run $t --help
 	check "$t --help exits 0" 0 "$rc"
 	case $out in "usage: $t "*) ok "$t --help prints usage on stdout" ;; *) not_ok "$t --help on stdout" ;; esac
@@ -20,6 +20,10 @@ run dbfs-put only-one-arg
 check "dbfs-put needs a destination" 2 "$rc"
 run wheelpath-subst
 check "wheelpath-subst needs a file" 2 "$rc"
+run wheel-label
+check "wheel-label needs a wheel" 2 "$rc"
+run wheel-label no-such-1.0-py3-none-any.whl
+check "wheel-label: a missing wheel exits 1" 1 "$rc"
 run mlflow-submit .
 check "mlflow-submit needs -c" "mlflow-submit: -c cluster.json is needed (a new job cluster's spec, as mlflow run -b databricks takes it), or --serverless or --cluster-id
 mlflow-submit: try 'mlflow-submit --help'" "$err"

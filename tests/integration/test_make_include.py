@@ -126,6 +126,7 @@ def test_two_clones_upload_nothing_twice(stack, tmp_path):
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         sent = [x for x in stack.requests() if x["method"] in ("POST", "PUT")][len(before):]
         whl = [f for f in os.listdir(clone / ".dbmlops" / "dist") if f.endswith(".whl")][0]
+        assert re.fullmatch(r"dbmlops_example-0\.1\.0\+g[0-9a-f]{12}-py3-none-any\.whl", whl)
         data = (clone / ".dbmlops" / "dist" / whl).read_bytes()
         wheels.append(hashlib.sha256(data).hexdigest())
         up = json.loads((clone / ".dbmlops" / "upload.json").read_text())["files"][0]
@@ -150,3 +151,55 @@ def test_subst_files_knob_still_wins(stack, tmp_path):
     sub = repo / ".dbmlops" / "project"
     assert "WHEELPATH" not in (sub / "cluster.json").read_text()
     assert "WHEELPATH" in (sub / "environment.yml").read_text()
+
+
+def test_a_changed_wheel_runs_on_the_same_cluster(mlflow_server, tmp_path):
+    """On an all-purpose cluster, which keeps what it installed: a change to
+    the wheel's code (its version 0.1.0 unchanged) is a new labelled
+    version that the next run installs and runs; no change uploads and
+    installs nothing new, and the run has the same environment."""
+    e = Emu(mlflow_url=mlflow_server.url, extra=["--cluster", "0101-mk:RUNNING"]).start()
+    try:
+        repo = team_repo(tmp_path / "repo")
+        (repo / "Makefile").write_text("DBMLOPS_WHEEL_SRC = wheel\n"
+                                       "DBMLOPS_MLPROJECT = project\n"
+                                       "DBMLOPS_COMPUTE = cluster:0101-mk\n"
+                                       "include $(DBMLOPS_MK)\n"
+                                       "train: dbmlops-run\n")
+        git(repo, "add", ".")
+        git(repo, "commit", "-qm", "x")
+        env = e.env(DBMLOPS_POLL_MAX="1")
+        init = repo / "wheel" / "src" / "dbmlops_example" / "__init__.py"
+
+        def train():
+            r = make(repo, env, "train")
+            assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+            return r.stdout + r.stderr
+
+        assert "trained with dbmlops_example 0.1.0 " in train()
+        init.write_text(init.read_text().replace('__version__ = "0.1.0"',
+                                                 '__version__ = "0.1.0-changed"'))
+        assert "trained with dbmlops_example 0.1.0-changed" in train()
+        libs = requests_libs(e)
+        assert len([w for w in libs if "dbmlops_example-0.1.0+g" in w]) == 2, libs
+        # unchanged: no wheel bytes sent, no new library on the cluster
+        before = [x for x in e.requests() if x["method"] in ("POST", "PUT")]
+        (repo / ".dbmlops" / "wheel.stamp").unlink()     # rebuilt all the same
+        assert "trained with dbmlops_example 0.1.0-changed" in train()
+        sent = [x for x in e.requests() if x["method"] in ("POST", "PUT")][len(before):]
+        assert not [x for x in sent if ".whl" in x["path"]], sent
+        assert requests_libs(e) == libs
+    finally:
+        if os.environ.get("KEEP_EMU"):
+            print("EMU DIR", e.dir)
+            e.stop()
+        else:
+            e.cleanup()
+
+
+def requests_libs(e):
+    import urllib.request
+    req = urllib.request.Request(e.url + "/api/2.0/libraries/cluster-status?cluster_id=0101-mk",
+                                 headers={"Authorization": "Bearer " + Emu.TOKEN})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return [s["library"].get("whl", "") for s in json.load(r)["library_statuses"]]

@@ -136,8 +136,10 @@ def test_two_wheels_setuptools_and_hatchling(stack, tmp_path):
     assert "both wheels: tenure 0.1.0" in r.stdout + r.stderr
     up = json.loads((repo / ".dbmlops" / "upload.json").read_text())
     names = sorted(os.path.basename(f["remote"]) for f in up["files"])
-    assert names == ["churn_features-0.3.0-py3-none-any.whl",
-                     "dbmlops_example-0.1.0-py3-none-any.whl"], up
+    # each labelled with its content (DBMLOPS_WHEEL_LABEL)
+    assert [re.sub(r"\+g[0-9a-f]{12}-", "+g<label>-", n) for n in names] == [
+        "churn_features-0.3.0+g<label>-py3-none-any.whl",
+        "dbmlops_example-0.1.0+g<label>-py3-none-any.whl"], up
     sub = (repo / ".dbmlops" / "project" / "conda.yaml").read_text()
     assert "WHEELPATH" not in sub and "churn_features-0.3.0" in sub
     # one dbfs-put for both

@@ -52,7 +52,7 @@ def test_every_block_has_a_marker():
     assert not unmarked, "README code blocks without a test marker: %r" % unmarked
     kinds = [k for k, _ in found]
     for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
-              "makefile-root", "ci-exit-status",
+              "makefile-root", "ci-exit-status", "wheel-label",
               "ci-github-oidc", "ci-azure-secret", "ci-azure-entra",
               "ci-azure-devops-oidc", "ci-azure-cli", "ci-github-oidc-azure"):
         assert k in kinds, k
@@ -261,6 +261,35 @@ def test_demo_workspace_block(mlflow_server):
 
 
 @pytest.mark.once
+def test_wheel_label_block(tmp_path):
+    """The block, in a copy of the example wheel's sources, twice: one
+    labelled wheel, the same bytes both times; a change of code, another
+    label."""
+    (text,) = block("wheel-label")
+    src = tmp_path / "pkg"
+    shutil.copytree(os.path.join(TOP, "templates", "wheel"), src)
+    env = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"],
+               SOURCE_DATE_EPOCH="315532800")
+    env.pop("PIP_REQUIRE_VIRTUALENV", None)
+
+    def build():
+        shutil.rmtree(src / "dist", ignore_errors=True)
+        r = subprocess.run(["sh", "-e", "-c", text.replace("pip ", sys.executable +
+                                                          " -m pip ", 1)],
+                           cwd=src, env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        (whl,) = os.listdir(src / "dist")
+        assert re.fullmatch(r"dbmlops_example-0\.1\.0\+g[0-9a-f]{12}-py3-none-any\.whl", whl)
+        with open(src / "dist" / whl, "rb") as f:
+            return whl, f.read()
+
+    a, b = build(), build()
+    assert a == b
+    init = src / "src" / "dbmlops_example" / "__init__.py"
+    init.write_text(init.read_text() + "\nCHANGED = True\n")
+    assert build()[0] != a[0]
+
+
 def test_install_block(tmp_path):
     (text,) = block("install")
     env = dict(os.environ, DESTDIR=str(tmp_path / "root"))
