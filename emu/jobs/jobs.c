@@ -6,6 +6,7 @@
  * jobs_submit.c (runs/submit: parsing, validation), jobs_api.c (runs/get,
  * get-output, cancel and their JSON), jobs_list.c (runs/list, delete),
  * jobs_defs.c (jobs/create, get, list, reset, update, delete),
+ * jobs_merge.c (update's merge of settings),
  * jobs_runnow.c (run-now: a job's settings as a run), jobs_exec.c (a
  * task's process), jobs_env.c (cluster environments), jobs_store.c
  * (persistence), jobs_page.c (the run page).

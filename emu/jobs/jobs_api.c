@@ -91,7 +91,8 @@ run_page(struct emu *e, struct dbm_buf *b, long long id)
 /* The whole run as runs/get answers it, or without its tasks (runs/list
  * without expand_tasks); called with the lock held. */
 void
-jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int with_tasks)
+jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
+    int count)
 {
 	const char *life = "TERMINATED", *result = "SUCCESS", *code = "SUCCESS",
 	    *type = "SUCCESS", *msg = "";
@@ -187,14 +188,16 @@ jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int with_tasks)
 		dbm_jw_raw(w, r->t[0].libraries, strlen(r->t[0].libraries));
 		dbm_jw_obj_end(w);
 	}
-	if (!with_tasks) {
+	if (count == 0) {
 		dbm_jw_obj_end(w);
 		dbm_buf_free(&url);
 		return;
 	}
+	if (count < 0 || from + count > r->nt)
+		count = r->nt - from;
 	dbm_jw_key(w, "tasks");
 	dbm_jw_arr(w);
-	for (i = 0; i < r->nt; i++) {
+	for (i = from; i < from + count; i++) {
 		struct task *t = &r->t[i];
 		int tdone = jobs_terminal(t->life);
 
@@ -236,6 +239,15 @@ jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int with_tasks)
 		dbm_jw_obj_end(w);
 	}
 	dbm_jw_arr_end(w);
+	if (from + count < r->nt) {	/* Jobs 2.2: 100 tasks a page */
+		char num[32];
+
+		snprintf(num, sizeof(num), "%d", from + count);
+		dbm_jw_key(w, "has_more");
+		dbm_jw_bool(w, 1);
+		dbm_jw_key(w, "next_page_token");
+		dbm_jw_str(w, num);
+	}
 	dbm_jw_obj_end(w);
 	dbm_buf_free(&url);
 }
@@ -249,6 +261,7 @@ emu_jobs_get(struct req *q)
 	struct run *r;
 	enum MHD_Result res;
 	long long id;
+	int from = 0, count = -1;
 
 	if (emu_param_id(q, "run_id", "run_id is required", &id,
 	    &res) < 0)
@@ -260,8 +273,22 @@ emu_jobs_get(struct req *q)
 		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
 		    "Run %lld does not exist.", id);
 	}
+	/* 2.2 pages a run's tasks, 100 a page (page_token: where the next
+	 * page starts); 2.0 and 2.1 give them all */
+	if (strncmp(q->path, "/api/2.2/", 9) == 0) {
+		char *tok = emu_param(q, "page_token");
+
+		from = tok ? atoi(tok) : 0;
+		free(tok);
+		if (from < 0 || (from > 0 && from >= r->nt)) {
+			pthread_mutex_unlock(&js->mu);
+			return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+			    "Invalid page_token");
+		}
+		count = TASKS_PAGE;
+	}
 	dbm_jw_init(&w, &b);
-	jobs_run_json(q->emu, r, &w, 1);
+	jobs_run_json(q->emu, r, &w, from, count);
 	pthread_mutex_unlock(&js->mu);
 	res = emu_reply_json(q, 200, b.data);
 	dbm_buf_free(&b);
@@ -340,7 +367,7 @@ emu_jobs_get_output(struct req *q)
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "metadata");
-	jobs_run_json(q->emu, r, &w, 1);
+	jobs_run_json(q->emu, r, &w, 0, -1);
 	done = jobs_terminal(t->life);
 	result = t->result ? dbm_xstrdup(t->result) : NULL;
 	dbm_buf_printf(&logp, "%s/log.txt", t->dir);

@@ -155,12 +155,47 @@ jobs_request_job(struct req *q, enum MHD_Result *res)
 	return d;
 }
 
+#define JOB_BRIEF	(-1)	/* job_json: no tasks, no job clusters */
+#define JOB_ALL		(-2)	/* every task */
+
+/* The settings with a page of tasks from from (TASKS_PAGE of them): the
+ * later pages without the job clusters, environments and parameters of
+ * the first, as Jobs 2.2 pages them. 1 when tasks are left. */
+static int
+settings_page(struct dbm_jw *w, const struct dbm_json *s, int from)
+{
+	int i, k, n = 0;
+
+	dbm_jw_obj(w);
+	EACH_MEMBER(s, 0, i, k) {
+		if (from > 0 && (dbm_json_streq(s, k, "job_clusters") ||
+		    dbm_json_streq(s, k, "environments") ||
+		    dbm_json_streq(s, k, "parameters")))
+			continue;
+		jobs_raw_key(w, s, k);
+		if (!dbm_json_streq(s, k, "tasks")) {
+			jobs_raw_value(w, s, k + 1);
+			continue;
+		}
+		n = dbm_json_count(s, k + 1);
+		dbm_jw_arr(w);
+		for (int t = from; t < n && t < from + TASKS_PAGE; t++)
+			jobs_raw_value(w, s, dbm_json_elem(s, k + 1, t));
+		dbm_jw_arr_end(w);
+	}
+	dbm_jw_obj_end(w);
+	return from + TASKS_PAGE < n;
+}
+
+/* A job as jobs/get answers it (tasks: JOB_ALL, JOB_BRIEF or the first of
+ * a page). */
 static void
-job_json(struct emu *e, struct dbm_jw *w, const struct jobdef *d, int full)
+job_json(struct emu *e, struct dbm_jw *w, const struct jobdef *d, int tasks)
 {
 	static const char *const brief[] = {"tasks", "job_clusters", NULL};
 	struct dbm_json s;
 	struct dbm_err je;
+	int more = 0;
 
 	dbm_jw_obj(w);
 	dbm_jw_key(w, "job_id");
@@ -174,15 +209,27 @@ job_json(struct emu *e, struct dbm_jw *w, const struct jobdef *d, int full)
 	dbm_jw_key(w, "created_time");
 	dbm_jw_int(w, d->created);
 	dbm_jw_key(w, "settings");
-	if (full || dbm_json_parse(&s, d->settings, strlen(d->settings),
-	    "settings", &je) < 0) {
+	if (tasks == JOB_ALL || dbm_json_parse(&s, d->settings,
+	    strlen(d->settings), "settings", &je) < 0) {
 		dbm_jw_raw(w, d->settings, strlen(d->settings));
 	} else {
-		char *t = object_without(&s, 0, brief);
+		if (tasks == JOB_BRIEF) {
+			char *t = object_without(&s, 0, brief);
 
-		dbm_jw_raw(w, t, strlen(t));
-		free(t);
+			dbm_jw_raw(w, t, strlen(t));
+			free(t);
+		} else
+			more = settings_page(w, &s, tasks);
 		dbm_json_free(&s);
+	}
+	if (more) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%d", tasks + TASKS_PAGE);
+		dbm_jw_key(w, "has_more");
+		dbm_jw_bool(w, 1);
+		dbm_jw_key(w, "next_page_token");
+		dbm_jw_str(w, num);
 	}
 	dbm_jw_obj_end(w);
 }
@@ -228,11 +275,22 @@ emu_jobs_job_get(struct req *q)
 	struct dbm_jw w;
 	struct jobdef *d;
 	enum MHD_Result res;
+	int from = JOB_ALL;
 
+	/* 2.2 pages a job's tasks (page_token: where the next page starts) */
+	if (strncmp(q->path, "/api/2.2/", 9) == 0) {
+		char *tok = emu_param(q, "page_token");
+
+		from = tok ? atoi(tok) : 0;
+		free(tok);
+		if (from < 0)
+			return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+			    "Invalid page_token");
+	}
 	if ((d = jobs_request_job(q, &res)) == NULL)
 		return res;
 	dbm_jw_init(&w, &b);
-	job_json(q->emu, &w, d, 1);
+	job_json(q->emu, &w, d, from);
 	pthread_mutex_unlock(&js->mu);
 	res = emu_reply_json(q, 200, b.data);
 	dbm_buf_free(&b);
@@ -335,7 +393,7 @@ emu_jobs_list(struct req *q)
 		dbm_jw_key(&w, "jobs");
 		dbm_jw_arr(&w);
 		for (i = (size_t)off; i < n && i < (size_t)(off + limit); i++)
-			job_json(q->emu, &w, v[i], expand);
+			job_json(q->emu, &w, v[i], expand ? 0 : JOB_BRIEF);
 		dbm_jw_arr_end(&w);
 	}
 	pthread_mutex_unlock(&js->mu);
@@ -354,116 +412,6 @@ emu_jobs_list(struct req *q)
 	free(name);
 	dbm_buf_free(&b);
 	return res;
-}
-
-/* jobs/update's merge: new_settings' members replace the job's, but
- * tasks[] and job_clusters[] are merged by task_key / job_cluster_key;
- * fields_to_remove drops top-level fields, "tasks/KEY" and
- * "job_clusters/KEY". */
-static int
-removed(const struct dbm_json *rq, const char *field, const char *key)
-{
-	int f = dbm_json_member(rq, 0, "fields_to_remove"), i, hit = 0;
-	struct dbm_buf want = DBM_BUF_INIT;
-
-	if (key)
-		dbm_buf_printf(&want, "%s/%s", field, key);
-	else
-		dbm_buf_adds(&want, field);
-	for (i = 0; i < dbm_json_count(rq, f) && !hit &&
-	    dbm_json_type(rq, f) == DBM_JSON_ARRAY; i++)
-		hit = dbm_json_streq(rq, dbm_json_elem(rq, f, i), want.data);
-	dbm_buf_free(&want);
-	return hit;
-}
-
-/* The entry of array a (in j) whose member idk is key, or -1. */
-static int
-entry(const struct dbm_json *j, int a, const char *idk, const char *key)
-{
-	int i;
-
-	for (i = 0; i < dbm_json_count(j, a) && dbm_json_type(j, a) ==
-	    DBM_JSON_ARRAY; i++) {
-		int x = dbm_json_elem(j, a, i);
-
-		if (dbm_json_streq(j, dbm_json_member(j, x, idk), key))
-			return x;
-	}
-	return -1;
-}
-
-static void
-merge_array(struct dbm_jw *w, const struct dbm_json *s, int old,
-    const struct dbm_json *rq, int nw, const char *field, const char *idk)
-{
-	int i;
-
-	dbm_jw_arr(w);
-	for (i = 0; i < dbm_json_count(s, old); i++) {
-		int x = dbm_json_elem(s, old, i), y;
-		char *key = dbm_json_strdup(s, dbm_json_member(s, x, idk));
-
-		if (key && removed(rq, field, key)) {
-			free(key);
-			continue;
-		}
-		y = key ? entry(rq, nw, idk, key) : -1;
-		jobs_raw_value(w, y >= 0 ? rq : s, y >= 0 ? y : x);
-		free(key);
-	}
-	for (i = 0; i < dbm_json_count(rq, nw); i++) {
-		int y = dbm_json_elem(rq, nw, i);
-		char *key = dbm_json_strdup(rq, dbm_json_member(rq, y, idk));
-
-		if (key == NULL || entry(s, old, idk, key) < 0)
-			jobs_raw_value(w, rq, y);
-		free(key);
-	}
-	dbm_jw_arr_end(w);
-}
-
-static char *
-merged(const struct dbm_json *s, const struct dbm_json *rq)
-{
-	static const char *const arrays[][2] = {{"tasks", "task_key"},
-		{"job_clusters", "job_cluster_key"}};
-	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_jw w;
-	int ns = dbm_json_member(rq, 0, "new_settings"), i, k;
-	size_t a;
-
-	dbm_jw_init(&w, &b);
-	dbm_jw_obj(&w);
-	EACH_MEMBER(s, 0, i, k) {
-		char *field = dbm_json_strdup(s, k);
-		int nv = dbm_json_member(rq, ns, field ? field : "");
-
-		for (a = 0; a < 2 && strcmp(arrays[a][0], field ? field : ""); a++)
-			;
-		if (field == NULL || removed(rq, field, NULL)) {
-			free(field);
-			continue;
-		}
-		dbm_jw_key(&w, field);
-		if (a < 2)
-			merge_array(&w, s, k + 1, rq, nv, arrays[a][0],
-			    arrays[a][1]);
-		else
-			jobs_raw_value(&w, nv >= 0 ? rq : s, nv >= 0 ? nv : k + 1);
-		free(field);
-	}
-	EACH_MEMBER(rq, ns, i, k) {
-		char *field = dbm_json_strdup(rq, k);
-
-		if (field && dbm_json_member(s, 0, field) < 0) {
-			dbm_jw_key(&w, field);
-			jobs_raw_value(&w, rq, k + 1);
-		}
-		free(field);
-	}
-	dbm_jw_obj_end(&w);
-	return dbm_buf_detach(&b);
 }
 
 /* jobs/reset (update 0) and jobs/update (1). */
@@ -492,7 +440,7 @@ change(struct req *q, int update)
 			return emu_reply_error(q, 500, "INTERNAL_ERROR",
 			    "the job's stored settings are not JSON");
 		}
-		next = merged(&s, &q->json);
+		next = jobs_merged(&s, &q->json);
 		dbm_json_free(&s);
 	} else {
 		size_t n;

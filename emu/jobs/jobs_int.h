@@ -78,10 +78,15 @@ void *jobs_runner(void *arg);
 struct run *jobs_find_run(struct jobs *js, long long id, struct task **task);
 void jobs_free_run(struct run *r);
 
-/* jobs_api.c: a run as runs/get answers it, or without its tasks (the
- * lock held) */
-void jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w,
-    int with_tasks);
+/* Tasks a page of Jobs 2.2's runs/get and jobs/get (and the most
+ * expand_tasks lists). */
+#define TASKS_PAGE 100
+
+/* jobs_api.c: a run as runs/get answers it, with count of its tasks from
+ * from (count -1: all, 0: none, and a next_page_token when some are
+ * left); the lock held */
+void jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
+    int count);
 
 /* jobs_submit.c: runs/submit, and the runs of run-now */
 extern const char *const jobs_task_kinds[];
@@ -100,6 +105,10 @@ void jobs_free_defs(struct jobs *js);
 /* The job the request's job_id names, jobs->mu then held; or NULL, the
  * 400 answered in *res. */
 struct jobdef *jobs_request_job(struct req *q, enum MHD_Result *res);
+
+/* jobs_merge.c: jobs/update's settings (malloc'd JSON) from the job's s
+ * and the request rq */
+char *jobs_merged(const struct dbm_json *s, const struct dbm_json *rq);
 
 /* jobs_runnow.c: what a job's settings make of a run; jobs/run-now */
 /* Member iteration over object t: the key token of member i is k, its

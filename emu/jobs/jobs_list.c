@@ -132,7 +132,7 @@ emu_jobs_list_runs(struct req *q)
 	dbm_jw_key(&w, "runs");
 	dbm_jw_arr(&w);
 	for (i = (size_t)off; i < n && i < (size_t)(off + limit); i++)
-		jobs_run_json(q->emu, v[i], &w, expand);
+		jobs_run_json(q->emu, v[i], &w, 0, expand ? TASKS_PAGE : 0);
 	dbm_jw_arr_end(&w);
 	pthread_mutex_unlock(&js->mu);
 	dbm_jw_key(&w, "has_more");

@@ -203,3 +203,39 @@ def test_jobs_outlive_a_restart():
         assert args_job(w, "after the restart") > jid     # ids go on
     finally:
         e.cleanup()
+
+
+def test_jobs_2_2_pages_tasks_past_100(w, emu):
+    """Jobs 2.2 answers 100 tasks a page with next_page_token (the SDK's
+    get and get_run follow it); 2.1 answers them all. The run: a chain of
+    120 tasks whose first waits, cancelled once seen, so one process runs."""
+    upload(w, "/crud/sleep.py", GATE_PY)
+    tasks = [jobs.Task(task_key="t0", job_cluster_key="main",
+                       spark_python_task=jobs.SparkPythonTask(
+                           python_file="dbfs:/crud/sleep.py",
+                           parameters=[os.path.join(emu.data, "never")]))]
+    tasks += [jobs.Task(task_key="t%d" % i, job_cluster_key="main",
+                        depends_on=[jobs.TaskDependency("t%d" % (i - 1))],
+                        spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/crud/ok.py"))
+              for i in range(1, 120)]
+    jid = w.jobs.create(name="crud many", tasks=tasks, job_clusters=[
+        jobs.JobCluster(job_cluster_key="main", new_cluster=CLUSTER)]).job_id
+    raw = w.api_client.do("GET", "/api/2.2/jobs/get", query={"job_id": jid})
+    assert len(raw["settings"]["tasks"]) == 100 and raw["next_page_token"] == "100"
+    page2 = w.api_client.do("GET", "/api/2.2/jobs/get",
+                            query={"job_id": jid, "page_token": "100"})
+    assert len(page2["settings"]["tasks"]) == 20 and "next_page_token" not in page2
+    assert "job_clusters" not in page2["settings"]
+    assert len(w.api_client.do("GET", "/api/2.1/jobs/get",
+                               query={"job_id": jid})["settings"]["tasks"]) == 120
+    assert [t.task_key for t in w.jobs.get(jid).settings.tasks] == ["t%d" % i for i in range(120)]
+    run_id = w.jobs.run_now(jid).run_id
+    try:
+        raw = w.api_client.do("GET", "/api/2.2/jobs/runs/get", query={"run_id": run_id})
+        assert len(raw["tasks"]) == 100 and raw["next_page_token"] == "100"
+        assert len(w.jobs.get_run(run_id).tasks) == 120
+        assert len(w.api_client.do("GET", "/api/2.1/jobs/runs/get",
+                                   query={"run_id": run_id})["tasks"]) == 120
+    finally:
+        run = w.jobs.cancel_run(run_id).result()
+    assert run.state.result_state == jobs.RunResultState.CANCELED
