@@ -9,6 +9,11 @@ launches tasks. workspace-emu runs it with the base interpreter it was given
                            FILE) into ENV; exit 3 on a library error
   pip ENV ARGS...          pip install ARGS into ENV
   wheel-task PKG EP ARGS   run entry point EP of package PKG (python_wheel_task)
+  repl                     an execution context (Command Execution API 1.2):
+                           reads commands ("<bytes>\\n<source>") on stdin,
+                           runs each in one namespace, and answers each with
+                           "<bytes>\\n<JSON results>" on the descriptor
+                           DBMLOPS_REPL_FD; SIGINT cancels the running one
 
 Paths under /dbfs, dbfs:, /Volumes, /Workspace map into the emulator's data
 directory (DBMLOPS_EMU_DATA).
@@ -132,6 +137,44 @@ def wheel_task(package, entry_point, args):
     return getattr(mod, entry_point)()
 
 
+def repl():
+    """As a notebook cell runs: the last expression's value is shown;
+    output and errors come back as the command's results."""
+    import ast
+    import contextlib
+    import io
+    import traceback
+    out = os.fdopen(int(os.environ["DBMLOPS_REPL_FD"]), "wb")
+    ns = {"__name__": "__main__", "__builtins__": __builtins__}
+    inp = sys.stdin.buffer
+    while True:
+        head = inp.readline()
+        if not head:
+            return
+        src = inp.read(int(head)).decode("utf-8", "replace")
+        buf = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+                tree = ast.parse(src, "<command>")
+                last = None
+                if tree.body and isinstance(tree.body[-1], ast.Expr):
+                    last = ast.Expression(tree.body.pop().value)
+                exec(compile(tree, "<command>", "exec"), ns)
+                if last is not None:
+                    v = eval(compile(last, "<command>", "eval"), ns)
+                    if v is not None:
+                        print(repr(v))
+            res = {"resultType": "text", "data": buf.getvalue().rstrip("\n")}
+        except KeyboardInterrupt:
+            res = {"cancelled": True}
+        except BaseException as e:      # SystemExit too: the context lives on
+            res = {"resultType": "error", "summary": "%s: %s" % (type(e).__name__, e),
+                   "cause": buf.getvalue() + traceback.format_exc()}
+        data = json.dumps(res).encode()
+        out.write(b"%d\n" % len(data) + data)
+        out.flush()
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "mkenv":
@@ -140,6 +183,8 @@ def main():
         sys.exit(libraries(args[0], args[1]))
     elif cmd == "pip":
         sys.exit(pip(args[0], args[1:]))
+    elif cmd == "repl":
+        repl()
     elif cmd == "wheel-task":
         r = wheel_task(args[0], args[1], args[2:])
         sys.exit(r if isinstance(r, int) else 0)

@@ -6,7 +6,8 @@
  * jobs_submit.c (runs/submit: parsing, validation), jobs_api.c (runs/get,
  * get-output, cancel and their JSON), jobs_list.c (runs/list, delete),
  * jobs_defs.c (jobs/create, get, list, reset, update, delete),
- * jobs_merge.c (update's merge of settings),
+ * jobs_merge.c (update's merge of settings), jobs_command.c (command
+ * execution contexts on clusters),
  * jobs_runnow.c (run-now: a job's settings as a run), jobs_exec.c (a
  * task's process), jobs_env.c (cluster environments), jobs_store.c
  * (persistence), jobs_page.c (the run page).
@@ -239,6 +240,7 @@ emu_jobs_stop(struct emu *e)
 
 	if (js == NULL)
 		return;
+	jobs_commands_stop(e);
 	/* end every task's process group, then wait for the runners */
 	pthread_mutex_lock(&js->mu);
 	for (r = js->runs; r; r = r->next)

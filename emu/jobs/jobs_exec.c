@@ -153,8 +153,8 @@ wait_exit(pid_t pid)
 }
 
 /* The environment tasks and helpers run with. */
-static char **
-base_env(struct emu *e, struct task *t, const char *venv, int *n)
+char **
+jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n)
 {
 	struct dbm_buf path = DBM_BUF_INIT, b = DBM_BUF_INIT;
 	char **env = NULL, *tok = emu_run_token(e), *pybin;
@@ -213,7 +213,7 @@ jobs_helper(struct emu *e, struct task *t, const char *const *args)
 	argv[na++] = dbm_buf_detach(&script);
 	for (; *args && na < 15; args++)
 		argv[na++] = dbm_xstrdup(*args);
-	env = base_env(e, t, NULL, &n);
+	env = jobs_base_env(e, t, NULL, &n);
 	dbm_buf_printf(&log, "%s/setup.log", t->dir);
 	pid = spawn(argv, env, t->dir, log.data);
 	rc = pid < 0 ? -1 : wait_exit(pid);
@@ -503,7 +503,7 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 			goto out;
 		}
 	}
-	env = base_env(e, t, venv.data, &nenv);
+	env = jobs_base_env(e, t, venv.data, &nenv);
 	free(err);
 	if (jobs_cluster_env_vars(e, t, &env, &nenv, &err) < 0) {
 		struct dbm_buf m = DBM_BUF_INIT;

@@ -55,11 +55,14 @@ struct jobdef {
 	struct jobdef *next;
 };
 
+struct commands;
+
 struct jobs {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct run *runs;
 	struct jobdef *defs;
+	struct commands *commands;	/* execution contexts (jobs_command.c) */
 	long long next_id, next_job;
 	int running, max;
 	char *python, *cluster;
@@ -130,6 +133,11 @@ int jobs_helper(struct emu *e, struct task *t, const char *const *args);
 /* s with workspace paths turned into files under the data directory. */
 char *jobs_map_paths(struct emu *e, const char *taskdir, const char *s);
 char **jobs_env_add(char **env, int *n, const char *k, const char *v);
+/* The environment tasks and the helper run with (venv: the task's). */
+char **jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n);
+
+/* jobs_command.c: execution contexts; end them (at shutdown). */
+void jobs_commands_stop(struct emu *e);
 void jobs_strv_free(char **v);
 /* The last line of a file (malloc'd), for messages. */
 char *jobs_last_line(const char *path);

@@ -147,6 +147,13 @@ enum MHD_Result emu_jobs_get_output(struct req *r);
 enum MHD_Result emu_jobs_cancel(struct req *r);
 enum MHD_Result emu_jobs_list_runs(struct req *r);
 enum MHD_Result emu_jobs_delete_run(struct req *r);
+/* Command Execution 1.2 on clusters (jobs_command.c) */
+enum MHD_Result emu_contexts_create(struct req *r);
+enum MHD_Result emu_contexts_status(struct req *r);
+enum MHD_Result emu_contexts_destroy(struct req *r);
+enum MHD_Result emu_commands_execute(struct req *r);
+enum MHD_Result emu_commands_status(struct req *r);
+enum MHD_Result emu_commands_cancel(struct req *r);
 /* jobs made with jobs/create (jobs_defs.c) */
 enum MHD_Result emu_jobs_create(struct req *r);
 enum MHD_Result emu_jobs_job_get(struct req *r);
