@@ -6,7 +6,8 @@
  * jobs_submit.c (runs/submit: parsing, validation), jobs_api.c (runs/get,
  * get-output, cancel and their JSON), jobs_list.c (runs/list, delete),
  * jobs_defs.c (jobs/create, get, list, reset, update, delete),
- * jobs_merge.c (update's merge of settings), jobs_command.c (command
+ * jobs_merge.c (update's merge of settings), jobs_repair.c (runs/repair),
+ * jobs_command.c (command
  * execution contexts on clusters),
  * jobs_runnow.c (run-now: a job's settings as a run), jobs_exec.c (a
  * task's process), jobs_env.c (cluster environments), jobs_store.c
@@ -82,6 +83,10 @@ task_thread(void *arg)
 	int cancel, d, k, waiting;
 
 	pthread_mutex_lock(&js->mu);
+	if (t->keep) {		/* a repair reruns others */
+		pthread_mutex_unlock(&js->mu);
+		return NULL;
+	}
 	for (;;) {
 		waiting = 0;
 		upstream = NULL;
@@ -130,7 +135,8 @@ jobs_runner(void *arg)
 	pthread_mutex_lock(&js->mu);
 	while (js->running >= js->max && !r->cancel) {
 		for (i = 0; i < r->nt; i++)
-			r->t[i].life = "QUEUED";
+			if (!r->t[i].keep)
+				r->t[i].life = "QUEUED";
 		pthread_cond_wait(&js->cv, &js->mu);
 	}
 	js->running++;
@@ -205,6 +211,7 @@ jobs_free_run(struct run *r)
 	}
 	free(r->t);
 	free(r->order);
+	free(r->repairs);
 	free(r->name);
 	free(r->token);
 	free(r);

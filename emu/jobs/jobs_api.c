@@ -188,6 +188,19 @@ jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
 		dbm_jw_raw(w, r->t[0].libraries, strlen(r->t[0].libraries));
 		dbm_jw_obj_end(w);
 	}
+	if (r->nrepairs) {	/* the original run, then each repair */
+		dbm_jw_key(w, "repair_history");
+		dbm_jw_arr(w);
+		for (i = -1; i < r->nrepairs; i++) {
+			dbm_jw_obj(w);
+			dbm_jw_key(w, "type");
+			dbm_jw_str(w, i < 0 ? "ORIGINAL" : "REPAIR");
+			dbm_jw_key(w, "id");
+			dbm_jw_int(w, i < 0 ? r->run_id : r->repairs[i]);
+			dbm_jw_obj_end(w);
+		}
+		dbm_jw_arr_end(w);
+	}
 	if (count == 0) {
 		dbm_jw_obj_end(w);
 		dbm_buf_free(&url);

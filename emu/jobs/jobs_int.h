@@ -31,6 +31,7 @@ struct task {
 	struct run *run;
 	char **deps;		/* depends_on task keys */
 	int ndeps;
+	int keep;		/* a repair leaves it as it ended */
 };
 
 struct run {
@@ -43,6 +44,8 @@ struct run {
 	long timeout;
 	int cancel;
 	int live;		/* its runner thread still holds it */
+	long long *repairs;	/* runs/repair ids, oldest first */
+	int nrepairs;
 	struct emu *e;
 	int *order;		/* task indexes, dependencies first */
 	struct run *next;
@@ -158,6 +161,8 @@ int jobs_serverless_task(const struct dbm_json *j, int obj, struct task *t,
     char **why);
 char *jobs_serverless_file_error(struct emu *e, const struct task *t);
 
+
+/* jobs_repair.c: runs/repair (the route's handler is in api.h) */
 
 /* jobs_store.c: persistence (save with jobs->mu held) */
 void jobs_save_run(struct emu *e, struct run *r);

@@ -68,6 +68,11 @@ jobs_save_run(struct emu *e, struct run *r)
 	dbm_jw_bool(&w, r->legacy);
 	dbm_jw_key(&w, "job_run");
 	dbm_jw_bool(&w, r->job_run);
+	dbm_jw_key(&w, "repairs");
+	dbm_jw_arr(&w);
+	for (i = 0; i < r->nrepairs; i++)
+		dbm_jw_int(&w, r->repairs[i]);
+	dbm_jw_arr_end(&w);
 	dbm_jw_key(&w, "timeout");
 	dbm_jw_int(&w, r->timeout);
 	dbm_jw_key(&w, "tasks");
@@ -204,6 +209,17 @@ jobs_load_runs(struct emu *e)
 		r->token = jstr(&j, 0, "token");
 		dbm_json_bool(&j, dbm_json_member(&j, 0, "legacy"), &r->legacy);
 		dbm_json_bool(&j, dbm_json_member(&j, 0, "job_run"), &r->job_run);
+		{
+			int rp = dbm_json_member(&j, 0, "repairs");
+
+			r->nrepairs = dbm_json_count(&j, rp) > 0 ?
+			    dbm_json_count(&j, rp) : 0;
+			r->repairs = r->nrepairs ? dbm_xcalloc((size_t)r->nrepairs,
+			    sizeof(*r->repairs)) : NULL;
+			for (k = 0; k < r->nrepairs; k++)
+				dbm_json_int(&j, dbm_json_elem(&j, rp, k),
+				    &r->repairs[k]);
+		}
 		tasks = dbm_json_member(&j, 0, "tasks");
 		r->nt = dbm_json_count(&j, tasks);
 		r->t = dbm_xcalloc((size_t)(r->nt ? r->nt : 1), sizeof(*r->t));

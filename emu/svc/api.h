@@ -147,6 +147,7 @@ enum MHD_Result emu_jobs_get_output(struct req *r);
 enum MHD_Result emu_jobs_cancel(struct req *r);
 enum MHD_Result emu_jobs_list_runs(struct req *r);
 enum MHD_Result emu_jobs_delete_run(struct req *r);
+enum MHD_Result emu_jobs_repair(struct req *r);
 /* Command Execution 1.2 on clusters (jobs_command.c) */
 enum MHD_Result emu_contexts_create(struct req *r);
 enum MHD_Result emu_contexts_status(struct req *r);

@@ -239,3 +239,49 @@ def test_jobs_2_2_pages_tasks_past_100(w, emu):
     finally:
         run = w.jobs.cancel_run(run_id).result()
     assert run.state.result_state == jobs.RunResultState.CANCELED
+
+
+def test_repair_reruns_what_failed(w, emu):
+    """runs/repair: the failed task and the one skipped behind it run
+    again, in the same run; the one that succeeded keeps its task run."""
+    flag = os.path.join(emu.data, "repair-flag")
+    upload(w, "/crud/ok.py", "print('ok')\n")
+    upload(w, "/crud/flaky.py", "import os, sys\nif not os.path.exists(sys.argv[1]):\n"
+                                "    raise SystemExit('not yet')\nprint('fixed')\n")
+
+    def task(key, script, deps=(), params=()):
+        return jobs.Task(task_key=key, job_cluster_key="main",
+                         depends_on=[jobs.TaskDependency(d) for d in deps],
+                         spark_python_task=jobs.SparkPythonTask(
+                             python_file="dbfs:/crud/" + script, parameters=list(params)))
+
+    jid = w.jobs.create(name="crud repair", job_clusters=[
+        jobs.JobCluster(job_cluster_key="main", new_cluster=CLUSTER)], tasks=[
+        task("a", "ok.py"), task("b", "flaky.py", ["a"], [flag]), task("c", "ok.py", ["b"])]).job_id
+    run_id = w.jobs.run_now(jid).run_id
+    run = w.jobs.wait_get_run_job_terminated_or_skipped(run_id)
+    states = {t.task_key: t.state.result_state for t in run.tasks}
+    assert states == {"a": jobs.RunResultState.SUCCESS, "b": jobs.RunResultState.FAILED,
+                      "c": jobs.RunResultState.UPSTREAM_FAILED}, states
+    a_run = [t.run_id for t in run.tasks if t.task_key == "a"][0]
+    with pytest.raises(InvalidParameterValue, match="is not a task"):
+        w.jobs.repair_run(run_id, rerun_tasks=["nope"])
+    open(flag, "w").close()
+    repair = w.jobs.repair_run(run_id, rerun_all_failed_tasks=True)
+    run = repair.result()
+    assert run.run_id == run_id and run.state.result_state == jobs.RunResultState.SUCCESS
+    assert [t.run_id for t in run.tasks if t.task_key == "a"] == [a_run]
+    assert "fixed" in w.jobs.get_run_output(
+        [t.run_id for t in run.tasks if t.task_key == "b"][0]).logs
+    hist = w.jobs.get_run(run_id).repair_history
+    assert [h.type for h in hist] == [jobs.RepairHistoryItemType.ORIGINAL,
+                                      jobs.RepairHistoryItemType.REPAIR]
+    assert hist[1].id == repair.response.repair_id
+    # a second repair names the latest one, and needs something to rerun
+    with pytest.raises(InvalidParameterValue, match="latest_repair_id"):
+        w.jobs.repair_run(run_id, rerun_tasks=["c"])
+    w.jobs.repair_run(run_id, rerun_tasks=["c"],
+                      latest_repair_id=repair.response.repair_id).result()
+    with pytest.raises(InvalidParameterValue, match="every task succeeded"):
+        w.jobs.repair_run(run_id, rerun_all_failed_tasks=True,
+                          latest_repair_id=w.jobs.get_run(run_id).repair_history[-1].id)
