@@ -305,9 +305,13 @@ wheel_key(const char *json)
 	if (dbm_json_parse(&j, json, strlen(json), "library", &je) < 0)
 		return NULL;
 	p = dbm_json_strdup(&j, dbm_json_member(&j, 0, "whl"));
+	if (p == NULL)		/* a wheel named as a pip requirement */
+		p = dbm_json_strdup(&j, dbm_json_path(&j, 0, "pypi.package"));
 	dbm_json_free(&j);
-	if (p == NULL)
+	if (p == NULL || strlen(p) < 4 || strcmp(p + strlen(p) - 4, ".whl")) {
+		free(p);
 		return NULL;
+	}
 	base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 	if ((d1 = strchr(base, '-')) != NULL && (d2 = strchr(d1 + 1, '-')) !=
 	    NULL) {

@@ -62,8 +62,12 @@ dbm_stale_wheels(struct dbm_http *h, const char *cluster_id,
 			    "library.whl"));
 			char *s = dbm_json_strdup(&j, dbm_json_member(&j, o,
 			    "status"));
-			char *other = p ? dbm_wheel_key(p) : NULL, *theirs;
+			char *other, *theirs;
 
+			if (p == NULL)	/* a wheel as a pip requirement */
+				p = dbm_json_strdup(&j, dbm_json_path(&j, o,
+				    "library.pypi.package"));
+			other = p ? dbm_wheel_key(p) : NULL;
 			theirs = p ? uri(p) : NULL;
 			if (theirs && strcmp(theirs, mine) == 0)
 				k = dbm_json_count(&j, st);	/* first: used */
