@@ -231,6 +231,10 @@ int store_tmpfile(struct emu *e, char **path);
 int store_write_tmp(struct emu *e, const void *data, size_t len, char **path);
 /* Move tmp to dst (parents made): overwrite, or fail with EEXIST. */
 int store_commit(const char *tmp, const char *dst, int overwrite);
+/* A record written whole: data to a temporary file renamed over path
+ * (its folders made). 0, or -1 with errno. */
+int store_write_file(struct emu *e, const char *path, const void *data,
+    size_t len);
 /* rm -rf. */
 int store_remove_tree(const char *path);
 /* Sorted names in dir (NULL-terminated, caller frees with store_names_free). */

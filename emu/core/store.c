@@ -230,6 +230,22 @@ store_write_tmp(struct emu *e, const void *data, size_t len, char **path)
 }
 
 int
+store_write_file(struct emu *e, const char *path, const void *data,
+    size_t len)
+{
+	char *tmp = NULL;
+	int rc = -1;
+
+	if (store_write_tmp(e, data, len, &tmp) == 0) {
+		rc = store_commit(tmp, path, 1);
+		if (rc < 0)
+			unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+int
 store_commit(const char *tmp, const char *dst, int overwrite)
 {
 	struct stat st;

@@ -252,15 +252,8 @@ jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
 		dbm_jw_obj_end(w);
 	}
 	dbm_jw_arr_end(w);
-	if (from + count < r->nt) {	/* Jobs 2.2: 100 tasks a page */
-		char num[32];
-
-		snprintf(num, sizeof(num), "%d", from + count);
-		dbm_jw_key(w, "has_more");
-		dbm_jw_bool(w, 1);
-		dbm_jw_key(w, "next_page_token");
-		dbm_jw_str(w, num);
-	}
+	if (from + count < r->nt)	/* Jobs 2.2: 100 tasks a page */
+		jobs_page_tokens(w, 1, from + count, -1);
 	dbm_jw_obj_end(w);
 	dbm_buf_free(&url);
 }

@@ -33,23 +33,14 @@ find_def(struct jobs *js, long long id)
 static void
 save_def(struct emu *e, const struct jobdef *d)
 {
-	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
-	FILE *f;
+	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT;
 
 	dbm_buf_printf(&b, "{\"job_id\":%lld,\"created_time\":%lld,"
 	    "\"settings\":%s}", d->id, d->created, d->settings);
 	dbm_buf_printf(&p, "%s/jobs/defs/%lld.json", e->datadir, d->id);
-	dbm_buf_printf(&tmp, "%s.tmp", p.data);
-	store_mkparents(p.data);
-	if ((f = fopen(tmp.data, "w")) != NULL) {
-		if (fwrite(b.data, 1, b.len, f) == b.len && fclose(f) == 0)
-			rename(tmp.data, p.data);
-		else
-			unlink(tmp.data);
-	}
+	store_write_file(e, p.data, b.data, b.len);
 	dbm_buf_free(&b);
 	dbm_buf_free(&p);
-	dbm_buf_free(&tmp);
 }
 
 void
@@ -128,7 +119,7 @@ object_without(const struct dbm_json *j, int t, const char *const *skip)
 		if (drop)
 			continue;
 		jobs_raw_key(&w, j, k);
-		jobs_raw_value(&w, j, k + 1);
+		dbm_jw_json(&w, j, k + 1);
 	}
 	dbm_jw_obj_end(&w);
 	return dbm_buf_detach(&b);
@@ -174,13 +165,13 @@ settings_page(struct dbm_jw *w, const struct dbm_json *s, int from)
 			continue;
 		jobs_raw_key(w, s, k);
 		if (!dbm_json_streq(s, k, "tasks")) {
-			jobs_raw_value(w, s, k + 1);
+			dbm_jw_json(w, s, k + 1);
 			continue;
 		}
 		n = dbm_json_count(s, k + 1);
 		dbm_jw_arr(w);
 		for (int t = from; t < n && t < from + TASKS_PAGE; t++)
-			jobs_raw_value(w, s, dbm_json_elem(s, k + 1, t));
+			dbm_jw_json(w, s, dbm_json_elem(s, k + 1, t));
 		dbm_jw_arr_end(w);
 	}
 	dbm_jw_obj_end(w);
@@ -222,15 +213,8 @@ job_json(struct emu *e, struct dbm_jw *w, const struct jobdef *d, int tasks)
 			more = settings_page(w, &s, tasks);
 		dbm_json_free(&s);
 	}
-	if (more) {
-		char num[32];
-
-		snprintf(num, sizeof(num), "%d", tasks + TASKS_PAGE);
-		dbm_jw_key(w, "has_more");
-		dbm_jw_bool(w, 1);
-		dbm_jw_key(w, "next_page_token");
-		dbm_jw_str(w, num);
-	}
+	if (more)
+		jobs_page_tokens(w, 1, tasks + TASKS_PAGE, -1);
 	dbm_jw_obj_end(w);
 }
 
@@ -397,15 +381,7 @@ emu_jobs_list(struct req *q)
 		dbm_jw_arr_end(&w);
 	}
 	pthread_mutex_unlock(&js->mu);
-	dbm_jw_key(&w, "has_more");
-	dbm_jw_bool(&w, (size_t)(off + limit) < n);
-	if ((size_t)(off + limit) < n) {
-		char num[32];
-
-		snprintf(num, sizeof(num), "%lld", off + limit);
-		dbm_jw_key(&w, "next_page_token");
-		dbm_jw_str(&w, num);
-	}
+	jobs_page_tokens(&w, (size_t)(off + limit) < n, off + limit, -1);
 	dbm_jw_obj_end(&w);
 	res = emu_reply_json(q, 200, b.data);
 	free(v);

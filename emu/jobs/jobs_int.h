@@ -88,6 +88,11 @@ void jobs_free_run(struct run *r);
  * expand_tasks lists). */
 #define TASKS_PAGE 100
 
+/* jobs_list.c: a page's has_more, next_page_token (when more) and
+ * prev_page_token (prev >= 0) */
+void jobs_page_tokens(struct dbm_jw *w, int more, long long next,
+    long long prev);
+
 /* jobs_api.c: a run as runs/get answers it, with count of its tasks from
  * from (count -1: all, 0: none, and a next_page_token when some are
  * left); the lock held */
@@ -122,8 +127,7 @@ char *jobs_merged(const struct dbm_json *s, const struct dbm_json *rq);
 #define EACH_MEMBER(j, t, i, k) \
 	for ((i) = 0, (k) = (t) + 1; (i) < dbm_json_count((j), (t)); \
 	    (i)++, (k) = dbm_json_skip((j), (k) + 1))
-/* Member k + 1 (or token k, a key) of j as it is, onto w. */
-void jobs_raw_value(struct dbm_jw *w, const struct dbm_json *j, int t);
+/* Key token k of j onto w. */
 void jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k);
 /* NULL when settings (JSON text) make a run runs/submit takes, else the
  * 400 message. */
@@ -151,6 +155,11 @@ char **jobs_env_object(struct emu *e, struct task *t,
     const struct dbm_json *j, int obj, char **env, int *n, char **err);
 int jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp,
     int *nenv, char **err);
+/* The same for a task's start: its venv made (0), its spark_env_vars
+ * added (0); -1 with the task ended, as the service ends it. */
+int jobs_task_venv(struct emu *e, struct task *t, const char *venv);
+int jobs_task_env_vars(struct emu *e, struct task *t, char ***env,
+    int *nenv);
 
 /* jobs_serverless.c: serverless tasks (environments) */
 /* The request's environments[] as the service checks them. */

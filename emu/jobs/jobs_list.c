@@ -12,6 +12,25 @@
 #include "api.h"
 #include "jobs_int.h"
 
+void
+jobs_page_tokens(struct dbm_jw *w, int more, long long next, long long prev)
+{
+	char num[32];
+
+	dbm_jw_key(w, "has_more");
+	dbm_jw_bool(w, more);
+	if (more) {
+		snprintf(num, sizeof(num), "%lld", next);
+		dbm_jw_key(w, "next_page_token");
+		dbm_jw_str(w, num);
+	}
+	if (prev >= 0) {
+		snprintf(num, sizeof(num), "%lld", prev);
+		dbm_jw_key(w, "prev_page_token");
+		dbm_jw_str(w, num);
+	}
+}
+
 static int
 run_active(const struct run *r)
 {
@@ -135,22 +154,8 @@ emu_jobs_list_runs(struct req *q)
 		jobs_run_json(q->emu, v[i], &w, 0, expand ? TASKS_PAGE : 0);
 	dbm_jw_arr_end(&w);
 	pthread_mutex_unlock(&js->mu);
-	dbm_jw_key(&w, "has_more");
-	dbm_jw_bool(&w, (size_t)(off + limit) < n);
-	if ((size_t)(off + limit) < n) {
-		char num[32];
-
-		snprintf(num, sizeof(num), "%lld", off + limit);
-		dbm_jw_key(&w, "next_page_token");
-		dbm_jw_str(&w, num);
-	}
-	if (off > 0) {
-		char num[32];
-
-		snprintf(num, sizeof(num), "%lld", off > limit ? off - limit : 0);
-		dbm_jw_key(&w, "prev_page_token");
-		dbm_jw_str(&w, num);
-	}
+	jobs_page_tokens(&w, (size_t)(off + limit) < n, off + limit, off > 0 ?
+	    (off > limit ? off - limit : 0) : -1);
 	dbm_jw_obj_end(&w);
 	res = emu_reply_json(q, 200, b.data);
 out:
@@ -202,4 +207,3 @@ emu_jobs_delete_run(struct req *q)
 	dbm_buf_free(&p);
 	return emu_reply_json(q, 200, "{}");
 }
-

@@ -63,7 +63,7 @@ merge_array(struct dbm_jw *w, const struct dbm_json *s, int old,
 			continue;
 		}
 		y = key ? entry(rq, nw, idk, key) : -1;
-		jobs_raw_value(w, y >= 0 ? rq : s, y >= 0 ? y : x);
+		dbm_jw_json(w, y >= 0 ? rq : s, y >= 0 ? y : x);
 		free(key);
 	}
 	for (i = 0; i < dbm_json_count(rq, nw); i++) {
@@ -71,7 +71,7 @@ merge_array(struct dbm_jw *w, const struct dbm_json *s, int old,
 		char *key = dbm_json_strdup(rq, dbm_json_member(rq, y, idk));
 
 		if (key == NULL || entry(s, old, idk, key) < 0)
-			jobs_raw_value(w, rq, y);
+			dbm_jw_json(w, rq, y);
 		free(key);
 	}
 	dbm_jw_arr_end(w);
@@ -104,7 +104,7 @@ jobs_merged(const struct dbm_json *s, const struct dbm_json *rq)
 			merge_array(&w, s, k + 1, rq, nv, arrays[a][0],
 			    arrays[a][1]);
 		else
-			jobs_raw_value(&w, nv >= 0 ? rq : s, nv >= 0 ? nv : k + 1);
+			dbm_jw_json(&w, nv >= 0 ? rq : s, nv >= 0 ? nv : k + 1);
 		free(field);
 	}
 	EACH_MEMBER(rq, ns, i, k) {
@@ -112,11 +112,10 @@ jobs_merged(const struct dbm_json *s, const struct dbm_json *rq)
 
 		if (field && dbm_json_member(s, 0, field) < 0) {
 			dbm_jw_key(&w, field);
-			jobs_raw_value(&w, rq, k + 1);
+			dbm_jw_json(&w, rq, k + 1);
 		}
 		free(field);
 	}
 	dbm_jw_obj_end(&w);
 	return dbm_buf_detach(&b);
 }
-

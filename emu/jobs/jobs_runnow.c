@@ -16,18 +16,6 @@
 #define TASKS_MAX	1000	/* tasks a job may have (the service's) */
 
 void
-jobs_raw_value(struct dbm_jw *w, const struct dbm_json *j, int t)
-{
-	size_t n;
-	const char *p = dbm_json_raw(j, t, &n);
-
-	if (dbm_json_type(j, t) == DBM_JSON_STRING)
-		dbm_jw_raw(w, p - 1, n + 2);	/* with its quotes */
-	else
-		dbm_jw_raw(w, p, n);
-}
-
-void
 jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k)
 {
 	char *key = dbm_json_strdup(j, k);
@@ -66,14 +54,14 @@ task_kind_with_params(struct dbm_jw *w, const struct dbm_json *s, int t,
 		if (dbm_json_streq(s, k, "parameters"))
 			continue;
 		jobs_raw_key(w, s, k);
-		jobs_raw_value(w, s, k + 1);
+		dbm_jw_json(w, s, k + 1);
 	}
 	if (params >= 0) {
 		dbm_jw_key(w, "parameters");
-		jobs_raw_value(w, rq, params);
+		dbm_jw_json(w, rq, params);
 	} else if ((k = dbm_json_member(s, t, "parameters")) >= 0) {
 		dbm_jw_key(w, "parameters");
-		jobs_raw_value(w, s, k);
+		dbm_jw_json(w, s, k);
 	}
 	dbm_jw_obj_end(w);
 }
@@ -105,7 +93,7 @@ run_task(struct dbm_jw *w, const struct dbm_json *s, int t,
 			}
 			free(key);
 			dbm_jw_key(w, "new_cluster");
-			jobs_raw_value(w, s, nc);
+			dbm_jw_json(w, s, nc);
 			continue;
 		}
 		jobs_raw_key(w, s, k);
@@ -114,7 +102,7 @@ run_task(struct dbm_jw *w, const struct dbm_json *s, int t,
 		    dbm_json_type(s, k + 1) == DBM_JSON_OBJECT)
 			task_kind_with_params(w, s, k + 1, rq, params);
 		else
-			jobs_raw_value(w, s, k + 1);
+			dbm_jw_json(w, s, k + 1);
 	}
 	dbm_jw_obj_end(w);
 	return 0;
@@ -158,15 +146,15 @@ run_body(const struct dbm_json *s, const struct dbm_json *rq, char **why)
 	free(name);
 	if ((m = dbm_json_member(s, 0, "timeout_seconds")) >= 0) {
 		dbm_jw_key(&w, "timeout_seconds");
-		jobs_raw_value(&w, s, m);
+		dbm_jw_json(&w, s, m);
 	}
 	if ((m = dbm_json_member(s, 0, "environments")) >= 0) {
 		dbm_jw_key(&w, "environments");
-		jobs_raw_value(&w, s, m);
+		dbm_jw_json(&w, s, m);
 	}
 	if (rq && (m = dbm_json_member(rq, 0, "idempotency_token")) >= 0) {
 		dbm_jw_key(&w, "idempotency_token");
-		jobs_raw_value(&w, rq, m);
+		dbm_jw_json(&w, rq, m);
 	}
 	dbm_jw_key(&w, "tasks");
 	dbm_jw_arr(&w);

@@ -49,9 +49,8 @@ jkv(struct dbm_jw *w, const char *k, const char *v)
 void
 jobs_save_run(struct emu *e, struct run *r)
 {
-	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
+	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT;
 	struct dbm_jw w;
-	FILE *f;
 	int i;
 
 	dbm_jw_init(&w, &b);
@@ -115,17 +114,9 @@ jobs_save_run(struct emu *e, struct run *r)
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);
 	dbm_buf_printf(&p, "%s/jobs/state/%lld.json", e->datadir, r->run_id);
-	dbm_buf_printf(&tmp, "%s.tmp", p.data);
-	store_mkparents(p.data);
-	if ((f = fopen(tmp.data, "w")) != NULL) {
-		if (fwrite(b.data, 1, b.len, f) == b.len && fclose(f) == 0)
-			rename(tmp.data, p.data);
-		else
-			unlink(tmp.data);
-	}
+	store_write_file(e, p.data, b.data, b.len);
 	dbm_buf_free(&b);
 	dbm_buf_free(&p);
-	dbm_buf_free(&tmp);
 }
 
 static char *

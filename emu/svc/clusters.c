@@ -127,9 +127,8 @@ clusters_free_one(struct cluster *c)
 void
 clusters_save(struct emu *e, const struct cluster *c)
 {
-	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
+	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT;
 	struct dbm_jw w;
-	FILE *f;
 	int i;
 
 	if (!c->created)
@@ -151,17 +150,9 @@ clusters_save(struct emu *e, const struct cluster *c)
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);
 	dbm_buf_printf(&p, "%s/clusters/%s.json", e->datadir, c->id);
-	dbm_buf_printf(&tmp, "%s.tmp", p.data);
-	store_mkparents(p.data);
-	if ((f = fopen(tmp.data, "w")) != NULL) {
-		if (fwrite(b.data, 1, b.len, f) == b.len && fclose(f) == 0)
-			rename(tmp.data, p.data);
-		else
-			unlink(tmp.data);
-	}
+	store_write_file(e, p.data, b.data, b.len);
 	dbm_buf_free(&b);
 	dbm_buf_free(&p);
-	dbm_buf_free(&tmp);
 }
 
 static void
@@ -380,19 +371,14 @@ clusters_members(struct dbm_jw *w, const struct dbm_json *j, int t,
 	for (i = 0, k = t + 1; i < dbm_json_count(j, t); i++,
 	    k = dbm_json_skip(j, k + 1)) {
 		char *key = dbm_json_strdup(j, k);
-		size_t x, n;
+		size_t x;
 		int drop = key == NULL;
-		const char *p;
 
 		for (x = 0; skip && skip[x] && !drop; x++)
 			drop = strcmp(key, skip[x]) == 0;
 		if (!drop) {
 			dbm_jw_key(w, key);
-			p = dbm_json_raw(j, k + 1, &n);
-			if (dbm_json_type(j, k + 1) == DBM_JSON_STRING)
-				dbm_jw_raw(w, p - 1, n + 2);
-			else
-				dbm_jw_raw(w, p, n);
+			dbm_jw_json(w, j, k + 1);
 		}
 		free(key);
 	}

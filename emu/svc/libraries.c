@@ -18,6 +18,7 @@
 #include "emu.h"
 #include "api.h"
 #include "clusters_int.h"
+#include "stale.h"
 
 static const char *const KINDS[] = {"jar", "egg", "whl", "pypi", "maven",
 	"cran", "requirements"};
@@ -291,16 +292,14 @@ emu_libraries_all(struct req *r)
 	return res;
 }
 
-/* A wheel's distribution and version from its file name
- * ({distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl,
- * PEP 427), the name normalised: "name==version" (malloc'd), or NULL. */
+/* The "name==version" of a library that is a wheel (a whl, or a pip
+ * requirement naming a wheel file), or NULL. */
 static char *
 wheel_key(const char *json)
 {
 	struct dbm_json j;
 	struct dbm_err je;
-	struct dbm_buf b = DBM_BUF_INIT;
-	char *p, *base, *d1, *d2;
+	char *p, *k;
 
 	if (dbm_json_parse(&j, json, strlen(json), "library", &je) < 0)
 		return NULL;
@@ -308,22 +307,9 @@ wheel_key(const char *json)
 	if (p == NULL)		/* a wheel named as a pip requirement */
 		p = dbm_json_strdup(&j, dbm_json_path(&j, 0, "pypi.package"));
 	dbm_json_free(&j);
-	if (p == NULL || strlen(p) < 4 || strcmp(p + strlen(p) - 4, ".whl")) {
-		free(p);
-		return NULL;
-	}
-	base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
-	if ((d1 = strchr(base, '-')) != NULL && (d2 = strchr(d1 + 1, '-')) !=
-	    NULL) {
-		for (; base < d1; base++)
-			dbm_buf_addc(&b, *base == '.' || *base == '-' ? '_' :
-			    (char)(*base >= 'A' && *base <= 'Z' ? *base + 32 :
-			    *base));
-		dbm_buf_adds(&b, "==");
-		dbm_buf_add(&b, d1 + 1, (size_t)(d2 - d1 - 1));
-	}
+	k = p ? dbm_wheel_key(p) : NULL;
 	free(p);
-	return b.len ? dbm_buf_detach(&b) : NULL;
+	return k;
 }
 
 /* Whether library i of c is shadowed: pip, asked for each wheel in the

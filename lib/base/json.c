@@ -818,3 +818,15 @@ dbm_jw_raw(struct dbm_jw *w, const char *json, size_t n)
 	sep(w);
 	dbm_buf_add(w->b, json, n);
 }
+
+void
+dbm_jw_json(struct dbm_jw *w, const struct dbm_json *j, int t)
+{
+	size_t n;
+	const char *p = dbm_json_raw(j, t, &n);
+
+	if (dbm_json_type(j, t) == DBM_JSON_STRING)
+		dbm_jw_raw(w, p - 1, n + 2);	/* with its quotes */
+	else
+		dbm_jw_raw(w, p, n);
+}

@@ -99,5 +99,7 @@ void dbm_jw_bool(struct dbm_jw *w, int v);
 void dbm_jw_null(struct dbm_jw *w);
 /* Insert already-valid JSON text as one value. */
 void dbm_jw_raw(struct dbm_jw *w, const char *json, size_t n);
+/* Token t of j (a value, and all it holds) as it is in j's text. */
+void dbm_jw_json(struct dbm_jw *w, const struct dbm_json *j, int t);
 
 #endif
