@@ -231,3 +231,54 @@ jobs_cluster_env_vars(struct emu *e, struct task *t, char ***envp, int *nenv,
 	free(spec);
 	return *err ? -1 : 0;
 }
+
+/* The task's Python environment in venv: its libraries installed (by
+ * content, once), the venv over them. 0, or -1 with the task ended. */
+int
+jobs_task_venv(struct emu *e, struct task *t, const char *venv)
+{
+	char *site = NULL, *err = NULL;
+	int rc = jobs_cluster_env(e, t, &site, &err);
+
+	if (rc == -3) {
+		struct dbm_buf m = DBM_BUF_INIT;
+
+		dbm_buf_printf(&m, "Library installation failed for library due "
+		    "to user error. Error messages: %s", err ? err : "");
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", m.data);
+		dbm_buf_free(&m);
+	} else if (rc < 0) {
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
+		    "INTERNAL_ERROR", err ? err : "cluster setup failed");
+	} else {
+		const char *mk[] = {"mkenv", venv, site, NULL};
+
+		if ((rc = jobs_helper(e, t, mk)) != 0)
+			jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+			    "INTERNAL_ERROR", "INTERNAL_ERROR", "cannot create the "
+			    "task's Python environment");
+	}
+	free(site);
+	free(err);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The cluster's spark_env_vars into env; -1 with the task ended when a
+ * secret reference does not resolve (the cluster does not start). */
+int
+jobs_task_env_vars(struct emu *e, struct task *t, char ***env, int *nenv)
+{
+	char *err = NULL;
+	struct dbm_buf m = DBM_BUF_INIT;
+
+	if (jobs_cluster_env_vars(e, t, env, nenv, &err) == 0)
+		return 0;
+	dbm_buf_printf(&m, "Cluster failed to start: SECRET_RESOLUTION_ERROR: "
+	    "%s", err);
+	jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "CLUSTER_ERROR",
+	    "CLIENT_ERROR", m.data);
+	dbm_buf_free(&m);
+	free(err);
+	return -1;
+}

@@ -451,8 +451,8 @@ void
 jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 {
 	struct dbm_buf venv = DBM_BUF_INIT, log = DBM_BUF_INIT;
-	char *site = NULL, *err = NULL, **argv = NULL, **env = NULL;
-	int nenv = 0, rc, killed = 0, timedout = 0, cancelled = 0;
+	char *err = NULL, **argv = NULL, **env = NULL;
+	int nenv = 0, killed = 0, timedout = 0, cancelled = 0;
 	long limit = t->timeout > 0 ? t->timeout : r->timeout;
 	double started, kill_at = 0;
 
@@ -475,47 +475,12 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 		goto out;
 	}
 	dbm_buf_printf(&log, "%s/log.txt", t->dir);
-
-	rc = jobs_cluster_env(e, t, &site, &err);
-	if (rc == -3) {
-		struct dbm_buf m = DBM_BUF_INIT;
-
-		dbm_buf_printf(&m, "Library installation failed for library due "
-		    "to user error. Error messages: %s", err ? err : "");
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
-		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", m.data);
-		dbm_buf_free(&m);
-		goto out;
-	}
-	if (rc < 0) {
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
-		    "INTERNAL_ERROR", err ? err : "cluster setup failed");
-		goto out;
-	}
 	dbm_buf_printf(&venv, "%s/env", t->dir);
-	{
-		const char *mk[] = {"mkenv", venv.data, site, NULL};
-
-		if (jobs_helper(e, t, mk) != 0) {
-			jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
-			    "INTERNAL_ERROR", "cannot create the task's Python "
-			    "environment");
-			goto out;
-		}
-	}
-	env = jobs_base_env(e, t, venv.data, &nenv);
-	free(err);
-	if (jobs_cluster_env_vars(e, t, &env, &nenv, &err) < 0) {
-		struct dbm_buf m = DBM_BUF_INIT;
-
-		/* the cluster does not start (SECRET_RESOLUTION_ERROR) */
-		dbm_buf_printf(&m, "Cluster failed to start: "
-		    "SECRET_RESOLUTION_ERROR: %s", err);
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "CLUSTER_ERROR",
-		    "CLIENT_ERROR", m.data);
-		dbm_buf_free(&m);
+	if (jobs_task_venv(e, t, venv.data) < 0)
 		goto out;
-	}
+	env = jobs_base_env(e, t, venv.data, &nenv);
+	if (jobs_task_env_vars(e, t, &env, &nenv) < 0)
+		goto out;
 	argv = task_argv(e, t, venv.data, &env, &nenv, &err);
 	if (argv == NULL) {
 		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
@@ -589,7 +554,6 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 out:
 	jobs_strv_free(argv);
 	jobs_strv_free(env);
-	free(site);
 	free(err);
 	dbm_buf_free(&venv);
 	dbm_buf_free(&log);

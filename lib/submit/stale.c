@@ -39,9 +39,39 @@ uri(const char *p)
 	return dbm_buf_detach(&b);
 }
 
-int
-dbm_stale_wheels(struct dbm_http *h, const char *cluster_id,
-    char *const *whl, int n, struct dbm_buf *why, struct dbm_err *e)
+/* The wheels of the run: whl[0..n) and libs' "whl" members. */
+static char **
+run_wheels(char *const *whl, int n, const char *libs, int *out)
+{
+	char **v = NULL;
+	struct dbm_json j;
+	struct dbm_err je;
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		v = dbm_xrealloc(v, (size_t)(k + 1) * sizeof(*v));
+		v[k++] = dbm_xstrdup(whl[i]);
+	}
+	if (libs && dbm_json_parse(&j, libs, strlen(libs), "libraries", &je) ==
+	    0) {
+		for (i = 0; i < dbm_json_count(&j, 0); i++) {
+			char *w = dbm_json_strdup(&j, dbm_json_member(&j,
+			    dbm_json_elem(&j, 0, i), "whl"));
+
+			if (w == NULL)
+				continue;
+			v = dbm_xrealloc(v, (size_t)(k + 1) * sizeof(*v));
+			v[k++] = w;
+		}
+		dbm_json_free(&j);
+	}
+	*out = k;
+	return v;
+}
+
+static int
+stale_of(struct dbm_http *h, const char *cluster_id, char *const *whl, int n,
+    struct dbm_buf *why, struct dbm_err *e)
 {
 	struct dbm_json j;
 	int st, i, k, stale = 0;
@@ -91,4 +121,19 @@ dbm_stale_wheels(struct dbm_http *h, const char *cluster_id,
 	}
 	dbm_json_free(&j);
 	return stale;
+}
+
+int
+dbm_stale_wheels(struct dbm_http *h, const char *cluster_id,
+    char *const *whl, int n, const char *libs, struct dbm_buf *why,
+    struct dbm_err *e)
+{
+	int k, i, rc;
+	char **v = run_wheels(whl, n, libs, &k);
+
+	rc = stale_of(h, cluster_id, v, k, why, e);
+	for (i = 0; i < k; i++)
+		free(v[i]);
+	free(v);
+	return rc;
 }

@@ -228,34 +228,12 @@ check_stale(struct submit *s)
 {
 	const struct dbm_submit_opts *o = s->o;
 	struct dbm_buf why = DBM_BUF_INIT;
-	char **whl = NULL;
-	int n = 0, i, stale, code = 0;
+	int stale, code = 0;
 
-	if (strcmp(s->r->mode, "python") == 0)
-		for (i = 0; i < s->env.nwhl; i++) {
-			whl = dbm_xrealloc(whl, (size_t)(n + 1) * sizeof(*whl));
-			whl[n++] = dbm_xstrdup(s->env.whl[i]);
-		}
-	if (s->backend.libs) {
-		struct dbm_json j;
-		struct dbm_err je;
-
-		if (dbm_json_parse(&j, s->backend.libs, strlen(s->backend.libs),
-		    "libraries", &je) == 0) {
-			for (i = 0; i < dbm_json_count(&j, 0); i++) {
-				char *w = dbm_json_strdup(&j, dbm_json_member(&j,
-				    dbm_json_elem(&j, 0, i), "whl"));
-
-				if (w == NULL)
-					continue;
-				whl = dbm_xrealloc(whl, (size_t)(n + 1) *
-				    sizeof(*whl));
-				whl[n++] = w;
-			}
-			dbm_json_free(&j);
-		}
-	}
-	stale = dbm_stale_wheels(s->h, o->cluster_id, whl, n, &why, &s->e);
+	/* the run's wheels: the env's (python mode) and the config's */
+	stale = dbm_stale_wheels(s->h, o->cluster_id, strcmp(s->r->mode,
+	    "python") == 0 ? s->env.whl : NULL, strcmp(s->r->mode, "python") ==
+	    0 ? s->env.nwhl : 0, s->backend.libs, &why, &s->e);
 	if (stale < 0)
 		code = fail(s, s->e.status == 400 || s->e.status == 404 ?
 		    DBM_SUBMIT_USAGE : DBM_SUBMIT_API);
@@ -276,9 +254,6 @@ check_stale(struct submit *s)
 		    o->cluster_id, (int)why.len - 1, why.data);
 		code = fail(s, DBM_SUBMIT_USAGE);
 	}
-	for (i = 0; i < n; i++)
-		free(whl[i]);
-	free(whl);
 	dbm_buf_free(&why);
 	return code;
 }
