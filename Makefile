@@ -10,7 +10,12 @@
 #   make check-sanitize     unit and CLI tiers under ASan, UBSan, LSan
 #   make help       this list
 
-VERSION = 0.1.0
+# The release, in one place: the VERSION file. The commit comes from git in
+# a checkout, or from the COMMIT file that make dist writes into the tarball.
+VERSION := $(shell cat VERSION)
+COMMIT := $(shell cat COMMIT 2>/dev/null || { [ -e .git ] && \
+	git rev-parse --short=12 HEAD 2>/dev/null && \
+	{ git diff --quiet HEAD -- 2>/dev/null || echo -dirty; }; } | tr -d '\n')
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -25,7 +30,7 @@ PYTHON ?= python3
 # Flags the build needs whatever CFLAGS the user picks.
 # lib/ in layers, each a folder (docs/ARCHITECTURE.md); headers by name
 LIB_DIRS = base net upload submit
-DBM_CPPFLAGS = -D_XOPEN_SOURCE=700 -DDBM_VERSION='"$(VERSION)"' -Ilib \
+DBM_CPPFLAGS = -D_XOPEN_SOURCE=700 -Ilib \
 	$(LIB_DIRS:%=-Ilib/%)
 DBM_LDFLAGS = -Wl,--as-needed
 DBM_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat-security \
@@ -51,6 +56,8 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_OBJ = $(UNIT_SRC:%.c=$(B)/%.o)
 BINS = $(TOOLS:%=$(B)/bin/%) $(EMU:%=$(B)/bin/%)
 MAN1 = $(wildcard man/*.1)
+# the man pages as installed: their footer names the release
+MAN1_OUT = $(MAN1:man/%=$(B)/man/%)
 
 # Targets that must work before the libraries are installed do not read the
 # generated configuration (make deps installs them; make check and make demo
@@ -62,7 +69,12 @@ ifneq ($(filter-out $(__noconf),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 include $(B)/config.mk
 endif
 
-all: $(BINS)
+all: $(BINS) $(MAN1_OUT)
+
+$(B)/man/%.1: man/%.1 VERSION
+	@mkdir -p $(@D)
+	sed '1s/"dbmlops @VERSION@"/"dbmlops $(VERSION)"/' $< > $@.tmp
+	@mv $@.tmp $@
 
 # Objects depend on the compiler and flags: changing CC, CFLAGS or SANITIZE
 # rebuilds everything.
@@ -84,6 +96,15 @@ $(B)/gen/launch.h: cluster/launch.py scripts/embed.sh
 	sh scripts/embed.sh dbm_launcher cluster/launch.py < cluster/launch.py > $@.tmp
 	@mv $@.tmp $@
 $(B)/lib/submit/jobspec.o: $(B)/gen/launch.h
+
+# The version and commit, in a header only lib/base/version.c reads:
+# rewritten when they change, so a commit rebuilds one object.
+$(B)/gen/dbm_version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define DBM_VERSION "%s"\n#define DBM_COMMIT "%s"\n' \
+		'$(VERSION)' '$(COMMIT)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(B)/lib/base/version.o: $(B)/gen/dbm_version.h
 
 $(B)/lib/%.o: lib/%.c $(B)/flags
 	@mkdir -p $(@D)
@@ -194,7 +215,7 @@ FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
 __fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request multipart,$(1)),\
 	$(EMU_INC) -Itests/unit $(filter-out emu/main.c,$(EMU_SRC)) \
 	$(if $(filter multipart,$(1)),tests/unit/inproc.c) $(MHD_CFLAGS) $(MHD_LIBS))
-fuzz: $(B)/config.mk $(B)/gen/launch.h
+fuzz: $(B)/config.mk $(B)/gen/launch.h $(B)/gen/dbm_version.h
 	@mkdir -p $(B)/fuzz
 	@set -e; $(foreach t,$(FUZZ_TARGETS),\
 		$(if $(FUZZ_CLANG),clang -fsanitize=fuzzer,$(CC) tests/fuzz/driver.c) \
@@ -218,7 +239,7 @@ install: all
 	$(INSTALL) -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(DATADIR)/mk $(DESTDIR)$(DATADIR)/cluster/bin
 	$(INSTALL) -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
-	$(INSTALL) -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(MAN1_OUT) $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 mk/dbmlops.mk $(DESTDIR)$(DATADIR)/mk/
 	$(INSTALL) -m 644 emu/cluster/dbmlops_cluster.py $(DESTDIR)$(DATADIR)/cluster/
 	$(INSTALL) -m 755 emu/cluster/bin/mlflow $(DESTDIR)$(DATADIR)/cluster/bin/

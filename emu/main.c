@@ -30,6 +30,7 @@
 #include "jobs.h"
 #include "routes.h"
 #include "server.h"
+#include "version.h"
 
 enum {
 	OPT_CLUSTER_DIR = 200, OPT_MAX_RUNS, OPT_PYTHON,
@@ -505,7 +506,7 @@ parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 			e->verbose = 1;
 			break;
 		case OPT_VERSION:
-			printf("workspace-emu %s\n", DBM_VERSION);
+			dbm_print_version("workspace-emu");
 			exit(dbm_close_stdout() < 0 ? 1 : 0);
 		default:
 			fprintf(stderr, "%s: try 'workspace-emu --help'\n",

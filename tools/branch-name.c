@@ -15,6 +15,7 @@
 #include "err.h"
 #include "opts.h"
 #include "json.h"
+#include "version.h"
 
 enum { OPT_EXPORT = 256, OPT_JSON, OPT_PROJECT, OPT_VERSION };
 
@@ -126,7 +127,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 			o->project = optarg;
 			break;
 		case OPT_VERSION:
-			printf("branch-name %s\n", DBM_VERSION);
+			dbm_print_version("branch-name");
 			free(o->fmts);
 			exit(dbm_close_stdout() < 0);
 		default:

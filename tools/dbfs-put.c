@@ -15,6 +15,7 @@
 #include "opts.h"
 #include "json.h"
 #include "upload.h"
+#include "version.h"
 
 enum { OPT_HOST = 256, OPT_JSON, OPT_PRINT, OPT_VERSION };
 
@@ -165,7 +166,7 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 			o->verbose = 1;
 			break;
 		case OPT_VERSION:
-			printf("dbfs-put %s\n", DBM_VERSION);
+			dbm_print_version("dbfs-put");
 			exit(dbm_close_stdout() < 0);
 		default:
 			fprintf(stderr, "%s: try 'dbfs-put --help'\n",

@@ -20,6 +20,7 @@
 #include "token.h"
 #include "json.h"
 #include "submit.h"
+#include "version.h"
 
 enum {
 	OPT_BUILD_IMAGE = 256, OPT_ENV_MANAGER, OPT_EXPERIMENT_ID,
@@ -373,7 +374,7 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 			dbm_usage_error("--version prints mlflow-submit's "
 			    "version; to run a git commit (mlflow run --version "
 			    "REF) write -v REF");
-		printf("mlflow-submit %s\n", DBM_VERSION);
+		dbm_print_version("mlflow-submit");
 		exit(dbm_close_stdout() < 0 ? 1 : 0);
 	}
 	if (argc - optind != 1)

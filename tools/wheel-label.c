@@ -15,6 +15,7 @@
 #include "err.h"
 #include "opts.h"
 #include "wheel.h"
+#include "version.h"
 
 enum { OPT_VERSION = 256 };
 
@@ -78,7 +79,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 			usage();
 			break;
 		case OPT_VERSION:
-			printf("wheel-label %s\n", DBM_VERSION);
+			dbm_print_version("wheel-label");
 			exit(dbm_close_stdout() < 0);
 		default:	/* getopt said what */
 			fprintf(stderr, "%s: try 'wheel-label --help'\n",

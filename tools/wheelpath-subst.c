@@ -19,6 +19,7 @@
 #include "mlproject.h"
 #include "pyenv.h"
 #include "subst.h"
+#include "version.h"
 
 enum { OPT_MANIFEST = 256, OPT_PROJECT, OPT_TYPE, OPT_VERSION };
 
@@ -233,7 +234,7 @@ parse_args(int argc, char *argv[], struct opts *o)
 				    "or requirements", optarg);
 			break;
 		case OPT_VERSION:
-			printf("wheelpath-subst %s\n", DBM_VERSION);
+			dbm_print_version("wheelpath-subst");
 			exit(dbm_close_stdout() < 0);
 		case 'w':
 			o->given = 1;

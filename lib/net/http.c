@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "http.h"
+#include "version.h"
 
 #define ERRBODY_MAX (64 * 1024)
 
@@ -86,9 +87,9 @@ dbm_http_init(struct dbm_http *h, struct dbm_auth *auth, const char *tool,
 			if (os[i] >= 'A' && os[i] <= 'Z')
 				os[i] = (char)(os[i] - 'A' + 'a');
 	}
-	dbm_buf_printf(&ua, "dbmlops/%s", DBM_VERSION);
+	dbm_buf_printf(&ua, "dbmlops/%s", dbm_version());
 	if (tool)
-		dbm_buf_printf(&ua, " %s/%s", tool, DBM_VERSION);
+		dbm_buf_printf(&ua, " %s/%s", tool, dbm_version());
 	dbm_buf_printf(&ua, " curl/%s os/%s", cv->version, os);
 	if (auth)
 		dbm_buf_printf(&ua, " %s", dbm_auth_name(auth));

@@ -7,7 +7,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 plan 10
 
 cc=${TEST_CC:-cc}
-flags="-std=c11 -D_XOPEN_SOURCE=700 -DDBM_VERSION=\"0\" -I$TOP/lib \
+flags="-std=c11 -D_XOPEN_SOURCE=700 -I$TOP/lib \
 -I$TOP/lib/base -I$TOP/lib/net -I$TOP/lib/upload -I$TOP/lib/submit -I$TOP/emu \
 -I$TOP/emu/core -I$TOP/emu/svc -I$TOP/emu/jobs \
 ${TEST_CPPFLAGS:-}"
