@@ -4,7 +4,9 @@
 #   make check      install what the tests need (make deps), build, run every tier
 #   make demo       run the main job end to end on the local emulator
 #   make bench      side-by-side benchmarks (bench/)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall the same way)
+#   make dist       dbmlops-VERSION.tar.gz and SHA256SUMS in build/dist
+#   make deb        also dbmlops_VERSION_ARCH.deb, built from that tarball
 #   make deps       Debian packages and the cached Python virtualenv
 #   make SANITIZE=1 check   the same under ASan + UBSan
 #   make check-sanitize     unit and CLI tiers under ASan, UBSan, LSan
@@ -21,6 +23,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/dbmlops
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -64,12 +68,20 @@ MAN1_OUT = $(MAN1:man/%=$(B)/man/%)
 # call deps first and then a sub-make). Other goals read it; given with
 # deps-sys or deps (`make deps-sys all install`, as CI scripts write it), the
 # packages are installed before the configuration is made.
-__noconf = deps deps-sys venv check check-sanitize demo clean help
+__noconf = deps deps-sys venv check check-sanitize demo clean help dist deb
 ifneq ($(filter-out $(__noconf),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 include $(B)/config.mk
 endif
 
-all: $(BINS) $(MAN1_OUT)
+# shell completion: bash and zsh, with the option parser of both embedded
+COMPLETION = $(B)/completion/dbmlops.bash $(B)/completion/_dbmlops
+
+all: $(BINS) $(MAN1_OUT) $(COMPLETION)
+
+$(B)/completion/%: completion/%.in completion/dbmlops.awk
+	@mkdir -p $(@D)
+	sed -e '/^@OPTS_AWK@$$/{r completion/dbmlops.awk' -e 'd;}' $< > $@.tmp
+	@mv $@.tmp $@
 
 $(B)/man/%.1: man/%.1 VERSION
 	@mkdir -p $(@D)
@@ -237,21 +249,41 @@ SHARE_FILES = mk/dbmlops.mk emu/cluster/dbmlops_cluster.py \
 __share_dest = $(DESTDIR)$(DATADIR)/$(patsubst emu/%,%,$(1))
 install: all
 	$(INSTALL) -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(DATADIR)/mk $(DESTDIR)$(DATADIR)/cluster/bin
+		$(DESTDIR)$(DATADIR)/mk $(DESTDIR)$(DATADIR)/cluster/bin \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	$(INSTALL) -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 644 $(MAN1_OUT) $(DESTDIR)$(MANDIR)/man1/
 	$(INSTALL) -m 644 mk/dbmlops.mk $(DESTDIR)$(DATADIR)/mk/
 	$(INSTALL) -m 644 emu/cluster/dbmlops_cluster.py $(DESTDIR)$(DATADIR)/cluster/
 	$(INSTALL) -m 755 emu/cluster/bin/mlflow $(DESTDIR)$(DATADIR)/cluster/bin/
+	@# bash-completion loads completions/<command>: one copy a command
+	for t in $(TOOLS) $(EMU); do $(INSTALL) -m 644 \
+		$(B)/completion/dbmlops.bash $(DESTDIR)$(BASHCOMPDIR)/$$t || exit; done
+	$(INSTALL) -m 644 $(B)/completion/_dbmlops $(DESTDIR)$(ZSHCOMPDIR)/
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(EMU:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%)
 	rm -f $(foreach f,$(SHARE_FILES),$(call __share_dest,$(f)))
+	rm -f $(TOOLS:%=$(DESTDIR)$(BASHCOMPDIR)/%) $(EMU:%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+		$(DESTDIR)$(ZSHCOMPDIR)/_dbmlops
 	@for d in cluster/bin cluster mk; do \
 		rmdir '$(DESTDIR)$(DATADIR)'/$$d 2>/dev/null || :; done
 	@case '$(DATADIR)' in */dbmlops) \
 		rmdir '$(DESTDIR)$(DATADIR)' 2>/dev/null || : ;; esac
+
+# Releases, into $(B)/dist: the tarball of HEAD (reproducible, with its
+# COMMIT), the Debian package built from it, and their SHA256SUMS.
+DIST = $(B)/dist
+__sums = cd $(DIST) && sha256sum $$(ls dbmlops-$(VERSION).tar.gz \
+	dbmlops_$(VERSION)_*.deb 2>/dev/null) > SHA256SUMS.tmp && \
+	mv SHA256SUMS.tmp SHA256SUMS
+dist:
+	@sh scripts/dist.sh $(DIST)
+	@$(__sums)
+deb: dist
+	@sh scripts/deb.sh $(DIST)
+	@$(__sums)
 
 clean:
 	rm -rf $(B)
@@ -260,7 +292,7 @@ help:
 	@sed -n '3,/^$$/s/^#   //p' Makefile
 
 .PHONY: FORCE all help test test-unit test-cli test-py test-py-san check check-sanitize deps deps-sys venv demo bench fuzz \
-	install uninstall clean
+	install uninstall clean dist deb
 
 -include $(LIB_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(EMU_OBJ:.o=.d) $(TOOLS:%=$(B)/tools/%.d)
 .SECONDARY:

@@ -75,14 +75,14 @@ static const struct dbm_opt opts[] = {
 	{"federation-file", required_argument, OPT_FEDERATION, "    --federation-file f",
 	    "workload identity federation policies: 'client_id\n"
 	    "issuer subject [audience [key.pem]]' a line"},
-	{"github-oidc-token-file", required_argument, OPT_GH_TOKEN_FILE, "    --github-oidc-token-file f ",
+	{"github-oidc-token-file", required_argument, OPT_GH_TOKEN_FILE, "    --github-oidc-token-file f",
 	    "request token of the GitHub ID-token stand-in"},
-	{"github-oidc-subject", required_argument, OPT_GH_SUBJECT, "    --github-oidc-subject s    ",
+	{"github-oidc-subject", required_argument, OPT_GH_SUBJECT, "    --github-oidc-subject s",
 	    "its tokens' subject"},
 	{"azure-devops-token-file", required_argument, OPT_ADO_TOKEN_FILE, "    --azure-devops-token-file f",
 	    "the System.AccessToken of the Azure DevOps\n"
 	    "ID-token stand-in (/azure-devops/...)"},
-	{"azure-devops-subject", required_argument, OPT_ADO_SUBJECT, "    --azure-devops-subject s   ",
+	{"azure-devops-subject", required_argument, OPT_ADO_SUBJECT, "    --azure-devops-subject s",
 	    "its tokens' subject"},
 	{"entra-file", required_argument, OPT_ENTRA_FILE, "    --entra-file f",
 	    "Entra ID service principals: 'tenant client_id secret'\n"
@@ -90,7 +90,7 @@ static const struct dbm_opt opts[] = {
 	    "secret - for none; a --federation-file policy with\n"
 	    "audience api://AzureADTokenExchange is a federated\n"
 	    "credential of its client)"},
-	{"refresh-token-file", required_argument, OPT_REFRESH_FILE, "    --refresh-token-file f ",
+	{"refresh-token-file", required_argument, OPT_REFRESH_FILE, "    --refresh-token-file f",
 	    "refresh tokens of `databricks auth login`, a line"},
 	{"put-max", required_argument, OPT_PUT_MAX, "    --put-max bytes",
 	    "dbfs/put multipart limit (2 GB)"},
@@ -98,7 +98,7 @@ static const struct dbm_opt opts[] = {
 	    "dbfs/put contents and add-block limit (1 MB)"},
 	{"read-max", required_argument, OPT_READ_MAX, "    --read-max bytes",
 	    "dbfs/read length limit (1 MB)"},
-	{"files-put-max", required_argument, OPT_FILES_PUT_MAX, "    --files-put-max bytes ",
+	{"files-put-max", required_argument, OPT_FILES_PUT_MAX, "    --files-put-max bytes",
 	    "Files API single PUT limit (5 GiB; larger files\n"
 	    "go multipart)"},
 	{"handle-idle", required_argument, OPT_HANDLE_IDLE, "    --handle-idle secs",
@@ -107,7 +107,7 @@ static const struct dbm_opt opts[] = {
 	    "base interpreter of job runs, with mlflow (python3)"},
 	{"max-runs", required_argument, OPT_MAX_RUNS, "    --max-runs n",
 	    "job runs executing at once; more wait QUEUED (2)"},
-	{"max-connections", required_argument, OPT_MAX_CONN, "    --max-connections n ",
+	{"max-connections", required_argument, OPT_MAX_CONN, "    --max-connections n",
 	    "connections served at once; more are refused (256)"},
 	{"legacy-dbfs", no_argument, OPT_LEGACY_DBFS, "    --legacy-dbfs",
 	    "an older workspace: the DBFS root and runtimes before 13.3"},
@@ -115,7 +115,7 @@ static const struct dbm_opt opts[] = {
 	    "no classic compute (new_cluster, clusters), as Free Edition"},
 	{"volume", required_argument, OPT_VOLUME, "    --volume c.s.v",
 	    "a Unity Catalog volume to have (catalog, schema made too)"},
-	{"cluster", required_argument, OPT_CLUSTER, "    --cluster id:state[:name] ",
+	{"cluster", required_argument, OPT_CLUSTER, "    --cluster id:state[:name]",
 	    "an all-purpose cluster, RUNNING or TERMINATED"},
 	{"cluster-dir", required_argument, OPT_CLUSTER_DIR, "    --cluster-dir dir",
 	    "the cluster support files (dbmlops_cluster.py)"},

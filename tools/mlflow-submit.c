@@ -74,17 +74,17 @@ static const struct dbm_opt opts[] = {
 	{"serverless", no_argument, OPT_SERVERLESS, "    --serverless",
 	    "run on serverless compute (python mode); -c then gives\n"
 	    "an environment spec {environment_version, dependencies}"},
-	{"environment-version", required_argument, OPT_ENV_VERSION, "    --environment-version v ",
+	{"environment-version", required_argument, OPT_ENV_VERSION, "    --environment-version v",
 	    "serverless environment version (4)"},
 	{"code-dir", required_argument, OPT_CODE_DIR, "    --code-dir dir",
 	    "folder for the project tarball and the launcher "
 	    "(dbfs:/,\n"
 	    "/Volumes/, /Workspace/; default: ~/.mlflow-submit in\n"
 	    "workspace files; in shell mode MLflow's DBFS folder)"},
-	{"workspace", required_argument, OPT_WORKSPACE, "    --workspace kind",
+	{"workspace", required_argument, OPT_WORKSPACE, "    --workspace new|legacy",
 	    "new (no DBFS root, runtimes from 13.3 LTS) or legacy\n"
 	    "($DBMLOPS_WORKSPACE, else new)"},
-	{"mode", required_argument, OPT_MODE, "    --mode m",
+	{"mode", required_argument, OPT_MODE, "    --mode auto|shell|python",
 	    "shell (shell_command_task, runtimes < 13), python\n"
 	    "(spark_python_task), auto (by spark_version)"},
 	{"mlflow", required_argument, OPT_MLFLOW, "    --mlflow spec",

@@ -51,6 +51,12 @@ dbm_opts_help(FILE *f, const struct dbm_opt *opts, int col)
 		if (opts->label == NULL)
 			continue;
 		n = fprintf(f, "  %s", opts->label);
+		/* a label too wide for its column: the help on the next line,
+		 * so that two spaces always part them (completion reads it) */
+		if (n > col - 2) {
+			fputc('\n', f);
+			n = 0;
+		}
 		for (h = opts->help;; h = nl + 1) {
 			nl = strchr(h, '\n');
 			fprintf(f, "%*s%.*s\n", n < col ? col - n : 1, "",
