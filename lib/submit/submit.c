@@ -81,13 +81,18 @@ check_experiment(struct submit *s)
 		    "--experiment-name /Users/<you>/<name> (or /Shared/...) or "
 		    "--experiment-id, or set MLFLOW_EXPERIMENT_NAME or "
 		    "MLFLOW_EXPERIMENT_ID");
-	if (n[0] != '/' || n[1] == '\0' || n[strlen(n) - 1] == '/')
+	if (n[0] == '/' && n[1] != '\0' && n[strlen(n) - 1] != '/')
+		return 0;
+	/* "Shared/x", "Users/me/x": the slash is what is missing */
+	if (strncmp(n, "Shared/", 7) == 0 || strncmp(n, "Users/", 6) == 0 ||
+	    strncmp(n, "Workspace/", 10) == 0)
 		return dbm_errf(&s->e, DBM_E_USAGE, "experiment name '%s': a "
-		    "Databricks experiment name is an absolute workspace path "
-		    "such as /Users/<you>/%s or /Shared/%s", n,
-		    *n == '/' ? "my-experiment" : n, *n == '/' ? "my-experiment" :
-		    n);
-	return 0;
+		    "Databricks experiment name is an absolute workspace path; "
+		    "did you mean /%s?", n, n);
+	return dbm_errf(&s->e, DBM_E_USAGE, "experiment name '%s': a "
+	    "Databricks experiment name is an absolute workspace path "
+	    "such as /Users/<you>/%s or /Shared/%s", n,
+	    *n == '/' ? "my-experiment" : n, *n == '/' ? "my-experiment" : n);
 }
 
 /* Parameters given that the entry point does not declare still reach its

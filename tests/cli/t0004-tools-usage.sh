@@ -4,7 +4,7 @@
 # are errors.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 39
+plan 41
 
 for t in branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
 	run $t --help
@@ -36,6 +36,13 @@ mlflow-submit: try 'mlflow-submit --help'" "$err"
 run mlflow-submit --version abc .
 check "mlflow run's --version REF is not taken for ours" "mlflow-submit: --version prints mlflow-submit's version; to run a git commit (mlflow run --version REF) write -v REF
 mlflow-submit: try 'mlflow-submit --help'" "$err"
+# a relative experiment name: the hint adds the slash, not a second /Shared
+printf 'name: x\nentry_points:\n  main:\n    command: "python t.py"\n' > MLproject
+c='{"spark_version":"15.4.x-scala2.12","node_type_id":"x","num_workers":0}'
+run mlflow-submit -n -c "$c" --experiment-name Shared/x .
+check "a relative experiment name is a usage error" 2 "$rc"
+check "its hint is the name with its slash" "mlflow-submit: experiment name 'Shared/x': a Databricks experiment name is an absolute workspace path; did you mean /Shared/x?" "$err"
+rm MLproject
 run mlflow-submit -b local -c x.json .
 check "mlflow-submit: other backends" 2 "$rc"
 run mlflow-submit -b databricks -c '{}' -P a=1 -P a=2 .
