@@ -36,7 +36,7 @@ PYTHON ?= python3
 LIB_DIRS = base net upload submit
 DBM_CPPFLAGS = -D_XOPEN_SOURCE=700 -Ilib \
 	$(LIB_DIRS:%=-Ilib/%)
-DBM_LDFLAGS = -Wl,--as-needed
+DBM_LDFLAGS = $(AS_NEEDED)
 DBM_CFLAGS = -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat-security \
 	-Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -MMD -MP
 ifeq ($(SANITIZE),1)
