@@ -106,8 +106,10 @@ static const struct dbm_opt opts[] = {
 	{"profile", required_argument, 'p', "-p, --profile name",
 	    "~/.databrickscfg profile "
 	    "(MLFLOW_TRACKING_URI=databricks://name)"},
-	{"verbose", no_argument, OPT_VERBOSE, "    --verbose",
-	    "trace HTTP on stderr (secrets redacted)"},
+	{"debug", no_argument, OPT_VERBOSE, "    --debug, --verbose",
+	    "trace HTTP on stderr (secrets redacted; -v is mlflow run's\n"
+	    "--version)"},
+	{"verbose", no_argument, OPT_VERBOSE, NULL, NULL},
 	{"help", no_argument, 'h', "-h, --help",
 	    "print this help"},
 	{"version", optional_argument, OPT_VERSION, "    --version",

@@ -4,7 +4,7 @@
 # are errors.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 41
+plan 43
 
 for t in branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
 	run $t --help
@@ -43,6 +43,11 @@ run mlflow-submit -n -c "$c" --experiment-name Shared/x .
 check "a relative experiment name is a usage error" 2 "$rc"
 check "its hint is the name with its slash" "mlflow-submit: experiment name 'Shared/x': a Databricks experiment name is an absolute workspace path; did you mean /Shared/x?" "$err"
 rm MLproject
+# --debug, as the Databricks CLI spells the request trace
+for t in dbfs-put mlflow-submit; do
+	run $t --debug --help
+	check "$t takes --debug" "0 1" "$rc $(printf '%s\n' "$out" | grep -c -- '--debug')"
+done
 run mlflow-submit -b local -c x.json .
 check "mlflow-submit: other backends" 2 "$rc"
 run mlflow-submit -b databricks -c '{}' -P a=1 -P a=2 .
