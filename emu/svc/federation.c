@@ -330,6 +330,61 @@ emu_azure_devops_oidc(struct req *r)
 	    "api://AzureADTokenExchange", "oidcToken", "");
 }
 
+/* The policy that trusts this issuer and subject for this client, if any
+ * ("emu" and "emu-ado" stand for the emulator's own ID-token stand-ins). */
+static const struct fed_policy *
+find_policy(struct emu *e, const char *claim_iss, const char *sub,
+    const char *client)
+{
+	struct federation *f = e->federation;
+	struct dbm_buf iss = DBM_BUF_INIT;
+	const struct fed_policy *found = NULL, *p;
+	int i;
+
+	for (i = 0; f && i < f->n && found == NULL; i++) {
+		p = &f->p[i];
+		if (strcmp(p->issuer, "emu") == 0 ? strcmp(claim_iss,
+		    own_issuer(e, "github-oidc", &iss)) == 0 :
+		    strcmp(p->issuer, "emu-ado") == 0 ? strcmp(claim_iss,
+		    own_issuer(e, "azure-devops", &iss)) == 0 :
+		    strcmp(claim_iss, p->issuer) == 0)
+			if (strcmp(p->subject, sub) == 0 &&
+			    (strcmp(p->client_id, "-") == 0 || (client &&
+			    strcmp(p->client_id, client) == 0)))
+				found = p;
+	}
+	dbm_buf_free(&iss);
+	return found;
+}
+
+/* Whether the token's aud (a string or an array) names the audience the
+ * policy allows ("-": the workspace's token endpoint). */
+static int
+audience_allowed(struct emu *e, struct dbm_json *jp,
+    const struct fed_policy *found)
+{
+	struct dbm_buf endpoint = DBM_BUF_INIT;
+	const char *want;
+	char *one;
+	int i, a, ok = 0;
+
+	dbm_buf_printf(&endpoint, "%s/oidc/v1/token", e->url);
+	want = strcmp(found->audience, "-") == 0 ? endpoint.data :
+	    found->audience;
+	a = dbm_json_member(jp, 0, "aud");
+	for (i = 0; dbm_json_type(jp, a) == DBM_JSON_ARRAY &&
+	    i < dbm_json_count(jp, a); i++) {
+		one = dbm_json_strdup(jp, dbm_json_elem(jp, a, i));
+		ok |= one && strcmp(one, want) == 0;
+		free(one);
+	}
+	one = dbm_json_strdup(jp, a);
+	ok |= one && strcmp(one, want) == 0;
+	free(one);
+	dbm_buf_free(&endpoint);
+	return ok;
+}
+
 /* The claims of a JWT whose signature key checks it; why says what is
  * wrong (a static message) or the policy is returned. */
 static const struct fed_policy *
@@ -342,11 +397,10 @@ check(struct emu *e, const char *tok, const char *client, char **sub,
 	unsigned char *hdr = NULL, *pl = NULL, *sig = NULL;
 	size_t nh, np, ns;
 	struct dbm_json jh, jp;
-	struct dbm_buf iss = DBM_BUF_INIT, endpoint = DBM_BUF_INIT;
-	const struct fed_policy *found = NULL, *p;
-	char *alg = NULL, *claim_iss = NULL, *aud = NULL;
+	const struct fed_policy *found = NULL;
+	char *alg = NULL, *claim_iss = NULL;
 	long long exp = 0, nbf = 0, now = (long long)time(NULL);
-	int have_h = 0, have_p = 0, i, a, audok = 0;
+	int have_h = 0, have_p = 0;
 	EVP_MD_CTX *md = NULL;
 
 	*why = "the subject token is not a JWT";
@@ -371,18 +425,7 @@ check(struct emu *e, const char *tok, const char *client, char **sub,
 		*why = "the subject token has no iss or no sub claim";
 		goto out;
 	}
-	for (i = 0; f && i < f->n && found == NULL; i++) {
-		p = &f->p[i];
-		if (strcmp(p->issuer, "emu") == 0 ? strcmp(claim_iss,
-		    own_issuer(e, "github-oidc", &iss)) == 0 :
-		    strcmp(p->issuer, "emu-ado") == 0 ? strcmp(claim_iss,
-		    own_issuer(e, "azure-devops", &iss)) == 0 :
-		    strcmp(claim_iss, p->issuer) == 0)
-			if (strcmp(p->subject, *sub) == 0 &&
-			    (strcmp(p->client_id, "-") == 0 || (client &&
-			    strcmp(p->client_id, client) == 0)))
-				found = p;
-	}
+	found = find_policy(e, claim_iss, *sub, client);
 	if (found == NULL) {
 		*why = "no federation policy trusts the token's issuer and "
 		    "subject for this client";
@@ -397,23 +440,9 @@ check(struct emu *e, const char *tok, const char *client, char **sub,
 		found = NULL;
 		goto out;
 	}
-	dbm_buf_printf(&endpoint, "%s/oidc/v1/token", e->url);
-	a = dbm_json_member(&jp, 0, "aud");
-	for (i = 0; dbm_json_type(&jp, a) == DBM_JSON_ARRAY &&
-	    i < dbm_json_count(&jp, a); i++) {
-		char *one = dbm_json_strdup(&jp, dbm_json_elem(&jp, a, i));
-
-		audok |= one && strcmp(one, strcmp(found->audience, "-") == 0 ?
-		    endpoint.data : found->audience) == 0;
-		free(one);
-	}
-	aud = dbm_json_strdup(&jp, a);
-	if (aud && strcmp(aud, strcmp(found->audience, "-") == 0 ?
-	    endpoint.data : found->audience) == 0)
-		audok = 1;
 	dbm_json_get_int(&jp, "exp", &exp);
 	dbm_json_get_int(&jp, "nbf", &nbf);
-	if (!audok) {
+	if (!audience_allowed(e, &jp, found)) {
 		*why = "the subject token's audience is not one the federation "
 		    "policy allows";
 		found = NULL;
@@ -435,9 +464,6 @@ out:
 	free(sig);
 	free(alg);
 	free(claim_iss);
-	free(aud);
-	dbm_buf_free(&iss);
-	dbm_buf_free(&endpoint);
 	return found;
 }
 
