@@ -229,7 +229,7 @@ main(int argc, char *argv[])
 	if (!o.dry_run && dbm_auth_resolve(&auth, &ao, NULL, &e) < 0) {
 		dbm_err_print(&e);
 		dbm_upload_free(&u);
-		return e.kind == DBM_E_AUTH ? DBM_EXIT_AUTH : 1;
+		return DBM_EXIT_AUTH;	/* config or credentials */
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	failed = dbm_upload_run(&u, &auth, "dbfs-put");

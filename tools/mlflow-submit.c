@@ -414,7 +414,7 @@ connect_workspace(const struct dbm_auth_opts *ao, int verbose,
 
 	if (dbm_auth_resolve(auth, ao, NULL, &e) < 0) {
 		dbm_err_print(&e);
-		return e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : DBM_SUBMIT_API;
+		return DBM_SUBMIT_AUTH;	/* config or credentials */
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (dbm_client_init(h, auth, "mlflow-submit", &e) < 0) {

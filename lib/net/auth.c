@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -575,6 +576,182 @@ oidc(struct dbm_auth *a, const char *const val[A_N],
 	return 0;
 }
 
+/* The profiles the file has, for a typo's message: "dev, prod". */
+static char *
+profile_list(const struct cfgfile *cf)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	const struct ent *e, *p;
+
+	for (e = cf->head; e; e = e->next) {
+		if (strcmp(e->section, "__settings__") == 0)
+			continue;
+		for (p = cf->head; p != e; p = p->next)
+			if (strcmp(p->section, e->section) == 0)
+				break;
+		if (p != e)
+			continue;	/* listed already */
+		if (b.len)
+			dbm_buf_adds(&b, ", ");
+		dbm_buf_adds(&b, e->section);
+	}
+	if (b.len == 0)
+		dbm_buf_adds(&b, "none");
+	return dbm_buf_detach(&b);
+}
+
+/* Read the config file at path and fill what val[] lacks from its profile
+ * (the one asked for, else the file's default_profile, else DEFAULT). A
+ * missing file is no error unless it or a profile was asked for. */
+static int
+read_profile(struct dbm_auth *a, const char *val[A_N], int src[A_N],
+    struct cfgfile *cf, const char *path, const char *profile,
+    int explicit_file, struct dbm_err *e)
+{
+	const char *sect;
+	struct stat st;
+	char *have;
+	int i, line;
+
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return dbm_errf(e, DBM_E_AUTH, "%s: is a directory, not a "
+		    "config file", path);
+	ini_inline_comment_prefixes = ";#";
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = 65536;
+	line = ini_parse(path, on_entry, cf);
+	if (line == -1) {
+		if (errno != ENOENT || profile != NULL || explicit_file)
+			return dbm_err_sys(e, "%s", path);
+	} else if (line > 0) {
+		return dbm_err_input(e, path, line, 0,
+		    "not a key = value line, [section] or comment");
+	} else if (line < -1) {
+		return dbm_errf(e, DBM_E_SYS, "%s: out of memory", path);
+	}
+	sect = profile;
+	if (sect == NULL)
+		sect = cfg_get(cf, "__settings__", "default_profile");
+	if (sect == NULL)
+		sect = "DEFAULT";
+	if (cfg_has_section(cf, sect)) {
+		a->profile = dbm_xstrdup(sect);
+		a->config_file = dbm_xstrdup(path);
+		for (i = 0; i < A_N; i++)
+			if (val[i] == NULL &&
+			    (val[i] = cfg_get(cf, sect, attr_key[i])) != NULL)
+				src[i] = SRC_FILE;
+	} else if (profile != NULL) {
+		have = profile_list(cf);
+		dbm_errf(e, DBM_E_AUTH, "%s: profile '%s' does not exist "
+		    "(profiles: %s)", path, profile, have);
+		free(have);
+		return -1;
+	}
+	return 0;
+}
+
+/* The message when no way to authenticate was found. */
+static int
+no_method(const struct dbm_auth *a, const char *const val[A_N],
+    const char *file, struct dbm_err *e)
+{
+	const char *t = val[A_AUTH_TYPE];
+
+	if (t && strcmp(t, "azure-client-secret") == 0)
+		return dbm_errf(e, DBM_E_AUTH, "auth_type azure-client-secret: "
+		    "its settings are missing (ARM_CLIENT_ID and "
+		    "ARM_CLIENT_SECRET, or azure_client_id and "
+		    "azure_client_secret). %s", a->desc);
+	if (t && strcmp(t, "pat") && strcmp(t, "oauth-m2m"))
+		return dbm_errf(e, DBM_E_AUTH, "auth_type %s: its settings are "
+		    "missing (%s). %s", t,
+		    strcmp(t, "env-oidc") == 0 ?
+		    "an ID token in DATABRICKS_OIDC_TOKEN, or in the "
+		    "variable DATABRICKS_OIDC_TOKEN_ENV names" :
+		    strcmp(t, "file-oidc") == 0 ?
+		    "DATABRICKS_OIDC_TOKEN_FILEPATH" :
+		    strcmp(t, "github-oidc-azure") == 0 ?
+		    "ARM_CLIENT_ID, and ACTIONS_ID_TOKEN_REQUEST_URL and "
+		    "_TOKEN (the job needs permissions: id-token: write)" :
+		    "client_id, and ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN "
+		    "(the job needs permissions: id-token: write)", a->desc);
+	return dbm_errf(e, DBM_E_AUTH, "default auth: cannot configure "
+	    "default credentials for %s: set DATABRICKS_TOKEN, or "
+	    "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or "
+	    "ARM_CLIENT_ID and ARM_CLIENT_SECRET, or token in %s "
+	    "(README: Authentication lists every way). %s",
+	    a->host, file, a->desc);
+}
+
+/* PAT, then OAuth M2M, then each federation and CLI method in the SDKs'
+ * order; a->kind stays DBM_AUTH_NONE when none applies. */
+static int
+pick_method(struct dbm_auth *a, const char *const val[A_N],
+    const char *(*get)(const char *), struct dbm_err *e)
+{
+	const char *t = val[A_AUTH_TYPE];
+
+	if ((t == NULL || strcmp(t, "pat") == 0) && val[A_TOKEN]) {
+		a->kind = DBM_AUTH_PAT;
+		a->token = dbm_xstrdup(val[A_TOKEN]);
+		return 0;
+	}
+	if (t == NULL || strcmp(t, "oauth-m2m") == 0) {
+		if (val[A_CLIENT_ID] && val[A_CLIENT_SECRET]) {
+			a->kind = DBM_AUTH_OAUTH_M2M;
+			a->client_id = dbm_xstrdup(val[A_CLIENT_ID]);
+			a->client_secret = dbm_xstrdup(val[A_CLIENT_SECRET]);
+			return 0;
+		}
+		/* a client_id alone may be github-oidc's */
+		if (val[A_CLIENT_SECRET] || (t && val[A_CLIENT_ID]))
+			return dbm_errf(e, DBM_E_AUTH, "oauth-m2m needs both "
+			    "client_id and client_secret. %s", a->desc);
+	}
+	if (oidc(a, val, get, e) < 0)
+		return -1;
+	if (a->kind == DBM_AUTH_NONE)
+		azure(a, val, get);
+	if (a->kind == DBM_AUTH_NONE)
+		github_oidc_azure(a, val, get);
+	if (a->kind == DBM_AUTH_NONE && azure_cli(a, val, get, e) < 0)
+		return -1;
+	if (a->kind == DBM_AUTH_NONE && azure_devops(a, val, get, e) < 0)
+		return -1;
+	if (a->kind == DBM_AUTH_NONE && cli_login(a, val, get, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* The host, normalised, with a warning for credentials over plain http
+ * and the auth type checked. */
+static int
+check_host(struct dbm_auth *a, const char *const val[A_N], const char *file,
+    const char *profile, struct dbm_err *e)
+{
+	if (val[A_HOST] == NULL)
+		return dbm_errf(e, DBM_E_AUTH, "no workspace host: set "
+		    "DATABRICKS_HOST, or host in %s (profile %s). %s",
+		    file, profile ? profile : "DEFAULT", a->desc);
+	if (dbm_host_normalise(val[A_HOST], &a->host, e) < 0)
+		return -1;
+	if (strncmp(a->host, "http://", 7) == 0 && !loopback(a->host + 7))
+		dbm_say_warn("host %s: credentials would travel unencrypted over "
+		    "http://; use https://", a->host);
+	if (val[A_AUTH_TYPE] == NULL)
+		return 0;
+	a->auth_type = dbm_xstrdup(val[A_AUTH_TYPE]);
+	if (!known_type(val[A_AUTH_TYPE]))
+		return dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not supported "
+		    "(pat, oauth-m2m, env-oidc, file-oidc, github-oidc, "
+		    "azure-client-secret, github-oidc-azure, azure-cli, "
+		    "azure-devops-oidc, databricks-cli). %s",
+		    val[A_AUTH_TYPE], a->desc);
+	return 0;
+}
+
 int
 dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
     const char *(*get)(const char *), struct dbm_err *e)
@@ -615,46 +792,11 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 	if (profile != NULL || (val[A_HOST] == NULL && val[A_TOKEN] == NULL &&
 	    val[A_CLIENT_ID] == NULL && val[A_CLIENT_SECRET] == NULL &&
 	    val[A_AZURE_CLIENT_SECRET] == NULL)) {
-		int line;
-		const char *sect;
-
 		path = expand_home(file, get);
-		ini_inline_comment_prefixes = ";#";
-		ini_use_stack = false;
-		ini_allow_realloc = true;
-		ini_max_line = 65536;
-		line = ini_parse(path, on_entry, &cf);
-		if (line == -1) {
-			if (errno != ENOENT || profile != NULL ||
-			    explicit_file) {
-				dbm_err_sys(e, "%s", path);
-				goto out;
-			}
-		} else if (line > 0) {
-			dbm_err_input(e, path, line, 0,
-			    "not a key = value line, [section] or comment");
+		file = path;
+		if (read_profile(a, val, src, &cf, path, profile,
+		    explicit_file, e) < 0)
 			goto out;
-		} else if (line < -1) {
-			dbm_errf(e, DBM_E_SYS, "%s: out of memory", path);
-			goto out;
-		}
-		sect = profile;
-		if (sect == NULL)
-			sect = cfg_get(&cf, "__settings__", "default_profile");
-		if (sect == NULL)
-			sect = "DEFAULT";
-		if (cfg_has_section(&cf, sect)) {
-			a->profile = dbm_xstrdup(sect);
-			a->config_file = dbm_xstrdup(path);
-			for (i = 0; i < A_N; i++)
-				if (val[i] == NULL && (val[i] = cfg_get(&cf,
-				    sect, attr_key[i])) != NULL)
-					src[i] = SRC_FILE;
-		} else if (profile != NULL) {
-			dbm_errf(e, DBM_E_USAGE, "%s: profile '%s' does not "
-			    "exist", path, profile);
-			goto out;
-		}
 	}
 	for (i = 0; i < A_N; i++)
 		if (val[i] != NULL && *val[i] == '\0') {
@@ -663,90 +805,11 @@ dbm_auth_resolve(struct dbm_auth *a, const struct dbm_auth_opts *o,
 		}
 	a->desc = describe(val, src, val[A_AUTH_TYPE], a->profile,
 	    a->config_file);
-
-	if (val[A_HOST] == NULL) {
-		dbm_errf(e, DBM_E_AUTH, "no workspace host: set "
-		    "DATABRICKS_HOST, or host in %s (profile %s). %s",
-		    path ? path : file, profile ? profile : "DEFAULT", a->desc);
-		goto out;
-	}
-	if (dbm_host_normalise(val[A_HOST], &a->host, e) < 0)
-		goto out;
-	if (strncmp(a->host, "http://", 7) == 0 && !loopback(a->host + 7))
-		dbm_say_warn("host %s: credentials would travel unencrypted over "
-		    "http://; use https://", a->host);
-	if (val[A_AUTH_TYPE])
-		a->auth_type = dbm_xstrdup(val[A_AUTH_TYPE]);
-	if (val[A_AUTH_TYPE] && !known_type(val[A_AUTH_TYPE])) {
-		dbm_errf(e, DBM_E_AUTH, "auth_type '%s' is not supported (pat, "
-		    "oauth-m2m, env-oidc, file-oidc, github-oidc, "
-		    "azure-client-secret, github-oidc-azure, azure-cli, "
-		    "azure-devops-oidc, databricks-cli). %s",
-		    val[A_AUTH_TYPE], a->desc);
-		goto out;
-	}
-	if (conflict(val, a, e) < 0)
-		goto out;
-	if (val[A_AUTH_TYPE] == NULL || strcmp(val[A_AUTH_TYPE], "pat") == 0) {
-		if (val[A_TOKEN]) {
-			a->kind = DBM_AUTH_PAT;
-			a->token = dbm_xstrdup(val[A_TOKEN]);
-		}
-	}
-	if (a->kind == DBM_AUTH_NONE && (val[A_AUTH_TYPE] == NULL ||
-	    strcmp(val[A_AUTH_TYPE], "oauth-m2m") == 0)) {
-		if (val[A_CLIENT_ID] && val[A_CLIENT_SECRET]) {
-			a->kind = DBM_AUTH_OAUTH_M2M;
-			a->client_id = dbm_xstrdup(val[A_CLIENT_ID]);
-			a->client_secret = dbm_xstrdup(val[A_CLIENT_SECRET]);
-		} else if (val[A_CLIENT_SECRET] || (val[A_AUTH_TYPE] &&
-		    val[A_CLIENT_ID])) {
-			/* a client_id alone may be github-oidc's */
-			dbm_errf(e, DBM_E_AUTH, "oauth-m2m needs both "
-			    "client_id and client_secret. %s", a->desc);
-			goto out;
-		}
-	}
-	if (a->kind == DBM_AUTH_NONE && oidc(a, val, get, e) < 0)
-		goto out;
-	if (a->kind == DBM_AUTH_NONE)
-		azure(a, val, get);
-	if (a->kind == DBM_AUTH_NONE)
-		github_oidc_azure(a, val, get);
-	if (a->kind == DBM_AUTH_NONE && azure_cli(a, val, get, e) < 0)
-		goto out;
-	if (a->kind == DBM_AUTH_NONE && azure_devops(a, val, get, e) < 0)
-		goto out;
-	if (a->kind == DBM_AUTH_NONE && cli_login(a, val, get, e) < 0)
+	if (check_host(a, val, file, profile, e) < 0 ||
+	    conflict(val, a, e) < 0 || pick_method(a, val, get, e) < 0)
 		goto out;
 	if (a->kind == DBM_AUTH_NONE) {
-		if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE],
-		    "azure-client-secret") == 0)
-			dbm_errf(e, DBM_E_AUTH, "auth_type azure-client-secret: "
-			    "its settings are missing (ARM_CLIENT_ID and "
-			    "ARM_CLIENT_SECRET, or azure_client_id and "
-			    "azure_client_secret). %s", a->desc);
-		else if (val[A_AUTH_TYPE] && strcmp(val[A_AUTH_TYPE], "pat") &&
-		    strcmp(val[A_AUTH_TYPE], "oauth-m2m"))
-			dbm_errf(e, DBM_E_AUTH, "auth_type %s: its settings are "
-			    "missing (%s). %s", val[A_AUTH_TYPE],
-			    strcmp(val[A_AUTH_TYPE], "env-oidc") == 0 ?
-			    "an ID token in DATABRICKS_OIDC_TOKEN, or in the "
-			    "variable DATABRICKS_OIDC_TOKEN_ENV names" :
-			    strcmp(val[A_AUTH_TYPE], "file-oidc") == 0 ?
-			    "DATABRICKS_OIDC_TOKEN_FILEPATH" :
-			    strcmp(val[A_AUTH_TYPE], "github-oidc-azure") == 0 ?
-			    "ARM_CLIENT_ID, and ACTIONS_ID_TOKEN_REQUEST_URL and "
-			    "_TOKEN (the job needs permissions: id-token: write)" :
-			    "client_id, and ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN "
-			    "(the job needs permissions: id-token: write)", a->desc);
-		else
-			dbm_errf(e, DBM_E_AUTH, "default auth: cannot configure "
-			    "default credentials for %s: set DATABRICKS_TOKEN, or "
-			    "DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or "
-			    "ARM_CLIENT_ID and ARM_CLIENT_SECRET, or token in %s "
-			    "(README: Authentication lists every way). %s",
-			    a->host, path ? path : file, a->desc);
+		no_method(a, val, file, e);
 		goto out;
 	}
 	rc = 0;

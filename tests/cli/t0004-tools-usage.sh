@@ -4,7 +4,7 @@
 # are errors.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 43
+plan 47
 
 for t in branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
 	run $t --help
@@ -59,4 +59,15 @@ if [ -w /dev/full ]; then
 else
 	ok "a write error on stdout is an error # SKIP no /dev/full"
 fi
+# a profile typo: the one status for configuration and credentials (77),
+# with the profiles that exist, from both tools that talk to a workspace
+printf '[DEFAULT]\nhost = https://d\n[dev]\nhost = https://x\ntoken = t\n' > cfg
+echo w > w.whl
+for t in "dbfs-put w.whl dbfs:/x/" "mlflow-submit -b databricks -c {} ."; do
+	run env DATABRICKS_CONFIG_FILE=cfg $t -p dve
+	check "${t%% *}: a profile typo exits 77" 77 "$rc"
+	check "${t%% *}: ... and lists the profiles" \
+	    "${t%% *}: cfg: profile 'dve' does not exist (profiles: DEFAULT, dev)" \
+	    "$(printf '%s\n' "$err" | head -1)"
+done
 finish

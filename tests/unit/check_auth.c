@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -154,9 +155,26 @@ END_TEST
 
 START_TEST(test_missing_profile)
 {
-	write_file(dir, ".databrickscfg", "[DEFAULT]\nhost = https://d\n");
-	ck_assert_int_lt(resolve("nope"), 0);
-	ck_assert_ptr_nonnull(strstr(e.msg, "profile 'nope' does not exist"));
+	write_file(dir, ".databrickscfg", "[DEFAULT]\nhost = https://d\n"
+	    "[dev]\nhost = https://dev\n[prod]\nhost = https://p\n"
+	    "[dev]\ntoken = x\n");
+	ck_assert_int_lt(resolve("dve"), 0);
+	ck_assert_int_eq(e.kind, DBM_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(e.msg, "profile 'dve' does not exist "
+	    "(profiles: DEFAULT, dev, prod)"));
+}
+END_TEST
+
+START_TEST(test_config_directory)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/cfgdir", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	fakeenv_set("DATABRICKS_CONFIG_FILE", p);
+	ck_assert_int_lt(resolve(NULL), 0);
+	ck_assert_int_eq(e.kind, DBM_E_AUTH);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a directory, not a config"));
 }
 END_TEST
 
@@ -582,6 +600,7 @@ suite_auth(void)
 	tcase_add_test(tc, test_flags_beat_env);
 	tcase_add_test(tc, test_config_file_env);
 	tcase_add_test(tc, test_missing_profile);
+	tcase_add_test(tc, test_config_directory);
 	tcase_add_test(tc, test_no_host);
 	tcase_add_test(tc, test_two_methods);
 	tcase_add_test(tc, test_malformed);
