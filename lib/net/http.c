@@ -393,32 +393,12 @@ auth_headers(struct dbm_http *h, struct dbm_buf *out, struct dbm_err *e)
 	    "(dbm_client_init)", dbm_auth_name(h->auth));
 }
 
-/* One attempt. Returns the curl code; resp->status is 0 without an answer. */
-static CURLcode
-perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
-    int use_auth, char *errbuf, struct dbm_err *e, int *fatal)
+/* The options every attempt sets: URL, timeouts, TLS, callbacks. */
+static void
+set_transport(struct dbm_http *h, CURL *c, const char *url, char *errbuf,
+    struct xfer *x)
 {
-	struct xfer x = {r, resp, h->easy, 0, 0};
-	struct curl_slist *hdr = NULL;
-	struct dbm_buf url = DBM_BUF_INIT, tmp = DBM_BUF_INIT;
-	curl_mime *mime = NULL;
-	CURL *c = h->easy;
-	CURLcode rc;
-	int i;
-
-	*fatal = 0;
-	if (use_auth && h->auth && auth_headers(h, &tmp, e) < 0) {
-		*fatal = 1;
-		dbm_buf_free(&tmp);
-		return CURLE_OK;
-	}
-	curl_easy_reset(c);
-	if (strncmp(r->path, "http://", 7) == 0 ||
-	    strncmp(r->path, "https://", 8) == 0)
-		dbm_buf_adds(&url, r->path);
-	else
-		dbm_buf_printf(&url, "%s%s", h->base, r->path);
-	curl_easy_setopt(c, CURLOPT_URL, dbm_buf_str(&url));
+	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->attempt_connect > 0 ?
@@ -432,58 +412,69 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->cainfo);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
-	if (r->progress) {
+	if (x->req->progress) {
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
-		curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	}
 	if (h->verbose) {
 		curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, on_debug);
 		curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	}
-	if (tmp.len) {
-		/* one header a line */
-		char *line = tmp.data, *nl;
+}
 
-		for (; *line; line = nl + 1) {
+/* The request's header list: the credentials' lines (in cred, wiped once
+ * copied), its content type and extra headers, no Expect. */
+static struct curl_slist *
+header_list(const struct dbm_req *r, struct dbm_buf *cred)
+{
+	struct curl_slist *hdr = NULL;
+	struct dbm_buf ct = DBM_BUF_INIT;
+	char *line, *nl;
+	int i;
+
+	if (cred->len) {
+		for (line = cred->data; *line; line = nl + 1) {
 			if ((nl = strchr(line, '\n')) == NULL)
 				nl = line + strlen(line) - 1;
 			else
 				*nl = '\0';
 			hdr = curl_slist_append(hdr, line);
 		}
-		dbm_zero(tmp.data, tmp.len);
+		dbm_zero(cred->data, cred->len);
 	}
 	if (r->content_type) {
-		dbm_buf_reset(&tmp);
-		dbm_buf_printf(&tmp, "Content-Type: %s", r->content_type);
-		hdr = curl_slist_append(hdr, dbm_buf_str(&tmp));
+		dbm_buf_printf(&ct, "Content-Type: %s", r->content_type);
+		hdr = curl_slist_append(hdr, dbm_buf_str(&ct));
+		dbm_buf_free(&ct);
 	}
 	for (i = 0; i < 4 && r->headers[i]; i++)
 		hdr = curl_slist_append(hdr, r->headers[i]);
-	hdr = curl_slist_append(hdr, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	return curl_slist_append(hdr, "Expect:");
+}
 
+/* The method and body: none, a MIME form, a file streamed, or bytes in
+ * memory. -1 when the form could not be built. */
+static int
+set_body(CURL *c, const struct dbm_req *r, struct xfer *x, curl_mime **mime,
+    struct dbm_err *e)
+{
 	if (strcmp(r->method, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (r->mime) {
-		mime = r->mime(c, r->mime_arg, e);
-		if (mime == NULL) {
-			*fatal = 1;
-			rc = CURLE_OK;
-			goto out;
-		}
-		curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+		if ((*mime = r->mime(c, r->mime_arg, e)) == NULL)
+			return -1;
+		curl_easy_setopt(c, CURLOPT_MIMEPOST, *mime);
 	} else if (r->body_fd >= 0) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_READDATA, x);
 		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, x);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
 		    (curl_off_t)r->body_size);
 	} else if (r->body) {
@@ -498,24 +489,54 @@ perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0 &&
 	    !(strcmp(r->method, "POST") == 0 && r->body_fd < 0))
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	return 0;
+}
 
+/* One attempt. Returns the curl code; resp->status is 0 without an answer. */
+static CURLcode
+perform(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
+    int use_auth, char *errbuf, struct dbm_err *e, int *fatal)
+{
+	struct xfer x = {r, resp, h->easy, 0, 0};
+	struct curl_slist *hdr = NULL;
+	struct dbm_buf url = DBM_BUF_INIT, cred = DBM_BUF_INIT;
+	curl_mime *mime = NULL;
+	curl_off_t cl = -1;
+	CURL *c = h->easy;
+	CURLcode rc = CURLE_OK;
+
+	*fatal = 0;
+	if (use_auth && h->auth && auth_headers(h, &cred, e) < 0) {
+		*fatal = 1;
+		dbm_buf_free(&cred);
+		return CURLE_OK;
+	}
+	curl_easy_reset(c);
+	if (strncmp(r->path, "http://", 7) == 0 ||
+	    strncmp(r->path, "https://", 8) == 0)
+		dbm_buf_adds(&url, r->path);
+	else
+		dbm_buf_printf(&url, "%s%s", h->base, r->path);
+	set_transport(h, c, dbm_buf_str(&url), errbuf, &x);
+	hdr = header_list(r, &cred);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	if (set_body(c, r, &x, &mime, e) < 0) {
+		*fatal = 1;
+		goto out;
+	}
 	resp->status = 0;
 	resp->retry_after = -1;
 	dbm_buf_reset(&resp->body);
 	errbuf[0] = '\0';
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	{
-		curl_off_t cl = -1;
-
-		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-		resp->content_length = (long long)cl;
-	}
+	curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	resp->content_length = (long long)cl;
 out:
 	curl_slist_free_all(hdr);
 	curl_mime_free(mime);
 	dbm_buf_free(&url);
-	dbm_buf_free(&tmp);
+	dbm_buf_free(&cred);
 	return rc;
 }
 
