@@ -6,6 +6,7 @@
  * first two words replaced. See mlflow-submit(1).
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,153 +237,122 @@ from_environment(struct dbm_submit_opts *o, struct dbm_auth_opts *ao)
 		o->log_interval = atol(v);
 }
 
-static void
-parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
-    struct dbm_auth_opts *ao, int *verbose)
+/* The options that only store their argument, or set a flag. */
+#define SO(f) offsetof(struct dbm_submit_opts, f)
+static const struct { int c; size_t off; } str_opts[] = {
+	{'c', SO(backend_config)}, {OPT_CODE_DIR, SO(code_dir)},
+	{OPT_CLUSTER_ID, SO(cluster_id)}, {'e', SO(entry)},
+	{OPT_ENV_MANAGER, SO(env_manager)},
+	{OPT_EXPERIMENT_ID, SO(experiment_id)},
+	{OPT_EXPERIMENT_NAME, SO(experiment_name)},
+	{OPT_MLFLOW, SO(mlflow_req)}, {OPT_RUN_ID, SO(run_id)},
+	{OPT_RUN_NAME, SO(run_name)}, {OPT_SOURCE, SO(source)},
+	{'v', SO(version)},
+};
+static const struct { int c; size_t off; int val; } flag_opts[] = {
+	{OPT_SERVERLESS, SO(serverless), 1},
+	{OPT_START_CLUSTER, SO(start_cluster), 1},
+	{OPT_RESTART_CLUSTER, SO(restart_cluster), 1},
+	{OPT_ALLOW_STALE, SO(allow_stale), 1}, {OPT_JSON, SO(json), 1},
+	{'n', SO(dry_run), 1}, {OPT_NO_WAIT, SO(wait), 0}, {'q', SO(quiet), 1},
+};
+#undef SO
+
+/* An option of the tables above: 1 when c was one. */
+static int
+table_option(int c, struct dbm_submit_opts *o)
 {
-		int c, version = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
+		if (str_opts[i].c == c) {
+			*(const char **)((char *)o + str_opts[i].off) = optarg;
+			return 1;
+		}
+	for (i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
+		if (flag_opts[i].c == c) {
+			*(int *)((char *)o + flag_opts[i].off) = flag_opts[i].val;
+			return 1;
+		}
+	return 0;
+}
+
+/* An option that checks its argument or means more than a field. */
+static void
+special_option(int c, struct dbm_submit_opts *o, struct dbm_auth_opts *ao,
+    int *verbose, int *version)
+{
 	char *end;
 
-	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
-		switch (c) {
-		case 'A':
-		case OPT_BUILD_IMAGE:
-			dbm_usage_error("%s: docker projects cannot run on "
-			    "Databricks", c == 'A' ? "-A" : "--build-image");
-			break;
-		case 'b':
-			backend(o, optarg);
-			break;
-		case 'c':
-			o->backend_config = optarg;
-			break;
-		case OPT_WORKSPACE:
-			workspace_opt = optarg;
-			break;
-		case OPT_CODE_DIR:
-			o->code_dir = optarg;
-			break;
-		case OPT_ENV_VERSION:
-			if (optarg[0] < '1' || optarg[0] > '9' ||
-			    strspn(optarg, "0123456789") != strlen(optarg))
-				dbm_usage_error("--environment-version: '%s' is "
-				    "not a version number (1, 2, ...)", optarg);
-			o->env_version = optarg;
-			break;
-		case OPT_SERVERLESS:
-			o->serverless = 1;
-			break;
-		case OPT_CLUSTER_ID:
-			o->cluster_id = optarg;
-			break;
-		case OPT_START_CLUSTER:
-			o->start_cluster = 1;
-			break;
-		case OPT_RESTART_CLUSTER:
-			o->restart_cluster = 1;
-			break;
-		case OPT_ALLOW_STALE:
-			o->allow_stale = 1;
-			break;
-		case 'e':
-			o->entry = optarg;
-			break;
-		case OPT_ENV_MANAGER:
-			o->env_manager = optarg;
-			break;
-		case OPT_EXPERIMENT_ID:
-			o->experiment_id = optarg;
-			break;
-		case OPT_EXPERIMENT_NAME:
-			o->experiment_name = optarg;
-			break;
-		case 'h':
-			usage();
-			break;
-		case OPT_HOST:
-			ao->host = optarg;
-			break;
-		case OPT_JSON:
-			o->json = 1;
-			break;
-		case OPT_MLFLOW:
-			o->mlflow_req = optarg;
-			break;
-		case OPT_MODE:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "shell") &&
-			    strcmp(optarg, "python"))
-				dbm_usage_error("--mode: '%s' is not auto, shell "
-				    "or python", optarg);
-			o->mode = optarg;
-			break;
-		case 'n':
-			o->dry_run = 1;
-			break;
-		case OPT_NO_WAIT:
-			o->wait = 0;
-			break;
-		case 'P':
-			add_param(o, optarg);
-			break;
-		case 'p':
-			ao->profile = optarg;
-			break;
-		case 'q':
-			o->quiet = 1;
-			break;
-		case OPT_RUN_ID:
-			o->run_id = optarg;
-			break;
-		case OPT_RUN_NAME:
-			o->run_name = optarg;
-			break;
-		case OPT_SOURCE:
-			o->source = optarg;
-			break;
-		case OPT_STORAGE_DIR:
-			dbm_warnx("--storage-dir: only for local runs (as in "
-			    "mlflow run); ignored");
-			break;
-		case OPT_TIMEOUT:
-			o->timeout = strtol(optarg, &end, 10);
-			if (*end || o->timeout <= 0)
-				dbm_usage_error("--timeout: '%s' is not a number "
-				    "of seconds", optarg);
-			break;
-		case 'v':
-			o->version = optarg;
-			break;
-		case OPT_VERBOSE:
-			*verbose = 1;
-			break;
-		case OPT_VERSION:
-			if (optarg)
-				dbm_usage_error("--version=%s: --version prints "
-				    "mlflow-submit's version; to run a git commit "
-				    "(mlflow run --version REF) write -v %s",
-				    optarg, optarg);
-			version = 1;
-			break;
-		default:
-			fprintf(stderr, "%s: try 'mlflow-submit --help'\n",
-			    dbm_prog());
-			exit(2);
-		}
+	switch (c) {
+	case 'A':
+	case OPT_BUILD_IMAGE:
+		dbm_usage_error("%s: docker projects cannot run on Databricks",
+		    c == 'A' ? "-A" : "--build-image");
+		break;
+	case 'b':
+		backend(o, optarg);
+		break;
+	case OPT_WORKSPACE:
+		workspace_opt = optarg;
+		break;
+	case OPT_ENV_VERSION:
+		if (optarg[0] < '1' || optarg[0] > '9' ||
+		    strspn(optarg, "0123456789") != strlen(optarg))
+			dbm_usage_error("--environment-version: '%s' is not a "
+			    "version number (1, 2, ...)", optarg);
+		o->env_version = optarg;
+		break;
+	case 'h':
+		usage();
+		break;
+	case OPT_HOST:
+		ao->host = optarg;
+		break;
+	case OPT_MODE:
+		if (strcmp(optarg, "auto") && strcmp(optarg, "shell") &&
+		    strcmp(optarg, "python"))
+			dbm_usage_error("--mode: '%s' is not auto, shell or "
+			    "python", optarg);
+		o->mode = optarg;
+		break;
+	case 'P':
+		add_param(o, optarg);
+		break;
+	case 'p':
+		ao->profile = optarg;
+		break;
+	case OPT_STORAGE_DIR:
+		dbm_warnx("--storage-dir: only for local runs (as in mlflow "
+		    "run); ignored");
+		break;
+	case OPT_TIMEOUT:
+		o->timeout = strtol(optarg, &end, 10);
+		if (*end || o->timeout <= 0)
+			dbm_usage_error("--timeout: '%s' is not a number of "
+			    "seconds", optarg);
+		break;
+	case OPT_VERBOSE:
+		*verbose = 1;
+		break;
+	case OPT_VERSION:
+		if (optarg)
+			dbm_usage_error("--version=%s: --version prints "
+			    "mlflow-submit's version; to run a git commit "
+			    "(mlflow run --version REF) write -v %s",
+			    optarg, optarg);
+		*version = 1;
+		break;
+	default:
+		fprintf(stderr, "%s: try 'mlflow-submit --help'\n", dbm_prog());
+		exit(2);
 	}
-	if (version) {
-		/* `mlflow run --version REF uri` would print this and run
-		 * nothing: say so instead */
-		if (optind < argc)
-			dbm_usage_error("--version prints mlflow-submit's "
-			    "version; to run a git commit (mlflow run --version "
-			    "REF) write -v REF");
-		dbm_print_version("mlflow-submit");
-		exit(dbm_close_stdout() < 0 ? 1 : 0);
-	}
-	if (argc - optind != 1)
-		dbm_usage_error(argc == optind ? "a project is needed (a "
-		    "directory, a file:// or git URI)" : "one project only");
-	o->uri = argv[optind];
+}
+
+/* The options that go together, or exclude each other. */
+static void
+check_combinations(const struct dbm_submit_opts *o)
+{
 	if (o->backend_config == NULL && o->cluster_id == NULL &&
 	    !o->serverless)
 		dbm_usage_error("-c cluster.json is needed (a new job cluster's "
@@ -402,6 +372,32 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 	if (o->experiment_id && o->experiment_name)
 		dbm_usage_error("--experiment-id and --experiment-name exclude "
 		    "each other");
+}
+
+static void
+parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
+    struct dbm_auth_opts *ao, int *verbose)
+{
+	int c, version = 0;
+
+	while ((c = dbm_getopt(argc, argv, opts)) != -1)
+		if (!table_option(c, o))
+			special_option(c, o, ao, verbose, &version);
+	if (version) {
+		/* `mlflow run --version REF uri` would print this and run
+		 * nothing: say so instead */
+		if (optind < argc)
+			dbm_usage_error("--version prints mlflow-submit's "
+			    "version; to run a git commit (mlflow run --version "
+			    "REF) write -v REF");
+		dbm_print_version("mlflow-submit");
+		exit(dbm_close_stdout() < 0 ? 1 : 0);
+	}
+	if (argc - optind != 1)
+		dbm_usage_error(argc == optind ? "a project is needed (a "
+		    "directory, a file:// or git URI)" : "one project only");
+	o->uri = argv[optind];
+	check_combinations(o);
 }
 
 /* The authenticated HTTP client (nothing for a dry run); 0 or the exit
