@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,166 +355,189 @@ parse_listen(struct opts *o)
 		    o->listen);
 }
 
+/* --client-file: client_id:client_secret a line, wiped once kept. */
+static void
+read_clients(struct emu *e, const char *path)
+{
+	char *colon, **lines;
+	int i, n;
+
+	lines = read_lines(path, &n);
+	for (i = 0; i < n; i++) {
+		if ((colon = strchr(lines[i], ':')) == NULL)
+			dbm_errx(2, "%s:%d: expected client_id:client_secret",
+			    path, i + 1);
+		*colon = '\0';
+		e->clients = dbm_xrealloc(e->clients,
+		    (size_t)(e->nclients + 1) * sizeof(*e->clients));
+		e->clients[e->nclients].id = dbm_xstrdup(lines[i]);
+		e->clients[e->nclients++].secret = dbm_xstrdup(colon + 1);
+		dbm_zero(lines[i], strlen(colon + 1) +
+		    (size_t)(colon - lines[i]) + 1);
+		free(lines[i]);
+	}
+	free(lines);
+}
+
+/* --token-file: a token a line, wiped once kept. */
+static void
+read_tokens(struct emu *e, const char *path)
+{
+	char **lines;
+	int i, n;
+
+	lines = read_lines(path, &n);
+	for (i = 0; i < n; i++) {
+		add_token(e, lines[i]);
+		dbm_zero(lines[i], strlen(lines[i]));
+		free(lines[i]);
+	}
+	free(lines);
+}
+
+/* The options that only store their argument, or set a flag. */
+#define OO(f) offsetof(struct opts, f)
+#define EO(f) offsetof(struct emu, f)
+static const struct { int c, in_emu; size_t off; } str_opts[] = {
+	{OPT_CLUSTER_DIR, 0, OO(cluster)}, {'d', 0, OO(datadir)},
+	{OPT_PYTHON, 0, OO(python)}, {OPT_FAULTS, 0, OO(faults)},
+	{OPT_FEDERATION, 0, OO(fed.policy_file)},
+	{OPT_GH_TOKEN_FILE, 0, OO(fed.gh_token_file)},
+	{OPT_GH_SUBJECT, 0, OO(fed.gh_subject)},
+	{OPT_ADO_TOKEN_FILE, 0, OO(fed.ado_token_file)},
+	{OPT_ADO_SUBJECT, 0, OO(fed.ado_subject)},
+	{OPT_ENTRA_FILE, 0, OO(entra)}, {OPT_REFRESH_FILE, 0, OO(refresh_file)},
+	{'l', 0, OO(listen)}, {OPT_LOG, 0, OO(logpath)},
+	{OPT_URL_FILE, 0, OO(urlfile)}, {OPT_HOLD_DIR, 1, EO(hold_dir)},
+};
+static const struct { int c; size_t off; } flag_opts[] = {
+	{OPT_LEGACY_DBFS, EO(legacy_dbfs)},
+	{OPT_SERVERLESS_ONLY, EO(serverless_only)}, {'v', EO(verbose)},
+};
+#undef OO
+#undef EO
+
+/* An option of the tables above: 1 when c was one. */
+static int
+table_option(int c, struct emu *e, struct opts *o)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++)
+		if (str_opts[i].c == c) {
+			*(const char **)((str_opts[i].in_emu ? (char *)e :
+			    (char *)o) + str_opts[i].off) = optarg;
+			return 1;
+		}
+	for (i = 0; i < sizeof(flag_opts) / sizeof(flag_opts[0]); i++)
+		if (flag_opts[i].c == c) {
+			*(int *)((char *)e + flag_opts[i].off) = 1;
+			return 1;
+		}
+	return 0;
+}
+
+/* The options with numbers: 1 when c was one. */
+static int
+number_option(int c, struct emu *e, struct opts *o)
+{
+	switch (c) {
+	case OPT_MAX_CONN:
+		e->max_conn = (unsigned)num_min("--max-connections", optarg, 1);
+		break;
+	case OPT_MAX_RUNS:
+		o->max_runs = (int)num_min("--max-runs", optarg, 1);
+		break;
+	case OPT_FILES_PUT_MAX:
+		e->files_put_max = num("--files-put-max", optarg);
+		if (e->files_put_max == 0)
+			dbm_usage_error("--files-put-max: 0 would refuse every "
+			    "file");
+		break;
+	case OPT_HANDLE_IDLE:
+		e->handle_idle = (long)num("--handle-idle", optarg);
+		break;
+	case OPT_INLINE_MAX:
+		e->inline_max = num_min("--inline-max", optarg, 1);
+		break;
+	case OPT_PUT_MAX:
+		e->put_max = num_min("--put-max", optarg, 1);
+		break;
+	case OPT_READ_MAX:
+		e->read_max = num_min("--read-max", optarg, 1);
+		break;
+	case OPT_SEED:
+		o->seed = (unsigned long)num("--seed", optarg);
+		break;
+	case OPT_TOKEN_TTL:
+		e->token_ttl = (long)num_min("--token-ttl", optarg, 1);
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* An option that reads a file, checks its argument or collects. */
+static void
+special_option(int c, struct emu *e, struct opts *o)
+{
+	const char *why = NULL;
+	size_t n;
+
+	switch (c) {
+	case OPT_CLIENT_FILE:
+		read_clients(e, optarg);
+		break;
+	case OPT_TOKEN_FILE:
+		read_tokens(e, optarg);
+		break;
+	case OPT_CLUSTER:
+		if (emu_cluster_add(e, optarg, &why) < 0)
+			dbm_usage_error("--cluster '%s': %s", optarg, why);
+		break;
+	case OPT_VOLUME:
+		o->volumes = dbm_xrealloc(o->volumes,
+		    (size_t)(o->nvolumes + 1) * sizeof(*o->volumes));
+		o->volumes[o->nvolumes++] = optarg;
+		break;
+	case 'h':
+		usage();
+		break;
+	case OPT_MLFLOW_URL:
+		if (strncmp(optarg, "http://", 7) != 0 &&
+		    strncmp(optarg, "https://", 8) != 0)
+			dbm_usage_error("--mlflow-url '%s': expected "
+			    "http://host:port or https://...", optarg);
+		free(e->mlflow_url);
+		e->mlflow_url = dbm_xstrdup(optarg);
+		n = strlen(e->mlflow_url);
+		while (n > 0 && e->mlflow_url[n - 1] == '/')
+			e->mlflow_url[--n] = '\0';
+		break;
+	case OPT_USER_NAME:
+		if (*optarg == '\0')
+			dbm_usage_error("--user-name: empty");
+		e->user_name = optarg;
+		break;
+	case OPT_VERSION:
+		dbm_print_version("workspace-emu");
+		exit(dbm_close_stdout() < 0 ? 1 : 0);
+	default:
+		fprintf(stderr, "%s: try 'workspace-emu --help'\n", dbm_prog());
+		exit(2);
+	}
+}
+
 static void
 parse_args(int argc, char *argv[], struct emu *e, struct opts *o)
 {
-		const char *tok, *why = NULL;
-	char *colon, **lines;
-	int c, i, n;
+	const char *tok, *why = NULL;
+	int c;
 
-	while ((c = dbm_getopt(argc, argv, opts)) != -1) {
-		switch (c) {
-		case OPT_CLIENT_FILE:
-			lines = read_lines(optarg, &n);
-			for (i = 0; i < n; i++) {
-				if ((colon = strchr(lines[i], ':')) == NULL)
-					dbm_errx(2, "%s:%d: expected "
-					    "client_id:client_secret", optarg,
-					    i + 1);
-				*colon = '\0';
-				e->clients = dbm_xrealloc(e->clients,
-				    (size_t)(e->nclients + 1) *
-				    sizeof(*e->clients));
-				e->clients[e->nclients].id = dbm_xstrdup(lines[i]);
-				e->clients[e->nclients++].secret =
-				    dbm_xstrdup(colon + 1);
-				dbm_zero(lines[i], strlen(colon + 1) +
-				    (size_t)(colon - lines[i]) + 1);
-				free(lines[i]);
-			}
-			free(lines);
-			break;
-		case OPT_CLUSTER:
-			if (emu_cluster_add(e, optarg, &why) < 0)
-				dbm_usage_error("--cluster '%s': %s", optarg, why);
-			break;
-		case OPT_LEGACY_DBFS:
-			e->legacy_dbfs = 1;
-			break;
-		case OPT_SERVERLESS_ONLY:
-			e->serverless_only = 1;
-			break;
-		case OPT_VOLUME:
-			o->volumes = dbm_xrealloc(o->volumes, (size_t)(o->nvolumes +
-			    1) * sizeof(*o->volumes));
-			o->volumes[o->nvolumes++] = optarg;
-			break;
-		case OPT_CLUSTER_DIR:
-			o->cluster = optarg;
-			break;
-		case 'd':
-			o->datadir = optarg;
-			break;
-		case OPT_MAX_CONN:
-			e->max_conn = (unsigned)num_min("--max-connections",
-			    optarg, 1);
-			break;
-		case OPT_MAX_RUNS:
-			o->max_runs = (int)num_min("--max-runs", optarg, 1);
-			break;
-		case OPT_PYTHON:
-			o->python = optarg;
-			break;
-		case OPT_FAULTS:
-			o->faults = optarg;
-			break;
-		case OPT_HOLD_DIR:
-			e->hold_dir = optarg;
-			break;
-		case OPT_FEDERATION:
-			o->fed.policy_file = optarg;
-			break;
-		case OPT_GH_TOKEN_FILE:
-			o->fed.gh_token_file = optarg;
-			break;
-		case OPT_GH_SUBJECT:
-			o->fed.gh_subject = optarg;
-			break;
-		case OPT_ADO_TOKEN_FILE:
-			o->fed.ado_token_file = optarg;
-			break;
-		case OPT_ADO_SUBJECT:
-			o->fed.ado_subject = optarg;
-			break;
-		case OPT_ENTRA_FILE:
-			o->entra = optarg;
-			break;
-		case OPT_REFRESH_FILE:
-			o->refresh_file = optarg;
-			break;
-		case OPT_FILES_PUT_MAX:
-			e->files_put_max = num("--files-put-max", optarg);
-			if (e->files_put_max == 0)
-				dbm_usage_error("--files-put-max: 0 would refuse "
-				    "every file");
-			break;
-		case OPT_HANDLE_IDLE:
-			e->handle_idle = (long)num("--handle-idle", optarg);
-			break;
-		case 'h':
-			usage();
-			break;
-		case OPT_INLINE_MAX:
-			e->inline_max = num_min("--inline-max", optarg, 1);
-			break;
-		case 'l':
-			o->listen = optarg;
-			break;
-		case OPT_LOG:
-			o->logpath = optarg;
-			break;
-		case OPT_MLFLOW_URL:
-			if (strncmp(optarg, "http://", 7) != 0 &&
-			    strncmp(optarg, "https://", 8) != 0)
-				dbm_usage_error("--mlflow-url '%s': expected "
-				    "http://host:port or https://...", optarg);
-			free(e->mlflow_url);
-			e->mlflow_url = dbm_xstrdup(optarg);
-			while (strlen(e->mlflow_url) > 0 &&
-			    e->mlflow_url[strlen(e->mlflow_url) - 1] == '/')
-				e->mlflow_url[strlen(e->mlflow_url) - 1] = '\0';
-			break;
-		case OPT_PUT_MAX:
-			e->put_max = num_min("--put-max", optarg, 1);
-			break;
-		case OPT_READ_MAX:
-			e->read_max = num_min("--read-max", optarg, 1);
-			break;
-		case OPT_SEED:
-			o->seed = (unsigned long)num("--seed", optarg);
-			break;
-		case OPT_TOKEN_FILE:
-			lines = read_lines(optarg, &n);
-			for (i = 0; i < n; i++) {
-				add_token(e, lines[i]);
-				dbm_zero(lines[i], strlen(lines[i]));
-				free(lines[i]);
-			}
-			free(lines);
-			break;
-		case OPT_TOKEN_TTL:
-			e->token_ttl = (long)num_min("--token-ttl", optarg, 1);
-			break;
-		case OPT_URL_FILE:
-			o->urlfile = optarg;
-			break;
-		case OPT_USER_NAME:
-			if (*optarg == '\0')
-				dbm_usage_error("--user-name: empty");
-			e->user_name = optarg;
-			break;
-		case 'v':
-			e->verbose = 1;
-			break;
-		case OPT_VERSION:
-			dbm_print_version("workspace-emu");
-			exit(dbm_close_stdout() < 0 ? 1 : 0);
-		default:
-			fprintf(stderr, "%s: try 'workspace-emu --help'\n",
-			    dbm_prog());
-			exit(2);
-		}
-	}
+	while ((c = dbm_getopt(argc, argv, opts)) != -1)
+		if (!table_option(c, e, o) && !number_option(c, e, o))
+			special_option(c, e, o);
 	if (optind != argc)
 		dbm_usage_error("unexpected argument '%s'", argv[optind]);
 	if ((tok = getenv("DATABRICKS_TOKEN")) != NULL && *tok)

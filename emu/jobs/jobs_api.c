@@ -88,56 +88,58 @@ run_page(struct emu *e, struct dbm_buf *b, long long id)
 	dbm_buf_printf(b, "%s/jobs/runs/%lld", e->url, id);
 }
 
-/* The whole run as runs/get answers it, or without its tasks (runs/list
- * without expand_tasks); called with the lock held. */
-void
-jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
-    int count)
+/* A run's state, from its tasks': the first that has not ended, else the
+ * outcome of the task that failed on its own before one skipped for an
+ * upstream failure. */
+struct outcome {
+	const char *life, *result, *code, *type, *msg;
+	int done, user;		/* every task ended; canceled or timed out */
+};
+
+static void
+run_outcome(const struct run *r, struct outcome *o)
 {
-	const char *life = "TERMINATED", *result = "SUCCESS", *code = "SUCCESS",
-	    *type = "SUCCESS", *msg = "";
+	const struct task *bad = NULL, *t;
+	int i;
+
+	*o = (struct outcome){"TERMINATED", "SUCCESS", "SUCCESS", "SUCCESS",
+	    "", 1, 0};
+	for (i = 0; i < r->nt; i++)
+		if (!jobs_terminal(r->t[i].life)) {
+			o->done = 0;
+			o->life = r->t[i].life;
+			return;
+		}
+	for (i = 0; i < r->nt; i++) {
+		t = &r->t[i];
+		if (strcmp(t->result, "SUCCESS") == 0)
+			continue;
+		if (bad == NULL || (strncmp(bad->result, "UPSTREAM_", 9) == 0 &&
+		    strncmp(t->result, "UPSTREAM_", 9) != 0))
+			bad = t;
+	}
+	if (bad) {
+		o->life = bad->life;
+		o->result = bad->result;
+		o->code = bad->code;
+		o->type = bad->type;
+		o->msg = bad->message;
+	}
+	if (strcmp(o->life, "SKIPPED") == 0)
+		o->life = "TERMINATED";
+	o->user = strcmp(o->result, "CANCELED") == 0 ||
+	    strcmp(o->result, "TIMEDOUT") == 0;
+}
+
+/* The run spans its tasks: first start to last end. */
+static void
+run_times(struct dbm_jw *w, const struct run *r, int done)
+{
 	long long start = 0, end = 0, setup = 0, exec = 0;
-	int i, done = 1, user = 0;
-	struct dbm_buf url = DBM_BUF_INIT;
+	int i;
 
 	for (i = 0; i < r->nt; i++) {
-		struct task *t = &r->t[i];
-
-		if (!jobs_terminal(t->life)) {
-			done = 0;
-			life = t->life;
-			break;
-		}
-	}
-	if (done) {
-		/* the run's outcome: a task's own failure before an upstream
-		 * skip */
-		struct task *bad = NULL;
-
-		for (i = 0; i < r->nt; i++) {
-			struct task *t = &r->t[i];
-
-			if (strcmp(t->result, "SUCCESS") == 0)
-				continue;
-			if (bad == NULL || (strncmp(bad->result, "UPSTREAM_", 9)
-			    == 0 && strncmp(t->result, "UPSTREAM_", 9) != 0))
-				bad = t;
-		}
-		if (bad) {
-			life = bad->life;
-			result = bad->result;
-			code = bad->code;
-			type = bad->type;
-			msg = bad->message;
-		}
-		if (strcmp(life, "SKIPPED") == 0)
-			life = "TERMINATED";
-		user = strcmp(result, "CANCELED") == 0 ||
-		    strcmp(result, "TIMEDOUT") == 0;
-	}
-	/* the run spans its tasks: first start to last end */
-	for (i = 0; i < r->nt; i++) {
-		struct task *t = &r->t[i];
+		const struct task *t = &r->t[i];
 
 		if (t->start && (start == 0 || t->start < start)) {
 			start = t->start;
@@ -148,6 +150,104 @@ jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
 		if (t->end > end)
 			end = t->end;
 	}
+	times_json(w, r->submitted, start, setup, exec, end, done);
+}
+
+/* A Jobs 2.0 run's single task and cluster, at the top level. */
+static void
+legacy_json(struct dbm_jw *w, const struct run *r)
+{
+	dbm_jw_key(w, "task");
+	dbm_jw_obj(w);
+	dbm_jw_key(w, r->t[0].kind);
+	dbm_jw_raw(w, r->t[0].task_json, strlen(r->t[0].task_json));
+	dbm_jw_obj_end(w);
+	dbm_jw_key(w, "cluster_spec");
+	dbm_jw_obj(w);
+	if (r->t[0].cluster_json) {
+		dbm_jw_key(w, "new_cluster");
+		dbm_jw_raw(w, r->t[0].cluster_json, strlen(r->t[0].cluster_json));
+	}
+	dbm_jw_key(w, "libraries");
+	dbm_jw_raw(w, r->t[0].libraries, strlen(r->t[0].libraries));
+	dbm_jw_obj_end(w);
+}
+
+/* The original run, then each repair. */
+static void
+repairs_json(struct dbm_jw *w, const struct run *r)
+{
+	int i;
+
+	dbm_jw_key(w, "repair_history");
+	dbm_jw_arr(w);
+	for (i = -1; i < r->nrepairs; i++) {
+		dbm_jw_obj(w);
+		dbm_jw_key(w, "type");
+		dbm_jw_str(w, i < 0 ? "ORIGINAL" : "REPAIR");
+		dbm_jw_key(w, "id");
+		dbm_jw_int(w, i < 0 ? r->run_id : r->repairs[i]);
+		dbm_jw_obj_end(w);
+	}
+	dbm_jw_arr_end(w);
+}
+
+/* One element of the run's tasks array. */
+static void
+task_json(struct emu *e, struct dbm_jw *w, const struct run *r,
+    const struct task *t)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	int done = jobs_terminal(t->life);
+
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "run_id");
+	dbm_jw_int(w, t->run_id);
+	dbm_jw_key(w, "task_key");
+	dbm_jw_str(w, t->key);
+	run_page(e, &url, t->run_id);
+	dbm_jw_key(w, "run_page_url");
+	dbm_jw_str(w, url.data);
+	dbm_buf_free(&url);
+	state_json(w, t->life, done ? t->result : NULL, t->message,
+	    done && (strcmp(t->result, "CANCELED") == 0 ||
+	    strcmp(t->result, "TIMEDOUT") == 0));
+	status_json(w, t->life, done ? t->code : NULL, t->type, t->message);
+	times_json(w, r->submitted, t->start, t->setup_end, t->exec_end,
+	    t->end, done);
+	dbm_jw_key(w, "attempt_number");
+	dbm_jw_int(w, 0);
+	dbm_jw_key(w, t->kind);
+	dbm_jw_raw(w, t->task_json, strlen(t->task_json));
+	if (t->cluster_json) {
+		dbm_jw_key(w, "new_cluster");
+		dbm_jw_raw(w, t->cluster_json, strlen(t->cluster_json));
+	}
+	if (t->existing) {
+		dbm_jw_key(w, "existing_cluster_id");
+		dbm_jw_str(w, t->existing);
+	}
+	if (t->env_key) {
+		dbm_jw_key(w, "environment_key");
+		dbm_jw_str(w, t->env_key);
+	} else {
+		dbm_jw_key(w, "libraries");
+		dbm_jw_raw(w, t->libraries, strlen(t->libraries));
+	}
+	dbm_jw_obj_end(w);
+}
+
+/* The whole run as runs/get answers it, or without its tasks (runs/list
+ * without expand_tasks); called with the lock held. */
+void
+jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
+    int count)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct outcome o;
+	int i;
+
+	run_outcome(r, &o);
 	dbm_jw_obj(w);
 	dbm_jw_key(w, "job_id");
 	dbm_jw_int(w, r->job_id);
@@ -168,94 +268,29 @@ jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
 	run_page(e, &url, r->run_id);
 	dbm_jw_key(w, "run_page_url");
 	dbm_jw_str(w, url.data);
-	state_json(w, life, done ? result : NULL, done ? msg : "", user);
-	status_json(w, life, done ? code : NULL, type, msg);
-	times_json(w, r->submitted, start, setup, exec, end, done);
-	if (r->legacy) {
-		dbm_jw_key(w, "task");
-		dbm_jw_obj(w);
-		dbm_jw_key(w, r->t[0].kind);
-		dbm_jw_raw(w, r->t[0].task_json, strlen(r->t[0].task_json));
-		dbm_jw_obj_end(w);
-		dbm_jw_key(w, "cluster_spec");
-		dbm_jw_obj(w);
-		if (r->t[0].cluster_json) {
-			dbm_jw_key(w, "new_cluster");
-			dbm_jw_raw(w, r->t[0].cluster_json,
-			    strlen(r->t[0].cluster_json));
-		}
-		dbm_jw_key(w, "libraries");
-		dbm_jw_raw(w, r->t[0].libraries, strlen(r->t[0].libraries));
-		dbm_jw_obj_end(w);
-	}
-	if (r->nrepairs) {	/* the original run, then each repair */
-		dbm_jw_key(w, "repair_history");
-		dbm_jw_arr(w);
-		for (i = -1; i < r->nrepairs; i++) {
-			dbm_jw_obj(w);
-			dbm_jw_key(w, "type");
-			dbm_jw_str(w, i < 0 ? "ORIGINAL" : "REPAIR");
-			dbm_jw_key(w, "id");
-			dbm_jw_int(w, i < 0 ? r->run_id : r->repairs[i]);
-			dbm_jw_obj_end(w);
-		}
-		dbm_jw_arr_end(w);
-	}
+	dbm_buf_free(&url);
+	state_json(w, o.life, o.done ? o.result : NULL, o.done ? o.msg : "",
+	    o.user);
+	status_json(w, o.life, o.done ? o.code : NULL, o.type, o.msg);
+	run_times(w, r, o.done);
+	if (r->legacy)
+		legacy_json(w, r);
+	if (r->nrepairs)
+		repairs_json(w, r);
 	if (count == 0) {
 		dbm_jw_obj_end(w);
-		dbm_buf_free(&url);
 		return;
 	}
 	if (count < 0 || from + count > r->nt)
 		count = r->nt - from;
 	dbm_jw_key(w, "tasks");
 	dbm_jw_arr(w);
-	for (i = from; i < from + count; i++) {
-		struct task *t = &r->t[i];
-		int tdone = jobs_terminal(t->life);
-
-		dbm_jw_obj(w);
-		dbm_jw_key(w, "run_id");
-		dbm_jw_int(w, t->run_id);
-		dbm_jw_key(w, "task_key");
-		dbm_jw_str(w, t->key);
-		dbm_buf_reset(&url);
-		run_page(e, &url, t->run_id);
-		dbm_jw_key(w, "run_page_url");
-		dbm_jw_str(w, url.data);
-		state_json(w, t->life, tdone ? t->result : NULL, t->message,
-		    tdone && (strcmp(t->result, "CANCELED") == 0 ||
-		    strcmp(t->result, "TIMEDOUT") == 0));
-		status_json(w, t->life, tdone ? t->code : NULL, t->type,
-		    t->message);
-		times_json(w, r->submitted, t->start, t->setup_end, t->exec_end,
-		    t->end, tdone);
-		dbm_jw_key(w, "attempt_number");
-		dbm_jw_int(w, 0);
-		dbm_jw_key(w, t->kind);
-		dbm_jw_raw(w, t->task_json, strlen(t->task_json));
-		if (t->cluster_json) {
-			dbm_jw_key(w, "new_cluster");
-			dbm_jw_raw(w, t->cluster_json, strlen(t->cluster_json));
-		}
-		if (t->existing) {
-			dbm_jw_key(w, "existing_cluster_id");
-			dbm_jw_str(w, t->existing);
-		}
-		if (t->env_key) {
-			dbm_jw_key(w, "environment_key");
-			dbm_jw_str(w, t->env_key);
-		} else {
-			dbm_jw_key(w, "libraries");
-			dbm_jw_raw(w, t->libraries, strlen(t->libraries));
-		}
-		dbm_jw_obj_end(w);
-	}
+	for (i = from; i < from + count; i++)
+		task_json(e, w, r, &r->t[i]);
 	dbm_jw_arr_end(w);
 	if (from + count < r->nt)	/* Jobs 2.2: 100 tasks a page */
 		jobs_page_tokens(w, 1, from + count, -1);
 	dbm_jw_obj_end(w);
-	dbm_buf_free(&url);
 }
 
 enum MHD_Result

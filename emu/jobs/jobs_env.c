@@ -21,8 +21,6 @@
 #include "jobs_int.h"
 #include "sha.h"
 
-
-/* The cluster environment for a set of libraries: built once, by content. */
 /* The libraries a task's environment has: its own; on an existing
  * cluster, what is installed there once the task's are (PROTOCOL.md
  * section 17). malloc'd JSON array. */
@@ -33,56 +31,126 @@ task_libraries(struct emu *e, const struct task *t)
 	    t->libraries) : dbm_xstrdup(t->libraries);
 }
 
-int
-jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
+/* Hash the bytes of a local file the library spec names, if any. */
+static void
+hash_library_file(struct emu *e, const struct task *t, struct dbm_sha256 *s,
+    const char *spec)
+{
+	char *f = jobs_map_paths(e, t->dir, spec);
+	char buf[65536];
+	ssize_t r;
+	int fd = open(f, O_RDONLY | O_CLOEXEC);
+
+	while (fd >= 0 && (r = read(fd, buf, sizeof(buf))) > 0)
+		dbm_sha256_update(s, buf, (size_t)r);
+	if (fd >= 0)
+		close(fd);
+	free(f);
+}
+
+/* The environment's key, 20 hex digits: interpreter, library specs, and
+ * the bytes of local files. */
+static void
+env_key(struct emu *e, const struct task *t, const char *libs, char hex[65])
 {
 	struct dbm_sha256 s;
 	unsigned char md[DBM_SHA256_LEN];
-	char hex[65];
-	struct dbm_buf dir = DBM_BUF_INIT, p = DBM_BUF_INIT;
 	struct dbm_json j;
 	struct dbm_err je;
-	int i, n, lock, rc = -1;
-	struct stat st;
-	char *libs = task_libraries(e, t);
+	int i, n, lib;
+	char *w;
 
-	/* the key: interpreter, library specs, and the bytes of local files */
 	dbm_sha256_init(&s);
 	dbm_sha256_update(&s, e->jobs->python, strlen(e->jobs->python) + 1);
 	dbm_sha256_update(&s, libs, strlen(libs) + 1);
-	if (dbm_json_parse(&j, libs, strlen(libs), "libraries",
-	    &je) == 0) {
+	if (dbm_json_parse(&j, libs, strlen(libs), "libraries", &je) == 0) {
 		n = dbm_json_count(&j, 0);
 		for (i = 0; i < n; i++) {
-			int lib = dbm_json_elem(&j, 0, i);
-			char *w = dbm_json_strdup(&j, dbm_json_member(&j, lib,
-			    "whl"));
-
+			lib = dbm_json_elem(&j, 0, i);
+			w = dbm_json_strdup(&j, dbm_json_member(&j, lib, "whl"));
 			if (w == NULL)
 				w = dbm_json_strdup(&j, dbm_json_path(&j, lib,
 				    "pypi.package"));
 			if (w == NULL)
 				w = dbm_json_strdup(&j, dbm_json_member(&j, lib,
 				    "requirement_line"));
-			if (w) {
-				char *f = jobs_map_paths(e, t->dir, w);
-				int fd = open(f, O_RDONLY);
-				char buf[65536];
-				ssize_t r;
-
-				while (fd >= 0 && (r = read(fd, buf,
-				    sizeof(buf))) > 0)
-					dbm_sha256_update(&s, buf, (size_t)r);
-				if (fd >= 0)
-					close(fd);
-				free(f);
-				free(w);
-			}
+			if (w)
+				hash_library_file(e, t, &s, w);
+			free(w);
 		}
 		dbm_json_free(&j);
 	}
 	dbm_sha256_final(&s, md);
 	dbm_hex(md, 10, hex);
+}
+
+/* Create the environment in dir and install libs there: 0, or -1 (-3
+ * when the helper says the failure is the user's) with *err set. */
+static int
+build_env(struct emu *e, struct task *t, const char *dir, const char *libs,
+    char **err)
+{
+	struct dbm_buf spec = DBM_BUF_INIT;
+	const char *mk[] = {"mkenv", dir, NULL};
+	const char *li[] = {"libraries", dir, NULL, NULL};
+	int fd, r;
+
+	store_remove_tree(dir);
+	if (jobs_helper(e, t, mk) != 0) {
+		*err = dbm_xstrdup("cannot create the cluster's Python "
+		    "environment");
+		return -1;
+	}
+	dbm_buf_printf(&spec, "%s/libraries.json", t->dir);
+	fd = open(spec.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, libs, strlen(libs)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		dbm_buf_free(&spec);
+		*err = dbm_xstrdup("cannot write the task's library list");
+		return -1;
+	}
+	close(fd);
+	li[2] = spec.data;
+	r = jobs_helper(e, t, li);
+	dbm_buf_free(&spec);
+	if (r != 0) {
+		dbm_buf_printf(&spec, "%s/setup.log", t->dir);
+		*err = jobs_last_line(spec.data);
+		dbm_buf_free(&spec);
+		store_remove_tree(dir);
+		return r == 3 ? -3 : -1;
+	}
+	return 0;
+}
+
+/* The site-packages folder of the environment in dir, or NULL. */
+static char *
+site_packages(const char *dir)
+{
+	struct dbm_buf p = DBM_BUF_INIT, q = DBM_BUF_INIT;
+	char **names;
+	int k;
+
+	dbm_buf_printf(&p, "%s/lib", dir);
+	names = store_list(p.data, &k);
+	if (names && k > 0)
+		dbm_buf_printf(&q, "%s/%s/site-packages", p.data, names[0]);
+	store_names_free(names);
+	dbm_buf_free(&p);
+	return q.len ? dbm_buf_detach(&q) : NULL;
+}
+
+int
+jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
+{
+	char hex[65];
+	struct dbm_buf dir = DBM_BUF_INIT, p = DBM_BUF_INIT;
+	int fd, lock, rc = -1;
+	struct stat st;
+	char *libs = task_libraries(e, t);
+
+	env_key(e, t, libs, hex);
 	dbm_buf_printf(&dir, "%s/jobs/envs/%s", e->datadir, hex);
 	dbm_buf_printf(&p, "%s.lock", dir.data);
 	store_mkparents(p.data);
@@ -94,68 +162,16 @@ jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err)
 	dbm_buf_reset(&p);
 	dbm_buf_printf(&p, "%s/.complete", dir.data);
 	if (stat(p.data, &st) != 0) {
-		struct dbm_buf spec = DBM_BUF_INIT;
-		const char *mk[] = {"mkenv", dir.data, NULL};
-		const char *li[] = {"libraries", dir.data, NULL, NULL};
-		int fd, r;
-
-		store_remove_tree(dir.data);
-		if (jobs_helper(e, t, mk) != 0) {
-			*err = dbm_xstrdup("cannot create the cluster's Python "
-			    "environment");
+		if ((rc = build_env(e, t, dir.data, libs, err)) < 0)
 			goto out;
-		}
-		dbm_buf_printf(&spec, "%s/libraries.json", t->dir);
-		fd = open(spec.data, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || write(fd, libs, strlen(libs)) < 0) {
-			if (fd >= 0)
-				close(fd);
-			dbm_buf_free(&spec);
-			goto out;
-		}
-		close(fd);
-		li[2] = spec.data;
-		r = jobs_helper(e, t, li);
-		dbm_buf_free(&spec);
-		if (r != 0) {
-			struct dbm_buf lp = DBM_BUF_INIT;
-
-			dbm_buf_printf(&lp, "%s/setup.log", t->dir);
-			*err = jobs_last_line(lp.data);
-			dbm_buf_free(&lp);
-			rc = r == 3 ? -3 : -1;
-			store_remove_tree(dir.data);
-			goto out;
-		}
-		fd = open(p.data, O_WRONLY | O_CREAT, 0644);
-		if (fd >= 0)
+		rc = -1;
+		if ((fd = open(p.data, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0644)) >= 0)
 			close(fd);
 	}
-	{
-		char *sp = NULL;
-
-		/* the site-packages of the cached env */
-		dbm_buf_reset(&p);
-		dbm_buf_printf(&p, "%s/lib", dir.data);
-		{
-			char **names;
-			int k;
-
-			names = store_list(p.data, &k);
-			if (names && k > 0) {
-				struct dbm_buf q = DBM_BUF_INIT;
-
-				dbm_buf_printf(&q, "%s/%s/site-packages",
-				    p.data, names[0]);
-				sp = dbm_buf_detach(&q);
-			}
-			store_names_free(names);
-		}
-		if (sp == NULL) {
-			*err = dbm_xstrdup("the cached environment is broken");
-			goto out;
-		}
-		*site = sp;
+	if ((*site = site_packages(dir.data)) == NULL) {
+		*err = dbm_xstrdup("the cached environment is broken");
+		goto out;
 	}
 	rc = 0;
 out:

@@ -249,136 +249,6 @@ jobs_last_line(const char *path)
 	return dbm_xstrdup(start ? start + 1 : buf);
 }
 
-/* The command of a task, paths mapped; NULL with *err when it is bad. */
-static char **
-task_argv(struct emu *e, struct task *t, const char *venv, char ***envp,
-    int *nenv, char **err)
-{
-	struct dbm_json j;
-	struct dbm_err je;
-	char **argv = NULL;
-	int n = 0, i, k, a;
-	struct dbm_buf py = DBM_BUF_INIT;
-
-	if (dbm_json_parse(&j, t->task_json, strlen(t->task_json), "task",
-	    &je) < 0) {
-		*err = dbm_xstrdup("the task is not valid JSON");
-		return NULL;
-	}
-	dbm_buf_printf(&py, "%s/bin/python", venv);
-	argv = dbm_xcalloc(1, sizeof(*argv));
-#define PUSH(s) do { argv = dbm_xrealloc(argv, (size_t)(n + 2) * \
-    sizeof(*argv)); argv[n++] = (s); argv[n] = NULL; } while (0)
-	if (strcmp(t->kind, "shell_command_task") == 0) {
-		int cmd = dbm_json_member(&j, 0, "command");
-		int ev = dbm_json_member(&j, 0, "env_vars");
-
-		k = dbm_json_count(&j, cmd);
-		if (dbm_json_type(&j, cmd) != DBM_JSON_ARRAY || k == 0) {
-			*err = dbm_xstrdup("shell_command_task.command must be a "
-			    "non-empty array");
-			goto bad;
-		}
-		for (i = 0; i < k; i++) {
-			char *w = dbm_json_strdup(&j, dbm_json_elem(&j, cmd, i));
-
-			PUSH(jobs_map_paths(e, t->dir, w ? w : ""));
-			free(w);
-		}
-		if (argv[0][0] != '/') {	/* bash -> /bin/bash */
-			char *full = NULL;
-			const char *dirs[] = {"/usr/bin/", "/bin/", NULL};
-
-			for (a = 0; dirs[a] && full == NULL; a++) {
-				struct dbm_buf f = DBM_BUF_INIT;
-
-				dbm_buf_printf(&f, "%s%s", dirs[a], argv[0]);
-				if (access(f.data, X_OK) == 0)
-					full = dbm_buf_detach(&f);
-				dbm_buf_free(&f);
-			}
-			if (full) {
-				free(argv[0]);
-				argv[0] = full;
-			}
-		}
-		*envp = jobs_env_object(e, t, &j, ev, *envp, nenv, NULL);
-	} else if (strcmp(t->kind, "spark_python_task") == 0) {
-		char *f = dbm_json_get_str(&j, "python_file");
-		int ps = dbm_json_member(&j, 0, "parameters");
-
-		if (f == NULL) {
-			*err = dbm_xstrdup("spark_python_task.python_file is "
-			    "required");
-			goto bad;
-		}
-		PUSH(dbm_xstrdup(py.data));
-		PUSH(jobs_map_paths(e, t->dir, f));
-		free(f);
-		k = dbm_json_count(&j, ps);
-		for (i = 0; i < k; i++) {
-			char *w = dbm_json_strdup(&j, dbm_json_elem(&j, ps, i));
-
-			PUSH(jobs_map_paths(e, t->dir, w ? w : ""));
-			free(w);
-		}
-	} else {
-		char *pkg = dbm_json_get_str(&j, "package_name");
-		char *ep = dbm_json_get_str(&j, "entry_point");
-		int ps = dbm_json_member(&j, 0, "parameters");
-		int np = dbm_json_member(&j, 0, "named_parameters");
-		struct dbm_buf s = DBM_BUF_INIT;
-
-		if (pkg == NULL || ep == NULL) {
-			free(pkg);
-			free(ep);
-			*err = dbm_xstrdup("python_wheel_task needs package_name "
-			    "and entry_point");
-			goto bad;
-		}
-		dbm_buf_printf(&s, "%s/dbmlops_cluster.py", e->jobs->cluster);
-		PUSH(dbm_xstrdup(py.data));
-		PUSH(dbm_buf_detach(&s));
-		PUSH(dbm_xstrdup("wheel-task"));
-		PUSH(pkg);
-		PUSH(ep);
-		k = dbm_json_count(&j, ps);
-		for (i = 0; i < k; i++) {
-			char *w = dbm_json_strdup(&j, dbm_json_elem(&j, ps, i));
-
-			PUSH(jobs_map_paths(e, t->dir, w ? w : ""));
-			free(w);
-		}
-		if (dbm_json_type(&j, np) == DBM_JSON_OBJECT) {
-			k = dbm_json_count(&j, np);
-			a = np + 1;
-			for (i = 0; i < k; i++) {
-				char *name = dbm_json_strdup(&j, a);
-				char *val = dbm_json_strdup(&j, a + 1);
-				struct dbm_buf kv = DBM_BUF_INIT;
-				char *m = jobs_map_paths(e, t->dir, val ? val : "");
-
-				dbm_buf_printf(&kv, "--%s=%s", name ? name : "",
-				    m);
-				PUSH(dbm_buf_detach(&kv));
-				free(name);
-				free(val);
-				free(m);
-				a = dbm_json_skip(&j, a + 1);
-			}
-		}
-	}
-#undef PUSH
-	dbm_json_free(&j);
-	dbm_buf_free(&py);
-	return argv;
-bad:
-	dbm_json_free(&j);
-	dbm_buf_free(&py);
-	jobs_strv_free(argv);
-	return NULL;
-}
-
 /* MLflow's script names its run and experiment: for the run page link. */
 static void
 find_mlflow_ids(struct task *t)
@@ -412,6 +282,14 @@ find_mlflow_ids(struct task *t)
 	}
 }
 
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 /* A run on an all-purpose cluster starts it when it is terminated, and
  * waits until it runs (as the service does). */
 static int
@@ -439,86 +317,37 @@ wait_cluster(struct emu *e, struct run *r, struct task *t)
 			    "USER_CANCELED", "SUCCESS", "Run cancelled.");
 			return -1;
 		}
-		{
-			struct timespec ts = {0, 100 * 1000000L};
-
-			nanosleep(&ts, NULL);
-		}
+		nap_ms(100);
 	}
 }
 
-void
-jobs_exec_task(struct emu *e, struct run *r, struct task *t)
+/* Wait for the task's process; on cancel or after limit seconds, TERM its
+ * group, and KILL it 5 s later. */
+static void
+watch(struct emu *e, struct run *r, struct task *t, long limit,
+    int *cancelled, int *timedout)
 {
-	struct dbm_buf venv = DBM_BUF_INIT, log = DBM_BUF_INIT;
-	char *err = NULL, **argv = NULL, **env = NULL;
-	int nenv = 0, killed = 0, timedout = 0, cancelled = 0;
-	long limit = t->timeout > 0 ? t->timeout : r->timeout;
-	double started, kill_at = 0;
+	double started = dbm_now(), kill_at = 0;
+	int st, killed = 0;
+	pid_t w;
 
-	pthread_mutex_lock(&e->jobs->mu);
-	t->life = "PENDING";
-	t->start = dbm_epoch_ms();
-	pthread_mutex_unlock(&e->jobs->mu);
-	store_mkdirs(t->dir);
-	find_mlflow_ids(t);
-	if (t->existing && wait_cluster(e, r, t) < 0)
-		goto out;
-	if (t->setup_error) {
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
-		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", t->setup_error);
-		goto out;
-	}
-	if ((err = jobs_serverless_file_error(e, t)) != NULL) {
-		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
-		    "CLIENT_ERROR", err);
-		goto out;
-	}
-	dbm_buf_printf(&log, "%s/log.txt", t->dir);
-	dbm_buf_printf(&venv, "%s/env", t->dir);
-	if (jobs_task_venv(e, t, venv.data) < 0)
-		goto out;
-	env = jobs_base_env(e, t, venv.data, &nenv);
-	if (jobs_task_env_vars(e, t, &env, &nenv) < 0)
-		goto out;
-	argv = task_argv(e, t, venv.data, &env, &nenv, &err);
-	if (argv == NULL) {
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
-		    "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR", err);
-		goto out;
-	}
-	pthread_mutex_lock(&e->jobs->mu);
-	if (r->cancel) {
-		pthread_mutex_unlock(&e->jobs->mu);
-		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED", "SUCCESS",
-		    "Run cancelled.");
-		goto out;
-	}
-	t->pid = spawn(argv, env, t->dir, log.data);
-	t->life = "RUNNING";
-	t->setup_end = dbm_epoch_ms();
-	jobs_save_run(e, r);
-	pthread_mutex_unlock(&e->jobs->mu);
-	started = dbm_now();
-	for (;;) {
-		int st;
-		pid_t w = waitpid(t->pid, &st, WNOHANG);
-
+	for (;; nap_ms(50)) {
+		w = waitpid(t->pid, &st, WNOHANG);
 		if (w == t->pid) {
 			t->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) :
 			    128 + WTERMSIG(st);
-			break;
+			return;
 		}
 		if (w < 0 && errno != EINTR) {
 			t->exit_code = -1;
-			break;
+			return;
 		}
 		pthread_mutex_lock(&e->jobs->mu);
-		cancelled = r->cancel;
+		*cancelled = r->cancel;
 		pthread_mutex_unlock(&e->jobs->mu);
 		if (!killed && limit > 0 && dbm_now() - started > (double)limit)
-			timedout = 1;
-		if (!killed && (cancelled || timedout)) {
+			*timedout = 1;
+		if (!killed && (*cancelled || *timedout)) {
 			jobs_set_state(e, t, "TERMINATING");
 			kill(-t->pid, SIGTERM);
 			killed = 1;
@@ -528,33 +357,94 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 			kill(-t->pid, SIGKILL);
 			kill_at = 0;
 		}
-		{
-			struct timespec ts = {0, 50 * 1000000L};
-
-			nanosleep(&ts, NULL);
-		}
 	}
+}
+
+/* What stands between submission and the task's process: its cluster,
+ * its libraries, its files, its environment and command. NULL once the
+ * task has been ended. */
+static char **
+prepare(struct emu *e, struct run *r, struct task *t, const char *venv,
+    char ***env, int *nenv)
+{
+	char *err = NULL, **argv;
+
+	if (t->existing && wait_cluster(e, r, t) < 0)
+		return NULL;
+	if (t->setup_error) {
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", t->setup_error);
+		return NULL;
+	}
+	if ((err = jobs_serverless_file_error(e, t)) != NULL) {
+		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
+		    "CLIENT_ERROR", err);
+		free(err);
+		return NULL;
+	}
+	if (jobs_task_venv(e, t, venv) < 0)
+		return NULL;
+	*env = jobs_base_env(e, t, venv, nenv);
+	if (jobs_task_env_vars(e, t, env, nenv) < 0)
+		return NULL;
+	if ((argv = jobs_task_argv(e, t, venv, env, nenv, &err)) == NULL) {
+		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		    "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR", err);
+		free(err);
+	}
+	return argv;
+}
+
+void
+jobs_exec_task(struct emu *e, struct run *r, struct task *t)
+{
+	struct dbm_buf venv = DBM_BUF_INIT, log = DBM_BUF_INIT;
+	char **argv = NULL, **env = NULL;
+	int nenv = 0, timedout = 0, cancelled = 0;
+	long limit = t->timeout > 0 ? t->timeout : r->timeout;
+
+	pthread_mutex_lock(&e->jobs->mu);
+	t->life = "PENDING";
+	t->start = dbm_epoch_ms();
+	pthread_mutex_unlock(&e->jobs->mu);
+	store_mkdirs(t->dir);
+	find_mlflow_ids(t);
+	dbm_buf_printf(&log, "%s/log.txt", t->dir);
+	dbm_buf_printf(&venv, "%s/env", t->dir);
+	if ((argv = prepare(e, r, t, venv.data, &env, &nenv)) == NULL)
+		goto out;
+	pthread_mutex_lock(&e->jobs->mu);
+	if (r->cancel) {
+		pthread_mutex_unlock(&e->jobs->mu);
+		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
+		    "SUCCESS", "Run cancelled.");
+		goto out;
+	}
+	t->pid = spawn(argv, env, t->dir, log.data);
+	t->life = "RUNNING";
+	t->setup_end = dbm_epoch_ms();
+	jobs_save_run(e, r);
+	pthread_mutex_unlock(&e->jobs->mu);
+	watch(e, r, t, limit, &cancelled, &timedout);
 	kill(-t->pid, SIGKILL);	/* anything the task left running */
 	pthread_mutex_lock(&e->jobs->mu);
 	t->exec_end = dbm_epoch_ms();
 	t->life = "TERMINATING";
 	pthread_mutex_unlock(&e->jobs->mu);
-	if (timedout) {
+	if (timedout)
 		jobs_finish(e, t, "TERMINATED", "TIMEDOUT", "RUN_EXECUTION_ERROR",
 		    "CLIENT_ERROR", "Run timed out.");
-	} else if (cancelled) {
-		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED", "SUCCESS",
-		    "Run cancelled.");
-	} else if (t->exit_code == 0) {
+	else if (cancelled)
+		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
+		    "SUCCESS", "Run cancelled.");
+	else if (t->exit_code == 0)
 		jobs_finish(e, t, "TERMINATED", "SUCCESS", "SUCCESS", "SUCCESS", "");
-	} else {
+	else
 		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
 		    "CLIENT_ERROR", "Workload failed, see run output for details");
-	}
 out:
 	jobs_strv_free(argv);
 	jobs_strv_free(env);
-	free(err);
 	dbm_buf_free(&venv);
 	dbm_buf_free(&log);
 }

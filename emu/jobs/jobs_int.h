@@ -143,6 +143,11 @@ char **jobs_env_add(char **env, int *n, const char *k, const char *v);
 /* The environment tasks and the helper run with (venv: the task's). */
 char **jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n);
 
+/* jobs_argv.c: the command of a task, paths mapped; NULL with *err when
+ * it is bad (a shell task's env_vars are added to *envp). */
+char **jobs_task_argv(struct emu *e, struct task *t, const char *venv,
+    char ***envp, int *nenv, char **err);
+
 /* jobs_command.c: execution contexts; end them (at shutdown). */
 void jobs_commands_stop(struct emu *e);
 void jobs_strv_free(char **v);

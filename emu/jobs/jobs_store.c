@@ -157,153 +157,156 @@ sweep(pid_t pgid, long long run_id)
 	store_names_free(names);
 }
 
+/* A task's state as saved; one that was active is ended (1) with its
+ * processes, as the emulator that ran it is gone. */
+static int
+load_task(const struct dbm_json *j, int o, struct task *t)
+{
+	long long v = 0, pid = 0;
+	char *s;
+	size_t q;
+	int tm;
+
+	dbm_json_int(j, dbm_json_member(j, o, "run_id"), &t->run_id);
+	t->key = jstr(j, o, "key");
+	s = jstr(j, o, "kind");
+	for (q = 0; s && jobs_task_kinds[q]; q++)
+		if (strcmp(s, jobs_task_kinds[q]) == 0)
+			t->kind = jobs_task_kinds[q];
+	free(s);
+	if (t->kind == NULL)
+		t->kind = jobs_task_kinds[0];
+	if ((t->task_json = jstr(j, o, "task")) == NULL)
+		t->task_json = dbm_xstrdup("{}");
+	t->cluster_json = jstr(j, o, "cluster");
+	t->existing = jstr(j, o, "existing");
+	if ((t->libraries = jstr(j, o, "libraries")) == NULL)
+		t->libraries = dbm_xstrdup("[]");
+	t->env_key = jstr(j, o, "env_key");
+	t->env_spec = jstr(j, o, "env_spec");
+	dbm_json_int(j, dbm_json_member(j, o, "timeout"), &v);
+	t->timeout = (long)v;
+	s = jstr(j, o, "life");
+	t->life = state_name(s ? s : "INTERNAL_ERROR");
+	free(s);
+	s = jstr(j, o, "result");
+	t->result = state_name(s);
+	free(s);
+	s = jstr(j, o, "code");
+	t->code = state_name(s);
+	free(s);
+	s = jstr(j, o, "type");
+	t->type = s && strcmp(s, "SUCCESS") == 0 ? "SUCCESS" :
+	    s && strcmp(s, "CLIENT_ERROR") == 0 ? "CLIENT_ERROR" :
+	    s ? "INTERNAL_ERROR" : NULL;
+	free(s);
+	t->message = jstr(j, o, "message");
+	tm = dbm_json_member(j, o, "times");
+	dbm_json_int(j, dbm_json_elem(j, tm, 0), &t->start);
+	dbm_json_int(j, dbm_json_elem(j, tm, 1), &t->setup_end);
+	dbm_json_int(j, dbm_json_elem(j, tm, 2), &t->exec_end);
+	dbm_json_int(j, dbm_json_elem(j, tm, 3), &t->end);
+	t->dir = jstr(j, o, "dir");
+	t->mlflow_run = jstr(j, o, "mlflow_run");
+	t->mlflow_exp = jstr(j, o, "mlflow_exp");
+	if (jobs_terminal(t->life))
+		return 0;
+	/* its processes must not outlive the emulator that started them */
+	dbm_json_int(j, dbm_json_member(j, o, "pid"), &pid);
+	if (pid > 1)
+		sweep((pid_t)pid, t->run_id);
+	t->life = "INTERNAL_ERROR";
+	t->result = "FAILED";
+	t->code = "INTERNAL_ERROR";
+	t->type = "INTERNAL_ERROR";
+	free(t->message);
+	t->message = dbm_xstrdup("workspace-emu stopped while the task was "
+	    "active");
+	t->end = dbm_epoch_ms();
+	return 1;
+}
+
+/* A run as saved in JSON j; *dirty when a task had to be ended. */
+static struct run *
+load_run(struct emu *e, const struct dbm_json *j, int *dirty)
+{
+	struct jobs *js = e->jobs;
+	struct run *r = dbm_xcalloc(1, sizeof(*r));
+	long long v = 0;
+	int k, rp, tasks;
+
+	r->e = e;
+	dbm_json_get_int(j, "run_id", &r->run_id);
+	dbm_json_get_int(j, "job_id", &r->job_id);
+	dbm_json_get_int(j, "submitted", &r->submitted);
+	dbm_json_get_int(j, "timeout", &v);
+	r->timeout = (long)v;
+	r->name = jstr(j, 0, "name");
+	r->token = jstr(j, 0, "token");
+	dbm_json_bool(j, dbm_json_member(j, 0, "legacy"), &r->legacy);
+	dbm_json_bool(j, dbm_json_member(j, 0, "job_run"), &r->job_run);
+	rp = dbm_json_member(j, 0, "repairs");
+	r->nrepairs = dbm_json_count(j, rp) > 0 ? dbm_json_count(j, rp) : 0;
+	r->repairs = r->nrepairs ? dbm_xcalloc((size_t)r->nrepairs,
+	    sizeof(*r->repairs)) : NULL;
+	for (k = 0; k < r->nrepairs; k++)
+		dbm_json_int(j, dbm_json_elem(j, rp, k), &r->repairs[k]);
+	tasks = dbm_json_member(j, 0, "tasks");
+	r->nt = dbm_json_count(j, tasks);
+	r->t = dbm_xcalloc((size_t)(r->nt ? r->nt : 1), sizeof(*r->t));
+	for (k = 0; k < r->nt; k++) {
+		r->t[k].run = r;
+		*dirty |= load_task(j, dbm_json_elem(j, tasks, k), &r->t[k]);
+		if (r->t[k].run_id >= js->next_id)
+			js->next_id = r->t[k].run_id + 1;
+	}
+	return r;
+}
+
 /* Runs from an earlier life of this data directory; what was active then
  * ended with it. */
 void
 jobs_load_runs(struct emu *e)
 {
 	struct jobs *js = e->jobs;
-	struct dbm_buf dir = DBM_BUF_INIT;
+	struct dbm_buf dir = DBM_BUF_INIT, p = DBM_BUF_INIT, in = DBM_BUF_INIT;
+	struct dbm_json j;
+	struct dbm_err je;
+	struct run *r;
 	char **names;
-	int n, i, k;
+	int n, i, dirty;
+	size_t len;
 
 	dbm_buf_printf(&dir, "%s/jobs/state", e->datadir);
 	names = store_list(dir.data, &n);
 	for (i = 0; names && i < n; i++) {
-		struct dbm_buf p = DBM_BUF_INIT, in = DBM_BUF_INIT;
-		struct dbm_json j;
-		struct dbm_err je;
-		struct run *r;
-		int tasks, dirty = 0;
-		long long v = 0;
-
+		dbm_buf_reset(&p);
+		dbm_buf_reset(&in);
 		dbm_buf_printf(&p, "%s/%s", dir.data, names[i]);
-		if (strlen(names[i]) < 6 || strcmp(names[i] + strlen(names[i]) - 5,
-		    ".json") != 0 || dbm_buf_read_file(&in, p.data, 0) < 0) {
-			dbm_buf_free(&p);
-			dbm_buf_free(&in);
+		len = strlen(names[i]);
+		if (len < 6 || strcmp(names[i] + len - 5, ".json") != 0 ||
+		    dbm_buf_read_file(&in, p.data, 0) < 0 ||
+		    dbm_json_parse(&j, dbm_buf_str(&in), in.len, p.data,
+		    &je) < 0)
 			continue;
-		}
-		if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, p.data, &je) < 0) {
-			dbm_buf_free(&p);
-			dbm_buf_free(&in);
-			continue;
-		}
-		r = dbm_xcalloc(1, sizeof(*r));
-		r->e = e;
-		dbm_json_get_int(&j, "run_id", &r->run_id);
-		dbm_json_get_int(&j, "job_id", &r->job_id);
-		dbm_json_get_int(&j, "submitted", &r->submitted);
-		dbm_json_get_int(&j, "timeout", &v);
-		r->timeout = (long)v;
-		r->name = jstr(&j, 0, "name");
-		r->token = jstr(&j, 0, "token");
-		dbm_json_bool(&j, dbm_json_member(&j, 0, "legacy"), &r->legacy);
-		dbm_json_bool(&j, dbm_json_member(&j, 0, "job_run"), &r->job_run);
-		{
-			int rp = dbm_json_member(&j, 0, "repairs");
-
-			r->nrepairs = dbm_json_count(&j, rp) > 0 ?
-			    dbm_json_count(&j, rp) : 0;
-			r->repairs = r->nrepairs ? dbm_xcalloc((size_t)r->nrepairs,
-			    sizeof(*r->repairs)) : NULL;
-			for (k = 0; k < r->nrepairs; k++)
-				dbm_json_int(&j, dbm_json_elem(&j, rp, k),
-				    &r->repairs[k]);
-		}
-		tasks = dbm_json_member(&j, 0, "tasks");
-		r->nt = dbm_json_count(&j, tasks);
-		r->t = dbm_xcalloc((size_t)(r->nt ? r->nt : 1), sizeof(*r->t));
-		for (k = 0; k < r->nt; k++) {
-			int o = dbm_json_elem(&j, tasks, k), tm;
-			struct task *t = &r->t[k];
-			char *s;
-
-			t->run = r;
-			dbm_json_int(&j, dbm_json_member(&j, o, "run_id"),
-			    &t->run_id);
-			t->key = jstr(&j, o, "key");
-			s = jstr(&j, o, "kind");
-			for (size_t q = 0; s && jobs_task_kinds[q]; q++)
-				if (strcmp(s, jobs_task_kinds[q]) == 0)
-					t->kind = jobs_task_kinds[q];
-			free(s);
-			if (t->kind == NULL)
-				t->kind = jobs_task_kinds[0];
-			t->task_json = jstr(&j, o, "task");
-			if (t->task_json == NULL)
-				t->task_json = dbm_xstrdup("{}");
-			t->cluster_json = jstr(&j, o, "cluster");
-			t->existing = jstr(&j, o, "existing");
-			t->libraries = jstr(&j, o, "libraries");
-			t->env_key = jstr(&j, o, "env_key");
-			t->env_spec = jstr(&j, o, "env_spec");
-			if (t->libraries == NULL)
-				t->libraries = dbm_xstrdup("[]");
-			v = 0;
-			dbm_json_int(&j, dbm_json_member(&j, o, "timeout"), &v);
-			t->timeout = (long)v;
-			s = jstr(&j, o, "life");
-			t->life = state_name(s ? s : "INTERNAL_ERROR");
-			free(s);
-			s = jstr(&j, o, "result");
-			t->result = state_name(s);
-			free(s);
-			s = jstr(&j, o, "code");
-			t->code = state_name(s);
-			free(s);
-			s = jstr(&j, o, "type");
-			t->type = s && strcmp(s, "SUCCESS") == 0 ? "SUCCESS" :
-			    s && strcmp(s, "CLIENT_ERROR") == 0 ? "CLIENT_ERROR" :
-			    s ? "INTERNAL_ERROR" : NULL;
-			free(s);
-			t->message = jstr(&j, o, "message");
-			tm = dbm_json_member(&j, o, "times");
-			dbm_json_int(&j, dbm_json_elem(&j, tm, 0), &t->start);
-			dbm_json_int(&j, dbm_json_elem(&j, tm, 1), &t->setup_end);
-			dbm_json_int(&j, dbm_json_elem(&j, tm, 2), &t->exec_end);
-			dbm_json_int(&j, dbm_json_elem(&j, tm, 3), &t->end);
-			t->dir = jstr(&j, o, "dir");
-			t->mlflow_run = jstr(&j, o, "mlflow_run");
-			t->mlflow_exp = jstr(&j, o, "mlflow_exp");
-			if (!jobs_terminal(t->life)) {
-				long long pid = 0;
-
-				/* its processes must not outlive the emulator
-				 * that started them */
-				dbm_json_int(&j, dbm_json_member(&j, o, "pid"),
-				    &pid);
-				if (pid > 1)
-					sweep((pid_t)pid, t->run_id);
-				t->life = "INTERNAL_ERROR";
-				t->result = "FAILED";
-				t->code = "INTERNAL_ERROR";
-				t->type = "INTERNAL_ERROR";
-				free(t->message);
-				t->message = dbm_xstrdup("workspace-emu stopped "
-				    "while the task was active");
-				t->end = dbm_epoch_ms();
-				dirty = 1;
-			}
-			if (t->run_id >= js->next_id)
-				js->next_id = t->run_id + 1;
-		}
+		dirty = 0;
+		r = load_run(e, &j, &dirty);
 		dbm_json_free(&j);
 		if (r->nt == 0 || r->t[0].dir == NULL) {
 			jobs_free_run(r);
-		} else {
-			if (r->run_id >= js->next_id)
-				js->next_id = r->run_id + 1;
-			if (r->job_id >= js->next_job)
-				js->next_job = r->job_id + 1;
-			r->next = js->runs;
-			js->runs = r;
-			if (dirty)
-				jobs_save_run(e, r);
+			continue;
 		}
-		dbm_buf_free(&p);
-		dbm_buf_free(&in);
+		if (r->run_id >= js->next_id)
+			js->next_id = r->run_id + 1;
+		if (r->job_id >= js->next_job)
+			js->next_job = r->job_id + 1;
+		r->next = js->runs;
+		js->runs = r;
+		if (dirty)
+			jobs_save_run(e, r);
 	}
 	store_names_free(names);
+	dbm_buf_free(&p);
+	dbm_buf_free(&in);
 	dbm_buf_free(&dir);
 }

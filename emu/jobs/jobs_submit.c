@@ -328,6 +328,78 @@ bad:
 	return -1;
 }
 
+/* The run an idempotency token started, or 0. */
+static long long
+known_run(struct jobs *js, const char *token)
+{
+	struct run *x;
+	long long id = 0;
+
+	pthread_mutex_lock(&js->mu);
+	for (x = js->runs; token && x && id == 0; x = x->next)
+		if (x->token && strcmp(x->token, token) == 0)
+			id = x->run_id;
+	pthread_mutex_unlock(&js->mu);
+	return id;
+}
+
+/* The tasks array of a Jobs 2.1+ run, each given a run id. */
+static int
+parse_tasks(struct emu *e, const struct dbm_json *j, int tasks, struct run *r,
+    int check_only, char **why)
+{
+	struct jobs *js = e->jobs;
+	int n = dbm_json_count(j, tasks), i, obj, rc;
+	long long id;
+	char *key;
+
+	if (dbm_json_type(j, tasks) != DBM_JSON_ARRAY || n == 0) {
+		*why = dbm_xstrdup("tasks must be a non-empty array");
+		return -1;
+	}
+	r->t = dbm_xcalloc((size_t)n, sizeof(*r->t));
+	for (i = 0; i < n; i++) {
+		obj = dbm_json_elem(j, tasks, i);
+		key = dbm_json_strdup(j, dbm_json_member(j, obj, "task_key"));
+		if (key == NULL) {
+			*why = dbm_xstrdup("every task needs a task_key");
+			return -1;
+		}
+		pthread_mutex_lock(&js->mu);
+		id = js->next_id++;
+		pthread_mutex_unlock(&js->mu);
+		rc = parse_task(e, j, obj, &r->t[i], key, id, check_only, why);
+		free(key);
+		if (rc < 0)
+			return -1;
+		r->nt = i + 1;
+	}
+	return 0;
+}
+
+/* Register the run and start its runner thread. */
+static void
+launch(struct emu *e, struct run *r)
+{
+	struct jobs *js = e->jobs;
+	pthread_t th;
+	int i;
+
+	r->submitted = dbm_epoch_ms();
+	for (i = 0; i < r->nt; i++)
+		r->t[i].run = r;
+	pthread_mutex_lock(&js->mu);
+	r->next = js->runs;
+	js->runs = r;
+	r->live = 1;
+	jobs_save_run(e, r);
+	if (pthread_create(&th, NULL, jobs_runner, r) == 0)
+		pthread_detach(th);
+	else
+		r->live = 0;
+	pthread_mutex_unlock(&js->mu);
+}
+
 /* Check a runs/submit body (or what run-now makes of a job) and start
  * its run: 0 with s->run_id (the earlier run for a known idempotency
  * token), or -1 with *why (a 400 INVALID_PARAMETER_VALUE). */
@@ -336,11 +408,10 @@ jobs_start(struct emu *e, const struct dbm_json *j, int v2,
     struct jobs_start *s, char **why)
 {
 	struct jobs *js = e->jobs;
-	struct run *r, *old;
+	struct run *r;
 	char *token;
-	int tasks, n, i;
-	long long to = 0;
-	pthread_t th;
+	int tasks;
+	long long to = 0, old;
 
 	*why = NULL;
 	token = dbm_json_strdup(j, dbm_json_member(j, 0, "idempotency_token"));
@@ -350,19 +421,11 @@ jobs_start(struct emu *e, const struct dbm_json *j, int v2,
 		    "characters");
 		return -1;
 	}
-	pthread_mutex_lock(&js->mu);
-	old = NULL;
-	for (struct run *x = js->runs; token && x && old == NULL; x = x->next)
-		if (x->token && strcmp(x->token, token) == 0)
-			old = x;
-	if (old && !s->check_only) {
-		s->run_id = old->run_id;
-		pthread_mutex_unlock(&js->mu);
+	if ((old = known_run(js, token)) != 0 && !s->check_only) {
+		s->run_id = old;
 		free(token);
 		return 0;
 	}
-	pthread_mutex_unlock(&js->mu);
-
 	r = dbm_xcalloc(1, sizeof(*r));
 	r->e = e;
 	r->token = token;
@@ -380,34 +443,8 @@ jobs_start(struct emu *e, const struct dbm_json *j, int v2,
 	if (jobs_environments_check(j, why) < 0)
 		goto bad;
 	if (tasks >= 0) {
-		n = dbm_json_count(j, tasks);
-		if (dbm_json_type(j, tasks) != DBM_JSON_ARRAY || n == 0) {
-			*why = dbm_xstrdup("tasks must be a non-empty array");
+		if (parse_tasks(e, j, tasks, r, s->check_only, why) < 0)
 			goto bad;
-		}
-		r->t = dbm_xcalloc((size_t)n, sizeof(*r->t));
-		for (i = 0; i < n; i++) {
-			int obj = dbm_json_elem(j, tasks, i);
-			char *key = dbm_json_strdup(j, dbm_json_member(j, obj,
-			    "task_key"));
-			long long id;
-
-			if (key == NULL) {
-				*why = dbm_xstrdup("every task needs a task_key");
-				goto bad;
-			}
-			pthread_mutex_lock(&js->mu);
-			id = js->next_id++;
-			pthread_mutex_unlock(&js->mu);
-			if (parse_task(e, j, obj, &r->t[i], key, id,
-			    s->check_only, why) < 0) {
-				free(key);
-				r->nt = i;
-				goto bad;
-			}
-			free(key);
-			r->nt = i + 1;
-		}
 	} else if (v2) {
 		*why = dbm_xstrdup("tasks is required: one-time runs of the Jobs "
 		    "API 2.1 and later list their tasks");
@@ -426,20 +463,8 @@ jobs_start(struct emu *e, const struct dbm_json *j, int v2,
 		jobs_free_run(r);
 		return 0;
 	}
-	r->submitted = dbm_epoch_ms();
-	for (i = 0; i < r->nt; i++)
-		r->t[i].run = r;
-	pthread_mutex_lock(&js->mu);
-	r->next = js->runs;
-	js->runs = r;
-	r->live = 1;
-	jobs_save_run(e, r);
 	s->run_id = r->run_id;
-	if (pthread_create(&th, NULL, jobs_runner, r) == 0)
-		pthread_detach(th);
-	else
-		r->live = 0;
-	pthread_mutex_unlock(&js->mu);
+	launch(e, r);
 	return 0;
 bad:
 	jobs_free_run(r);
