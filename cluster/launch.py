@@ -79,6 +79,29 @@ def run_file(project, path, args):
     exec(code, main.__dict__)
 
 
+def simple_words(cmd, project):
+    """The words of cmd as sh reads them (continuations joined, quotes,
+    escapes, $VAR and globs), when it is one simple command; None when it
+    has operators, redirections or substitutions, which only a shell can
+    run. bash splits it, so the words are the ones `bash -c` would run."""
+    lex = shlex.shlex(cmd.replace("\\\n", " "), posix=True,
+                      punctuation_chars=True)
+    try:
+        toks = list(lex)
+    except ValueError:  # an unclosed quote: bash says so
+        return None
+    if toks and "=" in toks[0].split("/")[0]:
+        return None  # VAR=value python ...: the variable is the shell's
+    if "`" in cmd or "$(" in cmd or any(
+            t and set(t) <= set("();<>|&") for t in toks):
+        return None
+    out = subprocess.run(["bash", "-c", 'printf "%s\\0" ' + cmd], cwd=project,
+                         stdout=subprocess.PIPE)
+    if out.returncode != 0:
+        return None
+    return out.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+
+
 def main():
     tarball, exp, run, kind, target = sys.argv[1:6]
     rest = sys.argv[6:]
@@ -91,8 +114,8 @@ def main():
         return run_file(project, target, rest)
     params = dict(p.split("=", 1) for p in rest)
     cmd = command(project, target, params)
-    words = shlex.split(cmd)
-    if len(words) >= 2 and words[0] in ("python", "python3") and (
+    words = simple_words(cmd, project)
+    if words and len(words) >= 2 and words[0] in ("python", "python3") and (
             not words[1].startswith("-")):
         return run_file(project, words[1], words[2:])
     print("dbmlops launcher: running " + cmd, flush=True)

@@ -88,15 +88,9 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 		if (v->type == YAML_SCALAR_NODE) {	/* p: type (required) */
 			p.type = scalar(v);
 		} else if (v->type == YAML_MAPPING_NODE) {
-			yaml_node_t *dv = dbm_yaml_get(d, v, "default");
-
+			/* the default as MLflow formats what PyYAML read */
 			p.type = scalar(dbm_yaml_get(d, v, "type"));
-			if (dv && !(dv->type == YAML_SCALAR_NODE &&
-			    dv->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-			    (strcmp((char *)dv->data.scalar.value, "null") == 0 ||
-			    strcmp((char *)dv->data.scalar.value, "~") == 0 ||
-			    dv->data.scalar.length == 0)))
-				p.def = scalar(dv);
+			p.def = dbm_yaml_pystr(dbm_yaml_get(d, v, "default"));
 		} else {
 			free(p.name);
 			return dbm_yaml_bad(e, file, v, "a parameter is a type or a mapping "
@@ -104,20 +98,8 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 		}
 		if (p.type == NULL)
 			p.type = dbm_xstrdup("string");
-		if (strcmp(p.type, "string") && strcmp(p.type, "float") &&
-		    strcmp(p.type, "path") && strcmp(p.type, "uri")) {
-			struct dbm_buf m = DBM_BUF_INIT;
-			int rc;
-
-			dbm_buf_printf(&m, "parameter %s: unknown type '%s' "
-			    "(string, float, path, uri)", p.name, p.type);
-			rc = dbm_yaml_bad(e, file, v, "%s", m.data);
-			dbm_buf_free(&m);
-			free(p.name);
-			free(p.type);
-			free(p.def);
-			return rc;
-		}
+		/* MLflow takes any type: path and uri are handled, float
+		 * is checked here, the others are strings */
 		en->p = dbm_xrealloc(en->p, (size_t)(en->np + 1) * sizeof(*en->p));
 		en->p[en->np++] = p;
 	}

@@ -80,6 +80,28 @@ file_path(const char *uri)
 	return dbm_xstrdup(uri);
 }
 
+/* Whether dir/name exists. */
+static int
+has(const char *dir, const char *name)
+{
+	struct dbm_buf p = DBM_BUF_INIT;
+	int r;
+
+	dbm_buf_printf(&p, "%s/%s", dir, name);
+	r = access(p.data, F_OK) == 0;
+	dbm_buf_free(&p);
+	return r;
+}
+
+/* A bare git repository (what `git init --bare` and `git clone --bare`
+ * make): HEAD, objects and refs, and no work tree. */
+static int
+is_bare(const char *dir)
+{
+	return !has(dir, ".git") && has(dir, "HEAD") && has(dir, "objects") &&
+	    has(dir, "refs");
+}
+
 static int
 clone(struct dbm_projsrc *s, const char *from, const char *version,
     struct dbm_err *e)
@@ -148,24 +170,18 @@ dbm_projsrc_open(const char *uri, const char *version, struct dbm_projsrc *s,
 	dbm_url_strip_userinfo(s->repo);
 	base = dbm_xstrndup(u, strcspn(u, "#"));
 	path = file_path(base);
-	if (is_dir(path)) {
-		if (version) {
-			struct dbm_buf g = DBM_BUF_INIT;
-
-			dbm_buf_printf(&g, "%s/.git", path);
-			if (access(g.data, F_OK) != 0) {
-				dbm_buf_free(&g);
-				dbm_errf(e, DBM_E_USAGE, "%s: a version (-v) is "
-				    "only for git projects, and this directory "
-				    "is not a git work tree", path);
-				goto out;
-			}
-			dbm_buf_free(&g);
-			if (clone(s, path, version, e) < 0)
-				goto out;
-		} else {
-			s->dir = dbm_xstrdup(path);
+	if (is_dir(path) && (version || is_bare(path))) {
+		/* a bare repository is cloned at its HEAD, or at -v */
+		if (!has(path, ".git") && !is_bare(path)) {
+			dbm_errf(e, DBM_E_USAGE, "%s: a version (-v) is only for "
+			    "git projects, and this directory is not a git "
+			    "repository", path);
+			goto out;
 		}
+		if (clone(s, path, version, e) < 0)
+			goto out;
+	} else if (is_dir(path)) {
+		s->dir = dbm_xstrdup(path);
 	} else if (strstr(s->repo, "://") || strchr(s->repo, '@')) {
 		if (clone(s, base, version, e) < 0)
 			goto out;

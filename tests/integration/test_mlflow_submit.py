@@ -280,15 +280,20 @@ def test_cancelled_elsewhere_exit_code(stack, project):
 def test_format_directives_in_an_mlproject_are_text(tmp_path):
     """An MLproject whose values hold printf directives (found by the
     MLproject fuzz target: a parameter type of '%s%s%n' crashed the
-    reader) gives the clear error, the directives quoted as written."""
+    reader) is read as text: MLflow takes any type string, so the project
+    is accepted and a value with directives reaches the job as written."""
     proj = tmp_path / "p"
     proj.mkdir()
     shutil.copy(os.path.join(TOP, "tests", "fuzz", "corpus", "mlproject", "format-in-type"),
                 proj / "MLproject")
-    r = subprocess.run([os.path.join(BIN, "mlflow-submit"), "-n", "-c",
-                        '{"spark_version": "15.4.x", "node_type_id": "x", "num_workers": 1}',
-                        "--experiment-name", "/Shared/fmt", str(proj)],
-                       capture_output=True, text=True, timeout=60)
+    args = [os.path.join(BIN, "mlflow-submit"), "-n", "--json", "-c",
+            '{"spark_version": "15.4.x", "node_type_id": "x", "num_workers": 1}',
+            "--experiment-name", "/Shared/fmt", str(proj)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, r.stderr
-    assert "unknown type '%s%s%s%s%n%2e%2e'" in r.stderr
-    assert "MLproject:5:" in r.stderr
+    assert "missing required parameter: a" in r.stderr
+    r = subprocess.run(args[:-1] + ["-P", "a=%s%n%2e", str(proj)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    task = json.loads(r.stdout)["job_spec"]["tasks"][0]
+    assert task["spark_python_task"]["parameters"][-1] == "a=%s%n%2e"
