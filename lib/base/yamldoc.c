@@ -262,8 +262,8 @@ float_str(const char *s)
 	if (!sign && (strcmp(p, ".nan") == 0 || strcmp(p, ".NaN") == 0 ||
 	    strcmp(p, ".NAN") == 0))
 		return dbm_xstrdup("nan");
-	if (*p == '.')
-		p++;		/* .5: digits after the point only */
+	if (*p == '.' && !sign)
+		p++;		/* .5 (unsigned): digits after the point only */
 	else if (*p >= '0' && *p <= '9')
 		p += strspn(p, "0123456789_");
 	else

@@ -205,6 +205,48 @@ def projects(stack, wheel, tmp_path_factory):
     subprocess.run(git + ["checkout", "-q", "main"], check=True)
     P["git"] = (repo, sha)
 
+    # 6. as MLflow's own examples write them: int and boolean parameters,
+    # a `command: |` with continuations, a quoted newline, $VAR from the
+    # cluster's spark_env_vars, {param} inside quotes
+    d = root / "typed"
+    write(d / "MLproject", """\
+        name: typed
+        python_env: python_env.yaml
+        entry_points:
+          main:
+            parameters:
+              epochs: {type: int, default: 5}
+              shuffle: {type: boolean, default: true}
+              lr: {type: float, default: 0.010}
+              msg: {type: string, default: "a b"}
+            command: |
+              python train.py \\
+                --epochs {epochs} \\
+                --shuffle {shuffle} \\
+                --lr {lr} \\
+                --note "line one
+              line two" \\
+                --greeting "$GREETING" \\
+                --msg "{msg}"
+        """)
+    write(d / "python_env.yaml", "dependencies: [mlflow]\n")
+    write(d / "train.py", """\
+        import json
+        import sys
+
+        import mlflow
+
+        if __name__ == "__main__":
+            with mlflow.start_run():
+                mlflow.set_tag("argv", json.dumps(sys.argv[1:]))
+        """)
+    P["typed"] = d
+    for name, spark in (("typed.json", "12.2.x-cpu-ml-scala2.12"),
+                        ("typed13.json", "15.4.x-cpu-ml-scala2.12")):
+        write(root / name, json.dumps({"new_cluster": {
+            "spark_version": spark, "node_type_id": "i3.xlarge", "num_workers": 1,
+            "spark_env_vars": {"GREETING": "hi there"}}}))
+
     cluster(root / "cluster.json")
     cluster(root / "cluster13.json", spark="15.4.x-cpu-ml-scala2.12")
     P["root"] = root
@@ -328,6 +370,57 @@ def test_git_subdirectory_at_a_branch(stack, projects, mode):
     # the user's work tree was not touched: still on main
     head = (repo / ".git" / "HEAD").read_text()
     assert head.strip() == "ref: refs/heads/main"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_typed_parameters_and_a_multiline_command(stack, projects, mode):
+    """int and boolean parameters run (MLflow takes any type), their
+    defaults logged as MLflow logs them; the command's words are the ones
+    bash reads, in python mode as in shell mode."""
+    cfg = projects["root"] / ("typed.json" if mode == "shell" else "typed13.json")
+    out, err = submit(stack, "-c", str(cfg), "--experiment-name",
+                      "/Shared/projects/typed", str(projects["typed"]), mode=mode)
+    _, params, _, tags = mlflow_run(stack, out["mlflow_run_id"])
+    assert params == {"epochs": "5", "shuffle": "True", "lr": "0.01", "msg": "a b"}
+    assert json.loads(tags["argv"]) == [
+        "--epochs", "5", "--shuffle", "True", "--lr", "0.01",
+        "--note", "line one\nline two", "--greeting", "hi there",
+        "--msg", "'a b'"], out["logs"]
+    # given values pass as written
+    out, _ = submit(stack, "-c", str(cfg), "--experiment-name", "/Shared/projects/typed",
+                    "-P", "epochs=7", "-P", "shuffle=false", str(projects["typed"]),
+                    mode=mode)
+    _, params, _, tags = mlflow_run(stack, out["mlflow_run_id"])
+    assert params["epochs"] == "7" and params["shuffle"] == "false"
+    assert json.loads(tags["argv"])[:4] == ["--epochs", "7", "--shuffle", "false"]
+
+
+def test_bare_repository(stack, projects, tmp_path):
+    """A file:// URI to a bare repository (a server-side clone) runs at -v
+    as `git clone` of it would, and at its HEAD without -v."""
+    repo, sha = projects["git"]
+    bare = tmp_path / "team repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True)
+    uri = "file://%s#projects/train" % bare
+    out, _ = submit(stack, "-c", str(projects["root"] / "cluster13.json"),
+                    "--experiment-name", "/Shared/projects/bare", "-v", sha, uri,
+                    mode="python")
+    assert "trained on 3 rows" in out["logs"]
+    _, params, _, tags = mlflow_run(stack, out["mlflow_run_id"])
+    assert tags["mlflow.source.git.commit"] == sha and params == {"alpha": "0.3"}
+    # HEAD is main, which has no projects/train: said as such, nothing sent
+    r = subprocess.run([SUBMIT, "-b", "databricks", "-n", "--experiment-name",
+                        "/Shared/projects/bare", "-c",
+                        str(projects["root"] / "cluster13.json"), uri],
+                       env=stack.env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no subdirectory 'projects/train'" in r.stderr, r.stderr
+    subprocess.run(["git", "-C", str(bare), "symbolic-ref", "HEAD",
+                    "refs/heads/feature/train"], check=True)
+    r = subprocess.run([SUBMIT, "-b", "databricks", "-n", "--experiment-name",
+                        "/Shared/projects/bare", "-c",
+                        str(projects["root"] / "cluster13.json"), uri],
+                       env=stack.env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
 
 
 def test_python_mode_by_runtime_version(stack, projects):

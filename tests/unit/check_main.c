@@ -125,6 +125,7 @@ main(void)
 	srunner_add_suite(sr, suite_upload());
 	srunner_add_suite(sr, suite_multipart());
 	srunner_add_suite(sr, suite_emu());
+	srunner_add_suite(sr, suite_yaml());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

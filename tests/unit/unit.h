@@ -11,6 +11,7 @@ Suite *suite_branch(void);
 Suite *suite_upload(void);
 Suite *suite_multipart(void);
 Suite *suite_emu(void);
+Suite *suite_yaml(void);
 
 /* A fake environment for functions that take a getenv function. */
 void fakeenv_clear(void);
