@@ -317,7 +317,7 @@ write_wheel(const char *in, const char *path, const char *old, const char *nw,
 	struct archive *w;
 	int fd, rc;
 
-	dbm_buf_printf(&tmp, "%s.tmp.XXXXXX", path);
+	dbm_buf_printf(&tmp, "%s" DBM_TMP_MARK "XXXXXX", path);
 	if ((fd = mkstemp(tmp.data)) < 0) {
 		rc = dbm_err_sys(e, "%s", tmp.data);
 		dbm_buf_free(&tmp);

@@ -109,10 +109,10 @@ write_atomic(const char *path, const char *data, size_t len, struct dbm_err *e)
 	size_t off = 0;
 
 	if (slash)
-		dbm_buf_printf(&tmp, "%.*s/.%s.XXXXXX", (int)(slash - path), path,
-		    slash + 1);
+		dbm_buf_printf(&tmp, "%.*s/.%s" DBM_TMP_MARK "XXXXXX",
+		    (int)(slash - path), path, slash + 1);
 	else
-		dbm_buf_printf(&tmp, ".%s.XXXXXX", path);
+		dbm_buf_printf(&tmp, ".%s" DBM_TMP_MARK "XXXXXX", path);
 	if ((fd = mkstemp(tmp.data)) < 0) {
 		dbm_err_sys(e, "%s", tmp.data);
 		dbm_buf_free(&tmp);
@@ -154,6 +154,7 @@ wheels_stdin(struct dbm_wheels *ws, struct dbm_err *e)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
 	char *line, *save = NULL;
+	const char *nul;
 	size_t i;
 	int rc = 0;
 
@@ -162,6 +163,18 @@ wheels_stdin(struct dbm_wheels *ws, struct dbm_err *e)
 		    "or pipe dbfs-put's output in");
 	if (read_all("<stdin>", stdin, &b, e) < 0)
 		return -1;
+	if ((nul = memchr(b.data, '\0', b.len)) != NULL) {
+		long ln = 1, col = 1;
+
+		for (i = 0; b.data + i < nul; i++, col++)
+			if (b.data[i] == '\n') {
+				ln++;
+				col = 0;
+			}
+		dbm_buf_free(&b);
+		return dbm_err_input(e, "<stdin>", ln, col, "a NUL byte: not "
+		    "a wheel path (one path a line, or a manifest)");
+	}
 	for (i = 0; i < b.len && (b.data[i] == ' ' || b.data[i] == '\n' ||
 	    b.data[i] == '\t' || b.data[i] == '\r'); i++)
 		;
@@ -268,6 +281,15 @@ parse_args(int argc, char *argv[], struct opts *o)
 			dbm_usage_error("'-' (stdin) cannot be edited here");
 }
 
+/* The exit status for e: 2 for a usage error or a file that is not what
+ * it should be (bad JSON or YAML: mlflow-submit's status for the same
+ * file), 1 for what failed reading or writing. */
+static int
+status(const struct dbm_err *e)
+{
+	return e->kind == DBM_E_USAGE || e->kind == DBM_E_INPUT ? 2 : 1;
+}
+
 /* The wheels: from the manifest, else from stdin unless -w named them.
  * Returns an exit code, 0 when they are there. */
 static int
@@ -283,14 +305,14 @@ load_wheels(struct opts *o)
 		    dbm_wheels_manifest(&o->ws, b.data, b.len, o->manifest,
 		    &e) < 0) {
 			dbm_err_print(&e);
-			rc = 1;
+			rc = status(&e);
 		}
 		dbm_buf_free(&b);
 		return rc;
 	}
 	if (!o->given && wheels_stdin(&o->ws, &e) < 0) {
 		dbm_err_print(&e);
-		return e.kind == DBM_E_USAGE ? 2 : 1;
+		return status(&e);
 	}
 	return 0;
 }
@@ -314,7 +336,7 @@ substitute(char *const *files, int nfiles, const struct opts *o)
 		    &o->ws, &res[i], &e) < 0) {
 			dbm_err_print(&e);
 			dbm_buf_free(&in);
-			rc = 1;
+			rc = status(&e);
 			goto done;
 		}
 		dbm_buf_free(&in);
@@ -368,7 +390,7 @@ file_list(int argc, char *argv[], const struct opts *o, int *n)
 		return files;
 	if (dbm_mlproject_load(o->project, &p, &e) < 0) {
 		dbm_err_print(&e);
-		exit(1);
+		exit(status(&e));
 	}
 	if ((files[*n] = dbm_pyenv_file(&p, &conda)) != NULL)
 		(*n)++;

@@ -43,6 +43,9 @@ char *dbm_xstrndup(const char *s, size_t n);
 int dbm_buf_read(struct dbm_buf *b, FILE *f, size_t max);
 /* The same for the file at path. */
 int dbm_buf_read_file(struct dbm_buf *b, const char *path, size_t max);
+/* The most a configuration or environment file read whole may hold: a
+ * cluster.json or conda.yaml is kilobytes, /dev/zero is not. */
+#define DBM_CONFIG_MAX ((size_t)16 << 20)
 
 /* Overwrite memory that held a secret (OPENSSL_cleanse: not optimised
  * away). */

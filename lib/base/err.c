@@ -167,8 +167,10 @@ dbm_err_fmt(const struct dbm_err *e, char *buf, size_t len)
 		else if (e->line > 0)
 			snprintf(buf, len, "%s:%ld: %s", e->where, e->line,
 			    e->msg);
-		else
+		else if (e->where[0])
 			snprintf(buf, len, "%s: %s", e->where, e->msg);
+		else	/* the message names its file */
+			snprintf(buf, len, "%s", e->msg);
 		break;
 	case DBM_E_AUTH:
 		if (e->status == 0) {

@@ -24,6 +24,11 @@
  * credentials, or the workspace refused them): sysexits' EX_NOPERM. */
 #define DBM_EXIT_AUTH 77
 
+/* In the name of every temporary a tool writes beside a file it replaces
+ * (name + DBM_TMP_MARK + 6 random characters); a project tarball leaves
+ * out what a killed tool left behind. */
+#define DBM_TMP_MARK ".dbmlops-tmp."
+
 enum dbm_errkind {
 	DBM_E_NONE = 0,
 	DBM_E_SYS,	/* local I/O or system call */

@@ -3,6 +3,7 @@
  * jsmn's implementation. jsmn runs in strict mode; literals and numbers are
  * then checked here, since jsmn accepts any primitive starting with t/f/n/-/0-9.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -177,6 +178,135 @@ shape(const char *js, const jsmntok_t *tok, int n, int t, int *bad)
 }
 
 
+/* A strict reading of the grammar (RFC 8259), so that an error names
+ * where it is and what was expected there: jsmn stops at the token, often
+ * the object that holds the mistake. Strings and literals are only
+ * skipped here; their content is checked once jsmn has tokenised them.
+ * Nesting is bounded by too_deep, which runs first. */
+struct syn {
+	const char *js;
+	size_t len, pos;
+	const char *why;	/* what was expected at pos */
+};
+
+static void
+syn_ws(struct syn *y)
+{
+	while (y->pos < y->len && ws(y->js[y->pos]))
+		y->pos++;
+}
+
+/* Expect c at pos (after white space); else set why. */
+static int
+syn_char(struct syn *y, char c, const char *why)
+{
+	syn_ws(y);
+	if (y->pos < y->len && y->js[y->pos] == c) {
+		y->pos++;
+		return 0;
+	}
+	y->why = why;
+	return -1;
+}
+
+static int
+syn_string(struct syn *y)
+{
+	for (y->pos++; y->pos < y->len; y->pos++)
+		if (y->js[y->pos] == '\\')
+			y->pos++;
+		else if (y->js[y->pos] == '"') {
+			y->pos++;
+			return 0;
+		}
+	y->why = "unexpected end of JSON in a string";
+	return -1;
+}
+
+static int syn_value(struct syn *, const char *);
+
+/* The members of an object or elements of an array, after its bracket. */
+static int
+syn_items(struct syn *y, char close)
+{
+	int obj = close == '}', first = 1;
+
+	for (;;) {
+		syn_ws(y);
+		if (first && y->pos < y->len && y->js[y->pos] == close) {
+			y->pos++;
+			return 0;
+		}
+		if (obj) {
+			if (y->pos >= y->len || y->js[y->pos] != '"') {
+				y->why = first ? "expected a string key or '}'" :
+				    y->pos < y->len && y->js[y->pos] == '}' ?
+				    "expected a string key after ',' (a "
+				    "trailing comma?)" : "expected a string key";
+				return -1;
+			}
+			if (syn_string(y) < 0 || syn_char(y, ':',
+			    "expected ':' after the key") < 0)
+				return -1;
+		}
+		if (syn_value(y, first || obj ? "expected a value" :
+		    "expected a value after ',' (a trailing comma?)") < 0)
+			return -1;
+		first = 0;
+		syn_ws(y);
+		if (y->pos < y->len && y->js[y->pos] == close) {
+			y->pos++;
+			return 0;
+		}
+		if (syn_char(y, ',', obj ? "expected ',' or '}'" :
+		    "expected ',' or ']'") < 0)
+			return -1;
+	}
+}
+
+static int
+syn_value(struct syn *y, const char *why)
+{
+	size_t start;
+	char c;
+
+	syn_ws(y);
+	if (y->pos >= y->len) {
+		y->why = "unexpected end of JSON";
+		return -1;
+	}
+	c = y->js[y->pos];
+	if (c == '{' || c == '[') {
+		y->pos++;
+		return syn_items(y, c == '{' ? '}' : ']');
+	}
+	if (c == '"')
+		return syn_string(y);
+	for (start = y->pos; y->pos < y->len && (isalnum((unsigned char)
+	    y->js[y->pos]) || strchr("+-.", y->js[y->pos])); y->pos++)
+		;
+	if (y->pos == start) {
+		y->why = why;
+		return -1;
+	}
+	return 0;
+}
+
+/* NULL, or what was expected where (*off). */
+static const char *
+syntax(const char *js, size_t len, size_t *off)
+{
+	struct syn y = {js, len, 0, NULL};
+
+	if (syn_value(&y, "expected a value") == 0) {
+		syn_ws(&y);
+		if (y.pos < len)
+			y.why = "unexpected data after the JSON value";
+	}
+	*off = y.pos < len ? y.pos : len;
+	return y.why;
+}
+
 /* The offset where nesting passes DBM_NEST_MAX, or -1: one linear pass,
  * strings skipped, before jsmn and the recursive shape check ever see it. */
 static long long
@@ -227,6 +357,15 @@ dbm_json_parse(struct dbm_json *j, const char *js, size_t len,
 			dbm_linecol(js, (size_t)deep, &line, &col);
 			return dbm_err_input(e, name, line, col, "nesting deeper "
 			    "than %d", DBM_NEST_MAX);
+		}
+	}
+	{
+		size_t off;
+		const char *why = syntax(js, len, &off);
+
+		if (why) {
+			dbm_linecol(js, off, &line, &col);
+			return dbm_err_input(e, name, line, col, "%s", why);
 		}
 	}
 	/* out of tokens, jsmn stops where it was: grow and resume */

@@ -24,8 +24,11 @@ config_text(const char *arg, struct dbm_buf *in, const char **name,
 		return 0;
 	}
 	*name = arg;
-	if (dbm_buf_read_file(in, arg, 0) == 0)
+	if (dbm_buf_read_file(in, arg, DBM_CONFIG_MAX) == 0)
 		return 0;
+	if (errno == EFBIG)
+		return dbm_errf(e, DBM_E_INPUT, "%s: larger than %zu bytes: not "
+		    "a cluster config", arg, DBM_CONFIG_MAX);
 	if (errno == ENOENT)
 		return dbm_errf(e, DBM_E_USAGE, "--backend-config %s: no such "
 		    "file, and not JSON text (give a cluster.json file or a JSON "

@@ -1,4 +1,5 @@
 /* Python dependencies of a project: see pyenv.h. */
+#include <errno.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,12 @@ req_file(struct dbm_pyenv *env, const char *name, const char *from,
 	if (name[0] != '/' && slash)
 		dbm_buf_printf(&path, "%.*s/", (int)(slash - from), from);
 	dbm_buf_adds(&path, name);
-	if (dbm_buf_read_file(&text, path.data, 0) < 0) {
-		dbm_err_sys(e, "%s", path.data);
+	if (dbm_buf_read_file(&text, path.data, DBM_CONFIG_MAX) < 0) {
+		if (errno == EFBIG)
+			dbm_errf(e, DBM_E_INPUT, "%s: larger than %zu bytes",
+			    path.data, DBM_CONFIG_MAX);
+		else
+			dbm_err_sys(e, "%s", path.data);
 		goto out;
 	}
 	for (p = text.len ? text.data : NULL; p && *p; p = nl) {

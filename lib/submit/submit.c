@@ -13,6 +13,7 @@
  * file), mlflowrun.c (tracking calls), runwait.c (waiting and outcome),
  * mlproject.c and tarball.c (the project).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +137,11 @@ cluster_libraries(struct submit *s)
 	if (cfg == NULL)
 		return 0;
 	if (*cfg == '{' ? (dbm_buf_adds(&in, cfg), 0) :
-	    dbm_buf_read_file(&in, cfg, 0)) {
+	    dbm_buf_read_file(&in, cfg, DBM_CONFIG_MAX)) {
 		dbm_buf_free(&in);
+		if (errno == EFBIG)
+			return dbm_errf(&s->e, DBM_E_INPUT, "%s: larger than %zu "
+			    "bytes: not a cluster config", cfg, DBM_CONFIG_MAX);
 		return dbm_err_sys(&s->e, "%s", cfg);
 	}
 	if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, cfg, &s->e) < 0)

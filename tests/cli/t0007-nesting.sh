@@ -12,10 +12,10 @@ deep() {	# deep N OPEN CLOSE: N opens then N closes
 }
 deep 100000 '[' ']' > deep.json
 run wheelpath-subst -w /dbfs/w/a-1-py3-none-any.whl -n deep.json
-check "deep JSON: wheelpath-subst refuses" "1 wheelpath-subst: deep.json:1:513: nesting deeper than 512" "$rc $err"
+check "deep JSON: wheelpath-subst refuses" "2 wheelpath-subst: deep.json:1:513: nesting deeper than 512" "$rc $err"
 { printf 'x: '; deep 100000 '[' ']'; } > deep.yaml
 run wheelpath-subst -w /dbfs/w/a-1-py3-none-any.whl -n deep.yaml
-check "deep YAML: wheelpath-subst refuses" "1 wheelpath-subst: deep.yaml:1:515: nesting deeper than 512" "$rc $err"
+check "deep YAML: wheelpath-subst refuses" "2 wheelpath-subst: deep.yaml:1:515: nesting deeper than 512" "$rc $err"
 { printf 'x: '; deep 511 '[' ']'; echo 'w: /dbfs/wheels/builds/WHEELPATH'; } > ok.yaml
 run wheelpath-subst -w /dbfs/w/a-1-py3-none-any.whl -n ok.yaml
 check "YAML 512 deep passes" 0 "$rc"
@@ -31,7 +31,7 @@ run mlflow-submit -n -c deep-c.json --experiment-name /Shared/x p
 check "deep backend config: refused" "2 mlflow-submit: deep-c.json:1:528: nesting deeper than 512" "$rc $err"
 deep 100000 '{"a":' '}' > objs.json
 run wheelpath-subst -w /dbfs/w/a-1-py3-none-any.whl -n objs.json
-check "deep objects: refused" "1 wheelpath-subst: objs.json:1:2561: nesting deeper than 512" "$rc $err"
+check "deep objects: refused" "2 wheelpath-subst: objs.json:1:2561: nesting deeper than 512" "$rc $err"
 run wheelpath-subst -w /dbfs/w/a-1-py3-none-any.whl -n /dev/null
 check "an empty file is no crash" 1 "$rc"
 finish
