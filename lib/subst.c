@@ -206,16 +206,101 @@ char_byte(struct cursor *c, size_t ch)
 	return c->byte;
 }
 
+/* The walk over a YAML file's events: the open collections, how deep in
+ * flow style, and the cursor from character marks to bytes. */
+struct ywalk {
+	const char *name;
+	struct cursor cur;
+	size_t nchar;
+	struct frame *st;
+	int depth, flow, keys;
+	struct sites *ss;
+};
+
+/* A mapping or sequence opens: it inherits the key it is the value of. */
+static int
+y_open(struct ywalk *w, const yaml_event_t *ev, struct dbm_err *e)
+{
+	struct frame f = {ev->type == YAML_MAPPING_START_EVENT, 1, NULL, NULL};
+	struct frame *t;
+
+	if (w->depth >= DBM_NEST_MAX)
+		return dbm_err_input(e, w->name, (long)ev->start_mark.line + 1,
+		    (long)ev->start_mark.column + 1, "nesting deeper than %d",
+		    DBM_NEST_MAX);
+	if (w->depth > 0) {
+		t = &w->st[w->depth - 1];
+		f.key = dbm_xstrdup(t->mapping ? (t->cur ? t->cur : "") :
+		    (t->key ? t->key : ""));
+		if (t->mapping)
+			t->want_key = 1;
+	}
+	if ((ev->type == YAML_MAPPING_START_EVENT &&
+	    ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE) ||
+	    (ev->type == YAML_SEQUENCE_START_EVENT &&
+	    ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) ||
+	    w->flow)
+		w->flow++;
+	w->st = dbm_xrealloc(w->st, (size_t)(w->depth + 1) * sizeof(*w->st));
+	w->st[w->depth++] = f;
+	return 0;
+}
+
+static void
+y_close(struct ywalk *w)
+{
+	w->depth--;
+	free(w->st[w->depth].key);
+	free(w->st[w->depth].cur);
+	if (w->flow)
+		w->flow--;
+}
+
+/* A scalar (or alias): a site when it is a value (or keys are wanted),
+ * and the mapping's current key when it is one. */
+static void
+y_scalar(struct ywalk *w, const yaml_event_t *ev)
+{
+	struct frame *t = w->depth ? &w->st[w->depth - 1] : NULL;
+	const char *key = t ? (t->mapping ? t->cur : t->key) : NULL;
+	int is_key = t && t->mapping && t->want_key;
+	yaml_scalar_style_t y;
+	struct site s;
+
+	if (ev->type == YAML_SCALAR_EVENT && (!is_key || w->keys) &&
+	    ev->start_mark.index <= w->nchar && ev->end_mark.index <= w->nchar) {
+		y = ev->data.scalar.style;
+		s.start = char_byte(&w->cur, ev->start_mark.index);
+		s.end = char_byte(&w->cur, ev->end_mark.index);
+		s.style = y == YAML_SINGLE_QUOTED_SCALAR_STYLE ? ST_SINGLE :
+		    y == YAML_DOUBLE_QUOTED_SCALAR_STYLE ? ST_DOUBLE :
+		    y == YAML_PLAIN_SCALAR_STYLE ? ST_PLAIN : ST_BLOCK;
+		s.uri = uri_key(key);
+		s.flow = w->flow > 0;
+		s.line = (long)ev->start_mark.line + 1;
+		s.col = (long)ev->start_mark.column + 1;
+		add_site(w->ss, s);
+	}
+	if (t && t->mapping) {
+		if (is_key) {
+			free(t->cur);
+			t->cur = ev->type == YAML_SCALAR_EVENT ?
+			    dbm_xstrdup((const char *)ev->data.scalar.value) :
+			    NULL;
+		}
+		t->want_key = !is_key;
+	}
+}
+
 static int
 yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
     int keys, struct dbm_err *e)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	struct cursor cur;
-	size_t nchar = 0, i, bom = 0;
-	struct frame *st = NULL;
-	int depth = 0, done = 0, rc = -1, flow = 0;
+	struct ywalk w = {name, {0}, 0, NULL, 0, 0, keys, ss};
+	size_t i, bom = 0;
+	int done = 0, rc = -1;
 
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		bom = 3;
@@ -228,11 +313,11 @@ yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
 	 * proportional to the file) */
 	for (i = bom; i < len; i++)
 		if (((unsigned char)data[i] & 0xc0) != 0x80)
-			nchar++;
-	cur.data = data;
-	cur.len = len;
-	cur.bom = cur.byte = bom;
-	cur.ch = 0;
+			w.nchar++;
+	w.cur.data = data;
+	w.cur.len = len;
+	w.cur.bom = w.cur.byte = bom;
+	w.cur.ch = 0;
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 	while (!done) {
@@ -243,103 +328,28 @@ yaml_sites(const char *name, const char *data, size_t len, struct sites *ss,
 			    p.context ? " " : "", p.context ? p.context : "");
 			goto out;
 		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
+		if (ev.type == YAML_STREAM_END_EVENT) {
 			done = 1;
-			break;
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT: {
-			struct frame f = {ev.type == YAML_MAPPING_START_EVENT,
-			    1, NULL, NULL};
-
-			if (depth >= DBM_NEST_MAX) {
-				dbm_err_input(e, name, (long)ev.start_mark.line + 1,
-				    (long)ev.start_mark.column + 1, "nesting "
-				    "deeper than %d", DBM_NEST_MAX);
+		} else if (ev.type == YAML_MAPPING_START_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT) {
+			if (y_open(&w, &ev, e) < 0) {
 				yaml_event_delete(&ev);
 				goto out;
 			}
-			if (depth > 0) {
-				struct frame *t = &st[depth - 1];
-
-				f.key = dbm_xstrdup(t->mapping ? (t->cur ?
-				    t->cur : "") : (t->key ? t->key : ""));
-				if (t->mapping)
-					t->want_key = 1;
-			}
-			if ((ev.type == YAML_MAPPING_START_EVENT &&
-			    ev.data.mapping_start.style ==
-			    YAML_FLOW_MAPPING_STYLE) ||
-			    (ev.type == YAML_SEQUENCE_START_EVENT &&
-			    ev.data.sequence_start.style ==
-			    YAML_FLOW_SEQUENCE_STYLE))
-				flow++;
-			else if (flow)
-				flow++;
-			st = dbm_xrealloc(st, (size_t)(depth + 1) * sizeof(*st));
-			st[depth++] = f;
-			break;
-		}
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			free(st[depth].key);
-			free(st[depth].cur);
-			if (flow)
-				flow--;
-			break;
-		case YAML_ALIAS_EVENT:
-		case YAML_SCALAR_EVENT: {
-			struct frame *t = depth ? &st[depth - 1] : NULL;
-			const char *key = NULL;
-			int is_key = t && t->mapping && t->want_key;
-
-			if (t && t->mapping)
-				key = t->cur;
-			else if (t)
-				key = t->key;
-			if (ev.type == YAML_SCALAR_EVENT && (!is_key || keys) &&
-			    ev.start_mark.index <= nchar &&
-			    ev.end_mark.index <= nchar) {
-				struct site s;
-				yaml_scalar_style_t y = ev.data.scalar.style;
-
-				s.start = char_byte(&cur, ev.start_mark.index);
-				s.end = char_byte(&cur, ev.end_mark.index);
-				s.style = y == YAML_SINGLE_QUOTED_SCALAR_STYLE ?
-				    ST_SINGLE : y == YAML_DOUBLE_QUOTED_SCALAR_STYLE
-				    ? ST_DOUBLE : y == YAML_PLAIN_SCALAR_STYLE ?
-				    ST_PLAIN : ST_BLOCK;
-				s.uri = uri_key(key);
-				s.flow = flow > 0;
-				s.line = (long)ev.start_mark.line + 1;
-				s.col = (long)ev.start_mark.column + 1;
-				add_site(ss, s);
-			}
-			if (t && t->mapping) {
-				if (is_key) {
-					free(t->cur);
-					t->cur = ev.type == YAML_SCALAR_EVENT ?
-					    dbm_xstrdup((const char *)
-					    ev.data.scalar.value) : NULL;
-				}
-				t->want_key = !is_key;
-			}
-			break;
-		}
-		default:
-			break;
+		} else if (ev.type == YAML_MAPPING_END_EVENT ||
+		    ev.type == YAML_SEQUENCE_END_EVENT) {
+			y_close(&w);
+		} else if (ev.type == YAML_ALIAS_EVENT ||
+		    ev.type == YAML_SCALAR_EVENT) {
+			y_scalar(&w, &ev);
 		}
 		yaml_event_delete(&ev);
 	}
 	rc = 0;
 out:
-	while (depth > 0) {
-		depth--;
-		free(st[depth].key);
-		free(st[depth].cur);
-	}
-	free(st);
+	while (w.depth > 0)
+		y_close(&w);
+	free(w.st);
 	yaml_parser_delete(&p);
 	return rc;
 }

@@ -302,15 +302,151 @@ kv_add(struct dbm_kv **kv, int *n, const char *k, const char *v)
 	(*kv)[(*n)++].v = dbm_xstrdup(v);
 }
 
+/* An undeclared script (-e x.py or x.sh) runs as python or $SHELL, the
+ * parameters given as --name value. */
+static int
+bare_script(const struct dbm_mlproject *p, const char *ep,
+    const struct dbm_kv *given, int ngiven, struct dbm_kv **out, int *nout,
+    struct dbm_buf *cmd, struct dbm_err *e)
+{
+	struct dbm_buf f = DBM_BUF_INIT;
+	size_t l = strlen(ep);
+	int i, there;
+
+	dbm_buf_printf(&f, "%s/%s", p->dir, ep);
+	there = access(f.data, F_OK) == 0;
+	dbm_buf_free(&f);
+	if (!there)
+		return dbm_errf(e, DBM_E_USAGE, "no entry point '%s', and no "
+		    "such script in %s", ep, p->dir);
+	if (cmd) {
+		dbm_buf_adds(cmd, strcmp(ep + l - 3, ".py") == 0 ? "python " :
+		    "$SHELL ");
+		dbm_shquote(cmd, ep);
+	}
+	for (i = 0; i < ngiven; i++) {
+		kv_add(out, nout, given[i].k, given[i].v);
+		if (cmd) {
+			dbm_buf_printf(cmd, " --%s ", given[i].k);
+			dbm_shquote(cmd, given[i].v);
+		}
+	}
+	return 0;
+}
+
+/* No entry point ep: what the project has instead. */
+static int
+no_entry(const struct dbm_mlproject *p, const char *ep, struct dbm_err *e)
+{
+	struct dbm_buf have = DBM_BUF_INIT;
+	int i;
+
+	if (p->file == NULL)
+		return dbm_errf(e, DBM_E_USAGE, "%s has no MLproject file, so "
+		    "no entry point '%s': add an MLproject file "
+		    "(https://mlflow.org/docs/latest/projects.html), or give -e "
+		    "script.py (or .sh) to run a bare script", p->dir, ep);
+	for (i = 0; i < p->ne; i++)
+		dbm_buf_printf(&have, "%s%s", i ? ", " : "", p->e[i].name);
+	dbm_errf(e, DBM_E_USAGE, "no entry point '%s' in %s (it has %s; -e "
+	    "script.py runs a bare script)", ep, p->file,
+	    p->ne ? have.data : "none");
+	dbm_buf_free(&have);
+	return -1;
+}
+
+/* The declared parameters, given or defaulted and checked, then the
+ * undeclared ones given. */
+static int
+fill_params(const struct dbm_mlproject *p, const struct dbm_entry *en,
+    const struct dbm_kv *given, int ngiven, struct dbm_kv **out, int *nout,
+    struct dbm_err *e)
+{
+	struct dbm_buf missing = DBM_BUF_INIT;
+	const struct dbm_param *pa;
+	const char *v;
+	int i, k, nmiss = 0, declared;
+
+	for (k = 0; k < en->np; k++) {
+		pa = &en->p[k];
+		if ((v = given_value(given, ngiven, pa->name)) == NULL)
+			v = pa->def;
+		if (v == NULL) {
+			dbm_buf_printf(&missing, "%s%s", nmiss++ ? ", " : "",
+			    pa->name);
+			continue;
+		}
+		if (check_type(p, pa, v, e) < 0) {
+			dbm_buf_free(&missing);
+			return -1;
+		}
+		kv_add(out, nout, pa->name, v);
+	}
+	if (nmiss) {
+		dbm_errf(e, DBM_E_USAGE, "entry point %s: missing required "
+		    "parameter%s: %s (give -P name=value)", en->name,
+		    nmiss > 1 ? "s" : "", missing.data);
+		dbm_buf_free(&missing);
+		return -1;
+	}
+	for (i = 0; i < ngiven; i++) {	/* undeclared ones go last */
+		for (declared = 0, k = 0; k < en->np; k++)
+			declared |= strcmp(en->p[k].name, given[i].k) == 0;
+		if (!declared && given_value(*out, *nout, given[i].k) == NULL)
+			kv_add(out, nout, given[i].k,
+			    given_value(given, ngiven, given[i].k));
+	}
+	return 0;
+}
+
+/* The command as MLflow's str.format makes it: {name} gets the quoted
+ * value, {{ and }} are braces; undeclared parameters follow as --k v. */
+static int
+format_command(const struct dbm_entry *en, const struct dbm_kv *kv, int n,
+    struct dbm_buf *cmd, struct dbm_err *e)
+{
+	const char *c = en->command, *close, *v;
+	char *name;
+	int i;
+
+	while (*c) {
+		if ((c[0] == '{' && c[1] == '{') || (c[0] == '}' && c[1] == '}')) {
+			dbm_buf_addc(cmd, c[0]);
+			c += 2;
+		} else if (*c == '{') {
+			if ((close = strchr(c, '}')) == NULL)
+				return dbm_errf(e, DBM_E_USAGE, "entry point %s: "
+				    "unbalanced '{' in its command", en->name);
+			name = dbm_xstrndup(c + 1, (size_t)(close - c - 1));
+			if ((v = given_value(kv, n, name)) == NULL) {
+				dbm_errf(e, DBM_E_USAGE, "entry point %s: its "
+				    "command uses {%s}, which is not a "
+				    "parameter", en->name, name);
+				free(name);
+				return -1;
+			}
+			dbm_shquote(cmd, v);
+			free(name);
+			c = close + 1;
+		} else {
+			dbm_buf_addc(cmd, *c++);
+		}
+	}
+	for (i = en->np; i < n; i++) {
+		dbm_buf_printf(cmd, " --%s ", kv[i].k);
+		dbm_shquote(cmd, kv[i].v);
+	}
+	return 0;
+}
+
 int
 dbm_mlproject_resolve(const struct dbm_mlproject *p, const char *ep,
     const struct dbm_kv *given, int ngiven, struct dbm_kv **out, int *nout,
     struct dbm_buf *cmd, struct dbm_err *e)
 {
 	const struct dbm_entry *en = NULL;
-	struct dbm_buf missing = DBM_BUF_INIT;
-	int i, k, nmiss = 0;
 	size_t l = strlen(ep);
+	int i;
 
 	*out = NULL;
 	*nout = 0;
@@ -318,121 +454,15 @@ dbm_mlproject_resolve(const struct dbm_mlproject *p, const char *ep,
 		if (strcmp(p->e[i].name, ep) == 0)
 			en = &p->e[i];
 	if (en == NULL) {
-		/* an undeclared script runs as python or $SHELL */
-		if ((l > 3 && strcmp(ep + l - 3, ".py") == 0) ||
-		    (l > 3 && strcmp(ep + l - 3, ".sh") == 0)) {
-			struct dbm_buf f = DBM_BUF_INIT;
-			int there;
-
-			dbm_buf_printf(&f, "%s/%s", p->dir, ep);
-			there = access(f.data, F_OK) == 0;
-			dbm_buf_free(&f);
-			if (!there)
-				return dbm_errf(e, DBM_E_USAGE, "no entry point "
-				    "'%s', and no such script in %s", ep, p->dir);
-			if (cmd) {
-				dbm_buf_adds(cmd, strcmp(ep + l - 3, ".py") == 0 ?
-				    "python " : "$SHELL ");
-				dbm_shquote(cmd, ep);
-			}
-			for (i = 0; i < ngiven; i++) {
-				kv_add(out, nout, given[i].k, given[i].v);
-				if (cmd) {
-					dbm_buf_printf(cmd, " --%s ", given[i].k);
-					dbm_shquote(cmd, given[i].v);
-				}
-			}
-			return 0;
-		}
-		if (p->file == NULL)
-			return dbm_errf(e, DBM_E_USAGE, "%s has no MLproject "
-			    "file, so no entry point '%s': add an MLproject file "
-			    "(https://mlflow.org/docs/latest/projects.html), or "
-			    "give -e script.py (or .sh) to run a bare script",
-			    p->dir, ep);
-		for (i = 0; i < p->ne; i++)
-			dbm_buf_printf(&missing, "%s%s", i ? ", " : "",
-			    p->e[i].name);
-		dbm_errf(e, DBM_E_USAGE, "no entry point '%s' in %s (it has "
-		    "%s; -e script.py runs a bare script)", ep, p->file,
-		    p->ne ? missing.data : "none");
-		dbm_buf_free(&missing);
-		return -1;
+		if (l > 3 && (strcmp(ep + l - 3, ".py") == 0 ||
+		    strcmp(ep + l - 3, ".sh") == 0))
+			return bare_script(p, ep, given, ngiven, out, nout, cmd,
+			    e);
+		return no_entry(p, ep, e);
 	}
-	for (k = 0; k < en->np; k++) {
-		const struct dbm_param *pa = &en->p[k];
-		const char *v = given_value(given, ngiven, pa->name);
-
-		if (v == NULL)
-			v = pa->def;
-		if (v == NULL) {
-			dbm_buf_printf(&missing, "%s%s", nmiss++ ? ", " : "",
-			    pa->name);
-			continue;
-		}
-		if (check_type(p, pa, v, e) < 0)
-			goto fail;
-		kv_add(out, nout, pa->name, v);
-	}
-	if (nmiss) {
-		dbm_errf(e, DBM_E_USAGE, "entry point %s: missing required "
-		    "parameter%s: %s (give -P name=value)", ep, nmiss > 1 ? "s" :
-		    "", missing.data);
-		goto fail;
-	}
-	for (i = 0; i < ngiven; i++) {	/* undeclared ones go last */
-		int declared = 0;
-
-		for (k = 0; k < en->np; k++)
-			declared |= strcmp(en->p[k].name, given[i].k) == 0;
-		if (!declared && given_value(*out, *nout, given[i].k) == NULL)
-			kv_add(out, nout, given[i].k,
-			    given_value(given, ngiven, given[i].k));
-	}
-	if (cmd) {
-		/* str.format: {name} gets the quoted value, {{ }} are braces */
-		const char *c = en->command;
-
-		while (*c) {
-			if ((c[0] == '{' && c[1] == '{') ||
-			    (c[0] == '}' && c[1] == '}')) {
-				dbm_buf_addc(cmd, c[0]);
-				c += 2;
-			} else if (*c == '{') {
-				const char *close = strchr(c, '}');
-				char *name;
-				const char *v;
-
-				if (close == NULL) {
-					dbm_errf(e, DBM_E_USAGE, "entry point %s: "
-					    "unbalanced '{' in its command", ep);
-					goto fail;
-				}
-				name = dbm_xstrndup(c + 1, (size_t)(close - c - 1));
-				v = given_value(*out, *nout, name);
-				if (v == NULL) {
-					dbm_errf(e, DBM_E_USAGE, "entry point %s: "
-					    "its command uses {%s}, which is not a "
-					    "parameter", ep, name);
-					free(name);
-					goto fail;
-				}
-				dbm_shquote(cmd, v);
-				free(name);
-				c = close + 1;
-			} else {
-				dbm_buf_addc(cmd, *c++);
-			}
-		}
-		for (i = en->np; i < *nout; i++) {
-			dbm_buf_printf(cmd, " --%s ", (*out)[i].k);
-			dbm_shquote(cmd, (*out)[i].v);
-		}
-	}
-	dbm_buf_free(&missing);
-	return 0;
-fail:
-	dbm_buf_free(&missing);
+	if (fill_params(p, en, given, ngiven, out, nout, e) == 0 &&
+	    (cmd == NULL || format_command(en, *out, *nout, cmd, e) == 0))
+		return 0;
 	dbm_kv_free(*out, *nout);
 	*out = NULL;
 	*nout = 0;

@@ -5,7 +5,7 @@
 # workspace-emu's server knows no API, tools and handlers stay small.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 12
+plan 13
 
 # deps DIR...: "module dependency" lines from #include "x.h" in DIR/*.[ch]
 # (a module of lib/api/ is api/NAME; lib/'s other folders' by name alone)
@@ -132,4 +132,11 @@ long=$(for f in "$TOP"/tools/*.c; do
 	    if (NR - s > 60) print f ":" NR - s; s = 0 }' "$f"
 done)
 check "tools: main() under 60 lines" "" "$long"
+# no function over 100 lines, from its name to its closing brace
+long=$(awk '/^[a-z_].*\(/ { name = $0; sub(/\(.*/, "", name); sub(/.* \**/, "", name); s = FNR }
+	/^\{/ && s { b = 1 }
+	/^\}/ && b { if (FNR - s > 100) print FILENAME ":" name ":" FNR - s; s = b = 0 }' \
+    "$TOP"/lib/*.c "$TOP"/lib/*/*.c "$TOP"/emu/*.c "$TOP"/emu/*/*.c "$TOP"/tools/*.c |
+    sed "s|$TOP/||" | tr '\n' ' ')
+check "no function over 100 lines" "" "$long"
 finish
