@@ -325,18 +325,3 @@ emu_param_bool(struct req *r, const char *name, int def)
 	}
 	return b;
 }
-
-long long
-emu_body_size(struct req *r, long long cap)
-{
-	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "Content-Length");
-	char *end;
-	long long n;
-
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	return errno == 0 && *end == '\0' && n > 0 && n <= cap ? n : 0;
-}

@@ -480,3 +480,40 @@ emu_jobs_delete(struct req *q)
 	free(d);
 	return emu_reply_json(q, 200, "{}");
 }
+
+enum MHD_Result
+emu_jobs_run_now(struct req *q)
+{
+	struct jobs *js = q->emu->jobs;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_json s;
+	struct dbm_err je;
+	struct jobdef *d;
+	enum MHD_Result res;
+	long long run_id = 0, id;
+	char *why;
+	int ok;
+
+	if ((d = jobs_request_job(q, &res)) == NULL)
+		return res;
+	id = d->id;
+	ok = dbm_json_parse(&s, d->settings, strlen(d->settings), "settings",
+	    &je) == 0;
+	pthread_mutex_unlock(&js->mu);
+	if (!ok)
+		return emu_reply_error(q, 500, "INTERNAL_ERROR",
+		    "the job's stored settings are not JSON");
+	why = jobs_run_now(q->emu, id, &s, &q->json, &run_id);
+	dbm_json_free(&s);
+	if (why) {
+		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s",
+		    why);
+		free(why);
+		return res;
+	}
+	dbm_buf_printf(&b, "{\"run_id\":%lld,\"number_in_job\":%lld}", run_id,
+	    run_id);
+	res = emu_reply_json(q, 200, b.data);
+	dbm_buf_free(&b);
+	return res;
+}

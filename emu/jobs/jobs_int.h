@@ -71,36 +71,70 @@ struct jobs {
 	char *python, *cluster;
 };
 
-/* jobs.c: the run registry and state machine */
+/*
+ * The folder's files call downward only, in this order (t0005 checks
+ * that no calls form a circle):
+ * jobs_run (the model), jobs_store (saving and loading runs), jobs_state
+ * (state changes), jobs_proc (processes and paths), jobs_serverless,
+ * jobs_env (environments), jobs_argv (a task's command), jobs_exec (a
+ * task's run), jobs_sched (the scheduler), jobs_submit, jobs_json (a run
+ * as the API writes it), jobs_runnow, jobs_merge, then the endpoints
+ * (jobs_api, jobs_list, jobs_defs, jobs_repair, jobs_page, jobs_command)
+ * and jobs.c (start and stop).
+ */
+
+/* jobs_run.c: the run model */
+extern const char *const jobs_task_kinds[];
+/* Whether a task in state life has ended. */
 int jobs_terminal(const char *life);
-/* Set a task's state, or end it with its result (takes jobs->mu). */
-void jobs_set_state(struct emu *e, struct task *t, const char *life);
-void jobs_finish(struct emu *e, struct task *t, const char *life,
-    const char *result, const char *code, const char *type, const char *msg);
-/* The thread that runs a run's tasks. */
-void *jobs_runner(void *arg);
 /* The run with id id, or holding the task with id id (*task then set);
  * jobs->mu held. */
 struct run *jobs_find_run(struct jobs *js, long long id, struct task **task);
 void jobs_free_run(struct run *r);
 
+/* jobs_state.c: set a task's state, or end it with its result (takes
+ * jobs->mu; saved) */
+void jobs_set_state(struct emu *e, struct task *t, const char *life);
+void jobs_finish(struct emu *e, struct task *t, const char *life,
+    const char *result, const char *code, const char *type, const char *msg);
+
+/* jobs_proc.c: processes and paths */
+/* s with workspace paths turned into files under the data directory. */
+char *jobs_map_paths(struct emu *e, const char *taskdir, const char *s);
+char **jobs_env_add(char **env, int *n, const char *k, const char *v);
+void jobs_strv_free(char **v);
+/* Start argv in dir, its own process group, output to log: the pid. */
+pid_t jobs_spawn(char **argv, char **env, const char *dir, const char *log);
+/* The environment tasks and the helper run with (venv: the task's). */
+char **jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n);
+/* Run the cluster helper (dbmlops_cluster.py args...); its exit status. */
+int jobs_helper(struct emu *e, struct task *t, const char *const *args);
+/* The last line of a file (malloc'd), for messages. */
+char *jobs_last_line(const char *path);
+
+/* jobs_exec.c: a task's run, from its cluster to its end */
+void jobs_exec_task(struct emu *e, struct run *r, struct task *t);
+
+/* jobs_sched.c: the thread that runs a run's tasks */
+void *jobs_runner(void *arg);
+
 /* Tasks a page of Jobs 2.2's runs/get and jobs/get (and the most
  * expand_tasks lists). */
 #define TASKS_PAGE 100
 
-/* jobs_list.c: a page's has_more, next_page_token (when more) and
+/* jobs_json.c: a page's has_more, next_page_token (when more) and
  * prev_page_token (prev >= 0) */
 void jobs_page_tokens(struct dbm_jw *w, int more, long long next,
     long long prev);
-
-/* jobs_api.c: a run as runs/get answers it, with count of its tasks from
- * from (count -1: all, 0: none, and a next_page_token when some are
- * left); the lock held */
+/* Key token k of j onto w. */
+void jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k);
+/* A run as runs/get answers it, with count of its tasks from from (count
+ * -1: all, 0: none, and a next_page_token when some are left); the lock
+ * held */
 void jobs_run_json(struct emu *e, struct run *r, struct dbm_jw *w, int from,
     int count);
 
 /* jobs_submit.c: runs/submit, and the runs of run-now */
-extern const char *const jobs_task_kinds[];
 struct jobs_start {
 	long long job_id;	/* the job run-now starts, or 0: a one-time run */
 	int check_only;		/* jobs/create and reset: check, start nothing */
@@ -110,7 +144,7 @@ int jobs_start(struct emu *e, const struct dbm_json *j, int v2,
     struct jobs_start *s, char **why);
 enum MHD_Result jobs_submit(struct req *q, int v2);
 
-/* jobs_defs.c: jobs/create, get, list, reset, update, delete */
+/* jobs_defs.c: jobs/create, get, list, reset, update, delete, run-now */
 void jobs_load_defs(struct emu *e);
 void jobs_free_defs(struct jobs *js);
 /* The job the request's job_id names, jobs->mu then held; or NULL, the
@@ -121,27 +155,19 @@ struct jobdef *jobs_request_job(struct req *q, enum MHD_Result *res);
  * and the request rq */
 char *jobs_merged(const struct dbm_json *s, const struct dbm_json *rq);
 
-/* jobs_runnow.c: what a job's settings make of a run; jobs/run-now */
+/* jobs_runnow.c: what a job's settings make of a run */
 /* Member iteration over object t: the key token of member i is k, its
  * value k + 1. */
 #define EACH_MEMBER(j, t, i, k) \
 	for ((i) = 0, (k) = (t) + 1; (i) < dbm_json_count((j), (t)); \
 	    (i)++, (k) = dbm_json_skip((j), (k) + 1))
-/* Key token k of j onto w. */
-void jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k);
 /* NULL when settings (JSON text) make a run runs/submit takes, else the
  * 400 message. */
 char *jobs_settings_error(struct emu *e, const char *settings);
-
-/* jobs_exec.c: a task's process */
-void jobs_exec_task(struct emu *e, struct run *r, struct task *t);
-/* Run the cluster helper (dbmlops_cluster.py args...); its exit status. */
-int jobs_helper(struct emu *e, struct task *t, const char *const *args);
-/* s with workspace paths turned into files under the data directory. */
-char *jobs_map_paths(struct emu *e, const char *taskdir, const char *s);
-char **jobs_env_add(char **env, int *n, const char *k, const char *v);
-/* The environment tasks and the helper run with (venv: the task's). */
-char **jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n);
+/* Start job job_id's run from its settings s and the run-now request rq:
+ * NULL with *run_id, or the 400 message. */
+char *jobs_run_now(struct emu *e, long long job_id, const struct dbm_json *s,
+    const struct dbm_json *rq, long long *run_id);
 
 /* jobs_argv.c: the command of a task, paths mapped; NULL with *err when
  * it is bad (a shell task's env_vars are added to *envp). */
@@ -150,9 +176,6 @@ char **jobs_task_argv(struct emu *e, struct task *t, const char *venv,
 
 /* jobs_command.c: execution contexts; end them (at shutdown). */
 void jobs_commands_stop(struct emu *e);
-void jobs_strv_free(char **v);
-/* The last line of a file (malloc'd), for messages. */
-char *jobs_last_line(const char *path);
 
 /* jobs_env.c: cluster environments */
 int jobs_cluster_env(struct emu *e, struct task *t, char **site, char **err);

@@ -12,25 +12,6 @@
 #include "api.h"
 #include "jobs_int.h"
 
-void
-jobs_page_tokens(struct dbm_jw *w, int more, long long next, long long prev)
-{
-	char num[32];
-
-	dbm_jw_key(w, "has_more");
-	dbm_jw_bool(w, more);
-	if (more) {
-		snprintf(num, sizeof(num), "%lld", next);
-		dbm_jw_key(w, "next_page_token");
-		dbm_jw_str(w, num);
-	}
-	if (prev >= 0) {
-		snprintf(num, sizeof(num), "%lld", prev);
-		dbm_jw_key(w, "prev_page_token");
-		dbm_jw_str(w, num);
-	}
-}
-
 static int
 run_active(const struct run *r)
 {

@@ -15,15 +15,6 @@
 
 #define TASKS_MAX	1000	/* tasks a job may have (the service's) */
 
-void
-jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k)
-{
-	char *key = dbm_json_strdup(j, k);
-
-	dbm_jw_key(w, key ? key : "");
-	free(key);
-}
-
 /* The job cluster of settings s named key: its new_cluster, or -1. */
 static int
 job_cluster(const struct dbm_json *s, const char *key)
@@ -247,52 +238,30 @@ jobs_settings_error(struct emu *e, const char *settings)
 	return why;
 }
 
-/* jobs/run-now: the job's settings as a one-time run of the job. */
-enum MHD_Result
-emu_jobs_run_now(struct req *q)
+/* Start a run of job job_id from its settings s and the run-now request
+ * rq: NULL with *run_id, or why it cannot run (a 400's message). */
+char *
+jobs_run_now(struct emu *e, long long job_id, const struct dbm_json *s,
+    const struct dbm_json *rq, long long *run_id)
 {
-	struct emu *e = q->emu;
-	struct jobs *js = e->jobs;
 	struct jobs_start st = {0, 0, 0};
-	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_json s, body;
+	struct dbm_json body;
 	struct dbm_err je;
-	struct jobdef *d;
-	enum MHD_Result res;
-	char *run = NULL, *why = NULL;
-	int ok;
+	char *run, *why = NULL;
 
-	if ((d = jobs_request_job(q, &res)) == NULL)
-		return res;
-	st.job_id = d->id;
-	ok = dbm_json_parse(&s, d->settings, strlen(d->settings), "settings",
-	    &je) == 0;
-	pthread_mutex_unlock(&js->mu);
-	if (!ok)
-		return emu_reply_error(q, 500, "INTERNAL_ERROR",
-		    "the job's stored settings are not JSON");
-	if (dbm_json_count(&s, dbm_json_member(&s, 0, "tasks")) == 0)
-		why = dbm_xstrdup("The job has no tasks to run");
-	else if ((run = run_body(&s, &q->json, &why)) != NULL) {
-		run = with_parameters(run, &s, &q->json);
-		if (dbm_json_parse(&body, run, strlen(run), "run", &je) == 0) {
-			jobs_start(e, &body, 1, &st, &why);
-			dbm_json_free(&body);
-		} else
-			why = dbm_xstrdup("a parameter's value breaks the run's "
-			    "settings");
+	st.job_id = job_id;
+	if (dbm_json_count(s, dbm_json_member(s, 0, "tasks")) == 0)
+		return dbm_xstrdup("The job has no tasks to run");
+	if ((run = run_body(s, rq, &why)) == NULL)
+		return why;
+	run = with_parameters(run, s, rq);
+	if (dbm_json_parse(&body, run, strlen(run), "run", &je) == 0) {
+		jobs_start(e, &body, 1, &st, &why);
+		dbm_json_free(&body);
+	} else {
+		why = dbm_xstrdup("a parameter's value breaks the run's settings");
 	}
-	dbm_json_free(&s);
 	free(run);
-	if (why) {
-		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE", "%s",
-		    why);
-		free(why);
-		return res;
-	}
-	dbm_buf_printf(&b, "{\"run_id\":%lld,\"number_in_job\":%lld}",
-	    st.run_id, st.run_id);
-	res = emu_reply_json(q, 200, b.data);
-	dbm_buf_free(&b);
-	return res;
+	*run_id = st.run_id;
+	return why;
 }

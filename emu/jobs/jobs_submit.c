@@ -20,10 +20,6 @@
 #include "sha.h"
 
 /* The task types this emulator runs (the first is the default). */
-const char *const jobs_task_kinds[] = {
-	"shell_command_task", "spark_python_task", "python_wheel_task", NULL,
-};
-
 static const char *const UNSUPPORTED[] = {
 	"notebook_task", "spark_jar_task", "spark_submit_task", "pipeline_task",
 	"sql_task", "dbt_task", "run_job_task", "condition_task",

@@ -250,6 +250,7 @@ clusters_find(struct emu *e, struct clusters *cs, const char *id)
 			set_state(c, "RUNNING", 0);
 			c->start_time = c->changed;
 			clusters_libs_started(e, c);
+			clusters_save(e, c);
 			event(c, "RUNNING");
 		} else if (strcmp(c->state, "TERMINATING") == 0 &&
 		    dbm_now() >= c->ready) {

@@ -54,10 +54,12 @@ void clusters_free_one(struct cluster *c);
 void clusters_members(struct dbm_jw *w, const struct dbm_json *j, int t,
     const char *const *skip);
 
-/* libraries.c */
+/* cluster_libs.c */
 void clusters_lib_add(struct cluster *c, const char *json, const char *status);
+/* Install l on its running cluster: INSTALLED, or FAILED with why. */
+void clusters_lib_install(struct emu *e, struct cluster_lib *l);
 /* The cluster has started: its pending libraries install (or fail), those
- * marked for uninstalling go. */
+ * marked for uninstalling go (the caller saves the cluster). */
 void clusters_libs_started(struct emu *e, struct cluster *c);
 
 #endif

@@ -25,7 +25,6 @@
 #include "upload.h"
 #include "upload_int.h"
 
-
 static const struct dbm_upload *sort_u;	/* for by_size (one run at once) */
 
 static int
@@ -37,14 +36,6 @@ by_size(const void *a, const void *b)
 	if (x != y)
 		return x < y ? 1 : -1;
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
-}
-
-const char *
-dbm_upload_base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-
-	return s ? s + 1 : p;
 }
 
 /* A file to send; local, rel and abs are the caller's, now the plan's. */
@@ -66,12 +57,6 @@ add_file(struct dbm_upload *u, char *local, char *rel, char *abs,
 	f->st = *st;
 	f->size = (long long)st->st_size;
 	u->bytes += f->size;
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The directories on the path being walked: a symbolic link back into
@@ -173,7 +158,7 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
 		names[n++] = dbm_xstrdup(de->d_name);
 	}
 	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_str);
+		qsort(names, n, sizeof(*names), dbm_upload_cmp_str);
 	for (i = 0; i < n && rc == 0; i++) {
 		char *p = join(dir, "/", names[i]);
 		char *r = join(rel, *rel ? "/" : "", names[i]);
@@ -321,7 +306,7 @@ dbm_upload_plan(struct dbm_upload *u, char *const *src, int nsrc,
 	remotes = dbm_xcalloc(u->n, sizeof(*remotes));
 	for (k = 0; k < u->n; k++)
 		remotes[k] = u->files[k].remote;
-	qsort(remotes, u->n, sizeof(*remotes), cmp_str);
+	qsort(remotes, u->n, sizeof(*remotes), dbm_upload_cmp_str);
 	for (k = 1; k < u->n; k++) {
 		if (strcmp(remotes[k - 1], remotes[k]) == 0) {
 			dbm_errf(e, DBM_E_USAGE, "two sources would both go to "
@@ -371,25 +356,6 @@ hash_file(int fd, char hex[65], struct dbm_err *e, const char *name)
 	dbm_sha256_final(&s, md);
 	dbm_hex(md, sizeof(md), hex);
 	return 0;
-}
-
-
-void
-dbm_upload_on_bytes(void *arg, long long delta)
-{
-	dbm_progress_bytes(arg, delta);
-}
-
-int
-dbm_upload_exists(struct dbm_upload *u, struct dbm_upload_file *f,
-    struct dbm_err *e)
-{
-	char *uri = dbm_remote_uri(u->dest.kind, f->remote);
-
-	dbm_errf(e, DBM_E_CONFIG, "%s: already exists (use -f to overwrite)",
-	    uri);
-	free(uri);
-	return -1;
 }
 
 
@@ -472,7 +438,7 @@ list_dest(struct dbm_upload *u, struct dbm_http *h)
 	free(token);
 	if (pv->nhashdirs > 0)	/* qsort and bsearch want an array */
 		qsort(pv->hashdirs, pv->nhashdirs, sizeof(*pv->hashdirs),
-		    cmp_str);
+		    dbm_upload_cmp_str);
 }
 
 static void *
@@ -482,28 +448,6 @@ list_thread(void *arg)
 
 	list_dest(u, &((struct priv *)u->priv)->http[0]);
 	return NULL;
-}
-
-/* -c: what the listing and the record say of a file before any request:
- * 2 there (recorded, its hash folder listed), 1 surely not there (no such
- * folder), 0 not known (ask). */
-int
-dbm_upload_ca_state(struct dbm_upload *u, const struct dbm_upload_file *f)
-{
-	struct priv *pv = u->priv;
-	char dir[DBM_CA_HEX + 1];
-	const char *key = dir;
-	int listed;
-
-	if (!pv->listed)
-		return 0;
-	memcpy(dir, f->sha256, DBM_CA_HEX);
-	dir[DBM_CA_HEX] = '\0';
-	listed = pv->nhashdirs > 0 && bsearch(&key, pv->hashdirs, pv->nhashdirs,
-	    sizeof(*pv->hashdirs), cmp_str) != NULL;
-	if (!listed)
-		return 1;
-	return dbm_uploadrec_has(pv->rec, f->remote, f->size) ? 2 : 0;
 }
 
 /* The content-addressed destination: DEST/<hash prefix>/<file name>. */

@@ -1,8 +1,8 @@
 /*
  * What the files of the upload engine share (upload.c: planning, the
  * workers and content addressing; upload_dbfs.c and upload_files.c: one
- * sender per destination kind). Include after upload.h (not included
- * here, so the modules form no circle).
+ * sender per destination kind; upload_ca.c: what both call). Include
+ * after upload.h.
  */
 #ifndef DBM_UPLOAD_INT_H
 #define DBM_UPLOAD_INT_H
@@ -60,6 +60,8 @@ extern const struct dbm_upload_ops dbm_upload_workspace_ops;
 /* The table of a kind (enum dbm_remote_kind). */
 const struct dbm_upload_ops *dbm_upload_ops_of(int kind);
 
+/* upload_ca.c: strcmp for qsort and bsearch over char *. */
+int dbm_upload_cmp_str(const void *a, const void *b);
 /* -c, before any request: 2 the file is there (recorded, its hash folder
  * listed), 1 surely not (no such folder), 0 not known (ask). */
 int dbm_upload_ca_state(struct dbm_upload *u,

@@ -5,7 +5,7 @@
 # workspace-emu's server knows no API, tools and handlers stay small.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 13
+plan 15
 
 # deps DIR...: "module dependency" lines from #include "x.h" in DIR/*.[ch]
 # (a module of lib/api/ is api/NAME; lib/'s other folders' by name alone)
@@ -139,4 +139,24 @@ long=$(awk '/^[a-z_].*\(/ { name = $0; sub(/\(.*/, "", name); sub(/.* \**/, "", 
     "$TOP"/lib/*.c "$TOP"/lib/*/*.c "$TOP"/emu/*.c "$TOP"/emu/*/*.c "$TOP"/tools/*.c |
     sed "s|$TOP/||" | tr '\n' ' ')
 check "no function over 100 lines" "" "$long"
+# no call circle between files: "caller callee" pairs from the objects'
+# symbols (nm), which tsort orders unless they loop
+circles() {
+	for o in $(find "$1" -name '*.o'); do
+		m=${o#"$1"/}
+		nm -g --defined-only "$o" | awk -v m="$m" '$2 ~ /[TDBR]/ { print "D", $3, m }'
+		nm -g --undefined-only "$o" | awk -v m="$m" '{ print "U", $2, m }'
+	done | awk '$1 == "D" { def[$2] = $3 } $1 == "U" { n++; user[n] = $3; sym[n] = $2 }
+	    END { for (i = 1; i <= n; i++) if (sym[i] in def && def[sym[i]] != user[i])
+		print user[i], def[sym[i]] }' | sort -u | tsort 2>&1 >/dev/null |
+	    sed -n 's/^tsort: \([a-z].*\.o\)$/\1/p' | sort -u | tr '\n' ' '
+}
+OBJ=$(cd "$(dirname "$(command -v workspace-emu)")/.." && pwd)
+if [ -d "$OBJ/lib" ] && [ -d "$OBJ/emu" ] && command -v nm > /dev/null; then
+	check "lib: no call circle" "" "$(circles "$OBJ/lib")"
+	check "emu: no call circle" "" "$(circles "$OBJ/emu")"
+else
+	ok "lib: no call circle # SKIP no objects beside the tools"
+	ok "emu: no call circle # SKIP no objects beside the tools"
+fi
 finish

@@ -1,0 +1,77 @@
+/*
+ * workspace-emu jobs, the floor of the folder: the run model. A run's
+ * tasks, their kinds, the states that end a task, finding a run or task
+ * by id, and freeing one. Nothing here locks, saves or runs anything.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu.h"
+#include "api.h"
+#include "jobs_int.h"
+
+const char *const jobs_task_kinds[] = {
+	"shell_command_task", "spark_python_task", "python_wheel_task", NULL,
+};
+
+int
+jobs_terminal(const char *life)
+{
+	return strcmp(life, "TERMINATED") == 0 || strcmp(life, "SKIPPED") == 0 ||
+	    strcmp(life, "INTERNAL_ERROR") == 0;
+}
+
+struct run *
+jobs_find_run(struct jobs *js, long long id, struct task **task)
+{
+	struct run *r;
+	int i;
+
+	for (r = js->runs; r; r = r->next) {
+		if (r->run_id == id) {
+			if (task)
+				*task = NULL;
+			return r;
+		}
+		for (i = 0; i < r->nt; i++) {
+			if (r->t[i].run_id == id) {
+				if (task)
+					*task = &r->t[i];
+				return r;
+			}
+		}
+	}
+	return NULL;
+}
+
+void
+jobs_free_run(struct run *r)
+{
+	int i;
+
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+
+		free(t->key);
+		free(t->task_json);
+		free(t->cluster_json);
+		free(t->existing);
+		free(t->libraries);
+		free(t->env_key);
+		free(t->env_spec);
+		free(t->setup_error);
+		free(t->message);
+		free(t->dir);
+		free(t->mlflow_run);
+		free(t->mlflow_exp);
+		while (t->ndeps > 0)
+			free(t->deps[--t->ndeps]);
+		free(t->deps);
+	}
+	free(r->t);
+	free(r->order);
+	free(r->repairs);
+	free(r->name);
+	free(r->token);
+	free(r);
+}
