@@ -500,8 +500,12 @@ main(int argc, char *argv[])
 	else if (r.logs && *r.logs)
 		printf("%s%s", r.logs, r.logs[strlen(r.logs) - 1] != '\n' ?
 		    "\n" : "");
-	if (r.message && *r.message && code != 0 && !o.quiet)
+	/* -q keeps progress quiet, never the reason of a failure */
+	if (r.message && *r.message && code != 0)
 		dbm_warnx("%s", r.message);
+	else if (code != 0 && code != DBM_SUBMIT_INTERRUPTED && r.life)
+		dbm_warnx("the run ended %s%s%s, with no message", r.life,
+		    r.result ? " " : "", r.result ? r.result : "");
 	if (dbm_close_stdout() < 0 && code == 0)
 		code = 1;
 	dbm_submit_result_free(&r);

@@ -140,6 +140,7 @@ struct req {
 	struct multipart *mp;
 	long long bytes_in, bytes_out;
 	long long drop_after;	/* fault: drop the connection after this */
+	int lose;		/* fault: handle it, then lose the answer */
 	unsigned int status;
 	double t0;
 	const char *fault;	/* name of an injected fault, for the log */
@@ -259,7 +260,7 @@ struct faults *faults_parse(const char *spec, unsigned long seed,
     const char **why);
 void faults_free(struct faults *f);
 enum fault_kind { FAULT_NONE, FAULT_429, FAULT_503, FAULT_DROP, FAULT_DELAY,
-	FAULT_HOLD };
+	FAULT_HOLD, FAULT_LOSE };
 enum fault_kind faults_pick(struct faults *f, const char *method,
     const char *path, long *param);
 /* 1 if a rule of that kind is in f. */

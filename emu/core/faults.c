@@ -5,7 +5,10 @@
  *
  * KIND is 429 or 503 (PARAM: Retry-After seconds; 429 defaults to 1, 503 to
  * none), drop (the connection is closed half way through the request body,
- * or before the answer, or half way through a file download) or delay
+ * or before the answer, or half way through a file download), lose (the
+ * request is handled, then the connection is closed instead of answering:
+ * the client cannot tell whether it took effect; PARAM: how many requests
+ * the rule loses, default all) or delay
  * (PARAM: milliseconds, default 500) or hold (the request waits, before
  * its body is read, until a test releases it: see faults_hold; PARAM: how
  * many requests the rule holds, default all). RATE is the probability in
@@ -96,6 +99,9 @@ faults_parse(const char *spec, unsigned long seed, const char **why)
 			r.kind = FAULT_503;
 		} else if (strcmp(tok, "drop") == 0) {
 			r.kind = FAULT_DROP;
+		} else if (strcmp(tok, "lose") == 0) {
+			r.kind = FAULT_LOSE;
+			r.left = eq ? r.param : -1;
 		} else if (strcmp(tok, "delay") == 0) {
 			r.kind = FAULT_DELAY;
 			if (!eq)
@@ -104,8 +110,8 @@ faults_parse(const char *spec, unsigned long seed, const char **why)
 			r.kind = FAULT_HOLD;
 			r.left = eq ? r.param : -1;
 		} else {
-			*why = "unknown fault kind (429, 503, drop, delay, "
-			    "hold)";
+			*why = "unknown fault kind (429, 503, drop, lose, "
+			    "delay, hold)";
 			free(r.glob);
 			goto bad;
 		}
@@ -168,7 +174,7 @@ faults_pick(struct faults *f, const char *method, const char *path,
 		if (r->glob && fnmatch(r->glob, path, 0) != 0)
 			continue;
 		if (draw(f) < r->rate) {
-			if (r->kind == FAULT_HOLD) {
+			if (r->kind == FAULT_HOLD || r->kind == FAULT_LOSE) {
 				int spent;
 
 				pthread_mutex_lock(&f->mu);

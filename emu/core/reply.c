@@ -24,6 +24,10 @@ emu_queue(struct req *r, unsigned int status, struct MHD_Response *resp)
 	/* logged before the answer leaves: a client that has its answer
 	 * finds the line there */
 	emu_log_request(r);
+	if (r->lose) {		/* handled; the answer never leaves */
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
 	MHD_add_response_header(resp, "X-Request-Id", "emu");
 	/* the workspace's id, on every answer (the SDK's get_workspace_id
 	 * reads it from SCIM Me's) */

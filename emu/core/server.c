@@ -162,6 +162,10 @@ begin(struct req *r, int *done)
 		r->drop_after = cl ? strtoll(cl, NULL, 10) : 0;
 		break;
 	}
+	case FAULT_LOSE:
+		r->fault = "lose";
+		r->lose = 1;
+		break;
 	case FAULT_DELAY:
 		r->fault = "delay";
 		sleep_ms(param);

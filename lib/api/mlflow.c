@@ -14,8 +14,10 @@ int
 dbm_api_mlflow_experiment_create(struct dbm_http *h, const char *name,
     struct dbm_json *out, struct dbm_err *e)
 {
+	/* repeated after a lost answer: a second create answers
+	 * RESOURCE_ALREADY_EXISTS, and the caller looks the name up */
 	return dbm_api_post(h, "/api/2.0/mlflow/experiments/create",
-	    &(struct dbm_api_body){.k1 = "name", .v1 = name}, 0, out, e);
+	    &(struct dbm_api_body){.k1 = "name", .v1 = name}, 1, out, e);
 }
 
 int
@@ -23,6 +25,14 @@ dbm_api_mlflow_run_create(struct dbm_http *h, const char *body,
     struct dbm_json *out, struct dbm_err *e)
 {
 	return dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/create", body, 0,
+	    out, e);
+}
+
+int
+dbm_api_mlflow_run_search(struct dbm_http *h, const char *body,
+    struct dbm_json *out, struct dbm_err *e)
+{
+	return dbm_http_json(h, "POST", "/api/2.0/mlflow/runs/search", body, 1,
 	    out, e);
 }
 

@@ -13,11 +13,15 @@
 
 int dbm_api_mlflow_experiment_by_name(struct dbm_http *h, const char *name,
     struct dbm_json *out, struct dbm_err *e);
-/* experiments/create (not idempotent). */
+/* experiments/create: repeated after a lost answer (the repeat may answer
+ * RESOURCE_ALREADY_EXISTS). */
 int dbm_api_mlflow_experiment_create(struct dbm_http *h, const char *name,
     struct dbm_json *out, struct dbm_err *e);
 /* runs/create (not idempotent): the run in *out. */
 int dbm_api_mlflow_run_create(struct dbm_http *h, const char *body,
+    struct dbm_json *out, struct dbm_err *e);
+/* runs/search (read only): body built by the caller. */
+int dbm_api_mlflow_run_search(struct dbm_http *h, const char *body,
     struct dbm_json *out, struct dbm_err *e);
 int dbm_api_mlflow_run_get(struct dbm_http *h, const char *run_id,
     struct dbm_json *out, struct dbm_err *e);

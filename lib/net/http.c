@@ -416,6 +416,11 @@ set_transport(struct dbm_http *h, CURL *c, const char *url, char *errbuf,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+	/* libcurl sends a request again, unasked, when a reused connection
+	 * closes before any answer: a request that must not run twice gets
+	 * a connection of its own */
+	if (!x->req->idempotent)
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 	if (x->req->progress) {
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
 		curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);

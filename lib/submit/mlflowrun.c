@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "branch.h"
 #include "json.h"
 #include "mlflowrun.h"
+#include "sha.h"
 
 int
 dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id, struct dbm_err *e)
@@ -159,6 +161,71 @@ source_tags(struct dbm_jw *w, const struct dbm_mlflow_run *o)
 	dbm_branch_free(&br);
 }
 
+/* The tag that names one mlflow-submit's runs/create, so a create whose
+ * answer was lost is found again rather than made twice. */
+#define ATTEMPT_TAG "dbmlops.attempt"
+
+/* The run of experiment exp tagged with attempt, in *id; 0 when there is
+ * none, -1 when the search failed. */
+static int
+find_attempt(struct dbm_http *h, const char *exp, const char *attempt,
+    char **id, struct dbm_err *e)
+{
+	struct dbm_buf b = DBM_BUF_INIT, f = DBM_BUF_INIT;
+	struct dbm_jw w;
+	struct dbm_json j;
+	int rc;
+
+	dbm_buf_printf(&f, "tags.`%s` = '%s'", ATTEMPT_TAG, attempt);
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "experiment_ids");
+	dbm_jw_arr(&w);
+	dbm_jw_str(&w, exp);
+	dbm_jw_arr_end(&w);
+	dbm_jw_key(&w, "filter");
+	dbm_jw_str(&w, f.data);
+	dbm_jw_key(&w, "max_results");
+	dbm_jw_int(&w, 1);
+	dbm_jw_obj_end(&w);
+	rc = dbm_api_mlflow_run_search(h, b.data, &j, e);
+	dbm_buf_free(&b);
+	dbm_buf_free(&f);
+	if (rc < 0)
+		return -1;
+	*id = dbm_json_strdup(&j, dbm_json_path(&j,
+	    dbm_json_elem(&j, dbm_json_member(&j, 0, "runs"), 0), "info.run_id"));
+	dbm_json_free(&j);
+	return *id != NULL;
+}
+
+/* runs/create, once: when its answer is lost, the run is looked for by
+ * its attempt tag, and created again only when it is not there. */
+static int
+create_once(struct dbm_http *h, const char *exp, const char *body,
+    const char *attempt, char **id, struct dbm_err *e)
+{
+	struct dbm_json j;
+	int tries, found;
+
+	for (tries = 0; tries < 3; tries++) {
+		if (dbm_api_mlflow_run_create(h, body, &j, e) == 0) {
+			*id = dbm_json_get_str(&j, "run.info.run_id");
+			dbm_json_free(&j);
+			return *id ? 0 : dbm_errf(e, DBM_E_API, "runs/create: no "
+			    "run id in the answer");
+		}
+		if (e->kind != DBM_E_NET)
+			return -1;
+		dbm_say(DBM_SAY_NOTE, "%s: runs/create: no answer (%s): "
+		    "looking for the run\n", dbm_prog(), e->msg);
+		if ((found = find_attempt(h, exp, attempt, id, e)) != 0)
+			return found > 0 ? 0 : -1;
+	}
+	return dbm_errf(e, DBM_E_NET, "runs/create: no answer after %d tries",
+	    tries);
+}
+
 int
 dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
     char **id, struct dbm_err *e)
@@ -167,10 +234,15 @@ dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
 	int np = o->nparams;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
-	struct dbm_json j;
-	char *user = workspace_user(h);
+	char *user = workspace_user(h), attempt[33];
+	unsigned char rnd[16];
 	int i, rc = -1;
 
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		free(user);
+		return dbm_err_sys(e, "getrandom");
+	}
+	dbm_hex(rnd, sizeof(rnd), attempt);
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "experiment_id");
@@ -191,17 +263,12 @@ dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
 	tag(&w, "mlflow.project.backend", "databricks");
 	if (o->run_name)
 		tag(&w, "mlflow.runName", o->run_name);
+	tag(&w, ATTEMPT_TAG, attempt);
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);
 	free(user);
-	if (dbm_api_mlflow_run_create(h, b.data, &j, e) < 0)
+	if (create_once(h, o->experiment_id, b.data, attempt, id, e) < 0)
 		goto out;
-	*id = dbm_json_get_str(&j, "run.info.run_id");
-	dbm_json_free(&j);
-	if (*id == NULL) {
-		dbm_errf(e, DBM_E_API, "runs/create: no run id in the answer");
-		goto out;
-	}
 	if (np > 0) {
 		dbm_buf_reset(&b);
 		dbm_jw_init(&w, &b);

@@ -137,6 +137,10 @@ def test_library_error_is_infrastructure(stack, project, tmp_path):
     r = submit(stack, project, "-c", str(bad), "--experiment-name", "/Shared/submit/lib")
     assert r.returncode == 5, r.stderr
     assert "Library installation failed" in r.stderr
+    # -q keeps the progress quiet, not the reason
+    r = submit(stack, project, "-q", "-c", str(bad), "--experiment-name", "/Shared/submit/lib")
+    assert r.returncode == 5, r.stderr
+    assert "Library installation failed" in r.stderr and "PENDING" not in r.stderr, r.stderr
 
 
 def test_checks_before_sending(stack, project, tmp_path):
@@ -297,3 +301,41 @@ def test_format_directives_in_an_mlproject_are_text(tmp_path):
     assert r.returncode == 0, r.stderr
     task = json.loads(r.stdout)["job_spec"]["tasks"][0]
     assert task["spark_python_task"]["parameters"][-1] == "a=%s%n%2e"
+
+
+def test_lost_create_answers(mlflow_server, tmp_path):
+    """experiments/create and runs/create carried out, their answers lost
+    (the emulator's `lose` fault): the experiment is found by name, the run
+    by its attempt tag; one experiment, one MLflow run, and it ends
+    FINISHED rather than staying RUNNING."""
+    e = Emu(mlflow_url=mlflow_server.url,
+            faults="lose=1:1@/api/2.0/mlflow/experiments/create,"
+                   "lose=1:1@/api/2.0/mlflow/runs/create").start()
+    proj = tmp_path / "lost"
+    proj.mkdir()
+    (proj / "MLproject").write_text("name: lost\nentry_points:\n  main:\n"
+                                    "    command: python train.py\n")
+    (proj / "train.py").write_text("print('trained')\n")
+    (proj / "cluster.json").write_text(json.dumps({
+        "spark_version": "15.4.x-scala2.12", "node_type_id": "x", "num_workers": 1}))
+    try:
+        name = "/Shared/submit/lost-%d" % os.getpid()
+        r = submit(e, proj, "--json", "--experiment-name", name)
+        assert r.returncode == 0, r.stderr
+        lost = [q for q in e.requests() if q.get("fault") == "lose"]
+        assert sorted(q["path"] for q in lost) == [
+            "/api/2.0/mlflow/experiments/create", "/api/2.0/mlflow/runs/create"], lost
+        assert [q["path"] for q in e.requests() if "mlflow/runs/" in q["path"]][:2] == [  # noqa
+
+            "/api/2.0/mlflow/runs/create", "/api/2.0/mlflow/runs/search"]
+        out = json.loads(r.stdout)
+        h = {"Authorization": "Bearer " + Emu.TOKEN}
+        exp = requests.get(e.url + "/api/2.0/mlflow/experiments/get-by-name",
+                           params={"experiment_name": name}, headers=h, timeout=30).json()
+        assert exp["experiment"]["experiment_id"] == out["experiment_id"]
+        runs = requests.post(e.url + "/api/2.0/mlflow/runs/search", headers=h, timeout=30,
+                             json={"experiment_ids": [out["experiment_id"]]}).json()["runs"]
+        assert [x["info"]["run_id"] for x in runs] == [out["mlflow_run_id"]]
+        assert runs[0]["info"]["status"] == "FINISHED"
+    finally:
+        e.cleanup()
