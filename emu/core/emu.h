@@ -103,6 +103,8 @@ typedef enum MHD_Result (*emu_handler)(struct req *r);
 
 #define ROUTE_PREFIX	1	/* path is a prefix */
 #define ROUTE_PUBLIC	2	/* no credentials needed */
+#define ROUTE_BROWSER	16	/* pages and the UI: a token, or Basic
+				 * token:<token>, which a 401 asks for */
 #define ROUTE_CUT_REPLY	4	/* the drop fault cuts GET answers half way
 				 * instead of dropping the request */
 #define ROUTE_JSON	8	/* the body must be JSON: parsed (or the 400
@@ -115,6 +117,9 @@ struct route {
 	enum body_mode mode;
 	emu_handler fn;
 	const struct emu_form *form;	/* BODY_FORM */
+	/* Before the body is read or room is made for it: a check of what
+	 * the headers and URL carry (a signature); it answers to refuse. */
+	emu_handler admit;
 };
 
 /* The route of e->routes for a canonical request path (server.c); *rest
@@ -186,6 +191,10 @@ int emu_param_id(struct req *r, const char *name, const char *why,
 int emu_param_bool(struct req *r, const char *name, int def);
 /* The request's Content-Length when it gives one up to cap; else 0. */
 long long emu_body_size(struct req *r, long long cap);
+/* The most of r's body kept in memory (reply.c): PUBLIC_BODY_MAX on a
+ * route without credentials, json_max for JSON, no bound for MLflow's. */
+#define PUBLIC_BODY_MAX ((long long)64 << 10)
+long long emu_body_max(const struct req *r);
 /* Map path p (store_map); answers 400 INVALID_PARAMETER_VALUE and
  * returns NULL when it is not acceptable. */
 char *emu_map(struct req *r, enum store_root root, const char *p,
@@ -247,10 +256,14 @@ void store_names_free(char **names);
 
 /* 1 if the Authorization header value hdr carries a credential this
  * workspace accepts, *principal then getting who it stands for (malloc'd);
- * *sent tells whether a bearer token was sent (auth.c: a personal access
- * token, else e->issued). */
+ * *sent tells whether a token was sent (auth.c: a personal access token,
+ * else e->issued): a bearer token, or Basic "token:<token>", which is how
+ * a browser sends one to the UI's routes. */
 int emu_auth_bearer(struct emu *e, const char *hdr, const char *mgmt,
     int *sent, char **principal);
+/* The same for the token itself. */
+int emu_auth_token(struct emu *e, const char *tok, const char *mgmt,
+    char **principal);
 
 /* Append r's line to the request log, once (reqlog.c). */
 void emu_log_request(struct req *r);

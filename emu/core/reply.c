@@ -3,6 +3,7 @@
  * uses to read its parameters and reply (JSON errors in the real
  * service's shape, files streamed from disk, the dropped-download fault).
  */
+#include <limits.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -210,7 +211,7 @@ emu_need_json(struct req *r, enum MHD_Result *res)
 		return 0;
 	if (r->too_big) {
 		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "Request body is larger than %lld bytes", r->emu->json_max);
+		    "Request body is larger than %lld bytes", emu_body_max(r));
 		return -1;
 	}
 	if (r->body.len == 0) {
@@ -328,4 +329,15 @@ emu_param_bool(struct req *r, const char *name, int def)
 		free(v);
 	}
 	return b;
+}
+
+/* The most of a body kept in memory: little on a route without
+ * credentials, json_max for JSON, and no bound for MLflow's own (artifact
+ * uploads go through it). */
+long long
+emu_body_max(const struct req *r)
+{
+	if (r->route->flags & ROUTE_PUBLIC)
+		return PUBLIC_BODY_MAX;
+	return r->mode == BODY_JSON ? r->emu->json_max : LLONG_MAX;
 }

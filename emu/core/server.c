@@ -6,6 +6,7 @@
  * Nothing here knows any API.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,24 @@ emu_route_find(const struct emu *e, const char *method, const char *path,
 	return NULL;
 }
 
+/* A 401 a browser answers with a login prompt: the user name is the word
+ * token, the password a token. */
+static enum MHD_Result
+ask_login(struct req *r)
+{
+	static const char body[] = "Log in with the user name token and a "
+	    "workspace token as the password.\n";
+	struct MHD_Response *resp;
+
+	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+	    MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(resp, "Content-Type", "text/plain");
+	MHD_add_response_header(resp, "WWW-Authenticate",
+	    "Basic realm=\"workspace-emu\", charset=\"UTF-8\"");
+	r->bytes_out = (long long)sizeof(body) - 1;
+	return emu_queue(r, 401, resp);
+}
+
 /* First call for a request: route, authenticate, pick a fault. */
 static enum MHD_Result
 begin(struct req *r, int *done)
@@ -121,6 +140,8 @@ begin(struct req *r, int *done)
 		    MHD_HEADER_KIND, "X-Databricks-Azure-SP-Management-Token"),
 		    &sent, &r->principal)) {
 			*done = 1;
+			if (!sent && (r->route->flags & ROUTE_BROWSER))
+				return ask_login(r);
 			if (!sent)
 				return emu_reply_error(r, 401,
 				    "UNAUTHENTICATED", "Credential was not sent "
@@ -181,6 +202,14 @@ begin(struct req *r, int *done)
 		*done = 1;
 		return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
 		    "No API found for '%s %s'", r->method, r->path);
+	}
+	if (r->route->admit) {
+		enum MHD_Result res = r->route->admit(r);
+
+		if (r->answered) {
+			*done = 1;
+			return res;
+		}
 	}
 	r->mode = r->route->mode;
 	if (r->mode == BODY_FORM) {
@@ -263,10 +292,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		switch (r->mode) {
 		case BODY_JSON:
 		case BODY_PROXY:
-			if ((long long)(r->body.len + n) > e->json_max &&
-			    r->mode == BODY_JSON)
+			/* a route without credentials keeps little; MLflow's
+			 * artifact uploads (authenticated) are not bounded */
+			if ((long long)(r->body.len + n) > emu_body_max(r))
 				r->too_big = 1;
-			else
+			else if (!r->too_big)
 				dbm_buf_add(&r->body, data, n);
 			break;
 		case BODY_FILE:
@@ -303,6 +333,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		r->fd = -1;
 	}
+	if (r->mode == BODY_PROXY && r->too_big)
+		return emu_reply_error(r, 413, "REQUEST_LIMIT_EXCEEDED",
+		    "Request body is larger than %lld bytes", emu_body_max(r));
 	if ((r->route->flags & ROUTE_JSON) && emu_need_json(r, &res) < 0)
 		return res;
 	return r->route->fn(r);
@@ -365,6 +398,14 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
  * 12% more than at 256 KiB (the zeroing); uploads are this server's bulk. */
 #define CONN_MEMORY ((size_t)1 << 20)
 
+
+/* Connections one client address may hold: a quarter of the cap. */
+static unsigned int
+per_client(const struct emu *e)
+{
+	return e->max_conn / 4 > 8 ? e->max_conn / 4 : 8;
+}
+
 struct MHD_Daemon *
 emu_start(struct emu *e, const struct sockaddr *addr)
 {
@@ -375,7 +416,11 @@ emu_start(struct emu *e, const struct sockaddr *addr)
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)600,
+	    /* an idle connection closes after a minute (clients open
+	     * another), so idle sockets hold a slot for little time */
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+	    /* and one client holds at most a quarter of the slots */
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client(e),
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
 	    /* one thread a connection: capped, so a flood of idle sockets
 	     * cannot exhaust the process; more are closed at once */

@@ -40,6 +40,8 @@ enum MHD_Result emu_files_commit(struct req *r, const char *tmp,
 /* Multipart uploads (files_mpu.c): initiate, part URLs, parts, complete,
  * abort. */
 enum MHD_Result emu_files_mpu(struct req *r);
+/* The route's admit check: a part URL's signature (route.admit). */
+enum MHD_Result emu_files_mpu_admit(struct req *r);
 /* The Workspace API (workspace.c), one handler an endpoint, and
  * workspace-files/import-file. */
 enum MHD_Result emu_workspace_mkdirs(struct req *r);

@@ -214,13 +214,46 @@ etag_of(const char *path, char out[67])
 	return 0;
 }
 
+/* The part number of /mpu-part/<token>/<n>?sig= when its signature is
+ * the one this emulator made, else 0. */
+static long
+signed_part(struct req *r)
+{
+	const char *p = r->path + strlen("/mpu-part/");
+	char *end, *sig = emu_param(r, "sig"), want[65];
+	struct dbm_buf key = DBM_BUF_INIT;
+	size_t tl = strcspn(p, "/");
+	long n;
+	int ok;
+
+	n = p[tl] == '/' ? strtol(p + tl + 1, &end, 10) : 0;
+	dbm_buf_add(&key, p, tl);
+	dbm_buf_printf(&key, "/%ld", n);
+	emu_sign(r->emu, key.data, want);
+	ok = n >= 1 && n <= MAX_PARTS && sig && strlen(sig) == 64 &&
+	    strcmp(sig, want) == 0;
+	free(sig);
+	dbm_buf_free(&key);
+	return ok ? n : 0;
+}
+
+/* Before a part's body is read or room made for it: its signature. */
+enum MHD_Result
+emu_files_mpu_admit(struct req *r)
+{
+	if (signed_part(r) == 0)
+		return emu_reply(r, 403, "application/xml", BAD_SIG,
+		    strlen(BAD_SIG));
+	return MHD_YES;
+}
+
 /* PUT /mpu-part/<token>/<n>?sig=: the presigned URL of one part. */
 static enum MHD_Result
 put_part(struct req *r)
 {
 	struct emu *e = r->emu;
 	const char *p = r->path + strlen("/mpu-part/");
-	char *end, *sig = emu_param(r, "sig"), want[65], etag[67];
+	char etag[67];
 	struct dbm_buf key = DBM_BUF_INIT, dst = DBM_BUF_INIT;
 	size_t tl = strcspn(p, "/");
 	long n;
@@ -228,19 +261,9 @@ put_part(struct req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result res;
 
-	n = p[tl] == '/' ? strtol(p + tl + 1, &end, 10) : 0;
-	dbm_buf_add(&key, p, tl);
-	dbm_buf_printf(&key, "/%ld", n);
-	emu_sign(e, key.data, want);
-	if (n < 1 || n > MAX_PARTS || sig == NULL || strlen(sig) != 64 ||
-	    strcmp(sig, want) != 0) {
-		free(sig);
-		dbm_buf_free(&key);
+	if ((n = signed_part(r)) == 0)
 		return emu_reply(r, 403, "application/xml", BAD_SIG,
 		    strlen(BAD_SIG));
-	}
-	free(sig);
-	dbm_buf_reset(&key);
 	dbm_buf_add(&key, p, tl);
 	pthread_mutex_lock(&mu);
 	ok = find(key.data) != NULL;

@@ -183,7 +183,9 @@ add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 /* Databricks-style run links (/ml/experiments/1/runs/abc) lead to the
- * same page of the MLflow UI (/#/experiments/1/runs/abc). */
+ * same page of the MLflow UI (/#/experiments/1/runs/abc), at the
+ * workspace's URL: a browser that came with credentials in the link
+ * (token:...@) leaves them behind, and its pages' fetches work. */
 static enum MHD_Result
 ui_redirect(struct req *r)
 {
@@ -192,7 +194,7 @@ ui_redirect(struct req *r)
 	struct dbm_buf loc = DBM_BUF_INIT;
 	enum MHD_Result res;
 
-	dbm_buf_printf(&loc, "/#%s", r->path + 3);
+	dbm_buf_printf(&loc, "%s/#%s", r->emu->url, r->path + 3);
 	MHD_add_response_header(resp, "Location", loc.data);
 	res = emu_queue(r, 302, resp);
 	dbm_buf_free(&loc);
@@ -206,8 +208,11 @@ emu_proxy(struct req *r)
 	struct px *x;
 	struct dbm_buf url = DBM_BUF_INIT, q = DBM_BUF_INIT, h = DBM_BUF_INIT;
 	struct MHD_Response *resp;
+	static const char *const fwd[] = {"Content-Type", "Accept", "Host",
+	    "Origin"};
 	const char *path = r->path, *ct, *p;
 	char *escaped;
+	size_t i;
 
 	if (strncmp(r->path, "/ml/", 4) == 0)
 		return ui_redirect(r);
@@ -248,15 +253,15 @@ emu_proxy(struct req *r)
 	curl_easy_setopt(x->c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->c, CURLOPT_HEADERDATA, x);
-	if ((ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "Content-Type")) != NULL) {
-		dbm_buf_printf(&h, "Content-Type: %s", ct);
-		x->hdrs = curl_slist_append(x->hdrs, h.data);
-	}
-	if ((ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-	    "Accept")) != NULL) {
+	/* Host and Origin as the client sent them, so that MLflow's own
+	 * DNS-rebinding and cross-origin checks judge the request (they
+	 * would pass any request that came from the emulator itself) */
+	for (i = 0; i < sizeof(fwd) / sizeof(*fwd); i++) {
+		if ((ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		    fwd[i])) == NULL)
+			continue;
 		dbm_buf_reset(&h);
-		dbm_buf_printf(&h, "Accept: %s", ct);
+		dbm_buf_printf(&h, "%s: %s", fwd[i], ct);
 		x->hdrs = curl_slist_append(x->hdrs, h.data);
 	}
 	x->hdrs = curl_slist_append(x->hdrs, "Expect:");

@@ -1,6 +1,7 @@
 """MLflow's tracking client (tracking URI "databricks") through
 workspace-emu's proxy to a real MLflow server."""
 
+import base64
 import subprocess
 import sys
 import textwrap
@@ -46,19 +47,30 @@ def test_experiment_run_params_metrics(emu):
             return None
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        opener.open(f"{emu.url}/ml/experiments/1/runs/{run_id}", timeout=30)
+        opener.open(urllib.request.Request(
+            f"{emu.url}/ml/experiments/1/runs/{run_id}",
+            headers={"Authorization": "Bearer " + emu.TOKEN}), timeout=30)
         assert False, "no redirect"
     except urllib.error.HTTPError as e:
         assert e.code == 302
-        assert e.headers["Location"] == f"/#/experiments/1/runs/{run_id}"
+        assert e.headers["Location"] == f"{emu.url}/#/experiments/1/runs/{run_id}"
     paths = {q["path"] for q in emu.requests()}
     assert "/api/2.0/mlflow/runs/log-metric" in paths or \
         "/api/2.0/mlflow/runs/log-batch" in paths
 
 
 def test_ui_is_served(emu):
+    import urllib.error
     import urllib.request
-    with urllib.request.urlopen(emu.url + "/", timeout=30) as r:
+    # a browser is asked to log in (user name token, a token as password)
+    try:
+        urllib.request.urlopen(emu.url + "/", timeout=30)
+        assert False, "the UI answered without credentials"
+    except urllib.error.HTTPError as e:
+        assert e.code == 401 and e.headers["WWW-Authenticate"].startswith("Basic ")
+    req = urllib.request.Request(emu.url + "/", headers={"Authorization": "Basic " + (
+        base64.b64encode(("token:" + emu.TOKEN).encode()).decode())})
+    with urllib.request.urlopen(req, timeout=30) as r:
         body = r.read()
     assert r.status == 200 and b"<html" in body.lower()
 
@@ -83,7 +95,8 @@ def test_ui_backend_calls_reach_mlflow(emu):
     req = urllib.request.Request(
         emu.url + "/graphql", method="POST",
         data=_json.dumps({"query": "{ __typename }"}).encode(),
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json",
+                 "Authorization": "Bearer " + emu.TOKEN})
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             body = r.read().decode()

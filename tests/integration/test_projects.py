@@ -330,7 +330,8 @@ def test_conda_only_packages_and_wheel_only_in_env(stack, projects, mode):
         # and the run page lists those warnings above the log
         import re
         import requests
-        page = requests.get(out["run_page_url"], timeout=30).text
+        page = requests.get(out["run_page_url"], auth=("token", Emu.TOKEN),
+                            timeout=30).text
         warned = re.search(r"<h2>Warnings</h2><ul class=warnings>(.*?)</ul>", page)
         assert warned, page[:2000]
         assert "conda package gcc is not on PyPI: skipped" in warned.group(1)

@@ -5,6 +5,7 @@ answers the artifact list and download endpoints from its storage. A real
 headless browser (Chromium) renders the run's Artifacts tab: the file is
 listed and its content previewed, and a screenshot is kept."""
 
+import base64
 import json
 import os
 import shutil
@@ -56,16 +57,24 @@ def run(mlflow_server, tmp_path_factory):
 
 def test_artifact_endpoints(run):
     e, _, rid, metrics = run
+    basic = {"Authorization": "Basic " + base64.b64encode(
+        ("token:" + Emu.TOKEN).encode()).decode()}
     for path, headers in (("/api/2.0/mlflow/artifacts/list", AUTH),
-                          ("/ajax-api/2.0/mlflow/artifacts/list", {})):
+                          ("/ajax-api/2.0/mlflow/artifacts/list", basic)):
         r = requests.get(e.url + path, params={"run_id": rid}, headers=headers, timeout=30)
         assert r.status_code == 200, r.text
         doc = r.json()
         assert doc["root_uri"].startswith("dbfs:/mlflow-artifacts/")
         assert {"path": "metrics.json", "is_dir": False,
                 "file_size": len(json.dumps(metrics, indent=2))} in doc["files"]
+    # the UI's routes ask a browser for a login, and take a token as one
     r = requests.get(e.url + "/get-artifact", params={"path": "metrics.json",
                                                      "run_uuid": rid}, timeout=30)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith('Basic realm="workspace-emu"')
+    r = requests.get(e.url + "/get-artifact", params={"path": "metrics.json",
+                                                     "run_uuid": rid}, timeout=30,
+                     auth=("token", Emu.TOKEN))
     assert r.status_code == 200
     assert json.loads(r.text) == metrics
     assert r.headers["Content-Disposition"] == 'attachment; filename="metrics.json"'
@@ -77,10 +86,10 @@ def test_artifact_endpoints(run):
     # MLflow's own path rules
     for bad in ("../../../emu.key", "/etc/passwd", "a/../../b"):
         r = requests.get(e.url + "/get-artifact", params={"path": bad, "run_uuid": rid},
-                         timeout=30)
+                         timeout=30, auth=("token", Emu.TOKEN))
         assert r.status_code == 400 and r.json()["message"] == "Invalid path", bad
     r = requests.get(e.url + "/get-artifact", params={"path": "nope.txt", "run_uuid": rid},
-                     timeout=30)
+                     timeout=30, auth=("token", Emu.TOKEN))
     assert r.status_code == 404
     # the official client, reading the same artifacts through the DBFS API
     code = ("import mlflow, json, sys; c = mlflow.MlflowClient(); "
@@ -94,7 +103,10 @@ def test_artifact_endpoints(run):
 
 def test_artifacts_tab_in_a_browser(run, tmp_path):
     e, eid, rid, metrics = run
-    url = "%s/#/experiments/%s/runs/%s/artifacts/metrics.json" % (e.url, eid, rid)
+    # the browser logs in as a user does (user name token, a token as the
+    # password), on the run link MLflow prints, which leads to the UI
+    login = e.url.replace("://", "://token:%s@" % Emu.TOKEN, 1)
+    url = "%s/ml/experiments/%s/runs/%s/artifacts/metrics.json" % (login, eid, rid)
     args = [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-dev-shm-usage", "--virtual-time-budget=30000",
             "--window-size=1400,900", "--user-data-dir=" + str(tmp_path / "profile")]

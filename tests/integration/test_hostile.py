@@ -1,0 +1,153 @@
+"""Hostile clients against workspace-emu, each bounded in time on loopback:
+big bodies before authentication, a signed-URL upload with a bad signature,
+DNS rebinding and cross-origin requests through the MLflow proxy, run pages
+without a token, and idle sockets that try to take every connection."""
+
+import base64
+import os
+import socket
+import time
+
+import pytest
+import requests
+
+from dbmlops_testenv import Emu
+
+AUTH = {"Authorization": "Bearer " + Emu.TOKEN}
+
+
+@pytest.fixture(scope="module")
+def emu(mlflow_server):
+    e = Emu(mlflow_url=mlflow_server.url, extra=["--max-connections", "32"]).start()
+    yield e
+    e.cleanup()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def send_big(url, path, mb, headers=""):
+    """POST mb MiB to path on a raw socket; the status line (or '' when the
+    server closed the connection)."""
+    host, port = url.split("://")[1].split(":")
+    s = socket.create_connection((host, int(port)), timeout=30)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
+               "Content-Length: %d\r\n%s\r\n" % (path, host, port, mb << 20, headers)).encode())
+    chunk = b"x" * (1 << 20)
+    try:
+        for _ in range(mb):
+            s.sendall(chunk)
+    except OSError:
+        pass            # closed on us: fine
+    try:
+        return s.recv(200).decode(errors="replace").split("\r\n")[0]
+    except OSError:
+        return ""
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("path", ["/oidc/v1/token", "/api/2.0/mlflow/runs/log-batch",
+                                  "/ajax-api/2.0/mlflow/runs/log-batch", "/graphql"])
+def test_big_bodies_before_authentication(emu, path):
+    """128 MiB sent with no token, to a public route and to proxied ones:
+    the emulator keeps none of it (resident memory grows by under 16 MiB)."""
+    before = rss_kb(emu.proc.pid)
+    status = send_big(emu.url, path, 128)
+    assert status == "" or status.split()[1] in ("400", "401", "413"), status
+    assert rss_kb(emu.proc.pid) - before < 16 << 10
+    # and it still serves
+    assert requests.get(emu.url + "/api/2.0/dbfs/list", params={"path": "/"},
+                        headers=AUTH, timeout=30).status_code in (200, 404)
+
+
+def test_signed_upload_refused_before_its_body(emu):
+    """PUT /mpu-part/ with a bad signature and an announced 8 GiB: refused
+    at once, nothing reserved or written to the data directory."""
+    host, port = emu.url.split("://")[1].split(":")
+    s = socket.create_connection((host, int(port)), timeout=10)
+    t0 = time.time()
+    s.sendall(("PUT /mpu-part/abc/1?sig=%s HTTP/1.1\r\nHost: x\r\n"
+               "Content-Length: %d\r\n\r\n" % ("0" * 64, 8 << 30)).encode())
+    head = s.recv(200).decode()
+    s.close()
+    assert head.startswith("HTTP/1.1 403"), head
+    assert time.time() - t0 < 5
+    tmp = os.path.join(emu.data, "tmp")
+    used = sum(os.path.getsize(os.path.join(tmp, f)) for f in os.listdir(tmp)) \
+        if os.path.isdir(tmp) else 0
+    assert used == 0
+
+
+def test_proxy_keeps_mlflows_host_and_origin_checks(emu):
+    """Through the emulator, as against MLflow itself: a foreign Host is a
+    DNS-rebinding attempt (403), a foreign Origin on a state-changing call
+    is refused (403); the browser's own origin passes."""
+    url = emu.url + "/ajax-api/2.0/mlflow/experiments/search"
+    body = {"max_results": 1}
+    ok = requests.post(url, json=body, headers=AUTH, timeout=30)
+    assert ok.status_code == 200, ok.text
+    evil = requests.post(url, json=body, headers=dict(AUTH, Host="evil.example"), timeout=30)
+    assert evil.status_code == 403 and "DNS rebinding" in evil.text
+    cross = requests.post(url, json=body, timeout=30,
+                          headers=dict(AUTH, Origin="http://evil.example"))
+    assert cross.status_code == 403 and "Cross-origin" in cross.text
+    same = requests.post(url, json=body, timeout=30, headers=dict(AUTH, Origin=emu.url))
+    assert same.status_code == 200
+
+
+def test_run_pages_need_a_token(emu):
+    r = requests.get(emu.url + "/jobs/runs/1", timeout=30)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="workspace-emu", charset="UTF-8"'
+    assert "token" not in r.text.lower().replace("token as the password", "").replace(
+        "user name token", "")
+    bad = requests.get(emu.url + "/jobs/runs/1", auth=("token", "wrong"), timeout=30)
+    assert bad.status_code == 403
+    good = requests.get(emu.url + "/jobs/runs/1", auth=("token", Emu.TOKEN), timeout=30)
+    assert good.status_code == 404       # no such run, but let in
+    basic = base64.b64encode(b"admin:" + Emu.TOKEN.encode()).decode()
+    other = requests.get(emu.url + "/jobs/runs/1", timeout=30,
+                         headers={"Authorization": "Basic " + basic})
+    assert other.status_code == 401      # only the user name token
+
+
+def test_idle_sockets_cannot_lock_others_out(emu):
+    """With 32 connections, one address holds at most 8: 40 idle sockets
+    from 127.0.0.1 leave room for a client at 127.0.0.2."""
+    host, port = emu.url.split("://")[1].split(":")
+    idle = []
+    try:
+        for _ in range(40):
+            s = socket.socket()
+            s.settimeout(5)
+            s.connect((host, int(port)))
+            s.sendall(b"GET /api/2.0/dbfs/list HTTP/1.1\r\n")   # never finished
+            idle.append(s)
+        time.sleep(0.5)
+        other = socket.socket()
+        other.bind(("127.0.0.2", 0))
+        other.settimeout(10)
+        other.connect((host, int(port)))
+        other.sendall(("GET /api/2.0/dbfs/list?path=/ HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Bearer %s\r\nConnection: close\r\n\r\n"
+                       % Emu.TOKEN).encode())
+        head = other.recv(100).decode()
+        other.close()
+        assert head.startswith("HTTP/1.1 "), head
+        # the address that holds 8 is refused more: closed at once
+        closed = 0
+        for s in idle[8:]:
+            try:
+                closed += s.recv(1) == b""
+            except OSError:
+                closed += 1
+        assert closed >= 30
+    finally:
+        for s in idle:
+            s.close()
