@@ -27,6 +27,8 @@ port() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 cleanup() {
 	if [ "${DBMLOPS_DEMO_KEEP:-0}" = 1 ]; then
 		echo "demo: servers left running: kill $emu_pid $mlflow_pid"
+		echo "demo: the UI at ${DATABRICKS_HOST:-the emulator} asks for a" \
+		    "login: user name token, password in $state/token"
 		return
 	fi
 	[ -z "$emu_pid" ] || kill "$emu_pid" 2>/dev/null || true

@@ -89,8 +89,8 @@ static const struct dbm_opt opts[] = {
 	    "shell (shell_command_task, runtimes < 13), python\n"
 	    "(spark_python_task), auto (by spark_version)"},
 	{"mlflow", required_argument, OPT_MLFLOW, "    --mlflow spec",
-	    "pypi requirement added for the cluster (mlflow; '' for "
-	    "none)"},
+	    "pypi requirement added for the cluster (shell mode: mlflow=="
+	    DBM_MLFLOW_VERSION ", python mode: mlflow; '' for none)"},
 	{"source", required_argument, OPT_SOURCE, "    --source dir",
 	    "the project the run records as its source (uri is a "
 	    "copy)"},
@@ -476,7 +476,6 @@ main(int argc, char *argv[])
 	dbm_setprog(argv[0]);
 	o.entry = "main";
 	o.mode = "auto";
-	o.mlflow_req = "mlflow";
 	o.env_version = "4";
 	o.wait = 1;
 	o.poll_max = 10;

@@ -65,10 +65,22 @@ def mkenv(env, layers):
 
 
 def pip(env, args):
+    """pip install args into env: its exit status."""
+    return pip_why(env, args)[0]
+
+
+def pip_why(env, args):
+    """pip install args into env: its exit status, and pip's own reason
+    (its ERROR lines, as the service's library status carries them) when
+    it failed. Everything pip says still goes to the setup log."""
     cmd = [sys.executable, "-m", "pip", "--python", os.path.join(env, "bin", "python"),
            "install", "--quiet", "--disable-pip-version-check", "--no-input",
            "--progress-bar", "off"] + args
-    return subprocess.call(cmd)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    sys.stderr.write(out)
+    errors = [line.strip() for line in out.splitlines() if line.startswith("ERROR:")]
+    return p.returncode, " ".join(errors[-3:])
 
 
 def libraries(env, spec_file):
@@ -111,10 +123,10 @@ def libraries(env, spec_file):
         reqs += ["-r", spec]
     if not reqs:
         return 0
-    rc = pip(env, reqs)
+    rc, why = pip_why(env, reqs)
     if rc != 0:
-        print("Library installation failed: pip exited with status %d" % rc,
-              file=sys.stderr)
+        print("Library installation failed: pip exited with status %d%s" % (
+            rc, ": " + why if why else ""), file=sys.stderr, flush=True)
         return 3
     return 0
 

@@ -118,51 +118,54 @@ ask_login(struct req *r)
 	return emu_queue(r, 401, resp);
 }
 
-/* First call for a request: route, authenticate, pick a fault. */
-static enum MHD_Result
-begin(struct req *r, int *done)
+/* The request's credentials, when its route needs them: 0, or -1 with
+ * the 401 or 403 queued in *res. */
+static int
+authenticate(struct req *r, enum MHD_Result *res)
 {
-	struct emu *e = r->emu;
-	const char *hdr, *rest = NULL;
+	const char *hdr;
+	int sent;
+
+	if (r->route == NULL || (r->route->flags & ROUTE_PUBLIC))
+		return 0;
+	hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	    "Authorization");
+	if (emu_auth_bearer(r->emu, hdr, MHD_lookup_connection_value(r->conn,
+	    MHD_HEADER_KIND, "X-Databricks-Azure-SP-Management-Token"), &sent,
+	    &r->principal))
+		return 0;
+	if (!sent && (r->route->flags & ROUTE_BROWSER))
+		*res = ask_login(r);
+	else if (!sent)
+		*res = emu_reply_error(r, 401, "UNAUTHENTICATED", "Credential "
+		    "was not sent or was of an unsupported type for this API.");
+	else
+		*res = emu_reply_error(r, 403, "PERMISSION_DENIED",
+		    "Invalid access token.");
+	return -1;
+}
+
+/* An injected fault: 1 with the answer queued in *res (429, 503), else
+ * 0 with the request marked (drop, lose) or delayed or held. */
+static int
+inject(struct req *r, enum MHD_Result *res)
+{
+	struct MHD_Response *resp;
+	const char *body, *cl;
 	enum fault_kind fk;
 	long param = 0;
-	int sent;
 	char ra[32];
 
-	*done = 0;
-	emu_canon_path(r->path);
-	r->route = emu_route_find(e, r->method, r->path, &rest);
-	r->rest = rest;
-	if (r->route && !(r->route->flags & ROUTE_PUBLIC)) {
-		hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-		    "Authorization");
-		if (!emu_auth_bearer(e, hdr, MHD_lookup_connection_value(r->conn,
-		    MHD_HEADER_KIND, "X-Databricks-Azure-SP-Management-Token"),
-		    &sent, &r->principal)) {
-			*done = 1;
-			if (!sent && (r->route->flags & ROUTE_BROWSER))
-				return ask_login(r);
-			if (!sent)
-				return emu_reply_error(r, 401,
-				    "UNAUTHENTICATED", "Credential was not sent "
-				    "or was of an unsupported type for this "
-				    "API.");
-			return emu_reply_error(r, 403, "PERMISSION_DENIED",
-			    "Invalid access token.");
-		}
-	}
-	fk = faults_pick(e->faults, r->method, r->path, &param);
+	fk = faults_pick(r->emu->faults, r->method, r->path, &param);
 	switch (fk) {
 	case FAULT_429:
-	case FAULT_503: {
-		struct MHD_Response *resp;
-		const char *body = fk == FAULT_429 ?
+	case FAULT_503:
+		body = fk == FAULT_429 ?
 		    "{\"error_code\":\"REQUEST_LIMIT_EXCEEDED\",\"message\":"
 		    "\"Too many requests (injected fault).\"}" :
 		    "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":"
 		    "\"The service is temporarily unavailable (injected "
 		    "fault).\"}";
-
 		r->fault = fk == FAULT_429 ? "429" : "503";
 		resp = MHD_create_response_from_buffer(strlen(body),
 		    (void *)body, MHD_RESPMEM_PERSISTENT);
@@ -173,16 +176,13 @@ begin(struct req *r, int *done)
 			MHD_add_response_header(resp, "Retry-After", ra);
 		}
 		r->bytes_out = (long long)strlen(body);
-		*done = 1;
-		return emu_queue(r, fk == FAULT_429 ? 429 : 503, resp);
-	}
-	case FAULT_DROP: {
-		const char *cl = MHD_lookup_connection_value(r->conn,
-		    MHD_HEADER_KIND, "Content-Length");
-
+		*res = emu_queue(r, fk == FAULT_429 ? 429 : 503, resp);
+		return 1;
+	case FAULT_DROP:
+		cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		    "Content-Length");
 		r->drop_after = cl ? strtoll(cl, NULL, 10) : 0;
 		break;
-	}
 	case FAULT_LOSE:
 		r->fault = "lose";
 		r->lose = 1;
@@ -193,19 +193,36 @@ begin(struct req *r, int *done)
 		break;
 	case FAULT_HOLD:
 		r->fault = "hold";
-		faults_hold(e, r->method, r->path);
+		faults_hold(r->emu, r->method, r->path);
 		break;
 	default:
 		break;
 	}
+	return 0;
+}
+
+/* First call for a request: route, authenticate, pick a fault. */
+static enum MHD_Result
+begin(struct req *r, int *done)
+{
+	struct emu *e = r->emu;
+	const char *rest = NULL;
+	enum MHD_Result res;
+
+	*done = 1;
+	emu_canon_path(r->path);
+	r->route = emu_route_find(e, r->method, r->path, &rest);
+	r->rest = rest;
+	if (authenticate(r, &res) < 0 || inject(r, &res))
+		return res;
+	*done = 0;
 	if (r->route == NULL) {
 		*done = 1;
 		return emu_reply_error(r, 404, "ENDPOINT_NOT_FOUND",
 		    "No API found for '%s %s'", r->method, r->path);
 	}
 	if (r->route->admit) {
-		enum MHD_Result res = r->route->admit(r);
-
+		res = r->route->admit(r);
 		if (r->answered) {
 			*done = 1;
 			return res;

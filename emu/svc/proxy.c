@@ -201,17 +201,45 @@ ui_redirect(struct req *r)
 	return res;
 }
 
+/* The MLflow server's URL for r: its path (preview/ dropped) escaped but
+ * for its slashes, and its query. */
+static void
+upstream_url(struct req *r, struct dbm_buf *url)
+{
+	const char *path = r->path, *p;
+	struct dbm_buf q = DBM_BUF_INIT;
+	char *escaped;
+
+	dbm_buf_adds(url, r->emu->mlflow_url);
+	if (strncmp(path, "/api/2.0/preview/mlflow/", 24) == 0) {
+		dbm_buf_adds(url, "/api/2.0/mlflow/");
+		path += 24;
+	}
+	escaped = curl_easy_escape(NULL, path, 0);
+	for (p = escaped; *p; p++) {
+		if (strncmp(p, "%2F", 3) == 0) {
+			dbm_buf_addc(url, '/');
+			p += 2;
+		} else {
+			dbm_buf_addc(url, *p);
+		}
+	}
+	curl_free(escaped);
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	dbm_buf_adds(url, dbm_buf_str(&q));
+	dbm_buf_free(&q);
+}
+
 enum MHD_Result
 emu_proxy(struct req *r)
 {
 	struct emu *e = r->emu;
 	struct px *x;
-	struct dbm_buf url = DBM_BUF_INIT, q = DBM_BUF_INIT, h = DBM_BUF_INIT;
+	struct dbm_buf url = DBM_BUF_INIT, h = DBM_BUF_INIT;
 	struct MHD_Response *resp;
 	static const char *const fwd[] = {"Content-Type", "Accept", "Host",
 	    "Origin"};
-	const char *path = r->path, *ct, *p;
-	char *escaped;
+	const char *ct, *p;
 	size_t i;
 
 	if (strncmp(r->path, "/ml/", 4) == 0)
@@ -220,28 +248,7 @@ emu_proxy(struct req *r)
 		return emu_reply_error(r, 404, "FEATURE_DISABLED", "MLflow "
 		    "tracking is not configured: start workspace-emu with "
 		    "--mlflow-url");
-	if (strncmp(path, "/api/2.0/preview/mlflow/", 24) == 0) {
-		dbm_buf_adds(&url, e->mlflow_url);
-		dbm_buf_adds(&url, "/api/2.0/mlflow/");
-		path += 24;
-	} else {
-		dbm_buf_adds(&url, e->mlflow_url);
-	}
-	escaped = curl_easy_escape(NULL, path, 0);
-	/* keep the slashes of the path */
-	for (p = escaped; *p; p++) {
-		if (strncmp(p, "%2F", 3) == 0) {
-			dbm_buf_addc(&url, '/');
-			p += 2;
-		} else {
-			dbm_buf_addc(&url, *p);
-		}
-	}
-	curl_free(escaped);
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
-	dbm_buf_adds(&url, dbm_buf_str(&q));
-	dbm_buf_free(&q);
-
+	upstream_url(r, &url);
 	x = dbm_xcalloc(1, sizeof(*x));
 	x->buf = dbm_xmalloc(PX_BUF);
 	x->c = curl_easy_init();

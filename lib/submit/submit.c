@@ -685,7 +685,9 @@ build_job_spec(struct submit *s)
 	js.token = s->r->mlflow_run_id ? s->r->mlflow_run_id :
 	    "<mlflow-run-id>";
 	js.backend = &s->backend;
-	js.mlflow_req = o->mlflow_req;
+	js.mlflow_req = o->mlflow_req ? o->mlflow_req :
+	    strcmp(s->r->mode, "shell") == 0 ? "mlflow==" DBM_MLFLOW_VERSION :
+	    "mlflow";
 	js.experiment_id = eid;
 	js.mlflow_run_id = js.token;
 	js.sha = s->sha;

@@ -7,6 +7,12 @@
 #ifndef DBM_SUBMIT_H
 #define DBM_SUBMIT_H
 
+/* The MLflow a shell-mode run's cluster gets, as MLflow's own databricks
+ * backend pins the cluster's mlflow to its client's version
+ * (mlflow/projects/databricks.py): the version the test suite runs
+ * (tests/requirements.txt; t0004 checks that they agree). */
+#define DBM_MLFLOW_VERSION "3.17.2"
+
 #include <signal.h>
 
 #include "err.h"
@@ -57,7 +63,9 @@ struct dbm_submit_opts {
 					 * they are refused before sending) */
 	const char *env_manager;	/* for the cluster's mlflow run */
 	const char *mode;		/* auto, shell, python */
-	const char *mlflow_req;		/* pypi requirement added (mlflow) */
+	const char *mlflow_req;		/* pypi requirement added, or NULL:
+					 * mlflow==DBM_MLFLOW_VERSION in shell
+					 * mode, mlflow in python mode */
 	int wait;
 	long timeout;			/* seconds of waiting, 0: none */
 	long poll_max;			/* longest pause between polls (s) */

@@ -4,7 +4,7 @@
 # are errors.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 47
+plan 48
 
 for t in branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
 	run $t --help
@@ -70,4 +70,8 @@ for t in "dbfs-put w.whl dbfs:/x/" "mlflow-submit -b databricks -c {} ."; do
 	    "${t%% *}: cfg: profile 'dve' does not exist (profiles: DEFAULT, dev)" \
 	    "$(printf '%s\n' "$err" | head -1)"
 done
+# shell mode pins the cluster's mlflow to the version the tests run
+pin=$(sed -n 's/^#define DBM_MLFLOW_VERSION "\(.*\)"$/\1/p' "$(dirname "$0")/../../lib/submit/submit.h")
+want=$(sed -n 's/^mlflow==//p' "$(dirname "$0")/../requirements.txt")
+check "the mlflow pin is the tested mlflow" "$want" "$pin"
 finish

@@ -91,7 +91,9 @@ def test_mlflow_run_on_databricks_backend(emu, project):
     url = res["tags"]["mlflow.databricks.runURL"]
     assert url.startswith(emu.url + "/jobs/runs/")
     import urllib.request
-    with urllib.request.urlopen(url, timeout=30) as r:
+    # the page needs a token, as the workspace's pages need a login
+    with urllib.request.urlopen(urllib.request.Request(
+            url, headers={"Authorization": "Bearer " + emu.TOKEN}), timeout=30) as r:
         page = r.read().decode()
     assert "TERMINATED SUCCESS" in page and "trained with dbmlops_example" in page
 

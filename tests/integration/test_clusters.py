@@ -55,7 +55,9 @@ def test_runs_on_a_running_cluster(ws, project, mode):
     assert "trained with dbmlops_example" in out["logs"]
     task = out["job_spec"]["tasks"][0] if mode == "python" else out["job_spec"]
     assert task["existing_cluster_id"] == "0101-warm" and "new_cluster" not in task
-    assert {"pypi": {"package": "mlflow"}} in task["libraries"]
+    # shell mode pins mlflow to the tested version, as MLflow's backend does
+    pin = "mlflow" if mode == "python" else "mlflow==" + mlflow_version()
+    assert {"pypi": {"package": pin}} in task["libraries"]
 
 
 def test_auto_mode_from_the_clusters_runtime(ws, project):
@@ -110,3 +112,8 @@ def test_make_include_knob(ws, tmp_path):
     spec = out["job_spec"]
     task = spec["tasks"][0] if "tasks" in spec else spec
     assert task["existing_cluster_id"] == "0101-warm"
+
+
+def mlflow_version():
+    import mlflow
+    return mlflow.__version__

@@ -143,6 +143,20 @@ def test_library_error_is_infrastructure(stack, project, tmp_path):
     assert "Library installation failed" in r.stderr and "PENDING" not in r.stderr, r.stderr
 
 
+def test_pip_reason_reaches_the_user(stack, project, tmp_path):
+    """A library pip cannot install: pip's own reason (its ERROR line), not
+    only its exit status, reaches mlflow-submit's output, as the service's
+    library status carries it."""
+    bad = tmp_path / "pip.json"
+    cfg = json.loads((project / "cluster.json").read_text())
+    cfg["libraries"] = [{"pypi": {"package": "dbmlops-example["}}]   # no index asked
+    bad.write_text(json.dumps(cfg))
+    r = submit(stack, project, "-c", str(bad), "--experiment-name", "/Shared/submit/pip")
+    assert r.returncode == 5, r.stderr
+    assert "pip exited with status 1: ERROR: Invalid requirement: 'dbmlops-example['" \
+        in r.stderr, r.stderr
+
+
 def test_checks_before_sending(stack, project, tmp_path):
     n = len(stack.requests())
     r = submit(stack, project, "-P", "alpha=abc", "--experiment-name", "/Shared/x")

@@ -569,8 +569,8 @@ def test_same_job_spec_as_mlflow(stack, projects, words):
     theirs = subprocess.Popen([mlflow_bin, "run", *args],
                               env=stack.env(MLFLOW_TRACKING_URI="databricks"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ours = subprocess.run([SUBMIT, "--mlflow", "mlflow==" + mlflow.__version__, "--json",
-                           *args], env=stack.env(DBMLOPS_POLL_MAX="1"),
+    # no --mlflow: shell mode pins the cluster's mlflow as MLflow does
+    ours = subprocess.run([SUBMIT, "--json", *args], env=stack.env(DBMLOPS_POLL_MAX="1"),
                           capture_output=True, text=True, timeout=600)
     _, their_err = theirs.communicate(timeout=600)
     assert theirs.returncode == 0, their_err[-3000:]
