@@ -525,6 +525,11 @@ from_git(struct dbm_branch *b, dbm_getenv_fn get, const char *cwd,
 	}
 	rc = 1;
 out:
+	if (rc < 0) {		/* the caller keeps nothing of a failure */
+		free(b->toplevel);
+		free(b->origin);
+		b->toplevel = b->origin = NULL;
+	}
 	free(head);
 	free(ref);
 	free(common);

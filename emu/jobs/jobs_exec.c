@@ -202,7 +202,8 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	jobs_save_run(e, r);
 	pthread_mutex_unlock(&e->jobs->mu);
 	watch(e, r, t, limit, &cancelled, &timedout);
-	kill(-t->pid, SIGKILL);	/* anything the task left running */
+	kill(-t->pid, SIGKILL);	/* anything the task left running, */
+	jobs_sweep(e, t->run_id);	/* in its group or out of it */
 	pthread_mutex_lock(&e->jobs->mu);
 	t->exec_end = dbm_epoch_ms();
 	t->life = "TERMINATING";

@@ -111,6 +111,8 @@ char **jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n);
 int jobs_helper(struct emu *e, struct task *t, const char *const *args);
 /* The last line of a file (malloc'd), for messages. */
 char *jobs_last_line(const char *path);
+/* Kill every process task run_id left, in any process group or session. */
+void jobs_sweep(struct emu *e, long long run_id);
 
 /* jobs_exec.c: a task's run, from its cluster to its end */
 void jobs_exec_task(struct emu *e, struct run *r, struct task *t);

@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -242,4 +244,39 @@ jobs_last_line(const char *path)
 		*--end = '\0';
 	start = strrchr(buf, '\n');
 	return dbm_xstrdup(start ? start + 1 : buf);
+}
+
+/* Kill every process of task run_id of this emulator, in whatever
+ * process group or session it put itself: those whose environment holds
+ * both this data directory and the task's run id (a task that called
+ * setsid is still found; another emulator's tasks are not). */
+void
+jobs_sweep(struct emu *e, long long run_id)
+{
+	char **names, id[64], data[PATH_MAX + 32], path[64];
+	struct dbm_buf env = DBM_BUF_INIT;
+	size_t k;
+	pid_t pid, me = getpid();
+	int n, i, seen;
+
+	snprintf(id, sizeof(id), "DATABRICKS_RUN_ID=%lld", run_id);
+	snprintf(data, sizeof(data), "DBMLOPS_EMU_DATA=%s", e->datadir);
+	if ((names = store_list("/proc", &n)) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		pid = (pid_t)atol(names[i]);
+		if (pid <= 1 || pid == me)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+		dbm_buf_reset(&env);
+		if (dbm_buf_read_file(&env, path, 1 << 20) != 0)
+			continue;
+		for (seen = 0, k = 0; k < env.len; k += strlen(env.data + k) + 1)
+			seen |= (strcmp(env.data + k, id) == 0) |
+			    (strcmp(env.data + k, data) == 0) << 1;
+		if (seen == 3)
+			kill(pid, SIGKILL);
+	}
+	dbm_buf_free(&env);
+	store_names_free(names);
 }

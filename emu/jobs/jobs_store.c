@@ -125,42 +125,10 @@ jstr(const struct dbm_json *j, int obj, const char *k)
 	return dbm_json_strdup(j, dbm_json_member(j, obj, k));
 }
 
-/* Kill what is left of a task an earlier emulator started: the processes
- * of its process group (pgid = the task's pid) whose environment names the
- * task (DATABRICKS_RUN_ID), so a reused pid is never hit. */
-static void
-sweep(pid_t pgid, long long run_id)
-{
-	char **names, want[64], path[64];
-	int n, i;
-
-	snprintf(want, sizeof(want), "DATABRICKS_RUN_ID=%lld", run_id);
-	if ((names = store_list("/proc", &n)) == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		struct dbm_buf env = DBM_BUF_INIT;
-		pid_t pid = (pid_t)atol(names[i]);
-		size_t k;
-		int ours = 0;
-
-		if (pid <= 1 || getpgid(pid) != pgid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-		if (dbm_buf_read_file(&env, path, 1 << 20) == 0)
-			for (k = 0; k < env.len && !ours;
-			    k += strlen(env.data + k) + 1)
-				ours = strcmp(env.data + k, want) == 0;
-		dbm_buf_free(&env);
-		if (ours)
-			kill(pid, SIGKILL);
-	}
-	store_names_free(names);
-}
-
 /* A task's state as saved; one that was active is ended (1) with its
  * processes, as the emulator that ran it is gone. */
 static int
-load_task(const struct dbm_json *j, int o, struct task *t)
+load_task(struct emu *e, const struct dbm_json *j, int o, struct task *t)
 {
 	long long v = 0, pid = 0;
 	char *s;
@@ -214,7 +182,8 @@ load_task(const struct dbm_json *j, int o, struct task *t)
 	/* its processes must not outlive the emulator that started them */
 	dbm_json_int(j, dbm_json_member(j, o, "pid"), &pid);
 	if (pid > 1)
-		sweep((pid_t)pid, t->run_id);
+		kill(-(pid_t)pid, SIGKILL);
+	jobs_sweep(e, t->run_id);
 	t->life = "INTERNAL_ERROR";
 	t->result = "FAILED";
 	t->code = "INTERNAL_ERROR";
@@ -256,7 +225,7 @@ load_run(struct emu *e, const struct dbm_json *j, int *dirty)
 	r->t = dbm_xcalloc((size_t)(r->nt ? r->nt : 1), sizeof(*r->t));
 	for (k = 0; k < r->nt; k++) {
 		r->t[k].run = r;
-		*dirty |= load_task(j, dbm_json_elem(j, tasks, k), &r->t[k]);
+		*dirty |= load_task(e, j, dbm_json_elem(j, tasks, k), &r->t[k]);
 		if (r->t[k].run_id >= js->next_id)
 			js->next_id = r->t[k].run_id + 1;
 	}

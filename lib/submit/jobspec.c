@@ -36,6 +36,73 @@ config_text(const char *arg, struct dbm_buf *in, const char **name,
 	return dbm_err_sys(e, "%s", arg);
 }
 
+/* The offset of the first byte of s that is not UTF-8, or -1. */
+static long
+bad_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+	unsigned cp;
+
+	while (i < n) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		len = (s[i] & 0xe0) == 0xc0 ? 2 : (s[i] & 0xf0) == 0xe0 ? 3 :
+		    (s[i] & 0xf8) == 0xf0 ? 4 : 0;
+		if (len == 0 || i + len > n)
+			return (long)i;
+		cp = s[i] & (0xff >> (len + 1));
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (long)i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return (long)i;		/* overlong or a surrogate */
+		i += len;
+	}
+	return -1;
+}
+
+/* The types the Clusters API takes for the fields it needs: what it
+ * would refuse with INVALID_PARAMETER_VALUE, said before sending. */
+static int
+cluster_types(const char *file, const struct dbm_json *j, struct dbm_err *e)
+{
+	static const char *const strings[] = {"spark_version", "node_type_id",
+	    "driver_node_type_id", "instance_pool_id", "policy_id"};
+	static const char *const counts[] = {"num_workers",
+	    "autoscale.min_workers", "autoscale.max_workers"};
+	long long n[3] = {-1, -1, -1};
+	size_t i, len;
+	const char *raw;
+	int t;
+
+	for (i = 0; i < sizeof(strings) / sizeof(*strings); i++)
+		if ((t = dbm_json_member(j, 0, strings[i])) >= 0 &&
+		    dbm_json_type(j, t) != DBM_JSON_STRING)
+			return dbm_err_input(e, file, 0, 0, "new_cluster.%s must "
+			    "be a string", strings[i]);
+	for (i = 0; i < sizeof(counts) / sizeof(*counts); i++) {
+		if ((t = dbm_json_path(j, 0, counts[i])) < 0)
+			continue;
+		raw = dbm_json_raw(j, t, &len);
+		if (dbm_json_type(j, t) != DBM_JSON_NUMBER ||
+		    strspn(raw, "0123456789") != len || len > 6 ||
+		    dbm_json_int(j, t, &n[i]) < 0)
+			return dbm_err_input(e, file, 0, 0, "new_cluster.%s: "
+			    "'%.*s' is not a number of workers (a whole number, 0 "
+			    "or more)", counts[i], len > 40 ? 40 : (int)len, raw);
+	}
+	if (n[1] >= 0 && n[2] >= 0 && n[1] > n[2])
+		return dbm_err_input(e, file, 0, 0, "new_cluster.autoscale: "
+		    "min_workers %lld is more than max_workers %lld", n[1], n[2]);
+	return 0;
+}
+
 /* What the workspace requires of a new cluster (PROTOCOL.md section 4),
  * checked here so a misspelt key fails before anything is sent. */
 static int
@@ -48,10 +115,15 @@ cluster_ok(const char *file, const char *cluster, struct dbm_err *e)
 	};
 	struct dbm_json j;
 	size_t i, k;
+	long bad;
 	int rc = 0;
 
+	if ((bad = bad_utf8((const unsigned char *)cluster, strlen(cluster))) >= 0)
+		return dbm_err_input(e, file, 0, 0, "the cluster spec is not "
+		    "UTF-8 (byte %ld of it): the workspace refuses it", bad + 1);
 	if (dbm_json_parse(&j, cluster, strlen(cluster), file, e) < 0)
 		return -1;
+	rc = cluster_types(file, &j, e);
 	for (i = 0; i < sizeof(need) / sizeof(*need) && rc == 0; i++) {
 		int found = 0;
 

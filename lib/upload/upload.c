@@ -67,7 +67,8 @@ struct seen {
 	const struct seen *up;
 };
 
-/* Whether path (a symbolic link) stays inside root; *to gets its target. */
+/* Whether path (a symbolic link) stays inside root; *to gets its target.
+ * -1 with errno when it leads nowhere (ELOOP: a loop; ENOENT: dangling). */
 static int
 inside(const char *path, const char *root, char **to)
 {
@@ -77,7 +78,7 @@ inside(const char *path, const char *root, char **to)
 
 	*to = real;
 	if (real == NULL)
-		return 0;
+		return -1;
 	in = strcmp(root, "/") == 0 || (strncmp(real, root, n) == 0 &&
 	    (real[n] == '/' || real[n] == '\0'));
 	return in;
@@ -165,14 +166,17 @@ walk(struct dbm_upload *u, const char *dir, const char *rel, const char *abs,
 		char *a = join(abs, strcmp(abs, "/") ? "/" : "", names[i]);
 		struct stat st;
 		char *to = NULL;
+		int in;
 
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			rc = dbm_err_sys(e, "%s", p);
 		else if (S_ISLNK(st.st_mode) && !u->o.follow_links &&
-		    !inside(p, root, &to))
-			rc = dbm_errf(e, DBM_E_CONFIG, "%s: a symbolic link out "
-			    "of the source tree (to %s): give -L to follow it",
-			    p, to ? to : "nothing");
+		    (in = inside(p, root, &to)) <= 0)
+			rc = in < 0 ? dbm_errf(e, DBM_E_CONFIG, "%s: a symbolic "
+			    "link %s", p, errno == ELOOP ? "loop (it leads back "
+			    "to itself)" : "to nothing") : dbm_errf(e,
+			    DBM_E_CONFIG, "%s: a symbolic link out of the source "
+			    "tree (to %s): give -L to follow it", p, to);
 		else if (S_ISLNK(st.st_mode) && stat(p, &st) < 0)
 			rc = dbm_err_sys(e, "%s", p);
 		else if (S_ISDIR(st.st_mode))

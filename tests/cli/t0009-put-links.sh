@@ -3,7 +3,7 @@
 # of the source tree is refused unless -L, naming it; links inside the tree
 # are followed; a link loop is an error, not a hang.
 . "$(dirname "$0")/lib.sh"
-plan 6
+plan 8
 
 mkdir -p dist/sub secret
 echo wheel > dist/a.whl
@@ -29,4 +29,13 @@ touch "dist/new
 line.whl"
 run dbfs-put -n -r dist dbfs:/w/
 check "a newline in a name is refused before anything is sent" 2 "$rc"
+# an a <-> b loop and a dangling link: said as what they are
+rm -f "dist/new
+line.whl"
+ln -s b dist/a && ln -s a dist/b
+run dbfs-put -n -r dist dbfs:/w/
+check "an a <-> b loop is named a loop" "1 dbfs-put: dist/a: a symbolic link loop (it leads back to itself)" "$rc $err"
+rm dist/a dist/b && ln -s nowhere dist/gone
+run dbfs-put -n -r dist dbfs:/w/
+check "a dangling link is named so" "1 dbfs-put: dist/gone: a symbolic link to nothing" "$rc $err"
 finish

@@ -5,7 +5,7 @@
 # NUL on stdin, messages without an empty file name, and a temporary a
 # killed wheelpath-subst left kept out of the project tarball.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 18
 
 C='{"spark_version": "15.4.x", "node_type_id": "x", "num_workers": 1}'
 mkdir p
@@ -54,4 +54,16 @@ if command -v strace > /dev/null; then
 else
 	ok "wheelpath-subst -i: its temporary is marked # SKIP no strace"
 fi
+# cluster field types the workspace would refuse, said before sending
+for c in '"spark_version": 15, "node_type_id": "x", "num_workers": 1|new_cluster.spark_version must be a string' \
+    '"spark_version": "15.4.x", "node_type_id": "x", "num_workers": -1|new_cluster.num_workers: '"'"'-1'"'"' is not a number of workers (a whole number, 0 or more)' \
+    '"spark_version": "15.4.x", "node_type_id": "x", "num_workers": "x"|new_cluster.num_workers: '"'"'x'"'"' is not a number of workers (a whole number, 0 or more)' \
+    '"spark_version": "15.4.x", "node_type_id": "x", "num_workers": 1e400|new_cluster.num_workers: '"'"'1e400'"'"' is not a number of workers (a whole number, 0 or more)' \
+    '"spark_version": "15.4.x", "node_type_id": "x", "autoscale": {"min_workers": 5, "max_workers": 2}|new_cluster.autoscale: min_workers 5 is more than max_workers 2'; do
+	run mlflow-submit -n -c "{${c%%|*}}" --experiment-name /Shared/x p
+	check "refused: ${c#*|}" "2 mlflow-submit: --backend-config: ${c#*|}" "$rc $err"
+done
+printf '{"spark_version": "15.4.x\377", "node_type_id": "x", "num_workers": 1}' > utf8.json
+run mlflow-submit -n -c utf8.json --experiment-name /Shared/x p
+check "a cluster spec that is not UTF-8" "2 mlflow-submit: utf8.json: the cluster spec is not UTF-8 (byte 25 of it): the workspace refuses it" "$rc $err"
 finish

@@ -151,3 +151,31 @@ def test_idle_sockets_cannot_lock_others_out(emu):
     finally:
         for s in idle:
             s.close()
+
+
+@pytest.mark.parametrize("end", ["cancel", "exit"])
+def test_a_job_that_calls_setsid_does_not_survive(emu, end):
+    """A task's child that leaves the task's process group and session
+    (setsid) ends with the task: when the run is cancelled, and when the
+    task exits leaving it behind."""
+    from dbmlops_testenv import processes_of, wait_for
+    script = ("setsid sleep 300 < /dev/null > /dev/null 2>&1 & "
+              "echo started; " + ("sleep 300" if end == "cancel" else "sleep 1"))
+    body = {"run_name": "escape", "new_cluster": {
+        "spark_version": "12.2.x", "node_type_id": "i3.xlarge", "num_workers": 1},
+        "shell_command_task": {"command": ["bash", "-c", script]}}
+    rid = requests.post(emu.url + "/api/2.0/jobs/runs/submit", json=body,
+                        headers=AUTH, timeout=30).json()["run_id"]
+
+    def state():
+        return requests.get(emu.url + "/api/2.0/jobs/runs/get", params={"run_id": rid},
+                            headers=AUTH, timeout=30).json()["state"]
+    wait_for(lambda: len(processes_of(rid, emu)) >= 2 or
+             state()["life_cycle_state"] == "TERMINATED", 120, "the task and its child")
+    if end == "cancel":
+        sessions = {os.getsid(p) for p in processes_of(rid, emu)}
+        assert len(sessions) >= 2, "the child did not leave the task's session"
+        requests.post(emu.url + "/api/2.0/jobs/runs/cancel", json={"run_id": rid},
+                      headers=AUTH, timeout=30).raise_for_status()
+    wait_for(lambda: state()["life_cycle_state"] == "TERMINATED", 60, "the run ended")
+    wait_for(lambda: processes_of(rid, emu) == [], 30, "no process of the run left")
