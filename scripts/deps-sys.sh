@@ -1,9 +1,24 @@
 #!/bin/sh
 # Install the Debian packages dbmlops needs to build, test and run its demo
-# (with --check, also what only the tests need).
+# (with --check, also what only the tests need; with --runtime, only what
+# installed tools miss).
 # Uses apt-get as root, sudo otherwise; when neither can work, says exactly
 # what to install and fails.
 set -eu
+
+# --runtime BINDIR: only what the installed tools in BINDIR need to run (a
+# CI cache holds the build): nothing when every library they link is there
+# and python3 with venv and pip is, else the whole list below
+if [ "${1:-}" = --runtime ]; then
+	bin=${2:?usage: deps-sys.sh --runtime BINDIR}
+	if command -v make git curl >/dev/null 2>&1 &&
+	    python3 -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null &&
+	    python3 -m pip --version >/dev/null 2>&1 &&
+	    ! ldd "$bin"/* 2>/dev/null | grep -q 'not found'; then
+		exit 0
+	fi
+	shift 2
+fi
 
 pkgs="gcc make pkg-config git curl rsync tar ca-certificates perl procps
 libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev

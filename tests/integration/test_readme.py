@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from dbmlops_testenv import BIN, MAKE_ARGS, TOP, Emu, toolkit_repo
+from dbmlops_testenv import BIN, MAKE_ARGS, TOP, Emu, toolkit_release
 
 README = os.path.join(TOP, "README.md")
 
@@ -303,10 +303,14 @@ def test_install_block(tmp_path):
 @pytest.mark.once
 def test_adopt_block(tmp_path):
     (text,) = block("adopt")
-    url = re.search(r"https://\S+\.git", text).group(0)
-    tag = re.search(r"--branch (\S+)", text).group(1)
-    local = toolkit_repo(tmp_path / "dbmlops-release", tag)
-    script = text.replace(url, local)
+    # the release page: this tree's release tarball and its SHA256SUMS
+    url, sha = toolkit_release(tmp_path / "release")
+    page = os.path.dirname(url)
+    with open(os.path.join(page[len("file://"):], "SHA256SUMS"), "w") as f:
+        f.write("%s  %s\n" % (sha, os.path.basename(url)))
+    published = re.search(r"(https://\S+)/dbmlops-[0-9.]+\.tar\.gz", text).group(1)
+    assert os.path.basename(url) in text, text     # the README names this release
+    script = text.replace(published, page)
     env = dict(os.environ, HOME=str(tmp_path / "home"))
     (tmp_path / "work").mkdir()
     r = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path / "work", env=env,

@@ -1,9 +1,9 @@
 """The CI pipeline templates, run as their CI system would run them: every
 shell step of each template, in order, on a fresh clone of a team's
 repository (templates/: the Makefile, the wheel, the project), with the
-CI's own variables set (a pull request build), the toolkit fetched at a
-pinned version from a repository and installed by the template's own
-commands, and the secrets mapped from the CI's secret store to
+CI's own variables set (a pull request build), the toolkit's release
+tarball fetched, checked against its SHA-256 and installed by the
+template's own commands, and the secrets mapped from the CI's secret store to
 workspace-emu's. The first template builds dbmlops; the others find it
 in their cache, as a second run would."""
 
@@ -16,10 +16,10 @@ import sys
 import pytest
 import yaml
 
-from dbmlops_testenv import TOP, Emu, toolkit_repo
+from dbmlops_testenv import TOP, Emu, toolkit_release
 
 CI = os.path.join(TOP, "templates", "ci")
-VERSION = "v0.2.0"          # what the templates pin
+VERSION = open(os.path.join(TOP, "VERSION")).read().strip()   # what they pin
 
 
 def test_static_rules():
@@ -38,7 +38,14 @@ def test_static_rules():
     assert gl["train"]["interruptible"] is True and gl["train"]["timeout"]
     assert any("CI_OPEN_MERGE_REQUESTS" in r.get("if", "") for r in gl["workflow"]["rules"])
     for t in (gh["env"], az["variables"], gl["variables"]):
-        assert re.fullmatch(r"v\d+\.\d+\.\d+|[0-9a-f]{40}", t["DBMLOPS_VERSION"])
+        assert t["DBMLOPS_VERSION"] == VERSION
+        assert t["DBMLOPS_URL"].endswith("/dbmlops-%s.tar.gz" % VERSION)
+        assert re.fullmatch(r"[0-9a-f]{64}", t["DBMLOPS_SHA256"])
+    # GitHub: the secrets on the train step alone
+    job = gh["jobs"]["train"]
+    assert not any(k.startswith("DATABRICKS_") for k in job["env"])
+    assert [s["name"] for s in job["steps"] if "DATABRICKS_TOKEN" in s.get("env", {})] == \
+        ["Train on Databricks"]
     for name in os.listdir(CI):
         for line in open(os.path.join(CI, name)):
             if "DATABRICKS_TOKEN" in line and not line.lstrip().startswith("#"):
@@ -47,8 +54,8 @@ def test_static_rules():
 
 @pytest.fixture(scope="module")
 def toolkit(tmp_path_factory):
-    """dbmlops as its repository would serve it, tagged VERSION."""
-    return toolkit_repo(tmp_path_factory.mktemp("toolkit") / "dbmlops", VERSION)
+    """dbmlops as its release page would serve it: (tarball URL, SHA-256)."""
+    return toolkit_release(tmp_path_factory.mktemp("toolkit"))
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +146,8 @@ def run_github(doc, work, env, secrets, stack):
     steps = []
     for s in job["steps"]:
         if "run" in s:
-            steps.append(expand(s["run"], values))
+            steps.append((expand(s["run"], values),
+                          {k: expand(str(v), values) for k, v in s.get("env", {}).items()}))
         elif s["uses"].startswith("actions/cache"):
             assert expand(s["with"]["path"], values) == home
     return home, steps
@@ -196,7 +204,8 @@ def test_template_runs_green(stack, toolkit, cache, tmp_path, name):
     env = base_env(stack, tmp_path)
     secrets = {"DATABRICKS_HOST": stack.url, "DATABRICKS_TOKEN": Emu.TOKEN}
     home, steps = runner(doc, work, env, secrets, stack)
-    env["DBMLOPS_REPO"] = toolkit      # the repository serving the release
+    # the release page serving the tarball, and its SHA256SUMS line
+    env["DBMLOPS_URL"], env["DBMLOPS_SHA256"] = toolkit
     restore(cache, home)
     n0 = len(stack.requests())
     for step in steps:
@@ -229,3 +238,22 @@ def test_template_runs_green(stack, toolkit, cache, tmp_path, name):
     for f in (work / ".dbmlops").rglob("*"):
         if f.is_file():
             assert Emu.TOKEN.encode() not in f.read_bytes(), f
+
+
+def test_a_wrong_checksum_installs_nothing(toolkit, tmp_path):
+    """The install step of each template stops at sha256sum when the
+    tarball is not the release's (the templates' placeholder zeros
+    included), before anything is unpacked or built."""
+    url, good = toolkit
+    for name in sorted(RUNNERS):
+        text = open(os.path.join(CI, name)).read()
+        install = re.search(r"(if \[ ! -x .*?\n\s*fi)", text, re.S).group(1)
+        home = tmp_path / name / "home"
+        for sha in ("0" * 64, good[::-1]):
+            env = dict(os.environ, DBMLOPS_HOME=str(home), DBMLOPS_URL=url,
+                       DBMLOPS_SHA256=sha, DBMLOPS_VERSION=VERSION)
+            r = subprocess.run(["bash", "-eo", "pipefail", "-c", install], env=env,
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode != 0, name
+            assert "FAILED" in r.stderr or "WARNING" in r.stderr, r.stderr
+            assert not (home / "src").exists() and not (home / "bin").exists()

@@ -358,6 +358,20 @@ def toolkit_repo(dest, tag):
     return "file://" + str(dest)
 
 
+def toolkit_release(dest):
+    """The release tarball of this work tree as `make dist` makes it (from a
+    repository of its files, so uncommitted changes are in), with its
+    SHA-256: (file:// URL, hex digest), what a release page serves."""
+    repo = toolkit_repo(os.path.join(str(dest), "repo"), "release")[len("file://"):]
+    out = os.path.join(str(dest), "dist")
+    tarball = subprocess.run(["sh", os.path.join(repo, "scripts", "dist.sh"), out],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    import hashlib
+    with open(tarball, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    return "file://" + tarball, digest
+
+
 def tiny_wheel(path, mark):
     """A wheel stalepkg 1.0 whose module says mark (RECORD with hashes)."""
     import base64
