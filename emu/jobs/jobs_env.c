@@ -261,17 +261,17 @@ jobs_task_venv(struct emu *e, struct task *t, const char *venv)
 
 		dbm_buf_printf(&m, "Library installation failed for library due "
 		    "to user error. Error messages: %s", err ? err : "");
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
 		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", m.data);
 		dbm_buf_free(&m);
 	} else if (rc < 0) {
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "INTERNAL_ERROR",
+		jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED", "INTERNAL_ERROR",
 		    "INTERNAL_ERROR", err ? err : "cluster setup failed");
 	} else {
 		const char *mk[] = {"mkenv", venv, site, NULL};
 
 		if ((rc = jobs_helper(e, t, mk)) != 0)
-			jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+			jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
 			    "INTERNAL_ERROR", "INTERNAL_ERROR", "cannot create the "
 			    "task's Python environment");
 	}
@@ -292,7 +292,7 @@ jobs_task_env_vars(struct emu *e, struct task *t, char ***env, int *nenv)
 		return 0;
 	dbm_buf_printf(&m, "Cluster failed to start: SECRET_RESOLUTION_ERROR: "
 	    "%s", err);
-	jobs_finish(e, t, "INTERNAL_ERROR", "FAILED", "CLUSTER_ERROR",
+	jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED", "CLUSTER_ERROR",
 	    "CLIENT_ERROR", m.data);
 	dbm_buf_free(&m);
 	free(err);

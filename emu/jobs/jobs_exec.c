@@ -78,7 +78,7 @@ wait_cluster(struct emu *e, struct run *r, struct task *t)
 	for (;;) {
 		state = emu_cluster_state(e, t->existing);
 		if (state == NULL) {
-			jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+			jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
 			    "CLUSTER_ERROR", "CLIENT_ERROR", "The cluster does not "
 			    "exist any more.");
 			return -1;
@@ -89,7 +89,7 @@ wait_cluster(struct emu *e, struct run *r, struct task *t)
 		cancel = r->cancel;
 		pthread_mutex_unlock(&e->jobs->mu);
 		if (cancel) {
-			jobs_finish(e, t, "TERMINATED", "CANCELED",
+			jobs_finish(e, t, LIFE_TERMINATED, "CANCELED",
 			    "USER_CANCELED", "SUCCESS", "Run cancelled.");
 			return -1;
 		}
@@ -124,7 +124,7 @@ watch(struct emu *e, struct run *r, struct task *t, long limit,
 		if (!killed && limit > 0 && dbm_now() - started > (double)limit)
 			*timedout = 1;
 		if (!killed && (*cancelled || *timedout)) {
-			jobs_set_state(e, t, "TERMINATING");
+			jobs_set_state(e, t, LIFE_TERMINATING);
 			kill(-t->pid, SIGTERM);
 			killed = 1;
 			kill_at = dbm_now() + 5;
@@ -148,12 +148,12 @@ prepare(struct emu *e, struct run *r, struct task *t, const char *venv,
 	if (t->existing && wait_cluster(e, r, t) < 0)
 		return NULL;
 	if (t->setup_error) {
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
 		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", t->setup_error);
 		return NULL;
 	}
 	if ((err = jobs_serverless_file_error(e, t)) != NULL) {
-		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
+		jobs_finish(e, t, LIFE_TERMINATED, "FAILED", "RUN_EXECUTION_ERROR",
 		    "CLIENT_ERROR", err);
 		free(err);
 		return NULL;
@@ -164,7 +164,7 @@ prepare(struct emu *e, struct run *r, struct task *t, const char *venv,
 	if (jobs_task_env_vars(e, t, env, nenv) < 0)
 		return NULL;
 	if ((argv = jobs_task_argv(e, t, venv, env, nenv, &err)) == NULL) {
-		jobs_finish(e, t, "INTERNAL_ERROR", "FAILED",
+		jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
 		    "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR", err);
 		free(err);
 	}
@@ -180,7 +180,7 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	long limit = t->timeout > 0 ? t->timeout : r->timeout;
 
 	pthread_mutex_lock(&e->jobs->mu);
-	t->life = "PENDING";
+	t->life = LIFE_PENDING;
 	t->start = dbm_epoch_ms();
 	pthread_mutex_unlock(&e->jobs->mu);
 	store_mkdirs(t->dir);
@@ -192,12 +192,12 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	pthread_mutex_lock(&e->jobs->mu);
 	if (r->cancel) {
 		pthread_mutex_unlock(&e->jobs->mu);
-		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
+		jobs_finish(e, t, LIFE_TERMINATED, "CANCELED", "USER_CANCELED",
 		    "SUCCESS", "Run cancelled.");
 		goto out;
 	}
 	t->pid = jobs_spawn(argv, env, t->dir, log.data);
-	t->life = "RUNNING";
+	t->life = LIFE_RUNNING;
 	t->setup_end = dbm_epoch_ms();
 	jobs_save_run(e, r);
 	pthread_mutex_unlock(&e->jobs->mu);
@@ -206,18 +206,18 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	jobs_sweep(e, t->run_id);	/* in its group or out of it */
 	pthread_mutex_lock(&e->jobs->mu);
 	t->exec_end = dbm_epoch_ms();
-	t->life = "TERMINATING";
+	t->life = LIFE_TERMINATING;
 	pthread_mutex_unlock(&e->jobs->mu);
 	if (timedout)
-		jobs_finish(e, t, "TERMINATED", "TIMEDOUT", "RUN_EXECUTION_ERROR",
+		jobs_finish(e, t, LIFE_TERMINATED, "TIMEDOUT", "RUN_EXECUTION_ERROR",
 		    "CLIENT_ERROR", "Run timed out.");
 	else if (cancelled)
-		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
+		jobs_finish(e, t, LIFE_TERMINATED, "CANCELED", "USER_CANCELED",
 		    "SUCCESS", "Run cancelled.");
 	else if (t->exit_code == 0)
-		jobs_finish(e, t, "TERMINATED", "SUCCESS", "SUCCESS", "SUCCESS", "");
+		jobs_finish(e, t, LIFE_TERMINATED, "SUCCESS", "SUCCESS", "SUCCESS", "");
 	else
-		jobs_finish(e, t, "TERMINATED", "FAILED", "RUN_EXECUTION_ERROR",
+		jobs_finish(e, t, LIFE_TERMINATED, "FAILED", "RUN_EXECUTION_ERROR",
 		    "CLIENT_ERROR", "Workload failed, see run output for details");
 out:
 	jobs_strv_free(argv);

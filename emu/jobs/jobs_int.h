@@ -9,6 +9,11 @@
 
 #define LOG_MAX (5 * 1024 * 1024)
 
+/* A task's life cycle state (the Jobs API's life_cycle_state); the
+ * names are jobs_life_name's. */
+enum life { LIFE_QUEUED, LIFE_PENDING, LIFE_RUNNING, LIFE_TERMINATING,
+	LIFE_TERMINATED, LIFE_SKIPPED, LIFE_INTERNAL_ERROR };
+
 struct task {
 	long long run_id;
 	char *key;
@@ -21,7 +26,8 @@ struct task {
 	char *env_spec;		/* and its environment's spec (JSON) */
 	char *setup_error;	/* a failure known at submit, for the start */
 	long timeout;
-	const char *life, *result, *code, *type;
+	enum life life;
+	const char *result, *code, *type;
 	char *message;
 	long long start, setup_end, exec_end, end;
 	pid_t pid;
@@ -86,7 +92,10 @@ struct jobs {
 /* jobs_run.c: the run model */
 extern const char *const jobs_task_kinds[];
 /* Whether a task in state life has ended. */
-int jobs_terminal(const char *life);
+int jobs_terminal(enum life life);
+/* The API's name of a state, and the state of a name (-1: none). */
+const char *jobs_life_name(enum life life);
+int jobs_life_parse(const char *name);
 /* The run with id id, or holding the task with id id (*task then set);
  * jobs->mu held. */
 struct run *jobs_find_run(struct jobs *js, long long id, struct task **task);
@@ -94,8 +103,8 @@ void jobs_free_run(struct run *r);
 
 /* jobs_state.c: set a task's state, or end it with its result (takes
  * jobs->mu; saved) */
-void jobs_set_state(struct emu *e, struct task *t, const char *life);
-void jobs_finish(struct emu *e, struct task *t, const char *life,
+void jobs_set_state(struct emu *e, struct task *t, enum life life);
+void jobs_finish(struct emu *e, struct task *t, enum life life,
     const char *result, const char *code, const char *type, const char *msg);
 
 /* jobs_proc.c: processes and paths */

@@ -40,13 +40,13 @@ jobs_raw_key(struct dbm_jw *w, const struct dbm_json *j, int k)
 }
 
 static void
-state_json(struct dbm_jw *w, const char *life, const char *result,
+state_json(struct dbm_jw *w, enum life life, const char *result,
     const char *msg, int user)
 {
 	dbm_jw_key(w, "state");
 	dbm_jw_obj(w);
 	dbm_jw_key(w, "life_cycle_state");
-	dbm_jw_str(w, life);
+	dbm_jw_str(w, jobs_life_name(life));
 	if (result) {
 		dbm_jw_key(w, "result_state");
 		dbm_jw_str(w, result);
@@ -59,11 +59,12 @@ state_json(struct dbm_jw *w, const char *life, const char *result,
 }
 
 static void
-status_json(struct dbm_jw *w, const char *life, const char *code,
+status_json(struct dbm_jw *w, enum life life, const char *code,
     const char *type, const char *msg)
 {
-	const char *v2 = strcmp(life, "INTERNAL_ERROR") == 0 ||
-	    strcmp(life, "SKIPPED") == 0 ? "TERMINATED" : life;
+	/* Jobs 2.2's status has no INTERNAL_ERROR or SKIPPED state */
+	const char *v2 = jobs_life_name(life == LIFE_INTERNAL_ERROR ||
+	    life == LIFE_SKIPPED ? LIFE_TERMINATED : life);
 
 	dbm_jw_key(w, "status");
 	dbm_jw_obj(w);
@@ -111,7 +112,8 @@ run_page(struct emu *e, struct dbm_buf *b, long long id)
  * outcome of the task that failed on its own before one skipped for an
  * upstream failure. */
 struct outcome {
-	const char *life, *result, *code, *type, *msg;
+	enum life life;
+	const char *result, *code, *type, *msg;
 	int done, user;		/* every task ended; canceled or timed out */
 };
 
@@ -121,7 +123,7 @@ run_outcome(const struct run *r, struct outcome *o)
 	const struct task *bad = NULL, *t;
 	int i;
 
-	*o = (struct outcome){"TERMINATED", "SUCCESS", "SUCCESS", "SUCCESS",
+	*o = (struct outcome){LIFE_TERMINATED, "SUCCESS", "SUCCESS", "SUCCESS",
 	    "", 1, 0};
 	for (i = 0; i < r->nt; i++)
 		if (!jobs_terminal(r->t[i].life)) {
@@ -144,8 +146,8 @@ run_outcome(const struct run *r, struct outcome *o)
 		o->type = bad->type;
 		o->msg = bad->message;
 	}
-	if (strcmp(o->life, "SKIPPED") == 0)
-		o->life = "TERMINATED";
+	if (o->life == LIFE_SKIPPED)
+		o->life = LIFE_TERMINATED;
 	o->user = strcmp(o->result, "CANCELED") == 0 ||
 	    strcmp(o->result, "TIMEDOUT") == 0;
 }

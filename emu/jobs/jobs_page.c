@@ -101,7 +101,7 @@ emu_jobs_page(struct req *q)
 		dbm_buf_adds(&b, "<h2>");
 		html_escape(&b, k->key, strlen(k->key));
 		dbm_buf_printf(&b, "</h2><table><tr><td>state</td><td>%s %s"
-		    "</td></tr><tr><td>message</td><td>", k->life,
+		    "</td></tr><tr><td>message</td><td>", jobs_life_name(k->life),
 		    jobs_terminal(k->life) && k->result ? k->result : "");
 		html_escape(&b, k->message ? k->message : "", 4096);
 		dbm_buf_printf(&b, "</td></tr><tr><td>task</td><td>%s</td></tr>"

@@ -83,7 +83,7 @@ reset(struct emu *e, struct task *t)
 	struct dbm_buf d = DBM_BUF_INIT;
 
 	t->run_id = e->jobs->next_id++;
-	t->life = "PENDING";
+	t->life = LIFE_PENDING;
 	t->result = t->code = t->type = NULL;
 	free(t->message);
 	t->message = dbm_xstrdup("");

@@ -14,11 +14,32 @@ const char *const jobs_task_kinds[] = {
 	"shell_command_task", "spark_python_task", "python_wheel_task", NULL,
 };
 
+static const char *const LIFE_NAMES[] = {"QUEUED", "PENDING", "RUNNING",
+	"TERMINATING", "TERMINATED", "SKIPPED", "INTERNAL_ERROR"};
+
 int
-jobs_terminal(const char *life)
+jobs_terminal(enum life life)
 {
-	return strcmp(life, "TERMINATED") == 0 || strcmp(life, "SKIPPED") == 0 ||
-	    strcmp(life, "INTERNAL_ERROR") == 0;
+	return life == LIFE_TERMINATED || life == LIFE_SKIPPED ||
+	    life == LIFE_INTERNAL_ERROR;
+}
+
+const char *
+jobs_life_name(enum life life)
+{
+	return (unsigned)life < sizeof(LIFE_NAMES) / sizeof(*LIFE_NAMES) ?
+	    LIFE_NAMES[life] : "INTERNAL_ERROR";
+}
+
+int
+jobs_life_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof(LIFE_NAMES) / sizeof(*LIFE_NAMES); i++)
+		if (strcmp(LIFE_NAMES[i], name) == 0)
+			return (int)i;
+	return -1;
 }
 
 struct run *

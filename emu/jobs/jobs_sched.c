@@ -56,10 +56,10 @@ task_thread(void *arg)
 	cancel = r->cancel;
 	pthread_mutex_unlock(&js->mu);
 	if (cancel)
-		jobs_finish(e, t, "TERMINATED", "CANCELED", "USER_CANCELED",
+		jobs_finish(e, t, LIFE_TERMINATED, "CANCELED", "USER_CANCELED",
 		    "SUCCESS", "Run cancelled.");
 	else if (upstream)
-		jobs_finish(e, t, "SKIPPED", upstream, "SKIPPED", "SUCCESS",
+		jobs_finish(e, t, LIFE_SKIPPED, upstream, "SKIPPED", "SUCCESS",
 		    "An upstream task did not succeed.");
 	else
 		jobs_exec_task(e, r, t);
@@ -79,13 +79,13 @@ jobs_runner(void *arg)
 	while (js->running >= js->max && !r->cancel) {
 		for (i = 0; i < r->nt; i++)
 			if (!r->t[i].keep)
-				r->t[i].life = "QUEUED";
+				r->t[i].life = LIFE_QUEUED;
 		pthread_cond_wait(&js->cv, &js->mu);
 	}
 	js->running++;
 	for (i = 0; i < r->nt; i++)
-		if (strcmp(r->t[i].life, "QUEUED") == 0)
-			r->t[i].life = "PENDING";
+		if (r->t[i].life == LIFE_QUEUED)
+			r->t[i].life = LIFE_PENDING;
 	pthread_mutex_unlock(&js->mu);
 	for (i = 0; i < r->nt; i++)
 		started[i] = pthread_create(&th[i], NULL, task_thread,

@@ -10,7 +10,7 @@
 #include "jobs_int.h"
 
 void
-jobs_set_state(struct emu *e, struct task *t, const char *life)
+jobs_set_state(struct emu *e, struct task *t, enum life life)
 {
 	pthread_mutex_lock(&e->jobs->mu);
 	t->life = life;
@@ -19,7 +19,7 @@ jobs_set_state(struct emu *e, struct task *t, const char *life)
 }
 
 void
-jobs_finish(struct emu *e, struct task *t, const char *life, const char *result,
+jobs_finish(struct emu *e, struct task *t, enum life life, const char *result,
     const char *code, const char *type, const char *msg)
 {
 	pthread_mutex_lock(&e->jobs->mu);

@@ -19,7 +19,6 @@
 #include "sha.h"
 
 static const char *const STATES[] = {
-	"PENDING", "QUEUED", "RUNNING", "TERMINATING", "TERMINATED", "SKIPPED",
 	"INTERNAL_ERROR", "SUCCESS", "FAILED", "TIMEDOUT", "CANCELED",
 	"UPSTREAM_FAILED", "USER_CANCELED", "RUN_EXECUTION_ERROR",
 	"LIBRARY_INSTALLATION_ERROR", "INVALID_RUN_CONFIGURATION", "CLIENT_ERROR",
@@ -92,7 +91,7 @@ jobs_save_run(struct emu *e, struct run *r)
 		jkv(&w, "env_spec", t->env_spec);
 		dbm_jw_key(&w, "timeout");
 		dbm_jw_int(&w, t->timeout);
-		jkv(&w, "life", t->life);
+		jkv(&w, "life", jobs_life_name(t->life));
 		jkv(&w, "result", t->result);
 		jkv(&w, "code", t->code);
 		jkv(&w, "type", t->type);
@@ -133,7 +132,7 @@ load_task(struct emu *e, const struct dbm_json *j, int o, struct task *t)
 	long long v = 0, pid = 0;
 	char *s;
 	size_t q;
-	int tm;
+	int tm, lf;
 
 	dbm_json_int(j, dbm_json_member(j, o, "run_id"), &t->run_id);
 	t->key = jstr(j, o, "key");
@@ -155,7 +154,8 @@ load_task(struct emu *e, const struct dbm_json *j, int o, struct task *t)
 	dbm_json_int(j, dbm_json_member(j, o, "timeout"), &v);
 	t->timeout = (long)v;
 	s = jstr(j, o, "life");
-	t->life = state_name(s ? s : "INTERNAL_ERROR");
+	lf = jobs_life_parse(s);
+	t->life = lf < 0 ? LIFE_INTERNAL_ERROR : (enum life)lf;
 	free(s);
 	s = jstr(j, o, "result");
 	t->result = state_name(s);
@@ -184,7 +184,7 @@ load_task(struct emu *e, const struct dbm_json *j, int o, struct task *t)
 	if (pid > 1)
 		kill(-(pid_t)pid, SIGKILL);
 	jobs_sweep(e, t->run_id);
-	t->life = "INTERNAL_ERROR";
+	t->life = LIFE_INTERNAL_ERROR;
 	t->result = "FAILED";
 	t->code = "INTERNAL_ERROR";
 	t->type = "INTERNAL_ERROR";

@@ -256,7 +256,7 @@ parse_task(struct emu *e, const struct dbm_json *j, int obj, struct task *t,
 	}
 	t->key = dbm_xstrdup(key);
 	t->run_id = run_id;
-	t->life = "PENDING";
+	t->life = LIFE_PENDING;
 	{
 		struct dbm_buf d = DBM_BUF_INIT;
 
