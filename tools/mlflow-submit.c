@@ -400,6 +400,18 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 	check_combinations(o);
 }
 
+static void
+free_params(struct dbm_submit_opts *o)
+{
+	int i;
+
+	for (i = 0; i < o->nparams; i++) {
+		free(o->params[i].k);
+		free(o->params[i].v);
+	}
+	free(o->params);
+}
+
 /* The authenticated HTTP client (nothing for a dry run); 0 or the exit
  * code. */
 static int
@@ -471,7 +483,7 @@ main(int argc, char *argv[])
 	struct dbm_auth auth;
 	struct dbm_http h;
 	struct sigaction sa;
-	int verbose = 0, code, i;
+	int verbose = 0, code;
 
 	dbm_setprog(argv[0]);
 	o.entry = "main";
@@ -486,8 +498,10 @@ main(int argc, char *argv[])
 	memset(&auth, 0, sizeof(auth));
 	memset(&h, 0, sizeof(h));
 	if (!o.dry_run && (code = connect_workspace(&ao, verbose, &auth,
-	    &h)) != 0)
+	    &h)) != 0) {
+		free_params(&o);
 		return code;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -508,11 +522,7 @@ main(int argc, char *argv[])
 	if (dbm_close_stdout() < 0 && code == 0)
 		code = 1;
 	dbm_submit_result_free(&r);
-	for (i = 0; i < o.nparams; i++) {
-		free(o.params[i].k);
-		free(o.params[i].v);
-	}
-	free(o.params);
+	free_params(&o);
 	if (!o.dry_run) {
 		dbm_http_free(&h);
 		dbm_auth_free(&auth);
