@@ -77,6 +77,9 @@ void dbm_linecol_from(struct dbm_linepos *p, const char *s, size_t off,
 /* Unescape the body of a JSON string (without quotes) onto out. */
 int dbm_json_unescape(const char *s, size_t n, struct dbm_buf *out);
 /* Append s as a quoted JSON string; invalid UTF-8 becomes U+FFFD. */
+/* Length of the valid UTF-8 sequence at s[0..n), 1 to 4, or 0 when it is
+ * not one (overlong forms and surrogates are not). */
+size_t dbm_utf8_len(const unsigned char *s, size_t n);
 void dbm_json_quote(struct dbm_buf *b, const char *s, size_t n);
 
 struct dbm_jw {

@@ -40,30 +40,11 @@ config_text(const char *arg, struct dbm_buf *in, const char **name,
 static long
 bad_utf8(const unsigned char *s, size_t n)
 {
-	size_t i = 0, k, len;
-	unsigned cp;
+	size_t i, l;
 
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		len = (s[i] & 0xe0) == 0xc0 ? 2 : (s[i] & 0xf0) == 0xe0 ? 3 :
-		    (s[i] & 0xf8) == 0xf0 ? 4 : 0;
-		if (len == 0 || i + len > n)
+	for (i = 0; i < n; i += l)
+		if ((l = dbm_utf8_len(s + i, n - i)) == 0)
 			return (long)i;
-		cp = s[i] & (0xff >> (len + 1));
-		for (k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return (long)i;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return (long)i;		/* overlong or a surrogate */
-		i += len;
-	}
 	return -1;
 }
 
