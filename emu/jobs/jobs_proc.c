@@ -111,7 +111,7 @@ jobs_spawn(char **argv, char **env, const char *dir, const char *log)
 	setsid();
 #ifdef __linux__
 	/* killed with the emulator, even by SIGKILL (what the task itself
-	 * starts is swept at the next start, jobs_store.c) */
+	 * starts is swept when the task ends, jobs_sweep) */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(127);
