@@ -32,6 +32,7 @@ emu_jobs_init(struct emu *e, const char *python, const char *cluster,
 
 	pthread_mutex_init(&js->mu, NULL);
 	pthread_cond_init(&js->cv, NULL);
+	pthread_mutex_init(&js->wmu, NULL);
 	/* run ids distinct across restarts */
 	js->next_id = (dbm_epoch_ms() / 1000 % 100000000LL) * 100 + 1;
 	js->next_job = js->next_id / 100;
@@ -68,7 +69,8 @@ emu_jobs_stop(struct emu *e)
 		pthread_mutex_lock(&js->mu);
 		for (r = js->runs; r; r = r->next)
 			for (i = 0; i < r->nt; i++)
-				busy |= !jobs_terminal(r->t[i].life);
+				busy |= !jobs_terminal(r->t[i].life) ||
+				    r->unsaved;
 		pthread_mutex_unlock(&js->mu);
 		if (busy)
 			nanosleep(&ts, NULL);
@@ -83,6 +85,7 @@ emu_jobs_stop(struct emu *e)
 	free(js->python);
 	free(js->cluster);
 	pthread_mutex_destroy(&js->mu);
+	pthread_mutex_destroy(&js->wmu);
 	pthread_cond_destroy(&js->cv);
 	free(js);
 	e->jobs = NULL;

@@ -201,6 +201,7 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	t->setup_end = dbm_epoch_ms();
 	jobs_save_run(e, r);
 	pthread_mutex_unlock(&e->jobs->mu);
+	jobs_flush_run(e, r);
 	watch(e, r, t, limit, &cancelled, &timedout);
 	kill(-t->pid, SIGKILL);	/* anything the task left running, */
 	jobs_sweep(e, t->run_id);	/* in its group or out of it */

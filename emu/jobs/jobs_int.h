@@ -54,6 +54,8 @@ struct run {
 	int nrepairs;
 	struct emu *e;
 	int *order;		/* task indexes, dependencies first */
+	struct dbm_buf rec;	/* its newest record, not yet written */
+	int unsaved;		/* jobs_flush_run calls owed (rec may be empty) */
 	struct run *next;
 };
 
@@ -69,6 +71,7 @@ struct commands;
 struct jobs {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_mutex_t wmu;	/* run records are written one at a time */
 	struct run *runs;
 	struct jobdef *defs;
 	struct commands *commands;	/* execution contexts (jobs_command.c) */
@@ -212,8 +215,13 @@ char *jobs_serverless_file_error(struct emu *e, const struct task *t);
 
 /* jobs_repair.c: runs/repair (the route's handler is in api.h) */
 
-/* jobs_store.c: persistence (save with jobs->mu held) */
+/* jobs_store.c: persistence. jobs_save_run makes the run's record with
+ * jobs->mu held; jobs_flush_run writes it once the lock is released, so
+ * no request waits on the disk. Every save owes one flush; runs/delete
+ * waits for the flushes owed, and the newest record is the one that
+ * stays on disk. */
 void jobs_save_run(struct emu *e, struct run *r);
+void jobs_flush_run(struct emu *e, struct run *r);
 void jobs_load_runs(struct emu *e);
 
 #endif

@@ -164,9 +164,15 @@ emu_jobs_delete_run(struct req *q)
 	    "run_id is required", &id, &res) < 0)
 		return res;
 	pthread_mutex_lock(&js->mu);
-	for (pp = &js->runs; *pp && (*pp)->run_id != id; pp = &(*pp)->next)
-		;
-	if ((r = *pp) == NULL) {
+	for (;;) {	/* a record still being written is waited for */
+		for (pp = &js->runs; *pp && (*pp)->run_id != id;
+		    pp = &(*pp)->next)
+			;
+		if ((r = *pp) == NULL || r->unsaved == 0)
+			break;
+		pthread_cond_wait(&js->cv, &js->mu);
+	}
+	if (r == NULL) {
 		pthread_mutex_unlock(&js->mu);
 		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
 		    "Run %lld does not exist.", id);

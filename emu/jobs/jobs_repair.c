@@ -155,6 +155,7 @@ emu_jobs_repair(struct req *q)
 	else
 		r->live = 0;
 	pthread_mutex_unlock(&js->mu);
+	jobs_flush_run(e, r);
 	dbm_buf_printf(&b, "{\"repair_id\":%lld}", rid);
 	res = emu_reply_json(q, 200, b.data);
 	dbm_buf_free(&b);

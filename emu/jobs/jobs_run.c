@@ -92,6 +92,7 @@ jobs_free_run(struct run *r)
 	free(r->t);
 	free(r->order);
 	free(r->repairs);
+	dbm_buf_free(&r->rec);
 	free(r->name);
 	free(r->token);
 	free(r);

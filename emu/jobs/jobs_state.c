@@ -16,6 +16,7 @@ jobs_set_state(struct emu *e, struct task *t, enum life life)
 	t->life = life;
 	jobs_save_run(e, t->run);
 	pthread_mutex_unlock(&e->jobs->mu);
+	jobs_flush_run(e, t->run);
 }
 
 void
@@ -37,4 +38,5 @@ jobs_finish(struct emu *e, struct task *t, enum life life, const char *result,
 	jobs_save_run(e, t->run);
 	pthread_cond_broadcast(&e->jobs->cv);	/* dependents wait on it */
 	pthread_mutex_unlock(&e->jobs->mu);
+	jobs_flush_run(e, t->run);
 }

@@ -44,15 +44,19 @@ jkv(struct dbm_jw *w, const char *k, const char *v)
 	dbm_jw_str(w, v);
 }
 
-/* Write the run's record to jobs/state/<id>.json (the lock is held). */
+/* Make the run's record, for jobs_flush_run to write to
+ * jobs/state/<id>.json (jobs->mu is held). */
 void
 jobs_save_run(struct emu *e, struct run *r)
 {
-	struct dbm_buf b = DBM_BUF_INIT, p = DBM_BUF_INIT;
+	struct dbm_buf *b = &r->rec;
 	struct dbm_jw w;
 	int i;
 
-	dbm_jw_init(&w, &b);
+	(void)e;
+	dbm_buf_reset(b);
+	r->unsaved++;
+	dbm_jw_init(&w, b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "run_id");
 	dbm_jw_int(&w, r->run_id);
@@ -112,8 +116,32 @@ jobs_save_run(struct emu *e, struct run *r)
 	}
 	dbm_jw_arr_end(&w);
 	dbm_jw_obj_end(&w);
-	dbm_buf_printf(&p, "%s/jobs/state/%lld.json", e->datadir, r->run_id);
-	store_write_file(e, p.data, b.data, b.len);
+}
+
+/* Write the newest record jobs_save_run made, with jobs->mu released.
+ * Writers take turns (wmu) and each takes the record as it is when its
+ * turn comes, so an older record never lands after a newer one. */
+void
+jobs_flush_run(struct emu *e, struct run *r)
+{
+	struct jobs *js = e->jobs;
+	struct dbm_buf b, p = DBM_BUF_INIT;
+
+	pthread_mutex_lock(&js->wmu);
+	pthread_mutex_lock(&js->mu);
+	b = r->rec;
+	r->rec = (struct dbm_buf)DBM_BUF_INIT;
+	pthread_mutex_unlock(&js->mu);
+	if (b.len > 0) {
+		dbm_buf_printf(&p, "%s/jobs/state/%lld.json", e->datadir,
+		    r->run_id);
+		store_write_file(e, p.data, b.data, b.len);
+	}
+	pthread_mutex_lock(&js->mu);
+	if (--r->unsaved == 0)
+		pthread_cond_broadcast(&js->cv);	/* runs/delete waits */
+	pthread_mutex_unlock(&js->mu);
+	pthread_mutex_unlock(&js->wmu);
 	dbm_buf_free(&b);
 	dbm_buf_free(&p);
 }
@@ -271,8 +299,10 @@ jobs_load_runs(struct emu *e)
 			js->next_job = r->job_id + 1;
 		r->next = js->runs;
 		js->runs = r;
-		if (dirty)
+		if (dirty) {
 			jobs_save_run(e, r);
+			jobs_flush_run(e, r);
+		}
 	}
 	store_names_free(names);
 	dbm_buf_free(&p);

@@ -394,6 +394,7 @@ launch(struct emu *e, struct run *r)
 	else
 		r->live = 0;
 	pthread_mutex_unlock(&js->mu);
+	jobs_flush_run(e, r);
 }
 
 /* Check a runs/submit body (or what run-now makes of a job) and start

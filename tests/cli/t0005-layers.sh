@@ -139,6 +139,13 @@ long=$(awk '/^[a-z_].*\(/ { name = $0; sub(/\(.*/, "", name); sub(/.* \**/, "", 
     "$TOP"/lib/*.c "$TOP"/lib/*/*.c "$TOP"/emu/*.c "$TOP"/emu/*/*.c "$TOP"/tools/*.c |
     sed "s|$TOP/||" | tr '\n' ' ')
 check "no function over 100 lines" "" "$long"
+# run records are written by jobs_flush_run alone, which the jobs lock is
+# released for: no request waits on the disk behind a run's save
+w=$(awk '/^[a-z_].*\(/ { name = $0; sub(/\(.*/, "", name); sub(/.* \**/, "", name) }
+	/store_write_file\(/ && name != "jobs_flush_run" && name != "save_def" &&
+	name != "store_write_file" { print FILENAME ":" name }' "$TOP"/emu/jobs/*.c |
+    sed "s|$TOP/||" | tr '\n' ' ')
+check "emu/jobs: run records are written outside the jobs lock" "" "$w"
 # no call circle between files: "caller callee" pairs from the objects'
 # symbols (nm), which tsort orders unless they loop
 circles() {

@@ -285,3 +285,43 @@ def test_repair_reruns_what_failed(w, emu):
     with pytest.raises(InvalidParameterValue, match="every task succeeded"):
         w.jobs.repair_run(run_id, rerun_all_failed_tasks=True,
                           latest_repair_id=w.jobs.get_run(run_id).repair_history[-1].id)
+
+
+def test_records_keep_order_under_concurrent_runs():
+    """Run records are written outside the jobs lock, one writer at a
+    time: the newest record is the one on disk, and a run deleted the
+    moment it ends stays deleted (no late write brings its record back),
+    across a restart."""
+    from concurrent.futures import ThreadPoolExecutor
+    e = Emu().start()
+    try:
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        upload(w, "/crud/ok.py", "print('ok')\n")
+
+        def one(i):
+            run = w.jobs.submit(run_name="rec %d" % i, tasks=[jobs.SubmitTask(
+                task_key="t", new_cluster=CLUSTER, spark_python_task=jobs.SparkPythonTask(
+                    python_file="dbfs:/crud/ok.py"))]).result()
+            if i % 2:
+                w.jobs.delete_run(run.run_id)
+            return run.run_id, run.state.result_state
+
+        with ThreadPoolExecutor(6) as pool:
+            runs = list(pool.map(one, range(12)))
+        assert all(s == jobs.RunResultState.SUCCESS for _, s in runs)
+        state = os.path.join(e.data, "jobs", "state")
+        on_disk = sorted(int(n[:-5]) for n in os.listdir(state) if n.endswith(".json"))
+        assert on_disk == sorted(r for i, (r, _) in enumerate(runs) if i % 2 == 0)
+        assert e.stop() == 0
+        e.start()
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        for i, (rid, _) in enumerate(runs):
+            if i % 2:
+                with pytest.raises((InvalidParameterValue, NotFound)):
+                    w.jobs.get_run(rid)
+            else:
+                got = w.jobs.get_run(rid).state
+                assert got.life_cycle_state == jobs.RunLifeCycleState.TERMINATED, got
+                assert got.result_state == jobs.RunResultState.SUCCESS, got
+    finally:
+        e.cleanup()
