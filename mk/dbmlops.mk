@@ -21,6 +21,16 @@
 #                     the run)
 #     dbmlops-run     all of the above
 #
+# Several MLflow projects of one repository (after the include):
+#     $(eval $(call dbmlops_project,NAME,DIR))
+# gives dbmlops-subst-NAME, dbmlops-submit-NAME and dbmlops-run-NAME for
+# the project in DIR, with the knobs NAME_ENTRY, NAME_PARAMS,
+# NAME_CLUSTER, NAME_COMPUTE, NAME_SUBST_FILES, NAME_SUBMIT_FLAGS (the
+# DBMLOPS_ ones by default) and NAME_EXPERIMENT (DBMLOPS_EXPERIMENT-NAME).
+# In NAME_PARAMS, NAME_ENTRY and NAME_EXPERIMENT, {experiment:OTHER} is
+# project OTHER's experiment and {run:OTHER} the MLflow run id of its
+# newest finished run on the branch (mlflow-submit --last-run).
+#
 # Knobs (set before the include, in the environment or on the command line):
 #     DBMLOPS_BIN          directory of the tools ('' = PATH)
 #     DBMLOPS_STATE        state and stamps                      (.dbmlops)
@@ -182,9 +192,10 @@ __dbmlops_wheel_srcs = $(call __dbmlops_find,$(__dbmlops_wheel_args) \
 	-o -name __pycache__ -o -path '*/$(DBMLOPS_STATE)' \) -prune -o \
 	-type f \( -name '*.py' -o -name pyproject.toml -o -name setup.cfg \
 	-o -name setup.py -o -name MANIFEST.in \) -print)
-__dbmlops_mlproject_files = $(call __dbmlops_find,'$(DBMLOPS_MLPROJECT)' \
+__dbmlops_find_project = $(call __dbmlops_find,'$(strip $(1))' \
 	\( -name mlruns -o -name .git -o -name __pycache__ \
 	-o -path '*/$(DBMLOPS_STATE)' \) -prune -o -type f -print)
+__dbmlops_mlproject_files = $(call __dbmlops_find_project,$(DBMLOPS_MLPROJECT))
 
 # The state folder, ignored by git from the start.
 $(DBMLOPS_STATE)/.gitignore:
@@ -197,6 +208,8 @@ $(DBMLOPS_STATE)/.gitignore:
 $(DBMLOPS_STATE)/branch.env: __dbmlops_force | $(DBMLOPS_STATE)/.gitignore
 	@$(__dbmlops_exec) '$(__dbmlops_tools)branch-name' --export \
 	    $(__dbmlops_project) -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
+	    $(foreach n,$(__dbmlops_projects),-F \
+	    'DBMLOPS_EXPERIMENT_NAME_$(n)=$(call __dbmlops_exp_template,$(n))') \
 	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' > '$@.tmp'
 	@if cmp -s '$@.tmp' '$@'; then rm -f '$@.tmp'; else mv '$@.tmp' '$@'; fi
 
@@ -242,44 +255,126 @@ $(DBMLOPS_STATE)/upload.json: $(DBMLOPS_STATE)/wheel.stamp \
 
 dbmlops-upload: $(DBMLOPS_STATE)/upload.json
 
+# A knob of project $(1) ($(1)_$(2)), or the single project's
+# (DBMLOPS_$(2)) when $(1) is empty.
+__dbmlops_v = $(strip $(if $(1),$($(1)_$(2)),$(DBMLOPS_$(2))))
+# Where the copy of project $(1) goes.
+__dbmlops_pdir = $(DBMLOPS_STATE)/$(if $(1),$(1)/)project
 # The files to substitute follow the project: by default the env file its
 # MLproject names (wheelpath-subst --project) and the cluster config.
-__dbmlops_subst_args = $(if $(DBMLOPS_SUBST_FILES),$(foreach \
-	f,$(DBMLOPS_SUBST_FILES),'$(f)'),--project . $(if $(or $(filter \
-	new-cluster,$(DBMLOPS_COMPUTE)),$(wildcard \
-	$(call __dbmlops_esc,$(DBMLOPS_MLPROJECT)/$(DBMLOPS_CLUSTER)))),'$(DBMLOPS_CLUSTER)'))
-# mlflow-submit's compute options
-__dbmlops_compute = $(if $(__dbmlops_cluster_id),--cluster-id \
-	'$(__dbmlops_cluster_id)' --start-cluster,$(if $(filter \
-	serverless,$(DBMLOPS_COMPUTE)),--serverless,-c \
-	'$(DBMLOPS_STATE)/project/$(DBMLOPS_CLUSTER)'))
+__dbmlops_subst_args = $(if $(call __dbmlops_v,$(1),SUBST_FILES),$(foreach \
+	f,$(call __dbmlops_v,$(1),SUBST_FILES),'$(f)'),--project . $(if $(or \
+	$(filter new-cluster,$(call __dbmlops_v,$(1),COMPUTE)),$(wildcard \
+	$(call __dbmlops_esc,$(call __dbmlops_v,$(1),MLPROJECT)/$(call \
+	__dbmlops_v,$(1),CLUSTER)))),'$(call __dbmlops_v,$(1),CLUSTER)'))
+# mlflow-submit's compute options for project $(1)
+__dbmlops_compute = $(foreach c,$(call __dbmlops_v,$(1),COMPUTE),$(if \
+	$(filter cluster:%,$(c)),--cluster-id '$(patsubst cluster:%,%,$(c))' --start-cluster,$(if \
+	$(filter serverless,$(c)),--serverless,$(if $(filter new-cluster,$(c)),-c \
+	'$(call __dbmlops_pdir,$(1))/$(call __dbmlops_v,$(1),CLUSTER)',$(error \
+	$(1)_COMPUTE '$(c)': give new-cluster, serverless or cluster:<cluster-id>)))))
 # The tools' directory, absolute (recipes cd elsewhere), or '' for PATH.
 __dbmlops_bin = $$(if [ -n '$(__dbmlops_tools)' ]; then \
 	cd '$(__dbmlops_tools)' && pwd && echo /; fi | tr -d '\n')
 
+# {experiment:NAME} and {run:NAME} in a knob's text $(1): as shell words
+# inside single quotes, NAME's experiment (from branch.env) and the id of
+# its newest finished run (looked up by the submit recipe).
+__dbmlops_refs = $(call __dbmlops_refs_of,$(1),$(__dbmlops_projects))
+__dbmlops_refs_of = $(if $(2),$(call __dbmlops_refs_of,$(subst \
+	{experiment:$(firstword $(2))},'"$$DBMLOPS_EXPERIMENT_NAME_$(firstword \
+	$(2))"',$(subst {run:$(firstword $(2))},'"$$__dbm_run_$(firstword \
+	$(2))"',$(1))),$(wordlist 2,$(words $(2)),$(2))),$(if $(findstring \
+	{run:,$(1))$(findstring {experiment:,$(1)),$(error '$(1)': {run:NAME} \
+	and {experiment:NAME} name a project declared with dbmlops_project \
+	(declared: $(or $(__dbmlops_projects),none))),$(1)))
+# The projects whose {run:NAME} the knobs of project $(1) name.
+__dbmlops_run_refs = $(foreach n,$(__dbmlops_projects),$(if $(findstring \
+	{run:$(n)},$(call __dbmlops_v,$(1),PARAMS) $(call \
+	__dbmlops_v,$(1),ENTRY)),$(n)))
+# Project $(1)'s experiment template, {experiment:NAME} replaced by NAME's.
+__dbmlops_exp_template = $(call __dbmlops_exp_of,$(call \
+	__dbmlops_v,$(1),EXPERIMENT),$(__dbmlops_projects))
+__dbmlops_exp_of = $(if $(2),$(call __dbmlops_exp_of,$(subst \
+	{experiment:$(firstword $(2))},$(call __dbmlops_v,$(firstword \
+	$(2)),EXPERIMENT),$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+
+# The recipe of project $(1)'s substituted copy.
+define __dbmlops_subst_cmds
+rm -rf '$(call __dbmlops_pdir,$(1)).tmp'
+mkdir -p '$(call __dbmlops_pdir,$(1)).tmp'
+$(call __dbmlops_copy,$(call __dbmlops_v,$(1),MLPROJECT),$(call __dbmlops_pdir,$(1)).tmp)
+bin=$(__dbmlops_bin) && cd '$(call __dbmlops_pdir,$(1)).tmp' && \
+    $(__dbmlops_exec) "$${bin}wheelpath-subst" -i \
+    --manifest '$(abspath $(DBMLOPS_STATE))/upload.json' \
+    $(call __dbmlops_subst_args,$(1))
+rm -rf '$(call __dbmlops_pdir,$(1))'
+mv '$(call __dbmlops_pdir,$(1)).tmp' '$(call __dbmlops_pdir,$(1))'
+@touch '$@'
+endef
+
+# The recipe that submits project $(1)'s copy and waits.
+define __dbmlops_submit_cmds
+$(__dbmlops_env) && $(foreach n,$(call __dbmlops_run_refs,$(1)),__dbm_run_$(n)=$$( \
+    $(__dbmlops_exec) '$(__dbmlops_tools)mlflow-submit' --last-run \
+    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME_$(n)") || exit $$?; ) \
+    $(__dbmlops_exec) '$(__dbmlops_tools)mlflow-submit' -b databricks \
+    $(call __dbmlops_compute,$(1)) --source '$(call __dbmlops_v,$(1),MLPROJECT)' \
+    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME$(if $(1),_$(1))" \
+    -e '$(call __dbmlops_refs,$(call __dbmlops_v,$(1),ENTRY))' \
+    $(foreach p,$(call __dbmlops_v,$(1),PARAMS),-P '$(call __dbmlops_refs,$(p))') \
+    $(call __dbmlops_v,$(1),SUBMIT_FLAGS) '$(call __dbmlops_pdir,$(1))'
+endef
+
 $(DBMLOPS_STATE)/project.stamp: $(DBMLOPS_STATE)/upload.json \
     $(__dbmlops_mlproject_files)
-	rm -rf '$(DBMLOPS_STATE)/project.tmp'
-	mkdir -p '$(DBMLOPS_STATE)/project.tmp'
-	$(call __dbmlops_copy,$(DBMLOPS_MLPROJECT),$(DBMLOPS_STATE)/project.tmp)
-	bin=$(__dbmlops_bin) && cd '$(DBMLOPS_STATE)/project.tmp' && \
-	    $(__dbmlops_exec) "$${bin}wheelpath-subst" -i \
-	    --manifest '$(abspath $(DBMLOPS_STATE))/upload.json' \
-	    $(__dbmlops_subst_args)
-	rm -rf '$(DBMLOPS_STATE)/project'
-	mv '$(DBMLOPS_STATE)/project.tmp' '$(DBMLOPS_STATE)/project'
-	@touch '$@'
+	$(call __dbmlops_subst_cmds,)
 
 dbmlops-subst: $(DBMLOPS_STATE)/project.stamp
 
 dbmlops-submit: $(DBMLOPS_STATE)/project.stamp $(DBMLOPS_STATE)/branch.env
-	$(__dbmlops_env) && $(__dbmlops_exec) '$(__dbmlops_tools)mlflow-submit' -b databricks \
-	    $(__dbmlops_compute) --source '$(DBMLOPS_MLPROJECT)' \
-	    --experiment-name "$$DBMLOPS_EXPERIMENT_NAME" -e '$(DBMLOPS_ENTRY)' \
-	    $(foreach p,$(DBMLOPS_PARAMS),-P '$(p)') $(DBMLOPS_SUBMIT_FLAGS) \
-	    '$(DBMLOPS_STATE)/project'
+	$(call __dbmlops_submit_cmds,)
 
 dbmlops-run: dbmlops-submit
+
+# One more MLflow project, NAME in folder DIR, of the repository's wheels:
+#     $(eval $(call dbmlops_project,NAME,DIR))
+# declares dbmlops-subst-NAME, dbmlops-submit-NAME and dbmlops-run-NAME,
+# with the knobs NAME_ENTRY, NAME_PARAMS, NAME_CLUSTER, NAME_COMPUTE,
+# NAME_SUBST_FILES and NAME_SUBMIT_FLAGS (the DBMLOPS_ ones by default)
+# and NAME_EXPERIMENT (DBMLOPS_EXPERIMENT-NAME: beside the branch's
+# others). NAME is a shell name: letters, digits, _.
+__dbmlops_word_chars := a b c d e f g h i j k l m n o p q r s t u v w x y z \
+	A B C D E F G H I J K L M N O P Q R S T U V W X Y Z 0 1 2 3 4 5 6 7 8 9 _
+__dbmlops_nonword = $(if $(2),$(call __dbmlops_nonword,$(subst \
+	$(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+define dbmlops_project
+$$(if $$(or $$(call __dbmlops_nonword,$(1),$$(__dbmlops_word_chars)),$$(filter \
+	0% 1% 2% 3% 4% 5% 6% 7% 8% 9%,$(1))),$$(error \
+	dbmlops_project '$(1)': a project's name is a shell name (letters, \
+	digits and _, not first a digit)))
+$$(if $$(filter $(1),$$(__dbmlops_projects)),$$(error \
+	dbmlops_project '$(1)': declared twice))
+$$(if $$(strip $(2)),,$$(error dbmlops_project '$(1)': name its folder))
+__dbmlops_projects += $(1)
+$(1)_MLPROJECT := $$(strip $(2))
+$(1)_ENTRY ?= main
+$(1)_PARAMS ?=
+$(1)_CLUSTER ?= $$(DBMLOPS_CLUSTER)
+$(1)_COMPUTE ?= $$(DBMLOPS_COMPUTE)
+$(1)_SUBST_FILES ?= $$(DBMLOPS_SUBST_FILES)
+$(1)_SUBMIT_FLAGS ?= $$(DBMLOPS_SUBMIT_FLAGS)
+$(1)_EXPERIMENT ?= $$(DBMLOPS_EXPERIMENT)-$(1)
+$$(DBMLOPS_STATE)/$(1)/project.stamp: $$(DBMLOPS_STATE)/upload.json \
+    $$(call __dbmlops_find_project,$(2))
+	@mkdir -p '$$(DBMLOPS_STATE)/$(1)'
+	$$(call __dbmlops_subst_cmds,$(1))
+dbmlops-subst-$(1): $$(DBMLOPS_STATE)/$(1)/project.stamp
+dbmlops-submit-$(1): $$(DBMLOPS_STATE)/$(1)/project.stamp $$(DBMLOPS_STATE)/branch.env
+	$$(call __dbmlops_submit_cmds,$(1))
+dbmlops-run-$(1): dbmlops-submit-$(1)
+.PHONY: dbmlops-subst-$(1) dbmlops-submit-$(1) dbmlops-run-$(1)
+endef
 
 __dbmlops_force:
 

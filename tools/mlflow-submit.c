@@ -20,6 +20,7 @@
 #include "http.h"
 #include "token.h"
 #include "json.h"
+#include "mlflowrun.h"
 #include "submit.h"
 #include "version.h"
 
@@ -30,10 +31,11 @@ enum {
 	OPT_CLUSTER_ID, OPT_START_CLUSTER, OPT_RESTART_CLUSTER, OPT_ALLOW_STALE, OPT_CODE_DIR, OPT_ENV_VERSION,
 	OPT_WORKSPACE,
 	OPT_SERVERLESS,
-	OPT_TIMEOUT, OPT_VERBOSE, OPT_VERSION,
+	OPT_TIMEOUT, OPT_VERBOSE, OPT_VERSION, OPT_LAST_RUN,
 };
 
 static volatile sig_atomic_t interrupted;
+static int last_run;	/* --last-run: a query, no project */
 
 static void
 on_signal(int sig)
@@ -94,6 +96,9 @@ static const struct dbm_opt opts[] = {
 	{"source", required_argument, OPT_SOURCE, "    --source dir",
 	    "the project the run records as its source (uri is a "
 	    "copy)"},
+	{"last-run", no_argument, OPT_LAST_RUN, "    --last-run",
+	    "print the id of the experiment's newest finished MLflow\n"
+	    "run and exit (1 when there is none); no project"},
 	{"dry-run", no_argument, 'n', "-n, --dry-run",
 	    "check the project and build the tarball; send nothing"},
 	{"no-wait", no_argument, OPT_NO_WAIT, "    --no-wait",
@@ -137,6 +142,8 @@ usage(void)
 	    "[--mode auto|shell|python]\n"
 	    "                     [--no-wait] [--timeout secs] [--json] "
 	    "[-p profile] uri\n"
+	    "       mlflow-submit --last-run --experiment-name name "
+	    "[-p profile]\n"
 	    "\n"
 	    "Run an MLflow project on a new Databricks job cluster and "
 	    "wait for it; a\n"
@@ -296,6 +303,9 @@ special_option(int c, struct dbm_submit_opts *o, struct dbm_auth_opts *ao,
 	case OPT_WORKSPACE:
 		workspace_opt = optarg;
 		break;
+	case OPT_LAST_RUN:
+		last_run = 1;
+		break;
 	case OPT_ENV_VERSION:
 		if (optarg[0] < '1' || optarg[0] > '9' ||
 		    strspn(optarg, "0123456789") != strlen(optarg))
@@ -393,6 +403,14 @@ parse_args(int argc, char *argv[], struct dbm_submit_opts *o,
 		dbm_print_version("mlflow-submit");
 		exit(dbm_close_stdout() < 0 ? 1 : 0);
 	}
+	if (last_run) {
+		if (optind < argc)
+			dbm_usage_error("--last-run takes no project");
+		if (o->experiment_id || o->dry_run)
+			dbm_usage_error("--last-run goes with --experiment-name "
+			    "(or MLFLOW_EXPERIMENT_NAME) and no -n");
+		return;
+	}
 	if (argc - optind != 1)
 		dbm_usage_error(argc == optind ? "a project is needed (a "
 		    "directory, a file:// or git URI)" : "one project only");
@@ -474,6 +492,30 @@ print_json(const struct dbm_submit_result *r, int code)
 	dbm_buf_free(&b);
 }
 
+/* --last-run: the newest finished run's id on stdout; the exit code. */
+static int
+print_last_run(struct dbm_http *h, const char *experiment)
+{
+	struct dbm_err e;
+	char *id;
+	int rc;
+
+	if (experiment == NULL)
+		dbm_usage_error("--last-run: name the experiment "
+		    "(--experiment-name or MLFLOW_EXPERIMENT_NAME)");
+	if ((rc = dbm_mlflow_last_run(h, experiment, &id, &e)) < 0) {
+		dbm_err_print(&e);
+		return e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : DBM_SUBMIT_API;
+	}
+	if (rc == 0) {
+		dbm_warnx("experiment %s has no finished run", experiment);
+		return 1;
+	}
+	puts(id);
+	free(id);
+	return dbm_close_stdout() < 0 ? 1 : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -500,6 +542,14 @@ main(int argc, char *argv[])
 	if (!o.dry_run && (code = connect_workspace(&ao, verbose, &auth,
 	    &h)) != 0) {
 		free_params(&o);
+		return code;
+	}
+	if (last_run) {
+		code = print_last_run(&h, o.experiment_name);
+		free_params(&o);
+		dbm_http_free(&h);
+		dbm_auth_free(&auth);
+		curl_global_cleanup();
 		return code;
 	}
 	memset(&sa, 0, sizeof(sa));

@@ -165,18 +165,18 @@ source_tags(struct dbm_jw *w, const struct dbm_mlflow_run *o)
  * answer was lost is found again rather than made twice. */
 #define ATTEMPT_TAG "dbmlops.attempt"
 
-/* The run of experiment exp tagged with attempt, in *id; 0 when there is
- * none, -1 when the search failed. */
+/* The first run of experiment exp that filter matches, in the order
+ * order_by (NULL: the server's), in *id; 0 when there is none, -1 when
+ * the search failed. */
 static int
-find_attempt(struct dbm_http *h, const char *exp, const char *attempt,
-    char **id, struct dbm_err *e)
+search_one(struct dbm_http *h, const char *exp, const char *filter,
+    const char *order_by, char **id, struct dbm_err *e)
 {
-	struct dbm_buf b = DBM_BUF_INIT, f = DBM_BUF_INIT;
+	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
 	struct dbm_json j;
 	int rc;
 
-	dbm_buf_printf(&f, "tags.`%s` = '%s'", ATTEMPT_TAG, attempt);
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "experiment_ids");
@@ -184,19 +184,60 @@ find_attempt(struct dbm_http *h, const char *exp, const char *attempt,
 	dbm_jw_str(&w, exp);
 	dbm_jw_arr_end(&w);
 	dbm_jw_key(&w, "filter");
-	dbm_jw_str(&w, f.data);
+	dbm_jw_str(&w, filter);
+	if (order_by) {
+		dbm_jw_key(&w, "order_by");
+		dbm_jw_arr(&w);
+		dbm_jw_str(&w, order_by);
+		dbm_jw_arr_end(&w);
+	}
 	dbm_jw_key(&w, "max_results");
 	dbm_jw_int(&w, 1);
 	dbm_jw_obj_end(&w);
 	rc = dbm_api_mlflow_run_search(h, b.data, &j, e);
 	dbm_buf_free(&b);
-	dbm_buf_free(&f);
 	if (rc < 0)
 		return -1;
 	*id = dbm_json_strdup(&j, dbm_json_path(&j,
 	    dbm_json_elem(&j, dbm_json_member(&j, 0, "runs"), 0), "info.run_id"));
 	dbm_json_free(&j);
 	return *id != NULL;
+}
+
+/* The run of experiment exp tagged with attempt (see search_one). */
+static int
+find_attempt(struct dbm_http *h, const char *exp, const char *attempt,
+    char **id, struct dbm_err *e)
+{
+	struct dbm_buf f = DBM_BUF_INIT;
+	int rc;
+
+	dbm_buf_printf(&f, "tags.`%s` = '%s'", ATTEMPT_TAG, attempt);
+	rc = search_one(h, exp, f.data, NULL, id, e);
+	dbm_buf_free(&f);
+	return rc;
+}
+
+int
+dbm_mlflow_last_run(struct dbm_http *h, const char *name, char **id,
+    struct dbm_err *e)
+{
+	struct dbm_json j;
+	char *exp;
+	int rc;
+
+	*id = NULL;
+	if (dbm_api_mlflow_experiment_by_name(h, name, &j, e) < 0)
+		return strcmp(e->code, "RESOURCE_DOES_NOT_EXIST") == 0 ? 0 : -1;
+	exp = dbm_json_get_str(&j, "experiment.experiment_id");
+	dbm_json_free(&j);
+	if (exp == NULL)
+		return dbm_errf(e, DBM_E_API, "experiments/get-by-name: no "
+		    "experiment_id in the answer");
+	rc = search_one(h, exp, "attributes.status = 'FINISHED'",
+	    "attributes.start_time DESC", id, e);
+	free(exp);
+	return rc;
 }
 
 /* runs/create, once: when its answer is lost, the run is looked for by

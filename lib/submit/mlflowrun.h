@@ -13,6 +13,12 @@
 int dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id,
     struct dbm_err *e);
 
+/* The id (malloc'd) of the newest finished run of experiment name:
+ * 1 with *id, 0 when the experiment or such a run does not exist, -1
+ * when the workspace refused. */
+int dbm_mlflow_last_run(struct dbm_http *h, const char *name, char **id,
+    struct dbm_err *e);
+
 /* The workspace user the credential stands for (SCIM Me's userName:
  * an e-mail, or a service principal's application id), or NULL. */
 char *dbm_workspace_user(struct dbm_http *h, struct dbm_err *e);

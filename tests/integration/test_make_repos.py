@@ -15,7 +15,7 @@ import sys
 
 import requests
 
-from dbmlops_testenv import BIN, GATE_PY, TOP, wait_for
+from dbmlops_testenv import BIN, GATE_PY, TOP, Emu, wait_for
 from test_readme import block as readme_blocks
 
 MK = os.path.join(TOP, "mk", "dbmlops.mk")
@@ -234,3 +234,163 @@ def test_exit_status_kept_behind_make(stack, tmp_path):
     r = make(repo, stack.env(DBMLOPS_POLL_MAX="1"), "train")
     assert r.returncode == 0, r.stderr[-3000:]
     assert (repo / ".dbmlops" / "exit-status").read_text() == "0\n"
+
+
+TRAIN_PY = """\
+import argparse
+import os
+
+import mlflow
+
+import churn_features
+
+here = os.path.dirname(os.path.abspath(__file__))
+p = argparse.ArgumentParser()
+p.add_argument("--coef", type=float)
+a = p.parse_args()
+with open(os.path.join(here, "..", "data", "rows.csv")) as f:
+    rows = len(f.readlines()) - 1
+with mlflow.start_run():
+    mlflow.log_param("coef", a.coef)
+    mlflow.log_param("rows", rows)
+    mlflow.set_tag("features", churn_features.WHAT)
+print("trained on", rows, "rows")
+"""
+
+SCORE_PY = """\
+import sys
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+experiment, model_run = sys.argv[1:3]
+c = MlflowClient()
+train = c.get_run(model_run)
+got = c.get_experiment(train.info.experiment_id).name
+assert got == experiment, (got, experiment)
+assert train.info.status == "FINISHED", train.info.status
+with mlflow.start_run():
+    mlflow.set_tag("scored_run", model_run)
+    mlflow.set_tag("scored_experiment", experiment)
+    mlflow.set_tag("coef", train.data.params["coef"])
+print("scored with", model_run)
+"""
+
+
+def two_project_repo(root):
+    """The 2022 template's layout: libs/* (a setuptools and a hatchling
+    package), projects/training (env file not called conda.yaml, a data
+    file found through __file__) and projects/scoring (MLProject spelled
+    so), with the README's Makefile."""
+    root.mkdir()
+    shutil.copytree(os.path.join(TOP, "templates", "wheel"), root / "libs" / "example")
+    feats = root / "libs" / "features"
+    (feats / "src" / "churn_features").mkdir(parents=True)
+    (feats / "pyproject.toml").write_text(HATCH_PYPROJECT)
+    (feats / "src" / "churn_features" / "__init__.py").write_text("WHAT = 'tenure'\n")
+    env = (open(os.path.join(TOP, "templates", "project", "conda.yaml")).read()
+           .replace("/dbfs/wheels/builds/WHEELPATH", "/dbfs/wheels/builds/WHEELPATH:churn-features"))
+    cluster = open(os.path.join(TOP, "templates", "project", "cluster.json")).read() \
+        .replace("/dbfs/wheels/builds/WHEELPATH", "/dbfs/wheels/builds/WHEELPATH:dbmlops_example")
+    tr = root / "projects" / "training"
+    (tr / "env").mkdir(parents=True)
+    (tr / "src").mkdir()
+    (tr / "data").mkdir()
+    (tr / "data" / "rows.csv").write_text("a,b\n1,2\n3,4\n")
+    (tr / "env" / "training env.yaml").write_text(env)
+    (tr / "cluster.json").write_text(cluster)
+    (tr / "src" / "train.py").write_text(TRAIN_PY)
+    (tr / "MLproject").write_text(
+        "name: churn-training\nconda_env: env/training env.yaml\nentry_points:\n"
+        "  main:\n    parameters:\n      coef: {type: float, default: 0.5}\n"
+        "    command: \"python src/train.py --coef {coef}\"\n")
+    sc = root / "projects" / "scoring"
+    sc.mkdir()
+    (sc / "conda.yaml").write_text(env)
+    (sc / "cluster.json").write_text(cluster)
+    (sc / "score.py").write_text(SCORE_PY)
+    (sc / "MLProject").write_text(
+        "name: churn-scoring\nconda_env: conda.yaml\nentry_points:\n"
+        "  main:\n    parameters:\n      experiment: string\n      model_run: string\n"
+        "    command: \"python score.py {experiment} {model_run}\"\n")
+    (text,) = readme_blocks("makefile-monorepo")
+    (root / "Makefile").write_text(text)
+    return root
+
+
+def mlflow_runs(stack, name):
+    h = {"Authorization": "Bearer " + Emu.TOKEN}
+    exp = requests.get(stack.url + "/api/2.0/mlflow/experiments/get-by-name",
+                       params={"experiment_name": name}, headers=h, timeout=30)
+    if exp.status_code != 200:
+        return []
+    eid = exp.json()["experiment"]["experiment_id"]
+    return requests.post(stack.url + "/api/2.0/mlflow/runs/search", json={
+        "experiment_ids": [eid], "max_results": 100}, headers=h,
+        timeout=30).json().get("runs", [])
+
+
+def tags(run):
+    return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+
+
+def test_two_projects_train_then_score(stack, tmp_path):
+    """Two wheels, two projects: score gets {experiment:train} and
+    {run:train} and checks them through MLflow on the cluster; score in a
+    job of its own (a fresh clone) finds train's run too."""
+    repo = two_project_repo(tmp_path / "churn")
+    commit(repo, "feature/two")
+    # as on GitHub Actions, where {project} is the repository's name
+    env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_BUILD_ISOLATION="on",
+                    GITHUB_REPOSITORY="acme/churn",
+                    PIP_CACHE_DIR=os.path.join(str(tmp_path), "pip-cache"))
+    # score before any train: no run to score with, said, nothing submitted
+    r = make(repo, env, "score")
+    assert r.returncode == 2, r.stdout[-2000:] + r.stderr[-2000:]
+    names = dict(re.findall(r"^DBMLOPS_EXPERIMENT_NAME_(\w+)='([^']*)'",
+                            (repo / ".dbmlops" / "branch.env").read_text(), re.M))
+    assert re.fullmatch(r"/Shared/churn/feature-two-[0-9a-f-]*-?train", names["train"]), names
+    assert names["score"] == names["train"][:-len("train")] + "score"
+    assert "experiment %s has no finished run" % names["train"] in r.stderr
+    assert (repo / ".dbmlops" / "exit-status").read_text() == "1\n"
+    assert mlflow_runs(stack, names["score"]) == []
+    r = make(repo, env, "train", "train_PARAMS=coef=0.25")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "trained on 2 rows" in r.stdout + r.stderr
+    (train_run,) = mlflow_runs(stack, names["train"])
+    assert train_run["info"]["status"] == "FINISHED"
+    assert {p["key"]: p["value"] for p in train_run["data"]["params"]}["coef"] == "0.25"
+    assert tags(train_run)["features"] == "tenure"
+    # score in another job: a fresh clone, its own state
+    clone = tmp_path / "score job"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True)
+    r = make(clone, env, "score")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "scored with " + train_run["info"]["run_id"] in r.stdout + r.stderr
+    (score_run,) = mlflow_runs(stack, names["score"])
+    t = tags(score_run)
+    assert t["scored_run"] == train_run["info"]["run_id"]
+    assert t["scored_experiment"] == names["train"]
+    assert t["coef"] == "0.25"
+    # the two wheels went up once, in one dbfs-put, for both projects
+    assert r.stdout.count("dbfs-put") == 1
+    for p in ("train", "score"):
+        sub = (clone / ".dbmlops" / p / "project").rglob("*.y*ml")
+        assert all("WHEELPATH" not in f.read_text() for f in sub)
+
+
+def test_project_declarations_checked(tmp_path):
+    """A bad name, a second declaration, a reference to an undeclared
+    project: make stops with the knob named, before running anything."""
+    repo = tmp_path / "r"
+    repo.mkdir()
+    for body, msg in [
+            ("$(eval $(call dbmlops_project,my-train,.))", "a project's name is a shell name"),
+            ("$(eval $(call dbmlops_project,train,.))\n$(eval $(call dbmlops_project,train,.))",
+             "declared twice"),
+            ("$(eval $(call dbmlops_project,score,.))\nscore_PARAMS = m={run:train}\n",
+             "{run:NAME} and {experiment:NAME} name a project declared")]:
+        (repo / "Makefile").write_text("include $(DBMLOPS_MK)\n" + body + "\n")
+        r = make(repo, dict(os.environ), "-n", "dbmlops-submit-" +
+                 ("score" if "score" in body else "train"))
+        assert r.returncode == 2 and msg in r.stderr, (body, r.stderr)
