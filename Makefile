@@ -46,7 +46,7 @@ DBM_LDFLAGS += -fsanitize=address,undefined
 endif
 
 B = build
-TOOLS = branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit
+TOOLS = branch-name branch-clean dbfs-put wheelpath-subst wheel-label mlflow-submit
 EMU = workspace-emu
 # workspace-emu's floors: core/ (the server), svc/ (the services), jobs/,
 # and in emu/ itself main.c and routes.c, which wire them together.

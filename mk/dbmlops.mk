@@ -20,6 +20,10 @@
 #                     the run's outcome (SIGINT or SIGTERM to make cancels
 #                     the run)
 #     dbmlops-run     all of the above
+#     dbmlops-clean   remove what the branch left (DBMLOPS_BRANCH=<name>
+#                     for another): its wheel folders, its experiments
+#                     and their project code, but what an active run
+#                     uses; make -n dbmlops-clean says what would go
 #
 # Several MLflow projects of one repository (after the include):
 #     $(eval $(call dbmlops_project,NAME,DIR))
@@ -83,6 +87,10 @@
 #     DBMLOPS_PARAMS       parameters, name=value ...           ()
 #     DBMLOPS_SUBMIT_FLAGS more mlflow-submit flags             ()
 #     DBMLOPS_UPLOAD_FLAGS more dbfs-put flags                  ()
+#     DBMLOPS_KEEP         dbmlops-clean of a live branch: keep the N
+#                          newest wheel folders and the experiments ()
+#     DBMLOPS_CLEAN_MIN_AGE  dbmlops-clean keeps what is younger (s) (900)
+#     DBMLOPS_CLEAN_FLAGS  more branch-clean flags              ()
 #
 # Every tool's exit status is kept in $(DBMLOPS_STATE)/exit-status, so a
 # CI step can exit with it rather than with make's 2 (77 authentication,
@@ -128,10 +136,13 @@ DBMLOPS_ENTRY ?= main
 DBMLOPS_PARAMS ?=
 DBMLOPS_SUBMIT_FLAGS ?=
 DBMLOPS_UPLOAD_FLAGS ?=
+DBMLOPS_KEEP ?=
+DBMLOPS_CLEAN_MIN_AGE ?= 900
+DBMLOPS_CLEAN_FLAGS ?=
 
 __dbmlops_knobs = BIN STATE PROJECT COMPUTE WORKSPACE EXPERIMENT WHEEL_DIR WHEEL_SRC \
 	PYTHON BUILD_ISOLATION WHEEL_LABEL MLPROJECT SUBST_FILES CLUSTER CLUSTER_ID ENTRY PARAMS \
-	SUBMIT_FLAGS UPLOAD_FLAGS
+	SUBMIT_FLAGS UPLOAD_FLAGS KEEP CLEAN_MIN_AGE CLEAN_FLAGS
 $(foreach k,$(__dbmlops_knobs),$(eval override DBMLOPS_$(k) := \
 	$$(strip $$(DBMLOPS_$(k)))))
 __dbmlops_empty :=
@@ -205,12 +216,13 @@ $(DBMLOPS_STATE)/.gitignore:
 # The branch can change without any file changing, so this always runs;
 # branch.env is rewritten only when its content differs, so what depends on
 # it is rebuilt only then.
+__dbmlops_branch_cmd = $(__dbmlops_exec) '$(__dbmlops_tools)branch-name' --export \
+	$(__dbmlops_project) -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
+	$(foreach n,$(__dbmlops_projects),-F \
+	'DBMLOPS_EXPERIMENT_NAME_$(n)=$(call __dbmlops_exp_template,$(n))') \
+	-F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)'
 $(DBMLOPS_STATE)/branch.env: __dbmlops_force | $(DBMLOPS_STATE)/.gitignore
-	@$(__dbmlops_exec) '$(__dbmlops_tools)branch-name' --export \
-	    $(__dbmlops_project) -F 'DBMLOPS_EXPERIMENT_NAME=$(DBMLOPS_EXPERIMENT)' \
-	    $(foreach n,$(__dbmlops_projects),-F \
-	    'DBMLOPS_EXPERIMENT_NAME_$(n)=$(call __dbmlops_exp_template,$(n))') \
-	    -F 'DBMLOPS_WHEEL_DEST=$(DBMLOPS_WHEEL_DIR)' > '$@.tmp'
+	@$(__dbmlops_branch_cmd) > '$@.tmp'
 	@if cmp -s '$@.tmp' '$@'; then rm -f '$@.tmp'; else mv '$@.tmp' '$@'; fi
 
 dbmlops-branch: $(DBMLOPS_STATE)/branch.env
@@ -376,8 +388,24 @@ dbmlops-run-$(1): dbmlops-submit-$(1)
 .PHONY: dbmlops-subst-$(1) dbmlops-submit-$(1) dbmlops-run-$(1)
 endef
 
+# What the branch (DBMLOPS_BRANCH, else the checkout's) left: its wheel
+# folder's content folders and its experiments with their project code,
+# but what an active run uses (branch-clean(1)). make -n runs it too, as
+# branch-clean -n: it says what would go. The upload's stamp goes first
+# (what it names may go), so the next upload checks again.
+__dbmlops_dry = $(if $(findstring n,$(firstword -$(MAKEFLAGS))),-n)
+dbmlops-clean: | $(DBMLOPS_STATE)/.gitignore
+	+@mkdir -p '$(DBMLOPS_STATE)' && eval "$$($(__dbmlops_branch_cmd))" && \
+	    $(if $(__dbmlops_dry),,rm -f '$(DBMLOPS_STATE)/upload.json' &&) \
+	    DBMLOPS_WORKSPACE='$(DBMLOPS_WORKSPACE)' && export DBMLOPS_WORKSPACE && \
+	    $(__dbmlops_exec) '$(__dbmlops_tools)branch-clean' $(__dbmlops_dry) \
+	    $(if $(DBMLOPS_KEEP),--keep '$(DBMLOPS_KEEP)') \
+	    --min-age '$(DBMLOPS_CLEAN_MIN_AGE)' -e "$$DBMLOPS_EXPERIMENT_NAME" \
+	    $(foreach n,$(__dbmlops_projects),-e "$$DBMLOPS_EXPERIMENT_NAME_$(n)") \
+	    $(DBMLOPS_CLEAN_FLAGS) "$$DBMLOPS_WHEEL_DEST"
+
 __dbmlops_force:
 
 .PHONY: dbmlops-branch dbmlops-wheel dbmlops-upload dbmlops-subst \
-	dbmlops-submit dbmlops-run __dbmlops_force
+	dbmlops-submit dbmlops-run dbmlops-clean __dbmlops_force
 endif

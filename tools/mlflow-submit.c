@@ -492,28 +492,35 @@ print_json(const struct dbm_submit_result *r, int code)
 	dbm_buf_free(&b);
 }
 
-/* --last-run: the newest finished run's id on stdout; the exit code. */
+/* --last-run: the newest finished run's id on stdout; the exit code,
+ * with the client closed. */
 static int
-print_last_run(struct dbm_http *h, const char *experiment)
+print_last_run(struct dbm_submit_opts *o, struct dbm_http *h,
+    struct dbm_auth *auth)
 {
 	struct dbm_err e;
-	char *id;
+	char *id = NULL;
 	int rc;
 
-	if (experiment == NULL)
+	if (o->experiment_name == NULL)
 		dbm_usage_error("--last-run: name the experiment "
 		    "(--experiment-name or MLFLOW_EXPERIMENT_NAME)");
-	if ((rc = dbm_mlflow_last_run(h, experiment, &id, &e)) < 0) {
+	if ((rc = dbm_mlflow_last_run(h, o->experiment_name, &id, &e)) < 0) {
 		dbm_err_print(&e);
-		return e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : DBM_SUBMIT_API;
+		rc = e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : DBM_SUBMIT_API;
+	} else if (rc == 0) {
+		dbm_warnx("experiment %s has no finished run", o->experiment_name);
+		rc = 1;
+	} else {
+		puts(id);
+		rc = dbm_close_stdout() < 0 ? 1 : 0;
 	}
-	if (rc == 0) {
-		dbm_warnx("experiment %s has no finished run", experiment);
-		return 1;
-	}
-	puts(id);
 	free(id);
-	return dbm_close_stdout() < 0 ? 1 : 0;
+	free_params(o);
+	dbm_http_free(h);
+	dbm_auth_free(auth);
+	curl_global_cleanup();
+	return rc;
 }
 
 int
@@ -544,14 +551,8 @@ main(int argc, char *argv[])
 		free_params(&o);
 		return code;
 	}
-	if (last_run) {
-		code = print_last_run(&h, o.experiment_name);
-		free_params(&o);
-		dbm_http_free(&h);
-		dbm_auth_free(&auth);
-		curl_global_cleanup();
-		return code;
-	}
+	if (last_run)
+		return print_last_run(&o, &h, &auth);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);

@@ -26,21 +26,30 @@ dbm_api_files_list(struct dbm_http *h, const char *path,
 	return rc;
 }
 
-int
-dbm_api_files_delete(struct dbm_http *h, const char *path, struct dbm_err *e)
+/* DELETE of url, repeated when its answer is lost (deleting twice is
+ * deleting once). */
+static int
+delete_url(struct dbm_http *h, struct dbm_buf *url, struct dbm_err *e)
 {
-	struct dbm_buf url = DBM_BUF_INIT;
 	struct dbm_req r;
 	struct dbm_resp resp = {0};
 	int rc;
 
-	dbm_api_files_url(&url, path);
-	dbm_req_init(&r, "DELETE", url.data);
+	dbm_req_init(&r, "DELETE", url->data);
 	r.idempotent = 1;
 	rc = dbm_http_do(h, &r, &resp, e);
 	dbm_resp_free(&resp);
-	dbm_buf_free(&url);
+	dbm_buf_free(url);
 	return rc;
+}
+
+int
+dbm_api_files_delete(struct dbm_http *h, const char *path, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+
+	dbm_api_files_url(&url, path);
+	return delete_url(h, &url, e);
 }
 
 int
@@ -49,4 +58,14 @@ dbm_api_files_part_urls(struct dbm_http *h, const char *body,
 {
 	return dbm_http_json(h, "POST", "/api/2.0/fs/create-upload-part-urls",
 	    body, 1, out, e);
+}
+
+int
+dbm_api_files_rmdir(struct dbm_http *h, const char *path, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+
+	dbm_buf_adds(&url, "/api/2.0/fs/directories");
+	dbm_url_encode(&url, path, 1);
+	return delete_url(h, &url, e);
 }

@@ -20,6 +20,9 @@ int dbm_api_files_list(struct dbm_http *h, const char *path,
 /* DELETE of a file. */
 int dbm_api_files_delete(struct dbm_http *h, const char *path,
     struct dbm_err *e);
+/* DELETE of an empty directory. */
+int dbm_api_files_rmdir(struct dbm_http *h, const char *path,
+    struct dbm_err *e);
 /* create-upload-part-urls of a multipart upload; body as the API has it. */
 int dbm_api_files_part_urls(struct dbm_http *h, const char *body,
     struct dbm_json *out, struct dbm_err *e);

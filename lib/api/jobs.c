@@ -50,3 +50,21 @@ dbm_api_jobs_cancel(struct dbm_http *h, long long run_id, struct dbm_err *e)
 	dbm_buf_free(&b);
 	return rc;
 }
+
+int
+dbm_api_jobs_list_active(struct dbm_http *h, const char *page_token,
+    struct dbm_json *out, struct dbm_err *e)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	int rc;
+
+	dbm_buf_adds(&url, "/api/2.1/jobs/runs/list?active_only=true"
+	    "&expand_tasks=true&limit=25");
+	if (page_token && *page_token) {
+		dbm_buf_adds(&url, "&page_token=");
+		dbm_url_encode(&url, page_token, 0);
+	}
+	rc = dbm_http_json(h, "GET", url.data, NULL, 1, out, e);
+	dbm_buf_free(&url);
+	return rc;
+}

@@ -17,6 +17,10 @@ int dbm_api_jobs_get(struct dbm_http *h, long long run_id,
     struct dbm_json *out, struct dbm_err *e);
 int dbm_api_jobs_get_output(struct dbm_http *h, long long task_run_id,
     struct dbm_json *out, struct dbm_err *e);
+/* runs/list of the active runs (PENDING, QUEUED, RUNNING, TERMINATING),
+ * their tasks expanded, a page of 25 (page_token NULL: the first). */
+int dbm_api_jobs_list_active(struct dbm_http *h, const char *page_token,
+    struct dbm_json *out, struct dbm_err *e);
 int dbm_api_jobs_cancel(struct dbm_http *h, long long run_id,
     struct dbm_err *e);
 

@@ -97,3 +97,19 @@ dbm_api_mlflow_run_update(struct dbm_http *h, const char *run_id,
 	return run_call(h, "/api/2.0/mlflow/runs/update", run_id, "status",
 	    status, "end_time", NULL, end_ms, e);
 }
+
+int
+dbm_api_mlflow_experiment_delete(struct dbm_http *h, const char *id,
+    struct dbm_err *e)
+{
+	return dbm_api_post(h, "/api/2.0/mlflow/experiments/delete",
+	    &(struct dbm_api_body){.k1 = "experiment_id", .v1 = id}, 1, NULL, e);
+}
+
+int
+dbm_api_mlflow_experiment_restore(struct dbm_http *h, const char *id,
+    struct dbm_err *e)
+{
+	return dbm_api_post(h, "/api/2.0/mlflow/experiments/restore",
+	    &(struct dbm_api_body){.k1 = "experiment_id", .v1 = id}, 1, NULL, e);
+}

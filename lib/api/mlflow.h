@@ -17,6 +17,12 @@ int dbm_api_mlflow_experiment_by_name(struct dbm_http *h, const char *name,
  * RESOURCE_ALREADY_EXISTS). */
 int dbm_api_mlflow_experiment_create(struct dbm_http *h, const char *name,
     struct dbm_json *out, struct dbm_err *e);
+/* experiments/restore: out of the trash. */
+int dbm_api_mlflow_experiment_restore(struct dbm_http *h, const char *id,
+    struct dbm_err *e);
+/* experiments/delete: into MLflow's trash (restore brings it back). */
+int dbm_api_mlflow_experiment_delete(struct dbm_http *h, const char *id,
+    struct dbm_err *e);
 /* runs/create (not idempotent): the run in *out. */
 int dbm_api_mlflow_run_create(struct dbm_http *h, const char *body,
     struct dbm_json *out, struct dbm_err *e);

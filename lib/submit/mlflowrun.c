@@ -26,10 +26,25 @@ dbm_mlflow_experiment(struct dbm_http *h, const char *name, char **id, struct db
 	int rc = -1;
 
 	if (dbm_api_mlflow_experiment_by_name(h, name, &j, e) == 0) {
+		char *stage = dbm_json_get_str(&j, "experiment.lifecycle_stage");
+
 		*id = dbm_json_get_str(&j, "experiment.experiment_id");
 		dbm_json_free(&j);
-		return *id ? 0 : dbm_errf(e, DBM_E_API, "experiments/get-by-name: "
-		    "no experiment_id in the answer");
+		if (*id == NULL) {
+			free(stage);
+			return dbm_errf(e, DBM_E_API, "experiments/get-by-name: "
+			    "no experiment_id in the answer");
+		}
+		/* in the trash (branch-clean put it there, and the branch
+		 * came back): restored, as a new one would be made */
+		rc = stage && strcmp(stage, "deleted") == 0 ?
+		    dbm_api_mlflow_experiment_restore(h, *id, e) : 0;
+		free(stage);
+		if (rc < 0) {
+			free(*id);
+			*id = NULL;
+		}
+		return rc;
 	}
 	if (strcmp(e->code, "RESOURCE_DOES_NOT_EXIST") != 0)
 		return -1;

@@ -361,10 +361,18 @@ remove_dbfs(struct dbm_http *h, const char *path, struct dbm_err *e)
 	return dbm_api_dbfs_delete(h, path, 0, e);
 }
 
+static int
+rmtree_dbfs(struct dbm_http *h, const char *path, struct dbm_err *e)
+{
+	return dbm_api_dbfs_delete(h, path, 1, e);
+}
+
 const struct dbm_upload_ops dbm_upload_dbfs_ops = {
 	.send = send_dbfs,
 	.list = list_dbfs,
 	.remove = remove_dbfs,
 	.entries = "files",
 	.is_dir = "is_dir",
+	.mtime = "modification_time",
+	.rmtree = rmtree_dbfs,
 };

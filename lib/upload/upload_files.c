@@ -437,6 +437,8 @@ const struct dbm_upload_ops dbm_upload_volume_ops = {
 	.entries = "contents",
 	.is_dir = "is_directory",
 	.next_page = "next_page_token",
+	.mtime = "last_modified",
+	.rmdir = dbm_api_files_rmdir,
 };
 
 static int
@@ -452,9 +454,17 @@ remove_workspace(struct dbm_http *h, const char *path, struct dbm_err *e)
 	return dbm_api_workspace_delete(h, dbm_upload_ws_path(path), 0, e);
 }
 
+static int
+rmtree_workspace(struct dbm_http *h, const char *path, struct dbm_err *e)
+{
+	return dbm_api_workspace_delete(h, dbm_upload_ws_path(path), 1, e);
+}
+
 const struct dbm_upload_ops dbm_upload_workspace_ops = {
 	.send = send_workspace,
 	.list = list_workspace,
 	.remove = remove_workspace,
 	.entries = "objects",
+	.mtime = "modified_at",
+	.rmtree = rmtree_workspace,
 };

@@ -52,6 +52,11 @@ struct dbm_upload_ops {
 	const char *is_dir;	/* an entry's folder flag; NULL: object_type
 				 * DIRECTORY (the Workspace API's) */
 	const char *next_page;	/* the listing's next page token, or NULL */
+	const char *mtime;	/* an entry's modification time (ms) */
+	/* Remove the folder at path and all in it; NULL: the kind removes
+	 * an empty folder only (rmdir), and the tree is walked. */
+	int (*rmtree)(struct dbm_http *h, const char *path, struct dbm_err *e);
+	int (*rmdir)(struct dbm_http *h, const char *path, struct dbm_err *e);
 };
 
 extern const struct dbm_upload_ops dbm_upload_dbfs_ops;

@@ -4,9 +4,9 @@
 # are errors.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 48
+plan 60
 
-for t in branch-name dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
+for t in branch-name branch-clean dbfs-put wheelpath-subst wheel-label mlflow-submit workspace-emu; do
 	run $t --help
 	check "$t --help exits 0" 0 "$rc"
 	case $out in "usage: $t "*) ok "$t --help prints usage on stdout" ;; *) not_ok "$t --help on stdout" ;; esac
@@ -26,6 +26,20 @@ run dbfs-put only-one-arg
 check "dbfs-put needs a destination" 2 "$rc"
 run wheelpath-subst
 check "wheelpath-subst needs a file" 2 "$rc"
+run branch-clean
+check "branch-clean needs a folder or an experiment" 2 "$rc"
+run branch-clean --keep 2
+check "branch-clean --keep needs a folder" 2 "$rc"
+run branch-clean --min-age soon dbfs:/x
+check "branch-clean --min-age needs a number" 2 "$rc"
+run branch-clean --workspace old dbfs:/x
+check "branch-clean --workspace new or legacy" 2 "$rc"
+run env -u DATABRICKS_HOST -u DATABRICKS_TOKEN HOME=/nonexistent DATABRICKS_CONFIG_FILE=/nonexistent/cfg branch-clean dbfs:/x
+check "branch-clean without credentials exits 77" 77 "$rc"
+run mlflow-submit --last-run uri
+check "mlflow-submit --last-run takes no project" 2 "$rc"
+run mlflow-submit --last-run -n
+check "mlflow-submit --last-run goes without -n" 2 "$rc"
 run wheel-label
 check "wheel-label needs a wheel" 2 "$rc"
 run wheel-label no-such-1.0-py3-none-any.whl

@@ -5,7 +5,7 @@
 # workspace-emu's server knows no API, tools and handlers stay small.
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 15
+plan 16
 
 # deps DIR...: "module dependency" lines from #include "x.h" in DIR/*.[ch]
 # (a module of lib/api/ is api/NAME; lib/'s other folders' by name alone)

@@ -91,10 +91,10 @@ run env DEB_BUILD_OPTIONS=nocheck sh "$TOP/scripts/deb.sh" "$SCRATCH/d1"
 check "make deb" 0 "$rc"
 [ "$rc" = 0 ] || echo "# $err" | tail -5
 deb=$(ls "$SCRATCH/d1"/dbmlops_"$v"_*.deb 2>/dev/null)
-want="./usr/bin/branch-name ./usr/bin/dbfs-put ./usr/bin/mlflow-submit \
+want="./usr/bin/branch-clean ./usr/bin/branch-name ./usr/bin/dbfs-put ./usr/bin/mlflow-submit \
 ./usr/bin/wheel-label ./usr/bin/wheelpath-subst ./usr/bin/workspace-emu \
 ./usr/share/bash-completion/completions/dbfs-put \
-./usr/share/dbmlops/mk/dbmlops.mk ./usr/share/man/man1/branch-name.1.gz \
+./usr/share/dbmlops/mk/dbmlops.mk ./usr/share/man/man1/branch-clean.1.gz ./usr/share/man/man1/branch-name.1.gz \
 ./usr/share/man/man1/dbfs-put.1.gz ./usr/share/man/man1/mlflow-submit.1.gz \
 ./usr/share/man/man1/wheel-label.1.gz ./usr/share/man/man1/wheelpath-subst.1.gz \
 ./usr/share/man/man1/workspace-emu.1.gz ./usr/share/zsh/vendor-completions/_dbmlops"

@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import requests
+import yaml
 
 from dbmlops_testenv import BIN, GATE_PY, TOP, Emu, wait_for
 from test_readme import block as readme_blocks
@@ -394,3 +396,176 @@ def test_project_declarations_checked(tmp_path):
         r = make(repo, dict(os.environ), "-n", "dbmlops-submit-" +
                  ("score" if "score" in body else "train"))
         assert r.returncode == 2 and msg in r.stderr, (body, r.stderr)
+
+
+def ws_exists(stack, path):
+    """Whether remote path (dbfs:/..., /Volumes/..., /Workspace/...) is there."""
+    h = {"Authorization": "Bearer " + Emu.TOKEN}
+    if path.startswith("dbfs:"):
+        r = requests.get(stack.url + "/api/2.0/dbfs/get-status", headers=h,
+                         params={"path": path[len("dbfs:"):]}, timeout=30)
+    elif path.startswith("/Volumes/"):
+        r = requests.head(stack.url + "/api/2.0/fs/directories" + path, headers=h,
+                          timeout=30)
+    else:
+        r = requests.get(stack.url + "/api/2.0/workspace/get-status", headers=h,
+                         params={"path": path[len("/Workspace"):]}, timeout=30)
+    assert r.status_code in (200, 404), r.text
+    return r.status_code == 200
+
+
+def wheel_folder(repo):
+    up = json.loads((repo / ".dbmlops" / "upload.json").read_text())
+    return os.path.dirname(up["files"][0]["remote"])
+
+
+@pytest.mark.parametrize("where", ["dbfs", "volume", "workspace"])
+def test_clean_keeps_the_wheel_of_an_active_run(stack, tmp_path, where):
+    """make dbmlops-clean on a branch with an active run: make -n says
+    what would go and removes nothing; the old wheel folder goes, the
+    active run's wheel and the experiment stay, and say why; a folder
+    younger than the minimum age stays; DBMLOPS_KEEP keeps the newest and
+    the experiment; from another checkout, DBMLOPS_BRANCH=<name> removes
+    the rest once the run has ended (experiment into MLflow's trash)."""
+    gate = tmp_path / "gate"
+    repo = gated_repo(tmp_path / "gone", gate)
+    git(repo, "checkout", "-q", "-b", "feature/gone")
+    env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_PROJECT="gone-" + where, **{
+        "dbfs": {"DBMLOPS_WORKSPACE": "legacy"},
+        "volume": {"DBMLOPS_WHEEL_DIR": "/Volumes/main/ml/wheels/{branch}"},
+        "workspace": {"DBMLOPS_WORKSPACE": "new"}}[where])
+    r = make(repo, env, "train")
+    assert r.returncode == 0, r.stderr[-3000:]
+    old = wheel_folder(repo)
+    assert old.startswith({"dbfs": "dbfs:/", "volume": "/Volumes/",
+                           "workspace": "/Workspace/"}[where]), old
+    exp = re.search(r"^DBMLOPS_EXPERIMENT_NAME='([^']*)'",
+                    (repo / ".dbmlops" / "branch.env").read_text(), re.M).group(1)
+    init = repo / "libs" / "core" / "src" / "dbmlops_example" / "__init__.py"
+    if not init.exists():
+        init = next((repo / "libs" / "core").rglob("__init__.py"))
+    init.write_text(init.read_text() + "\nCHANGED = True\n")
+    commit(repo, "feature/gone")
+    runs = os.path.join(stack.data, "jobs", "runs")
+    before = set(os.listdir(runs))
+    p = subprocess.Popen(make_argv(repo, "train", "DBMLOPS_ENTRY=wait"), env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def sleeping():
+            assert p.poll() is None, p.communicate()
+            logs = [os.path.join(runs, d, "log.txt") for d in os.listdir(runs)
+                    if d not in before]
+            return any("sleeping" in open(f).read() for f in logs if os.path.exists(f))
+        wait_for(sleeping, 300, "the gated run")
+        new = wheel_folder(repo)
+        assert new != old and ws_exists(stack, old) and ws_exists(stack, new)
+        # the default minimum age keeps what was just written
+        r = make(repo, env, "dbmlops-clean")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "kept %s: written" % old in r.stdout and ws_exists(stack, old)
+        # make -n: branch-clean -n, nothing removed
+        r = make(repo, env, "-n", "dbmlops-clean", "DBMLOPS_CLEAN_MIN_AGE=0")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "would remove " + old in r.stdout, r.stdout
+        assert re.search(r"kept %s: run \d+ uses it" % re.escape(new), r.stdout), r.stdout
+        assert re.search(r"kept experiment %s: run \d+ is active" % re.escape(exp), r.stdout)
+        assert ws_exists(stack, old)
+        r = make(repo, env, "dbmlops-clean", "DBMLOPS_CLEAN_MIN_AGE=0")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "removed " + old in r.stdout
+        assert not ws_exists(stack, old) and ws_exists(stack, new)
+        gate.touch()
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+    finally:
+        gate.touch()
+        if p.poll() is None:
+            p.kill()
+    # a live branch keeps its newest folder and its experiments
+    r = make(repo, env, "dbmlops-clean", "DBMLOPS_KEEP=1", "DBMLOPS_CLEAN_MIN_AGE=0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "kept %s: one of the 1 newest" % new in r.stdout and "experiment" not in r.stdout
+    # the branch is merged: its cleanup job runs on another checkout
+    main = tmp_path / "main checkout"
+    subprocess.run(["git", "clone", "-q", "-b", "feature/root", str(repo), str(main)],
+                   check=True)
+    r = make(main, env, "dbmlops-clean",
+             "DBMLOPS_BRANCH=feature/gone", "DBMLOPS_CLEAN_MIN_AGE=0")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "removed " + new in r.stdout and "removed %s\n" % os.path.dirname(new) in r.stdout
+    assert not ws_exists(stack, os.path.dirname(new))
+    assert "removed experiment " + exp in r.stdout
+    # the project code mlflow-submit uploaded for it
+    assert re.search(r"^removed (/Workspace/Users/[^/]+/\.mlflow-submit|"
+                     r"dbfs:/mlflow-experiments)/\d+$", r.stdout, re.M), r.stdout
+    got = requests.get(stack.url + "/api/2.0/mlflow/experiments/get-by-name",
+                       headers={"Authorization": "Bearer " + Emu.TOKEN},
+                       params={"experiment_name": exp}, timeout=30).json()
+    assert got["experiment"]["lifecycle_stage"] == "deleted", got
+    assert (main / ".dbmlops" / "exit-status").read_text() == "0\n"
+    # the branch comes back (a reopened pull request): its experiment
+    # comes out of the trash
+    r = make(repo, env, "train")
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = requests.get(stack.url + "/api/2.0/mlflow/experiments/get-by-name",
+                       headers={"Authorization": "Bearer " + Emu.TOKEN},
+                       params={"experiment_name": exp}, timeout=30).json()
+    assert got["experiment"]["lifecycle_stage"] == "active", got
+
+
+def test_readme_branch_clean_block(stack, tmp_path):
+    """The README's branch-clean line: a dry run that names what would go
+    and removes nothing."""
+    (text,) = readme_blocks("branch-clean")
+    whl = tmp_path / "x-1.0-py3-none-any.whl"
+    whl.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    folder = "/Workspace/Shared/wheels/feature-x--1f2e3d4c5b"
+    env = stack.env(PATH=BIN + os.pathsep + os.environ["PATH"])
+    subprocess.run([os.path.join(BIN, "dbfs-put"), "-q", str(whl), folder + "/0a1b/"],
+                   env=env, check=True)
+    r = subprocess.run(["sh", "-e", "-c", text], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "would remove %s/0a1b" % folder in r.stdout, r.stdout
+    assert "no experiment /Shared/churn/feature-x--1f2e3d4c5b" in r.stdout
+    assert ws_exists(stack, folder + "/0a1b")
+
+
+def test_readme_github_clean_workflow(stack, tmp_path):
+    """The README's clean workflow: on a branch's deletion, its step (the
+    default branch checked out, DBMLOPS_BRANCH from the event) removes what
+    the branch uploaded."""
+    (text,) = readme_blocks("ci-clean-github")
+    doc = yaml.safe_load(text)
+    assert doc[True] == "delete"        # yaml: on -> True
+    job = doc["jobs"]["clean"]
+    assert job["if"] == "github.event.ref_type == 'branch'" and job["timeout-minutes"] > 0
+    assert doc["permissions"] == {"contents": "read"}
+    (step,) = job["steps"]
+    # the branch's pipeline left its wheels
+    repo = root_repo(tmp_path / "svc")
+    commit(repo, "main")
+    git(repo, "checkout", "-q", "-b", "feature/ci-gone")
+    env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_PROJECT="svc")
+    r = make(repo, env, "dbmlops-upload")
+    assert r.returncode == 0, r.stderr[-3000:]
+    folder = wheel_folder(repo)
+    assert ws_exists(stack, folder)
+    # the workflow's job: a checkout of the default branch, the toolkit
+    # where the install step puts it
+    main = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(repo), str(main)], check=True)
+    home = tmp_path / "opt-dbmlops"
+    (home / "share" / "dbmlops" / "mk").mkdir(parents=True)
+    os.symlink(BIN, home / "bin")
+    os.symlink(MK, home / "share" / "dbmlops" / "mk" / "dbmlops.mk")
+    values = {"github.event.ref": "feature/ci-gone", "secrets.DATABRICKS_HOST": stack.url,
+              "secrets.DATABRICKS_TOKEN": Emu.TOKEN}
+    e = dict(env, DBMLOPS_HOME=str(home), DBMLOPS_CLEAN_MIN_AGE="0")
+    for k, v in step["env"].items():
+        e[k] = re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m.group(1)], v)
+    r = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], env=e, cwd=main,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "removed " + folder in r.stdout, r.stdout
+    assert not ws_exists(stack, folder)
