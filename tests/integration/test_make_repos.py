@@ -531,41 +531,93 @@ def test_readme_branch_clean_block(stack, tmp_path):
     assert ws_exists(stack, folder + "/0a1b")
 
 
-def test_readme_github_clean_workflow(stack, tmp_path):
-    """The README's clean workflow: on a branch's deletion, its step (the
-    default branch checked out, DBMLOPS_BRANCH from the event) removes what
-    the branch uploaded."""
-    (text,) = readme_blocks("ci-clean-github")
-    doc = yaml.safe_load(text)
-    assert doc[True] == "delete"        # yaml: on -> True
-    job = doc["jobs"]["clean"]
-    assert job["if"] == "github.event.ref_type == 'branch'" and job["timeout-minutes"] > 0
-    assert doc["permissions"] == {"contents": "read"}
-    (step,) = job["steps"]
+class GitLabLoader(yaml.SafeLoader):
+    """GitLab's YAML: !reference [job, key] read as its list."""
+
+
+GitLabLoader.add_constructor("!reference", lambda loader, node: loader.construct_sequence(node))
+
+
+def clean_steps(kind, text, values):
+    """(script, env, needs a checkout) of the README's clean job of kind,
+    its macros expanded as the CI system does."""
+    def expand(v):
+        v = re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m.group(1)], str(v))
+        return re.sub(r"\$\(([A-Za-z_.]+)\)", lambda m: values[m.group(1)], v)
+    if kind == "github":
+        doc = yaml.safe_load(text)
+        assert doc[True] == "delete"        # yaml: on -> True
+        job = doc["jobs"]["clean"]
+        assert job["if"] == "github.event.ref_type == 'branch'" and job["timeout-minutes"] > 0
+        assert doc["permissions"] == {"contents": "read"}
+        (step,) = job["steps"]
+        return step["run"], {k: expand(v) for k, v in step["env"].items()}, True
+    if kind == "azure":
+        doc = yaml.safe_load(text)
+        assert doc["trigger"] == "none" and doc["pr"] == "none"
+        assert doc["parameters"] == [{"name": "branch", "type": "string"}]
+        job = doc["jobs"][0]
+        assert job["timeoutInMinutes"] > 0
+        (step,) = job["steps"]
+        return step["script"], {k: expand(v) for k, v in step["env"].items()}, True
+    doc = yaml.load(text, Loader=GitLabLoader)
+    job = doc["clean"]
+    assert job["variables"]["GIT_STRATEGY"] == "none"
+    assert job["environment"]["action"] == "stop"
+    assert job["before_script"] == ["train", "before_script"]
+    # the template's train job installs the toolkit; here it is installed
+    return "set -e\n" + "\n".join(job["script"]), {
+        "CI_COMMIT_REF_NAME": values["branch"], "CI_PROJECT_NAME": "svc",
+        "GITLAB_CI": "true"}, False
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab", "azure"])
+def test_readme_ci_clean_jobs(stack, tmp_path, kind):
+    """The README's clean job of each CI system: run as the system would
+    run it once the branch is gone (GitHub and Azure on a checkout of the
+    default branch, DBMLOPS_BRANCH from the event or the parameter; GitLab's
+    stop job without a checkout), it removes what the branch uploaded."""
+    (text,) = readme_blocks("ci-clean-" + kind)
     # the branch's pipeline left its wheels
     repo = root_repo(tmp_path / "svc")
     commit(repo, "main")
     git(repo, "checkout", "-q", "-b", "feature/ci-gone")
-    env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_PROJECT="svc")
+    env = stack.env(DBMLOPS_POLL_MAX="1", DBMLOPS_PROJECT="svc", DBMLOPS_WORKSPACE="new")
     r = make(repo, env, "dbmlops-upload")
     assert r.returncode == 0, r.stderr[-3000:]
     folder = wheel_folder(repo)
+    assert folder.startswith("/Workspace/Shared/wheels/feature-ci-gone--")
     assert ws_exists(stack, folder)
-    # the workflow's job: a checkout of the default branch, the toolkit
-    # where the install step puts it
-    main = tmp_path / "checkout"
-    subprocess.run(["git", "clone", "-q", "-b", "main", str(repo), str(main)], check=True)
+    values = {"github.event.ref": "feature/ci-gone", "parameters.branch": "feature/ci-gone",
+              "branch": "feature/ci-gone",
+              "secrets.DATABRICKS_HOST": stack.url, "secrets.DATABRICKS_TOKEN": Emu.TOKEN,
+              "DATABRICKS_HOST": stack.url, "DATABRICKS_TOKEN": Emu.TOKEN}
+    script, step_env, checkout = clean_steps(kind, text, values)
+    # the toolkit where the install step puts it
     home = tmp_path / "opt-dbmlops"
     (home / "share" / "dbmlops" / "mk").mkdir(parents=True)
     os.symlink(BIN, home / "bin")
     os.symlink(MK, home / "share" / "dbmlops" / "mk" / "dbmlops.mk")
-    values = {"github.event.ref": "feature/ci-gone", "secrets.DATABRICKS_HOST": stack.url,
-              "secrets.DATABRICKS_TOKEN": Emu.TOKEN}
-    e = dict(env, DBMLOPS_HOME=str(home), DBMLOPS_CLEAN_MIN_AGE="0")
-    for k, v in step["env"].items():
-        e[k] = re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", lambda m: values[m.group(1)], v)
-    r = subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], env=e, cwd=main,
+    work = tmp_path / "job"
+    if checkout:
+        subprocess.run(["git", "clone", "-q", "-b", "main", str(repo), str(work)], check=True)
+    else:
+        work.mkdir()
+    e = dict(env, DBMLOPS_HOME=str(home), DBMLOPS_CLEAN_MIN_AGE="0", **step_env)
+    # {project}: the CI system's name of the repository
+    del e["DBMLOPS_PROJECT"], e["DBMLOPS_WORKSPACE"]
+    e.update({"github": {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "acme/svc"},
+              "azure": {"TF_BUILD": "True", "BUILD_REPOSITORY_NAME": "svc"},
+              "gitlab": {}}[kind])
+    r = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=e, cwd=work,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
+    if kind == "gitlab":
+        # with --min-age's default: the folder was written just now
+        assert "kept %s: written" % folder in r.stdout, r.stdout
+        e["DBMLOPS_CLEAN_FLAGS"] = ""
+        r = subprocess.run(["bash", "-eo", "pipefail", "-c",
+                            script.replace("branch-clean\"", "branch-clean\" --min-age 0")],
+                           env=e, cwd=work, capture_output=True, text=True, timeout=300)
     assert "removed " + folder in r.stdout, r.stdout
     assert not ws_exists(stack, folder)

@@ -53,7 +53,8 @@ def test_every_block_has_a_marker():
     kinds = [k for k, _ in found]
     for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
               "makefile-root", "ci-exit-status", "wheel-label",
-              "makefile-monorepo", "ci-clean-github", "branch-clean",
+              "makefile-monorepo", "ci-clean-github", "ci-clean-gitlab",
+              "ci-clean-azure", "branch-clean",
               "ci-github-oidc", "ci-azure-secret", "ci-azure-entra",
               "ci-azure-devops-oidc", "ci-azure-cli", "ci-github-oidc-azure"):
         assert k in kinds, k
