@@ -557,7 +557,7 @@ def clean_steps(kind, text, values):
         assert doc["trigger"] == "none" and doc["pr"] == "none"
         assert doc["parameters"] == [{"name": "branch", "type": "string"}]
         job = doc["jobs"][0]
-        assert job["timeoutInMinutes"] > 0
+        assert int(job["timeoutInMinutes"]) > 0
         (step,) = job["steps"]
         return step["script"], {k: expand(v) for k, v in step["env"].items()}, True
     doc = yaml.load(text, Loader=GitLabLoader)

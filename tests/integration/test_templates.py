@@ -33,8 +33,9 @@ def test_static_rules():
     assert set(gh[True]) == {"push", "pull_request"}        # yaml: on -> True
     assert gh[True]["push"]["branches"] == ["main"]
     assert gh["jobs"]["train"]["timeout-minutes"] > 0
-    assert az["pr"]["autoCancel"] is True and az["trigger"]["batch"] is True
-    assert az["jobs"][0]["timeoutInMinutes"] > 0
+    # quoted, as the Azure Pipelines schema has them (strings)
+    assert az["pr"]["autoCancel"] == "true" and az["trigger"]["batch"] == "true"
+    assert int(az["jobs"][0]["timeoutInMinutes"]) > 0
     assert gl["train"]["interruptible"] is True and gl["train"]["timeout"]
     assert any("CI_OPEN_MERGE_REQUESTS" in r.get("if", "") for r in gl["workflow"]["rules"])
     for t in (gh["env"], az["variables"], gl["variables"]):
@@ -257,3 +258,52 @@ def test_a_wrong_checksum_installs_nothing(toolkit, tmp_path):
             assert r.returncode != 0, name
             assert "FAILED" in r.stderr or "WARNING" in r.stderr, r.stderr
             assert not (home / "src").exists() and not (home / "bin").exists()
+
+
+def actionlint():
+    """actionlint from PATH, else built once from the Go module proxy into
+    the tests' cache (go install; the pinned version), else None."""
+    found = shutil.which("actionlint")
+    if found:
+        return found
+    gobin = os.path.join(os.path.expanduser("~"), ".cache", "dbmlops", "go-bin")
+    exe = os.path.join(gobin, "actionlint")
+    go = shutil.which("go") or ("/usr/local/go/bin/go" if os.path.exists("/usr/local/go/bin/go")
+                                else None)
+    if not os.path.exists(exe) and go:
+        subprocess.run([go, "install", "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"],
+                       env=dict(os.environ, GOBIN=gobin), capture_output=True, timeout=600)
+    return exe if os.path.exists(exe) else None
+
+
+def test_linters(tmp_path):
+    """check-jsonschema with each vendor's schema on the three templates and
+    the README's clean pipelines (GitHub, Azure), and actionlint on the
+    GitHub workflows; every action pinned by its commit."""
+    from test_readme import block
+    files = {"vendor.github-workflows": [os.path.join(CI, "github-actions.yml")],
+             "vendor.azure-pipelines": [os.path.join(CI, "azure-pipelines.yml")],
+             "vendor.gitlab-ci": [os.path.join(CI, "gitlab-ci.yml")]}
+    for kind, schema in (("github", "vendor.github-workflows"),
+                         ("azure", "vendor.azure-pipelines")):
+        (text,) = block("ci-clean-" + kind)
+        p = tmp_path / ("clean-%s.yml" % kind)
+        p.write_text(text)
+        files[schema].append(str(p))
+    cj = os.path.join(os.path.dirname(sys.executable), "check-jsonschema")
+    for schema, paths in files.items():
+        r = subprocess.run([cj, "--regex-variant", "python", "--builtin-schema", schema, *paths],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, (schema, r.stdout[-3000:] + r.stderr[-3000:])
+    for line in open(os.path.join(CI, "github-actions.yml")):
+        m = re.match(r"\s*-?\s*uses:\s*(\S+)(.*)", line)
+        if m:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", m.group(1)), line
+            assert re.fullmatch(r"\s*# v\d+\.\d+\.\d+", m.group(2)), line
+    al = actionlint()
+    if al is None:
+        pytest.skip("no actionlint, and no go to build it")
+    r = subprocess.run([al, "-shellcheck=", "-pyflakes=", os.path.join(CI, "github-actions.yml"),
+                        *files["vendor.github-workflows"][1:]],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
