@@ -271,6 +271,10 @@ uninstall:
 		rmdir '$(DESTDIR)$(DATADIR)'/$$d 2>/dev/null || :; done
 	@case '$(DATADIR)' in */dbmlops) \
 		rmdir '$(DESTDIR)$(DATADIR)' 2>/dev/null || : ;; esac
+	@# the completion folders, and their parents, once empty (bin and
+	@# man1 are everyone's, and stay)
+	@for d in '$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(ZSHCOMPDIR)'; do \
+		rmdir "$$d" 2>/dev/null && rmdir "$${d%/*}" 2>/dev/null; :; done
 
 # Releases, into $(B)/dist: the tarball of HEAD (reproducible, with its
 # COMMIT), the Debian package built from it, and their SHA256SUMS.

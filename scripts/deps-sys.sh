@@ -24,8 +24,9 @@ pkgs="gcc make pkg-config git curl rsync tar ca-certificates perl procps
 libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev
 libinih-dev libmicrohttpd-dev check python3 python3-venv python3-pip"
 # --check: what make check needs beyond that (a headless browser for the
-# MLflow UI test; the package build, lintian and zsh for the release test)
-[ "${1:-}" = --check ] && pkgs="$pkgs chromium dpkg-dev debhelper lintian zsh"
+# MLflow UI test; the package build, lintian and zsh for the release test;
+# clang, which CI builds with too and make fuzz uses for libFuzzer)
+[ "${1:-}" = --check ] && pkgs="$pkgs chromium dpkg-dev debhelper lintian zsh clang"
 
 missing=
 for p in $pkgs; do

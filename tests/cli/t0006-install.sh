@@ -5,7 +5,7 @@
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${DBMLOPS_BIN:?}/.." && pwd)
 . "$TOP/tests/cli/lib.sh"
-plan 9
+plan 10
 # the build's own flags: a sanitizer build stays one
 SAN=$(grep -q fsanitize "$B/flags" 2>/dev/null && echo SANITIZE=1)
 M="make -s --no-print-directory -C $TOP B=$B $SAN"
@@ -25,6 +25,8 @@ test -d "$SCRATCH/root/usr/local/share/dbmlops"
 check "and our own folder once empty" 1 "$?"
 test -d "$SCRATCH/root/usr/local/bin"
 check "but not the shared bin folder" 0 "$?"
+empty=$(cd "$SCRATCH/root/usr/local/share" && find bash-completion zsh -type d 2>/dev/null | tr '\n' ' ')
+check "nor empty completion folders" "" "$empty"
 
 # DATADIR pointing at a shared directory that holds another package's files
 mkdir -p "$SCRATCH/shared/mk" "$SCRATCH/shared/other"
