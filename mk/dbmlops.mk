@@ -31,9 +31,10 @@
 # the project in DIR, with the knobs NAME_ENTRY, NAME_PARAMS,
 # NAME_CLUSTER, NAME_COMPUTE, NAME_SUBST_FILES, NAME_SUBMIT_FLAGS (the
 # DBMLOPS_ ones by default) and NAME_EXPERIMENT (DBMLOPS_EXPERIMENT-NAME).
-# In NAME_PARAMS, NAME_ENTRY and NAME_EXPERIMENT, {experiment:OTHER} is
-# project OTHER's experiment and {run:OTHER} the MLflow run id of its
-# newest finished run on the branch (mlflow-submit --last-run).
+# {experiment:OTHER} (in NAME_PARAMS, NAME_ENTRY and NAME_EXPERIMENT) is
+# project OTHER's experiment, and {run:OTHER} (in NAME_PARAMS and
+# NAME_ENTRY) the MLflow run id of its newest finished run on the branch
+# (mlflow-submit --last-run).
 #
 # Knobs (set before the include, in the environment or on the command line):
 #     DBMLOPS_BIN          directory of the tools ('' = PATH)

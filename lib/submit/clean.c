@@ -2,7 +2,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/jobs.h"
 #include "api/mlflow.h"
@@ -83,6 +82,8 @@ struct run {
 	const struct dbm_clean_opts *o;
 	struct dbm_http *h;
 	struct active act;
+	char *user;		/* the workspace user, asked once (SCIM Me) */
+	int user_asked;
 	int failed;
 };
 
@@ -232,15 +233,17 @@ code_dirs(struct run *c, const char *id, struct dbm_remote *d, int *n)
 {
 	struct dbm_buf p = DBM_BUF_INIT;
 	struct dbm_err e;
-	char *user = dbm_workspace_user(c->h, &e);
 
 	*n = 0;
-	if (user) {
-		dbm_buf_printf(&p, "/Workspace/Users/%s/.mlflow-submit/%s", user,
-		    id);
+	if (!c->user_asked) {
+		c->user = dbm_workspace_user(c->h, &e);
+		c->user_asked = 1;
+	}
+	if (c->user) {
+		dbm_buf_printf(&p, "/Workspace/Users/%s/.mlflow-submit/%s",
+		    c->user, id);
 		if (dbm_remote_parse(p.data, &d[*n], &e) == 0)
 			d[(*n)++].dir = 1;
-		free(user);
 	}
 	if (c->o->legacy) {
 		dbm_buf_reset(&p);
@@ -404,6 +407,7 @@ out:
 		free(ids[i]);
 	free(ids);
 	free_active(&c.act);
+	free(c.user);
 	dbm_remote_free(&dir);
 	return rc;
 }
