@@ -17,7 +17,7 @@
 #include "upload.h"
 #include "version.h"
 
-enum { OPT_HOST = 256, OPT_JSON, OPT_PRINT, OPT_VERSION };
+enum { OPT_HOST = 256, OPT_JSON, OPT_PRINT, OPT_VERSION, OPT_WORKSPACE };
 
 /* The options, in the order --help lists them. */
 static const struct dbm_opt opts[] = {
@@ -41,6 +41,9 @@ static const struct dbm_opt opts[] = {
 	{"print", required_argument, OPT_PRINT, "    --print uri|fuse",
 	    "path form: dbfs:/x (uri, default) or /dbfs/x (fuse)"},
 	{"quiet", no_argument, 'q', "-q, --quiet", "no progress line"},
+	{"workspace", required_argument, OPT_WORKSPACE, "    --workspace new|legacy",
+	    "new: no DBFS root, so dbfs:/ is refused before sending;\n"
+	    "legacy: a workspace that has it ($DBMLOPS_WORKSPACE,\nelse new)"},
 	{"recursive", no_argument, 'r', "-r, --recursive", "upload directories"},
 	{"verbose", no_argument, 'v', "-v, --verbose, --debug",
 	    "trace HTTP on stderr (secrets redacted)"},
@@ -65,6 +68,30 @@ usage(void)
 	    "\n");
 	dbm_opts_help(stdout, opts, 27);
 	exit(dbm_close_stdout() < 0 ? 1 : 0);
+}
+
+static const char *workspace_kind;	/* --workspace, else the environment */
+
+/* A DBFS destination on a workspace without the DBFS root (a new
+ * account's, PROTOCOL.md section 15), which would refuse every file with
+ * 403: said before anything is sent. Its own MLflow storage stays open. */
+static int
+dbfs_root_refused(const struct dbm_upload *u)
+{
+	const char *ws = workspace_kind ? workspace_kind :
+	    getenv("DBMLOPS_WORKSPACE");
+
+	if (ws && *ws && strcmp(ws, "new") != 0 && strcmp(ws, "legacy") != 0)
+		dbm_usage_error("workspace '%s': expected new or legacy", ws);
+	if (u->dest.kind != DBM_REMOTE_DBFS || (ws && strcmp(ws, "legacy") == 0) ||
+	    strncmp(u->dest.path, "/databricks/mlflow-", 19) == 0)
+		return 0;
+	dbm_warnx("dbfs:%s: the workspaces new accounts get have no DBFS root "
+	    "(it answers 403 \"Public DBFS root is disabled\"): upload to a "
+	    "volume (/Volumes/<catalog>/<schema>/<volume>/...) or to workspace "
+	    "files (/Workspace/...); for a workspace that still has it, "
+	    "DBMLOPS_WORKSPACE=legacy or --workspace legacy", u->dest.path);
+	return 1;
 }
 
 static void
@@ -157,6 +184,9 @@ parse_args(int argc, char *argv[], struct dbm_upload_opts *o,
 		case 'q':
 			o->quiet = 1;
 			break;
+		case OPT_WORKSPACE:
+			workspace_kind = optarg;
+			break;
 		case 'L':
 			o->follow_links = 1;
 			break;
@@ -230,6 +260,11 @@ main(int argc, char *argv[])
 		dbm_err_print(&e);
 		dbm_upload_free(&u);
 		return DBM_EXIT_AUTH;	/* config or credentials */
+	}
+	if (dbfs_root_refused(&u)) {
+		dbm_upload_free(&u);
+		dbm_auth_free(&auth);
+		return 2;		/* nothing sent */
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	failed = dbm_upload_run(&u, &auth, "dbfs-put");

@@ -4,6 +4,9 @@
 # are followed; a link loop is an error, not a hang.
 . "$(dirname "$0")/lib.sh"
 plan 8
+# DBFS destinations: an older workspace's (a new one has no DBFS root)
+DBMLOPS_WORKSPACE=legacy
+export DBMLOPS_WORKSPACE
 
 mkdir -p dist/sub secret
 echo wheel > dist/a.whl

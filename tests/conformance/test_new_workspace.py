@@ -264,3 +264,34 @@ def test_the_seeds_cluster_json_is_refused_before_any_request(ws, tmp_path):
         "denied on path: /mlflow-experiments/" in r.stderr, r.stderr
     assert "this workspace has no DBFS root" in r.stderr
     assert not any("runs/submit" in q["path"] for q in ws.requests()[before:])
+
+
+def test_dbfs_put_refuses_the_dbfs_root_before_sending(ws, tmp_path):
+    """dbfs-put on a new workspace: a dbfs:/ destination (outside the
+    workspace's MLflow storage) is refused with exit 2 and the way out,
+    before any request; told it is a legacy workspace, it sends, and the
+    service's 403 comes back."""
+    import os
+    import subprocess
+    from dbmlops_testenv import BIN
+    whl = tmp_path / "x-1.0-py3-none-any.whl"
+    whl.write_bytes(b"x")
+    before = len(ws.requests())
+    put = os.path.join(BIN, "dbfs-put")
+    r = subprocess.run([put, str(whl), "dbfs:/wheels/x/"], env=ws.env(),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "dbfs:/wheels/x: the workspaces new accounts get have no DBFS root" in r.stderr
+    assert "/Volumes/<catalog>/<schema>/<volume>/" in r.stderr
+    assert len(ws.requests()) == before
+    r = subprocess.run([put, "-q", "--workspace", "legacy", str(whl), "dbfs:/wheels/x/"],
+                       env=ws.env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 77, r.stderr        # the service's PERMISSION_DENIED
+    assert "Public DBFS root is disabled" in r.stderr
+    # a volume through its dbfs: path is the Files API: it goes
+    r = subprocess.run([put, "-q", str(whl), "dbfs:/Volumes/main/ml/wheels/x/"],
+                       env=ws.env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([put, "--workspace", "old", str(whl), "dbfs:/x"], env=ws.env(),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "expected new or legacy" in r.stderr

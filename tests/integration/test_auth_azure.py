@@ -54,6 +54,9 @@ def env_for(emu, tmp_path, **kw):
            if not k.startswith(("DATABRICKS_", "ACTIONS_", "ARM_", "SYSTEM_", "AZURE_"))}
     env.update(DATABRICKS_HOST=emu.url, HOME=str(tmp_path),
                DATABRICKS_CONFIG_FILE=str(tmp_path / "none"))
+    # these tests upload to the DBFS root, which only an older workspace has
+    if emu.workspace == "legacy":
+        env["DBMLOPS_WORKSPACE"] = "legacy"
     env.update(kw)
     return env
 

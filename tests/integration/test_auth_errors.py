@@ -65,7 +65,8 @@ def put_env(tmp_path, port, budget):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
     env.update(DATABRICKS_HOST="http://127.0.0.1:%d" % port, DATABRICKS_TOKEN="dapi-x",
                DBMLOPS_RETRY_TIMEOUT=str(budget), DBMLOPS_RETRY_BACKOFF="0.5",
-               HOME=str(tmp_path), DATABRICKS_CONFIG_FILE=str(tmp_path / "none"))
+               HOME=str(tmp_path), DATABRICKS_CONFIG_FILE=str(tmp_path / "none"),
+               DBMLOPS_WORKSPACE="legacy")     # a DBFS destination is sent
     return env
 
 

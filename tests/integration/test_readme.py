@@ -111,7 +111,7 @@ def myproj(tmp_path_factory):
     (root / "train.py").write_text(TRAIN)
     (root / "conda.yaml").write_text("dependencies:\n  - pip:\n"
                                      "      - /dbfs/wheels/builds/WHEELPATH\n")
-    (root / "cluster.json").write_text('{"spark_version": "12.2.x-scala2.12", '
+    (root / "cluster.json").write_text('{"spark_version": "15.4.x-scala2.12", '
                                        '"node_type_id": "i3.xlarge", "num_workers": 1, '
                                        '"libraries": [{"whl": "dbfs:/wheels/builds/WHEELPATH"}]}\n')
     subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
@@ -144,8 +144,17 @@ def pattern(doc_line):
     return re.compile(p.replace("\x01", "[0-9a-f]+").replace("\x02", r"\d+"))
 
 
-def test_transcripts(stack, myproj):
-    env = stack.env(DBMLOPS_POLL_MAX="1", PATH=BIN + ":" + os.environ["PATH"])
+@pytest.fixture(scope="module")
+def new_ws(mlflow_server):
+    """A workspace of a new account (no DBFS root), as the transcripts
+    assume."""
+    e = Emu(mlflow_url=mlflow_server.url, workspace="new").start()
+    yield e
+    e.cleanup()
+
+
+def test_transcripts(new_ws, myproj):
+    env = new_ws.env(DBMLOPS_POLL_MAX="1", PATH=BIN + ":" + os.environ["PATH"])
     env = {k: v for k, v in env.items() if not k.startswith(("GITHUB_", "CI_", "BUILD_",
                                                             "SYSTEM_", "DBMLOPS_BRANCH"))}
     ran = 0
