@@ -72,9 +72,15 @@ static int
 wait_cluster(struct emu *e, struct run *r, struct task *t)
 {
 	const char *state;
+	char *why;
 	int cancel;
 
-	emu_cluster_start(e, t->existing);
+	if (emu_cluster_start(e, t->existing, &why) == -2) {
+		jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
+		    "CLUSTER_ERROR", "CLIENT_ERROR", why);
+		free(why);
+		return -1;
+	}
 	for (;;) {
 		state = emu_cluster_state(e, t->existing);
 		if (state == NULL) {

@@ -108,17 +108,20 @@ enum MHD_Result emu_node_types(struct req *r);
 /* A new cluster's spec (object nc of j) as clusters/create and
  * runs/submit check it: NULL, or the 400's message (malloc'd). */
 char *emu_cluster_spec_error(struct emu *e, const struct dbm_json *j, int nc);
+/* Why runtime v cannot start here (malloc'd), or NULL. */
+char *emu_runtime_refused(struct emu *e, const char *v);
 
-/* All-purpose clusters (clusters.c): --cluster ID:STATE[:NAME]. */
+/* All-purpose clusters (clusters.c): --cluster ID:STATE[:NAME[:RUNTIME]]. */
 int emu_cluster_add(struct emu *e, const char *spec, const char **why);
 void emu_clusters_free(struct emu *e);
 /* Its state (PENDING, RUNNING, RESTARTING, TERMINATING, TERMINATED), or
  * NULL when there is no such cluster. */
 const char *emu_cluster_state(struct emu *e, const char *id);
-/* Start a terminated cluster (a run on it does); -1 when none. */
-int emu_cluster_start(struct emu *e, const char *id);
-/* What clusters/create or edit sent for it (malloc'd JSON; "{}" for a
- * --cluster one), or NULL. */
+/* Start a terminated cluster (a run on it does); -1 when none, -2 with
+ * *why (malloc'd) when its runtime cannot start on this workspace. */
+int emu_cluster_start(struct emu *e, const char *id, char **why);
+/* What clusters/create or edit sent for it (malloc'd JSON; "{}", or its
+ * spark_version alone, for a --cluster one), or NULL. */
 char *emu_cluster_spec(struct emu *e, const char *id);
 /* A run on it installs its libraries (a JSON array) there: the libraries
  * the run then has (malloc'd JSON array), what the cluster had first

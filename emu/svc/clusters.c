@@ -63,7 +63,9 @@ int
 emu_cluster_add(struct emu *e, const char *spec, const char **why)
 {
 	struct clusters *cs = e->clusters;
-	char *s = dbm_xstrdup(spec), *state, *name;
+	char *s = dbm_xstrdup(spec), *state, *name, *runtime;
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
 	struct cluster *c;
 
 	if (cs == NULL) {
@@ -72,18 +74,28 @@ emu_cluster_add(struct emu *e, const char *spec, const char **why)
 	}
 	if ((state = strchr(s, ':')) == NULL || state == s) {
 		free(s);
-		*why = "expected ID:RUNNING or ID:TERMINATED (:NAME optional)";
+		*why = "expected ID:RUNNING or ID:TERMINATED (:NAME and "
+		    ":RUNTIME optional)";
 		return -1;
 	}
 	*state++ = '\0';
 	if ((name = strchr(state, ':')) != NULL)
 		*name++ = '\0';
+	if (name && (runtime = strchr(name, ':')) != NULL) {
+		*runtime++ = '\0';
+		dbm_jw_init(&w, &b);
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "spark_version");
+		dbm_jw_str(&w, runtime);
+		dbm_jw_obj_end(&w);
+	}
 	if (strcmp(state, "RUNNING") && strcmp(state, "TERMINATED")) {
 		free(s);
 		*why = "a cluster starts RUNNING or TERMINATED";
 		return -1;
 	}
-	c = add(cs, s, name ? name : s, NULL);
+	c = add(cs, s, name && *name ? name : s, b.len ? b.data : NULL);
+	dbm_buf_free(&b);
 	c->state = strcmp(state, "RUNNING") == 0 ? "RUNNING" : "TERMINATED";
 	c->start_time = dbm_epoch_ms();
 	c->changed = c->start_time;
@@ -281,16 +293,38 @@ start(struct cluster *c)
 	event(c, "STARTING");
 }
 
+/* Why c cannot start on this workspace (its runtime), or NULL. */
+static char *
+start_refused(struct emu *e, const struct cluster *c)
+{
+	struct dbm_json j;
+	struct dbm_err je;
+	char *v, *why;
+
+	if (dbm_json_parse(&j, c->spec, strlen(c->spec), "cluster", &je) < 0)
+		return NULL;
+	v = dbm_json_strdup(&j, dbm_json_member(&j, 0, "spark_version"));
+	why = emu_runtime_refused(e, v);
+	free(v);
+	dbm_json_free(&j);
+	return why;
+}
+
 int
-emu_cluster_start(struct emu *e, const char *id)
+emu_cluster_start(struct emu *e, const char *id, char **why)
 {
 	struct clusters *cs = clusters_lock(e);
 	struct cluster *c = clusters_find(e, cs, id);
+	int rc = c ? 0 : -1;
 
-	if (c && strcmp(c->state, "TERMINATED") == 0)
+	*why = NULL;
+	if (c && strcmp(c->state, "TERMINATED") == 0 &&
+	    (*why = start_refused(e, c)) != NULL)
+		rc = -2;
+	else if (c && strcmp(c->state, "TERMINATED") == 0)
 		start(c);
 	pthread_mutex_unlock(&cs->mu);
-	return c ? 0 : -1;
+	return rc;
 }
 
 char *
@@ -579,6 +613,7 @@ change(struct req *r, const char *op)
 	struct clusters *cs;
 	struct cluster *c;
 	enum MHD_Result res;
+	char *why;
 	const char *need = strcmp(op, "start") == 0 ? "TERMINATED" :
 	    strcmp(op, "restart") == 0 ? "RUNNING" : NULL;
 
@@ -589,6 +624,13 @@ change(struct req *r, const char *op)
 		res = emu_reply_error(r, 400, "INVALID_STATE", "Cluster %s is "
 		    "in unexpected state %s.", c->id, c->state);
 		pthread_mutex_unlock(&cs->mu);
+		return res;
+	}
+	if (need && (why = start_refused(r->emu, c)) != NULL) {
+		pthread_mutex_unlock(&cs->mu);
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE", "%s",
+		    why);
+		free(why);
 		return res;
 	}
 	if (strcmp(op, "start") == 0)

@@ -173,23 +173,38 @@ emu_node_types(struct req *r)
 	return res;
 }
 
+/* Why runtime v cannot start on this workspace (malloc'd), or NULL: a new
+ * account's workspace disables runtimes before 13.3 LTS, at runs/submit,
+ * clusters/create and every cluster start (PROTOCOL.md section 15). */
+char *
+emu_runtime_refused(struct emu *e, const char *v)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (e->legacy_dbfs || v == NULL || !old_version(v))
+		return NULL;
+	dbm_buf_printf(&b, "Databricks Runtime %s is not supported in "
+	    "this workspace: runtimes before 13.3 LTS are disabled "
+	    "(the workspace disables legacy features). Use 13.3 LTS or "
+	    "later, for example 15.4.x-scala2.12", v);
+	return dbm_buf_detach(&b);
+}
+
 char *
 emu_cluster_spec_error(struct emu *e, const struct dbm_json *j, int nc)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
-	char *v;
+	char *v, *old;
 
 	if (dbm_json_type(j, nc) != DBM_JSON_OBJECT)
 		return dbm_xstrdup("new_cluster must be an object");
 	v = dbm_json_strdup(j, dbm_json_member(j, nc, "spark_version"));
 	if (v == NULL)
 		dbm_buf_adds(&b, "Missing required field: spark_version");
-	else if (!e->legacy_dbfs && old_version(v))
-		dbm_buf_printf(&b, "Databricks Runtime %s is not supported in "
-		    "this workspace: runtimes before 13.3 LTS are disabled "
-		    "(the workspace disables legacy features). Use 13.3 LTS or "
-		    "later, for example 15.4.x-scala2.12", v);
-	else if (dbm_json_member(j, nc, "node_type_id") < 0 &&
+	else if ((old = emu_runtime_refused(e, v)) != NULL) {
+		free(v);
+		return old;
+	} else if (dbm_json_member(j, nc, "node_type_id") < 0 &&
 	    dbm_json_member(j, nc, "instance_pool_id") < 0 &&
 	    dbm_json_member(j, nc, "policy_id") < 0)
 		dbm_buf_adds(&b, "Missing required field: node_type_id");

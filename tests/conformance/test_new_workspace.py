@@ -21,10 +21,15 @@ from databricks.sdk.service.workspace import ImportFormat
 from dbmlops_testenv import Emu
 
 
+# an all-purpose cluster made before the workspace turned legacy features off
+OLD_CLUSTER = "0202-000000-old"
+
+
 @pytest.fixture(scope="module")
 def ws(mlflow_server):
     e = Emu(mlflow_url=mlflow_server.url, workspace="new", volumes=(),
-            extra=["--volume", "main.ml.wheels"]).start()
+            extra=["--volume", "main.ml.wheels",
+                   "--cluster", OLD_CLUSTER + ":TERMINATED:old-ml:12.2.x-scala2.12"]).start()
     yield e
     e.cleanup()
 
@@ -194,6 +199,59 @@ def test_a_current_runtime_runs_and_the_dbfs_root_fails_it(ws):
         "python_file": "/Workspace/Shared/read_dbfs.py"}})
     run = wait_run(ws, doc["run_id"])
     assert run["state"]["result_state"] == "FAILED", run["state"]
+
+
+def test_old_runtime_clusters_neither_create_nor_start(ws):
+    """An all-purpose cluster on a runtime before 13.3 is refused at create
+    and at every start: by clusters/start, and by a run on it."""
+    w = client(ws)
+    old = "12.2.x-scala2.12"
+    why = (f"Databricks Runtime {old} is not supported in this workspace: "
+           "runtimes before 13.3 LTS are disabled")
+    with pytest.raises(BadRequest, match=why):
+        w.clusters.create(spark_version=old, node_type_id="emu-node",
+                          num_workers=0, cluster_name="x")
+    status, doc = call(ws, "POST", "/api/2.1/clusters/start",
+                       {"cluster_id": OLD_CLUSTER})
+    assert (status, doc["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), doc
+    assert doc["message"].startswith(why)
+    c = w.clusters.get(OLD_CLUSTER)
+    assert (c.state.value, c.spark_version) == ("TERMINATED", old)
+    status, doc = submit(ws, {"existing_cluster_id": OLD_CLUSTER,
+                              "spark_python_task": {"python_file": "/Workspace/x.py"}})
+    assert status == 200, doc
+    run = wait_run(ws, doc["run_id"])
+    assert run["state"]["life_cycle_state"] == "INTERNAL_ERROR", run["state"]
+    assert run["state"]["state_message"].startswith(why)
+    assert w.clusters.get(OLD_CLUSTER).state.value == "TERMINATED"
+    # edited to a current runtime, it starts
+    w.clusters.edit(OLD_CLUSTER, spark_version="15.4.x-scala2.12",
+                    node_type_id="emu-node", num_workers=0, cluster_name="old-ml")
+    status, doc = call(ws, "POST", "/api/2.1/clusters/start",
+                       {"cluster_id": OLD_CLUSTER})
+    assert status == 200, doc
+
+
+def test_an_older_workspace_starts_old_runtimes():
+    e = Emu(workspace="legacy", volumes=(),
+            extra=["--cluster", "0202-000000-old:TERMINATED:old-ml:10.4.x-scala2.12"]).start()
+    try:
+        status, doc = call(e, "POST", "/api/2.1/clusters/start",
+                           {"cluster_id": "0202-000000-old"})
+        assert status == 200, doc
+        assert client(e).clusters.get("0202-000000-old").state.value == "PENDING"
+    finally:
+        e.cleanup()
+
+
+def test_there_is_no_hive_metastore(ws):
+    """New accounts' workspaces provision no Hive metastore: no catalog
+    hive_metastore, and nothing made in it."""
+    w = client(ws)
+    with pytest.raises(NotFound, match="Catalog 'hive_metastore' does not exist."):
+        w.catalogs.get("hive_metastore")
+    with pytest.raises(NotFound, match="Catalog 'hive_metastore' does not exist."):
+        w.schemas.create(name="x", catalog_name="hive_metastore")
 
 
 def test_serverless_only_refuses_classic_compute(free):

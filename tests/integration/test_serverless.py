@@ -268,14 +268,36 @@ def test_official_sdk_submits_a_serverless_run(ws):
     assert run.tasks[0].environment_key == "env"
 
 
-def test_make_include_compute_knob(ws, tmp_path):
-    """DBMLOPS_COMPUTE=serverless: wheels to workspace files, the project
-    without its cluster.json, a serverless run."""
+@pytest.fixture(scope="module")
+def free(mlflow_server):
+    """A workspace with serverless compute only, as Databricks Free Edition."""
+    e = Emu(mlflow_url=mlflow_server.url, workspace="serverless").start()
+    yield e
+    e.cleanup()
+
+
+@pytest.mark.parametrize("where", ["cluster.json removed", "serverless-only workspace"])
+def test_make_include_compute_knob(ws, free, tmp_path, where):
+    """DBMLOPS_COMPUTE=serverless: wheels to workspace files, a serverless
+    run; with the template's cluster.json removed on a workspace that has
+    classic compute too, and with the template unchanged on one that has
+    only serverless compute (which refuses the cluster.json's cluster)."""
     repo = tmp_path / "repo"
     shutil.copytree(os.path.join(TOP, "templates"), repo / "templates",
                     ignore=shutil.ignore_patterns(".dbmlops", "ci"))
     shutil.copytree(os.path.join(TOP, "mk"), repo / "mk")
-    (repo / "templates" / "project" / "cluster.json").unlink()
+    if where == "cluster.json removed":
+        (repo / "templates" / "project" / "cluster.json").unlink()
+    else:
+        ws = free
+        classic = subprocess.run(
+            ["make", "-C", str(repo / "templates"), "train", "DBMLOPS_BIN=" + BIN + "/",
+             "DBMLOPS_PYTHON=" + sys.executable],
+            env=ws.env(DBMLOPS_POLL_MAX="1", DBMLOPS_BRANCH="main"),
+            capture_output=True, text=True, timeout=900)
+        assert classic.returncode != 0
+        assert "Only serverless compute is available in this workspace" in classic.stderr, \
+            classic.stderr[-3000:]
     r = subprocess.run(["make", "-C", str(repo / "templates"), "train",
                         "DBMLOPS_BIN=" + BIN + "/", "DBMLOPS_PYTHON=" + sys.executable,
                         "DBMLOPS_COMPUTE=serverless", "DBMLOPS_SUBMIT_FLAGS=--json"],
