@@ -341,15 +341,16 @@ substitute(char *const *files, int nfiles, const struct opts *o)
 		}
 		dbm_buf_free(&in);
 		edits += res[i].nedits;
-		if (res[i].nedits == 0 && nfiles > 1)
-			dbm_warnx("%s: no placeholder %s", files[i], o->token);
 	}
-	if (edits == 0) {
+	if (edits == 0) {	/* one line for all the files */
 		dbm_warnx("no placeholder %s in %s%s", o->token, files[0],
 		    nfiles > 1 ? " or the other files" : "");
 		rc = 1;
 		goto done;
 	}
+	for (i = 0; i < nfiles; i++)	/* a file left out, among others */
+		if (res[i].nedits == 0)
+			dbm_warnx("%s: no placeholder %s", files[i], o->token);
 	for (i = 0; i < nfiles; i++) {
 		if (o->dry) {
 			for (k = 0; k < res[i].nedits; k++)

@@ -162,6 +162,19 @@ def test_refuse_leftover_placeholder(tmp_path):
 def test_refuse_no_placeholder_and_no_wheels(tmp_path):
     err = refused(tmp_path, {"f.yaml": b"a: b\n"}, ["-w", W])
     assert "no placeholder WHEELPATH" in err
+    # no file has one: one line says so, not one a file and then that line
+    err = refused(tmp_path, {"a.yaml": b"a: b\n", "b.json": b"{}", "c.txt": b"x\n"},
+                  ["-w", W])
+    assert err.splitlines() == [
+        "wheelpath-subst: no placeholder WHEELPATH in %s or the other files"
+        % (tmp_path / "a.yaml")], err
+    # one file of several without one: that file is named, once
+    a, b = tmp_path / "a.yaml", tmp_path / "b.json"
+    a.write_bytes(b"deps: [/dbfs/wheels/builds/WHEELPATH]\n")
+    r = run("-i", "-w", W, str(a), str(b))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.decode().splitlines() == [
+        "wheelpath-subst: %s: no placeholder WHEELPATH" % b]
     err = refused(tmp_path, {"f.yaml": b"a: WHEELPATH\n"}, [], stdin=b"dist/readme.txt\n")
     assert "no wheel was given" in err
 
