@@ -99,7 +99,7 @@ FORCE:
 
 $(B)/config.mk: scripts/configure.sh | $(filter deps deps-sys,$(MAKECMDGOALS))
 	@mkdir -p $(B)
-	@CC='$(CC)' PKG_CONFIG='$(PKG_CONFIG)' sh scripts/configure.sh > $@.tmp
+	@CC='$(CC)' CPPFLAGS='$(CPPFLAGS)' PKG_CONFIG='$(PKG_CONFIG)' sh scripts/configure.sh > $@.tmp
 	@mv $@.tmp $@
 
 # The cluster launcher travels inside mlflow-submit.

@@ -20,9 +20,10 @@ for m in libcurl:libcurl4-openssl-dev yaml-0.1:libyaml-dev \
 		echo "configure: library '$mod' not found by $PKG_CONFIG (Debian package: ${m#*:})" >&2
 	fi
 done
-# jsmn is a single header without a .pc file
+# jsmn is a single header without a .pc file: found where the compiler
+# looks, with CPPFLAGS (-I$(brew --prefix)/include on macOS)
 if ! printf '#include <jsmn.h>\nint main(void){return 0;}\n' |
-    $CC -x c -fsyntax-only - >/dev/null 2>&1; then
+    $CC ${CPPFLAGS:-} -x c -fsyntax-only - >/dev/null 2>&1; then
 	missing="$missing libjsmn-dev"
 	echo "configure: header jsmn.h not found (Debian package: libjsmn-dev)" >&2
 fi

@@ -49,6 +49,7 @@ missing=$(echo $missing)
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "deps: missing packages: $missing" >&2
 	echo "deps: this is not a Debian system; install their equivalents by hand" >&2
+	echo "deps: (macOS: the README's Homebrew line, under Install)" >&2
 	exit 1
 fi
 if [ "$(id -u)" -eq 0 ]; then

@@ -52,7 +52,7 @@ def test_every_block_has_a_marker():
     assert not unmarked, "README code blocks without a test marker: %r" % unmarked
     kinds = [k for k, _ in found]
     for k in ("commands", "demo-compute", "install", "transcript", "makefile", "adopt", "emu",
-              "makefile-root", "ci-exit-status", "wheel-label",
+              "makefile-root", "ci-exit-status", "wheel-label", "macos",
               "makefile-monorepo", "ci-clean-github", "ci-clean-gitlab",
               "ci-clean-azure", "branch-clean",
               "ci-github-oidc", "ci-azure-secret", "ci-azure-entra",
@@ -381,3 +381,48 @@ def test_azure_secret_recipe(stack, tmp_path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "TERMINATED SUCCESS" in r.stderr
     assert Emu.CLIENT_SECRET not in r.stdout + r.stderr
+
+
+
+# configure.sh's libraries (pkg-config modules, and jsmn's header) and the
+# Homebrew formula that gives each
+BREW_FORMULA = {"libcurl": "curl", "yaml-0.1": "libyaml", "libarchive": "libarchive",
+                "libcrypto": "openssl@3", "inih": "inih", "libmicrohttpd": "libmicrohttpd",
+                "check": "check", "jsmn": "jsmn", "pkg-config": "pkgconf"}
+
+
+def test_macos_block(tmp_path):
+    """The Homebrew line names a formula for every library configure.sh
+    looks for, and the block's search paths reach the build's configure
+    step: run here with a brew that answers as Homebrew does (its prefix, a
+    keg-only formula's own), a compiler and a pkg-config that log what they
+    are given."""
+    (text,) = block("macos")
+    lines = text.splitlines()
+    conf = open(os.path.join(TOP, "scripts", "configure.sh")).read()
+    mods = {m for m in re.findall(r"(\S+?):(?:\S+-dev|check)\b", conf)}
+    assert mods | {"jsmn", "pkg-config"} == set(BREW_FORMULA), mods
+    assert lines[0].startswith("brew install ")
+    assert sorted(lines[0].split()[2:]) == sorted(BREW_FORMULA.values())
+    bindir, log = tmp_path / "bin", tmp_path / "log"
+    bindir.mkdir()
+    for name, real, what in (("brew", None, None), ("cc", "cc", '"$*"'),
+                             ("pkg-config", "pkg-config", '"PKG_CONFIG_PATH=$PKG_CONFIG_PATH"')):
+        body = ('[ "$1" = --prefix ] || exit 1\n'
+                '[ -n "$2" ] && echo /opt/homebrew/opt/$2 || echo /opt/homebrew\n'
+                if real is None else
+                'echo %s >> %s\nexec /usr/bin/%s "$@"\n' % (what, log, real))
+        (bindir / name).write_text("#!/bin/sh\n" + body)
+        os.chmod(bindir / name, 0o755)
+    b = tmp_path / "b"
+    script = "\n".join(lines[1:]).replace(
+        "make ", "make -s -C %s B=%s CC=%s PKG_CONFIG=%s %s/config.mk "
+        % (TOP, b, bindir / "cc", bindir / "pkg-config", b))
+    r = subprocess.run(["sh", "-ec", script], capture_output=True, text=True,
+                       env=dict(os.environ, PATH=str(bindir) + ":" + os.environ["PATH"]))
+    assert r.returncode == 0, r.stderr
+    seen = log.read_text()
+    assert "-I/opt/homebrew/include -x c -fsyntax-only -" in seen, seen
+    assert ("PKG_CONFIG_PATH=/opt/homebrew/opt/curl/lib/pkgconfig:/opt/homebrew/opt/"
+            "libarchive/lib/pkgconfig:/opt/homebrew/opt/openssl@3/lib/pkgconfig") in seen
+    assert "LIB_LIBS = " in (b / "config.mk").read_text()
