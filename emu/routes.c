@@ -213,6 +213,50 @@ static const struct route routes[] = {
 	    emu_azure_devops_oidc, NULL, NULL},
 	{"POST", "/entra/", PREFIX | PUBLIC, BODY_JSON, emu_entra, NULL, NULL},
 	{"GET", "/aad/auth", PUBLIC, BODY_NONE, emu_entra, NULL, NULL},
+	/* models in Unity Catalog: MLflow's registry calls (section 19) */
+#define UCM "/api/2.0/mlflow/unity-catalog/"
+#define RM UCM "registered-models/"
+#define MV UCM "model-versions/"
+	{"POST", RM "create", JSON, BODY_JSON, emu_ucm_model_create, NULL, NULL},
+	{"GET", RM "get", EXACT, BODY_JSON, emu_ucm_model_get, NULL, NULL},
+	{"PATCH", RM "update", JSON, BODY_JSON, emu_ucm_model_update, NULL, NULL},
+	{"DELETE", RM "delete", JSON, BODY_JSON, emu_ucm_model_delete, NULL,
+	    NULL},
+	{"GET", RM "search", EXACT, BODY_JSON, emu_ucm_model_search, NULL, NULL},
+	{"POST", RM "set-tag", JSON, BODY_JSON, emu_ucm_model_set_tag, NULL,
+	    NULL},
+	{"DELETE", RM "delete-tag", JSON, BODY_JSON, emu_ucm_model_delete_tag,
+	    NULL, NULL},
+	{"POST", RM "alias", JSON, BODY_JSON, emu_ucm_alias_set, NULL, NULL},
+	{"DELETE", RM "alias", JSON, BODY_JSON, emu_ucm_alias_delete, NULL,
+	    NULL},
+	{"GET", RM "alias", EXACT, BODY_JSON, emu_ucm_alias_get, NULL, NULL},
+	{"GET", UCM "registered-models:is-databricks-sdk-models-artifact-"
+	    "repository-enabled", EXACT, BODY_JSON, emu_ucm_sdk_repo, NULL, NULL},
+	{"POST", MV "create", JSON, BODY_JSON, emu_ucm_version_create, NULL,
+	    NULL},
+	{"GET", MV "get", EXACT, BODY_JSON, emu_ucm_version_get, NULL, NULL},
+	{"PATCH", MV "update", JSON, BODY_JSON, emu_ucm_version_update, NULL,
+	    NULL},
+	{"DELETE", MV "delete", JSON, BODY_JSON, emu_ucm_version_delete, NULL,
+	    NULL},
+	{"GET", MV "search", EXACT, BODY_JSON, emu_ucm_version_search, NULL,
+	    NULL},
+	{"POST", MV "finalize", JSON, BODY_JSON, emu_ucm_version_finalize, NULL,
+	    NULL},
+	{"GET", MV "get-download-uri", EXACT, BODY_JSON, emu_ucm_version_uri,
+	    NULL, NULL},
+	{"POST", MV "set-tag", JSON, BODY_JSON, emu_ucm_version_set_tag, NULL,
+	    NULL},
+	{"DELETE", MV "delete-tag", JSON, BODY_JSON, emu_ucm_version_delete_tag,
+	    NULL, NULL},
+	{"POST", MV "emit-lineage", JSON, BODY_JSON, emu_ucm_lineage, NULL,
+	    NULL},
+	/* the rest (temporary cloud credentials) is not served */
+	{NULL, UCM, PREFIX, BODY_NONE, no_api, NULL, NULL},
+#undef MV
+#undef RM
+#undef UCM
 	{"POST", "/api/2.0/mlflow/experiments/create", EXACT, BODY_PROXY,
 	    emu_experiment_create, NULL, NULL},
 	{"POST", "/api/2.0/preview/mlflow/experiments/create", EXACT, BODY_PROXY,

@@ -175,6 +175,9 @@ jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n)
 	env = jobs_env_add(env, n, "PYTHONUNBUFFERED", "1");
 	env = jobs_env_add(env, n, "PIP_DISABLE_PIP_VERSION_CHECK", "1");
 	env = jobs_env_add(env, n, "DATABRICKS_HOST", e->url);
+	/* MLflow talks to the workspace, as on the runtime (PROTOCOL.md
+	 * section 19: its registry is then Unity Catalog's) */
+	env = jobs_env_add(env, n, "MLFLOW_TRACKING_URI", "databricks");
 	if (tok)
 		env = jobs_env_add(env, n, "DATABRICKS_TOKEN", tok);
 	env = jobs_env_add(env, n, "DBMLOPS_EMU_DATA", e->datadir);

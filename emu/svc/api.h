@@ -216,5 +216,38 @@ int emu_uc_seed(struct emu *e, const char *volume, const char **why);
 /* For a /Volumes/... path: 0 when its volume exists (or the path is
  * above a volume); else -1, the 404 answered in *res. */
 int emu_uc_check(struct req *r, const char *canon, enum MHD_Result *res);
+/* part[0].part[1] is a schema that exists (the parts lowered in place):
+ * 0; else -1, the 400 or 404 answered in *res. */
+int emu_uc_schema_check(struct req *r, char *const part[2],
+    enum MHD_Result *res);
+
+/* Models in Unity Catalog (ucmodels.c, PROTOCOL.md section 19): MLflow's
+ * registry calls under /api/2.0/mlflow/unity-catalog/, one handler each,
+ * and the model versions' files, /Models/<catalog>/<schema>/<model>/<n>/
+ * through the Files API. */
+enum MHD_Result emu_ucm_model_create(struct req *r);
+enum MHD_Result emu_ucm_model_get(struct req *r);
+enum MHD_Result emu_ucm_model_update(struct req *r);
+enum MHD_Result emu_ucm_model_delete(struct req *r);
+enum MHD_Result emu_ucm_model_search(struct req *r);
+enum MHD_Result emu_ucm_model_set_tag(struct req *r);
+enum MHD_Result emu_ucm_model_delete_tag(struct req *r);
+enum MHD_Result emu_ucm_alias_set(struct req *r);
+enum MHD_Result emu_ucm_alias_delete(struct req *r);
+enum MHD_Result emu_ucm_alias_get(struct req *r);
+enum MHD_Result emu_ucm_version_create(struct req *r);
+enum MHD_Result emu_ucm_version_get(struct req *r);
+enum MHD_Result emu_ucm_version_update(struct req *r);
+enum MHD_Result emu_ucm_version_delete(struct req *r);
+enum MHD_Result emu_ucm_version_search(struct req *r);
+enum MHD_Result emu_ucm_version_finalize(struct req *r);
+enum MHD_Result emu_ucm_version_uri(struct req *r);
+enum MHD_Result emu_ucm_version_set_tag(struct req *r);
+enum MHD_Result emu_ucm_version_delete_tag(struct req *r);
+enum MHD_Result emu_ucm_lineage(struct req *r);
+enum MHD_Result emu_ucm_sdk_repo(struct req *r);
+/* For a /Models/... Files API path: 0 when its model version exists (and,
+ * for a change, is still being registered); else -1 with the answer. */
+int emu_ucm_check(struct req *r, const char *canon, enum MHD_Result *res);
 
 #endif

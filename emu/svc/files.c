@@ -49,10 +49,13 @@ emu_files_map(struct req *r, const char *p, int min, char **canon,
     enum MHD_Result *res)
 {
 	char *disk = emu_map(r, ROOT_DBFS, p, canon, res);
+	int models;
 
 	if (disk == NULL)
 		return NULL;
-	if (strncmp(*canon, "/Volumes/", 9) != 0 || depth(*canon) < min) {
+	models = strncmp(*canon, "/Models/", 8) == 0;	/* a model version's */
+	if (models ? depth(*canon) < min + 1 : strncmp(*canon, "/Volumes/", 9)
+	    != 0 || depth(*canon) < min) {
 		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Invalid path %s: expected /Volumes/<catalog>/<schema>/"
 		    "<volume>%s", p, min > 4 ? "/<file path>" : "");
@@ -60,7 +63,8 @@ emu_files_map(struct req *r, const char *p, int min, char **canon,
 		free(disk);
 		return NULL;
 	}
-	if (emu_uc_check(r, *canon, res) < 0) {
+	if ((models ? emu_ucm_check(r, *canon, res) : emu_uc_check(r, *canon,
+	    res)) < 0) {
 		free(*canon);
 		free(disk);
 		return NULL;

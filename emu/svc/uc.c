@@ -612,3 +612,22 @@ emu_uc_check(struct req *r, const char *canon, enum MHD_Result *res)
 	free(s);
 	return miss >= 0 ? -1 : 0;
 }
+
+int
+emu_uc_schema_check(struct req *r, char *const part[2], enum MHD_Result *res)
+{
+	char *p[3] = {part[0], part[1], NULL};
+	int miss;
+
+	if (!name_ok(p[0]) || !name_ok(p[1])) {
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid name '%s.%s': names hold no '.', space, '/' or "
+		    "control character", part[0], part[1]);
+		return -1;
+	}
+	if ((miss = first_missing(r->emu, SCHEMA, p)) >= 0) {
+		*res = reply_missing(r, (enum level)miss, p);
+		return -1;
+	}
+	return 0;
+}
