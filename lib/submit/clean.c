@@ -231,8 +231,8 @@ experiment_ids(struct run *c, char **ids, struct dbm_err *e)
 static int
 code_dirs(struct run *c, const char *id, struct dbm_remote *d, int *n)
 {
-	struct dbm_buf p = DBM_BUF_INIT;
 	struct dbm_err e;
+	char *p;
 
 	*n = 0;
 	if (!c->user_asked) {
@@ -240,18 +240,17 @@ code_dirs(struct run *c, const char *id, struct dbm_remote *d, int *n)
 		c->user_asked = 1;
 	}
 	if (c->user) {
-		dbm_buf_printf(&p, "/Workspace/Users/%s/.mlflow-submit/%s",
-		    c->user, id);
-		if (dbm_remote_parse(p.data, &d[*n], &e) == 0)
+		p = dbm_code_folder(c->user, id);
+		if (dbm_remote_parse(p, &d[*n], &e) == 0)
 			d[(*n)++].dir = 1;
+		free(p);
 	}
 	if (c->o->legacy) {
-		dbm_buf_reset(&p);
-		dbm_buf_printf(&p, "dbfs:/mlflow-experiments/%s", id);
-		if (dbm_remote_parse(p.data, &d[*n], &e) == 0)
+		p = dbm_code_folder(NULL, id);
+		if (dbm_remote_parse(p, &d[*n], &e) == 0)
 			d[(*n)++].dir = 1;
+		free(p);
 	}
-	dbm_buf_free(&p);
 	return *n;
 }
 

@@ -355,3 +355,16 @@ dbm_mlflow_run_end(struct dbm_http *h, const char *run_id, const char *status)
 	    (long long)time(NULL) * 1000, &e) < 0)
 		dbm_say_err(&e);
 }
+
+char *
+dbm_code_folder(const char *user, const char *eid)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	if (user)
+		dbm_buf_printf(&b, "/Workspace/Users/%s/.mlflow-submit/%s", user,
+		    eid);
+	else
+		dbm_buf_printf(&b, "dbfs:/mlflow-experiments/%s", eid);
+	return dbm_buf_detach(&b);
+}

@@ -41,6 +41,10 @@ int dbm_mlflow_run_create(struct dbm_http *h, const struct dbm_mlflow_run *o,
     char **id, struct dbm_err *e);
 int dbm_mlflow_set_tag(struct dbm_http *h, const char *run, const char *k,
     const char *v, struct dbm_err *e);
+/* Experiment eid's code folder, the one place it is spelled: the user's
+ * workspace folder's (python mode), or with user NULL MLflow's on DBFS
+ * (shell mode); without its /projects-code. Malloc'd. */
+char *dbm_code_folder(const char *user, const char *eid);
 /* End the run with status FINISHED, FAILED or KILLED (errors printed). */
 void dbm_mlflow_run_end(struct dbm_http *h, const char *run_id,
     const char *status);

@@ -529,14 +529,15 @@ static int
 code_dir(struct submit *s, const char *eid)
 {
 	struct dbm_buf d = DBM_BUF_INIT;
-	char *user = NULL;
+	char *user = NULL, *f;
 	int rc;
 
 	if (s->o->code_dir) {
 		dbm_buf_adds(&d, s->o->code_dir);
 	} else if (strcmp(s->r->mode, "shell") == 0) {
-		dbm_buf_printf(&d, "dbfs:/mlflow-experiments/%s/projects-code",
-		    eid);
+		f = dbm_code_folder(NULL, eid);
+		dbm_buf_printf(&d, "%s/projects-code", f);
+		free(f);
 	} else {
 		if (!s->o->dry_run && (user = dbm_workspace_user(s->h,
 		    &s->e)) == NULL) {
@@ -547,8 +548,9 @@ code_dir(struct submit *s, const char *eid)
 			    "folder: give --code-dir /Workspace/... or "
 			    "/Volumes/...)", s->e.msg);
 		}
-		dbm_buf_printf(&d, "/Workspace/Users/%s/.mlflow-submit/%s/"
-		    "projects-code", user ? user : "<user>", eid);
+		f = dbm_code_folder(user ? user : "<user>", eid);
+		dbm_buf_printf(&d, "%s/projects-code", f);
+		free(f);
 		free(user);
 	}
 	dbm_remote_free(&s->code);
