@@ -559,6 +559,19 @@ backoff(struct dbm_http *h, int n, long retry_after)
 	return ((n < 10 ? n : 10) + jitter) * h->backoff;
 }
 
+/* A host that refuses every connection and never answered is a wrong
+ * URL or a server not running, not a bad minute: retried for at most
+ * REFUSED_BUDGET seconds of the budget, not all of it (a workspace's
+ * front end does not refuse connections). */
+#define REFUSED_BUDGET	20.0
+
+static int
+refused_long(const struct dbm_http *h, CURLcode rc, double start, double wait)
+{
+	return rc == CURLE_COULDNT_CONNECT && !h->answered &&
+	    dbm_now() - start + wait > REFUSED_BUDGET;
+}
+
 int
 dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp,
     int use_auth, struct dbm_err *e)
@@ -579,6 +592,7 @@ dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp
 		rc = perform(h, r, resp, use_auth, errbuf, e, &fatal);
 		if (fatal)
 			return -1;
+		h->answered |= rc == CURLE_OK;
 		if (rc == CURLE_OK && resp->status >= 200 &&
 		    resp->status < 300)
 			return 0;
@@ -590,7 +604,7 @@ dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp
 		wait = backoff(h, resp->attempts, rc == CURLE_OK ?
 		    resp->retry_after : -1);
 		left = h->budget - (dbm_now() - start);
-		if (!retry || wait >= left)
+		if (!retry || wait >= left || refused_long(h, rc, start, wait))
 			break;
 		/* said every time: minutes of silence in a CI log are
 		 * worse than a line per retry */
@@ -610,8 +624,10 @@ dbm_http_send(struct dbm_http *h, const struct dbm_req *r, struct dbm_resp *resp
 	}
 	if (rc != CURLE_OK) {
 		short_path(sp, sizeof(sp), r->path);
-		dbm_errf(e, DBM_E_NET, "%s", errbuf[0] ? errbuf :
-		    curl_easy_strerror(rc));
+		dbm_errf(e, DBM_E_NET, "%s%s", errbuf[0] ? errbuf :
+		    curl_easy_strerror(rc), rc == CURLE_COULDNT_CONNECT &&
+		    !h->answered ? " (the host has not answered once: is it "
+		    "the workspace's URL, and is the server running?)" : "");
 		snprintf(e->where, sizeof(e->where), "%s %s%s", r->method,
 		    strncmp(r->path, "http", 4) == 0 ? "" : h->base, sp);
 		return -1;

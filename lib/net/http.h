@@ -30,6 +30,7 @@ struct dbm_http {
 	long connect_timeout;	/* seconds */
 	long attempt_connect;	/* this attempt's: within the retry budget */
 	long idle_timeout;	/* seconds without a byte before giving up */
+	int answered;		/* the host has answered at least once */
 	CURL *easy;
 	unsigned int seed;
 	/* the header lines that authenticate a request (token.c sets it:

@@ -87,6 +87,27 @@ def test_retries_say_so(tmp_path):
     assert "dapi-x" not in r.stderr
 
 
+def test_a_host_that_refuses_every_connection_fails_soon(tmp_path):
+    """Nothing listens, with the default 300 s budget: a wrong URL or a
+    server not started is said after some 20 s, not five minutes, with
+    what to check."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    f = tmp_path / "w.whl"
+    f.write_bytes(b"x")
+    env = put_env(tmp_path, 0, 300)
+    env["DATABRICKS_HOST"] = "http://127.0.0.1:%d" % port
+    del env["DBMLOPS_RETRY_TIMEOUT"], env["DBMLOPS_RETRY_BACKOFF"]
+    t = time.monotonic()
+    r = subprocess.run([PUT, "-q", str(f), "dbfs:/auth/"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - t
+    assert r.returncode == 1, r.stderr
+    assert 10 < took < 35, (took, r.stderr)
+    assert "the host has not answered once: is it the workspace's URL" in r.stderr
+
+
 def test_a_silent_network_ends_within_the_budget(tmp_path):
     """A server whose accept queue is full drops new connections: each
     connect hangs. The run still ends within its 5 s budget; it used to
