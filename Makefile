@@ -218,8 +218,9 @@ bench: $(BINS)
 # With clang, libFuzzer (coverage-guided); else gcc and tests/fuzz/driver.c
 # (corpus, then seeded mutations). Both under ASan and UBSan. Targets: the
 # JSON reader, wheelpath-subst's engine, the MLproject reader, what
-# workspace-emu does with a request's path and JSON body, and a dbfs/put
-# upload sent to a whole emulator in the fuzzer's process.
+# workspace-emu does with a request's path and JSON body, and request bodies
+# sent to a whole emulator in the fuzzer's process (dbfs/put uploads, parts
+# of multipart uploads, the MLflow proxy's public routes, model versions).
 FUZZ_SECONDS ?= 30
 FUZZ_SEED ?=
 FUZZ_TARGETS = json subst mlproject request multipart

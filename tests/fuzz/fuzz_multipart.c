@@ -1,10 +1,14 @@
-/* libFuzzer target: workspace-emu's handling of a dbfs/put upload, whole:
- * a real emulator in this process (its HTTP server, routes, credential
- * check, and the multipart callbacks over libmicrohttpd's post processor)
- * on a loopback port. Each input is the body of a POST /api/2.0/dbfs/put,
- * sent over a socket; its first byte picks the content type (multipart
- * with a plain or a quoted boundary, or JSON). The server must keep
- * serving: a crash in its threads ends the run under ASan. */
+/* libFuzzer target: workspace-emu's handling of a request body, whole: a
+ * real emulator in this process (its HTTP server, routes, credential
+ * check, body limits, and the multipart callbacks over libmicrohttpd's post
+ * processor) on a loopback port. Each input is a body sent over a socket;
+ * its first byte picks the request: a dbfs/put (multipart with a plain or
+ * a quoted boundary, or JSON), a token-less part of a multipart upload
+ * (/mpu-part/, checked by its signature only), the MLflow proxy's public
+ * browser routes (/ajax-api/, /graphql: no MLflow behind this one, so the
+ * body is read and refused), a Unity Catalog model version, and a model
+ * version's file. The server must keep serving: a crash in its threads
+ * ends the run under ASan. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -26,14 +30,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned port;
 
+/* The requests: method and path, content type, whether it carries the
+ * token. */
+static const struct kind {
+	const char *line, *type;
+	int token;
+} kinds[] = {
+	{"POST /api/2.0/dbfs/put", "multipart/form-data; boundary=XyZ", 1},
+	{"POST /api/2.0/dbfs/put", "multipart/form-data; boundary=\"a b\"", 1},
+	{"POST /api/2.0/dbfs/put", "application/json", 1},
+	{"PUT /mpu-part/0123456789abcdef/1?sig=00", "application/octet-stream", 0},
+	{"POST /ajax-api/2.0/mlflow/runs/search", "application/json", 0},
+	{"POST /graphql", "application/json", 0},
+	{"POST /api/2.0/mlflow/unity-catalog/model-versions/create",
+	    "application/json", 1},
+	{"PUT /api/2.0/fs/files/Models/main/default/m/1/MLmodel",
+	    "application/octet-stream", 1},
+};
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const types[] = {
-		"multipart/form-data; boundary=XyZ",
-		"multipart/form-data; boundary=\"a b\"",
-		"application/json",
-	};
+	const struct kind *k;
 	struct sockaddr_in a;
 	struct timeval tv = {5, 0};
 	char head[512], buf[4096];
@@ -45,10 +63,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    ':') + 1, NULL, 10);
 	if (size < 1)
 		return 0;
-	n = snprintf(head, sizeof(head), "POST /api/2.0/dbfs/put HTTP/1.1\r\n"
-	    "Host: 127.0.0.1\r\nAuthorization: Bearer fuzz-token\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n"
-	    "\r\n", types[data[0] % 3], size - 1);
+	k = &kinds[data[0] % (sizeof(kinds) / sizeof(*kinds))];
+	n = snprintf(head, sizeof(head), "%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "%sContent-Type: %s\r\nContent-Length: %zu\r\nConnection: "
+	    "close\r\n\r\n", k->line, k->token ? "Authorization: Bearer "
+	    "fuzz-token\r\n" : "", k->type, size - 1);
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
 		abort();
 	memset(&a, 0, sizeof(a));
