@@ -199,6 +199,10 @@ long long emu_body_max(const struct req *r);
  * returns NULL when it is not acceptable. */
 char *emu_map(struct req *r, enum store_root root, const char *p,
     char **canon, enum MHD_Result *res);
+/* Whether the caller may see workspace path canon (no /Workspace): a
+ * folder /Users/<name> is its owner's and the admin's (the workspace's
+ * user), as the service's default ACLs have it (PROTOCOL.md section 3). */
+int emu_home_visible(const struct req *r, const char *canon);
 /* The same for the parameter name, which is required. */
 char *emu_path_param(struct req *r, enum store_root root, const char *name,
     char **canon, enum MHD_Result *res);

@@ -289,6 +289,20 @@ emu_param(struct req *r, const char *name)
 	}
 }
 
+int
+emu_home_visible(const struct req *r, const char *canon)
+{
+	const char *who = r->principal, *home;
+	size_t n;
+
+	if (strncmp(canon, "/Users/", 7) != 0 || who == NULL ||
+	    strcmp(who, r->emu->user_name) == 0)
+		return 1;	/* not a home, or the workspace's admin */
+	home = canon + 7;
+	n = strcspn(home, "/");
+	return n == strlen(who) && strncmp(home, who, n) == 0;
+}
+
 char *
 emu_map(struct req *r, enum store_root root, const char *p, char **canon,
     enum MHD_Result *res)
@@ -299,6 +313,14 @@ emu_map(struct req *r, enum store_root root, const char *p, char **canon,
 	if (disk == NULL)
 		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Invalid path %s: %s", p ? p : "(none)", why);
+	else if (root == ROOT_WORKSPACE && !emu_home_visible(r, *canon)) {
+		*res = emu_reply_error(r, 403, "PERMISSION_DENIED", "%s does not "
+		    "have permission to access %s: a user's folder is its "
+		    "owner's and the admins'", r->principal, *canon);
+		free(*canon);
+		free(disk);
+		disk = NULL;
+	}
 	return disk;
 }
 

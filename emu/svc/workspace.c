@@ -185,7 +185,7 @@ op_list(struct req *r, char *disk, const char *canon)
 			dbm_buf_printf(&p, "%s/%s", disk, names[i]);
 			dbm_buf_printf(&c, "%s/%s", strcmp(canon, "/") ? canon :
 			    "", names[i]);
-			if (stat(p.data, &st) == 0)
+			if (emu_home_visible(r, c.data) && stat(p.data, &st) == 0)
 				object_info(r, &w, c.data, &st);
 			dbm_buf_free(&p);
 			dbm_buf_free(&c);

@@ -130,7 +130,8 @@ def test_files_pagination(clean_env):
 
 
 def test_workspace_calls(w, request):
-    base = f"/Users/someone@example.com/{request.node.callspec.id}"
+    # each caller in its own folder: a user's folder is its owner's
+    base = f"/Users/{w.current_user.me().user_name}/{request.node.callspec.id}"
     w.workspace.mkdirs(base + "/proj")
     w.workspace.import_(base + "/proj/nb", format=ImportFormat.SOURCE,
                         language=Language.PYTHON,

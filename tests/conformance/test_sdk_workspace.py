@@ -107,3 +107,33 @@ def test_dbfs_read_of_a_folder(w):
     w.dbfs.mkdirs("/Volumes/main/default/vol/folder")
     with pytest.raises(InvalidParameterValue, match="is a directory"):
         w.dbfs.read("/Volumes/main/default/vol/folder")
+
+
+def test_users_folders_are_their_owners(w, clean_env):
+    """A user's folder is its owner's and the admins' (the workspace's
+    default ACLs): a service principal neither reads, lists nor deletes
+    another user's files, and keeps its own."""
+    from databricks.sdk.errors import PermissionDenied
+    me = w.current_user.me().user_name
+    w.workspace.mkdirs(f"/Users/{me}/private")
+    secret = f"/Users/{me}/private/private.py"
+    w.workspace.upload(secret, b"token = 'x'\n", format=ImportFormat.AUTO, overwrite=True)
+    sp = WorkspaceClient(host=clean_env.url, client_id=Emu.CLIENT_ID,
+                         client_secret=Emu.CLIENT_SECRET, auth_type="oauth-m2m")
+    sp_name = sp.current_user.me().user_name
+    assert sp_name != me
+    for call in (lambda: sp.workspace.get_status(secret), lambda: sp.workspace.download(secret).read(),
+                 lambda: sp.workspace.delete(secret),
+                 lambda: list(sp.workspace.list(f"/Users/{me}")),
+                 lambda: sp.workspace.upload(f"/Users/{me}/planted.py", b"x",
+                                             format=ImportFormat.AUTO)):
+        with pytest.raises(PermissionDenied, match="a user's folder is its owner's"):
+            call()
+    assert w.workspace.download(secret).read() == b"token = 'x'\n"
+    # its own folder: written, listed alone under /Users, and the admin sees it
+    sp.workspace.mkdirs(f"/Users/{sp_name}")
+    sp.workspace.upload(f"/Users/{sp_name}/job.py", b"print(1)\n", format=ImportFormat.AUTO,
+                        overwrite=True)
+    assert [o.path for o in sp.workspace.list("/Users")] == [f"/Users/{sp_name}"]
+    assert {o.path for o in w.workspace.list("/Users")} >= {f"/Users/{me}", f"/Users/{sp_name}"}
+    assert w.workspace.download(f"/Users/{sp_name}/job.py").read() == b"print(1)\n"
