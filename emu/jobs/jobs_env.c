@@ -261,6 +261,8 @@ jobs_task_venv(struct emu *e, struct task *t, const char *venv)
 
 		dbm_buf_printf(&m, "Library installation failed for library due "
 		    "to user error. Error messages: %s", err ? err : "");
+		if (t->existing)
+			emu_cluster_libs_failed(e, t->existing, err);
 		jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
 		    "LIBRARY_INSTALLATION_ERROR", "CLIENT_ERROR", m.data);
 		dbm_buf_free(&m);

@@ -128,6 +128,10 @@ char *emu_cluster_spec(struct emu *e, const char *id);
  * winning over a wheel of the same name and version. */
 char *emu_cluster_run_libraries(struct emu *e, const char *id,
     const char *libs);
+/* A run's libraries failed to install there, pip saying why: those pip
+ * names are FAILED on the cluster with why, as libraries/cluster-status
+ * then shows them. */
+void emu_cluster_libs_failed(struct emu *e, const char *id, const char *why);
 enum MHD_Result emu_clusters_list(struct req *r);
 enum MHD_Result emu_clusters_get(struct req *r);
 enum MHD_Result emu_clusters_create(struct req *r);

@@ -294,3 +294,85 @@ emu_cluster_run_libraries(struct emu *e, const char *id, const char *libs)
 	}
 	return dbm_buf_detach(&b);
 }
+
+/* The name pip gives library json in its errors (malloc'd), or NULL: a
+ * PyPI package's name without its version or extras, a file's base
+ * name without the .whl or .egg. */
+static char *
+pip_name(const char *json)
+{
+	struct dbm_json j;
+	struct dbm_err je;
+	char *s = NULL, *b;
+	int p;
+
+	if (dbm_json_parse(&j, json, strlen(json), "library", &je) < 0)
+		return NULL;
+	if ((p = dbm_json_member(&j, 0, "pypi")) >= 0 &&
+	    (s = dbm_json_strdup(&j, dbm_json_member(&j, p, "package"))))
+		s[strcspn(s, "[<>=!~; @")] = '\0';
+	else if ((s = dbm_json_strdup(&j, dbm_json_member(&j, 0, "whl"))) ||
+	    (s = dbm_json_strdup(&j, dbm_json_member(&j, 0, "egg")))) {
+		b = strrchr(s, '/');
+		memmove(s, b ? b + 1 : s, strlen(b ? b + 1 : s) + 1);
+		s[strcspn(s, "-")] = '\0';	/* the distribution's name */
+	}
+	dbm_json_free(&j);
+	return s;
+}
+
+/* Whether name occurs in pip's words, case and - _ . folded as pip folds
+ * a project's name. */
+static int
+pip_names(const char *words, const char *name)
+{
+	size_t n = strlen(name), i, k;
+
+	for (i = 0; n > 0 && words[i]; i++) {
+		for (k = 0; k < n && words[i + k]; k++) {
+			int a = (unsigned char)words[i + k];
+			int b = (unsigned char)name[k];
+
+			a = a == '_' || a == '.' ? '-' : a >= 'A' && a <= 'Z' ?
+			    a + 32 : a;
+			b = b == '_' || b == '.' ? '-' : b >= 'A' && b <= 'Z' ?
+			    b + 32 : b;
+			if (a != b)
+				break;
+		}
+		if (k == n)
+			return 1;
+	}
+	return 0;
+}
+
+void
+emu_cluster_libs_failed(struct emu *e, const char *id, const char *why)
+{
+	struct clusters *cs = clusters_lock(e);
+	struct cluster *c = clusters_find(e, cs, id);
+	int i, changed = 0;
+
+	for (i = 0; c && why && i < c->nlib; i++) {
+		char *name;
+
+		if (strcmp(c->lib[i].status, "INSTALLED") != 0)
+			continue;
+		if ((name = pip_name(c->lib[i].json)) != NULL &&
+		    pip_names(why, name)) {
+			struct dbm_buf m = DBM_BUF_INIT;
+
+			dbm_buf_printf(&m, "Library installation failed for "
+			    "library due to user error. Error messages: %s",
+			    why);
+			free(c->lib[i].message);
+			c->lib[i].message = dbm_buf_detach(&m);
+			c->lib[i].status = "FAILED";
+			changed = 1;
+		}
+		free(name);
+	}
+	if (changed)
+		clusters_save(e, c);
+	pthread_mutex_unlock(&cs->mu);
+}

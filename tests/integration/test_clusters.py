@@ -18,7 +18,8 @@ SUBMIT = os.path.join(BIN, "mlflow-submit")
 @pytest.fixture(scope="module")
 def ws(mlflow_server):
     e = Emu(mlflow_url=mlflow_server.url, extra=["--cluster", "0101-warm:RUNNING:team warm",
-                                     "--cluster", "0101-cold:TERMINATED"]).start()
+                                     "--cluster", "0101-cold:TERMINATED",
+                                     "--cluster", "0101-pip:RUNNING"]).start()
     yield e
     e.cleanup()
 
@@ -91,7 +92,31 @@ def test_unknown_cluster_and_excluded_configs(ws, project):
     assert s.status_code == 400 and s.json()["error_code"] == "INVALID_STATE"
     lst = requests.get(ws.url + "/api/2.0/clusters/list",
                        headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30).json()
-    assert {c["cluster_id"] for c in lst["clusters"]} == {"0101-warm", "0101-cold"}
+    assert {c["cluster_id"] for c in lst["clusters"]} == {"0101-warm", "0101-cold", "0101-pip"}
+
+
+def test_pip_reason_in_the_clusters_library_status(ws, project, tmp_path):
+    """A run's library that pip cannot install on an all-purpose cluster:
+    pip's reason is in the run's state message and, as the service shows
+    it, in libraries/cluster-status for that library (FAILED), not for the
+    others the run brought."""
+    libs = json.loads((project / "libs.json").read_text())["libraries"]
+    bad = {"pypi": {"package": "Dbmlops_Example["}}      # no index asked
+    (tmp_path / "bad.json").write_text(json.dumps({"libraries": libs + [bad]}))
+    r = submit(ws, project, "--cluster-id", "0101-pip", "-c", str(tmp_path / "bad.json"))
+    assert r.returncode == 5, r.stderr
+    assert "Invalid requirement: 'Dbmlops_Example['" in r.stderr, r.stderr
+    st = requests.get(ws.url + "/api/2.0/libraries/cluster-status",
+                      params={"cluster_id": "0101-pip"},
+                      headers={"Authorization": "Bearer " + Emu.TOKEN}, timeout=30).json()
+    by = {json.dumps(s["library"], sort_keys=True): s for s in st["library_statuses"]}
+    failed = by[json.dumps(bad, sort_keys=True)]
+    assert failed["status"] == "FAILED"
+    assert "Invalid requirement: 'Dbmlops_Example['" in failed["messages"][0]
+    assert failed["messages"][0].startswith("Library installation failed for library "
+                                            "due to user error")
+    others = [s for k, s in by.items() if k != json.dumps(bad, sort_keys=True)]
+    assert others and all(s["status"] == "INSTALLED" for s in others), others
 
 
 def test_make_include_knob(ws, tmp_path):
