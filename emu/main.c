@@ -42,6 +42,7 @@ enum {
 	OPT_ADO_TOKEN_FILE, OPT_ADO_SUBJECT, OPT_ENTRA_FILE, OPT_REFRESH_FILE,
 	OPT_FILES_PUT_MAX,
 	OPT_CLUSTER, OPT_LEGACY_DBFS, OPT_SERVERLESS_ONLY, OPT_VOLUME,
+	OPT_PYTHON_FOR,
 };
 
 /* The options, in the order --help lists them. */
@@ -106,6 +107,9 @@ static const struct dbm_opt opts[] = {
 	    "DBFS stream handle timeout (600)"},
 	{"python", required_argument, OPT_PYTHON, "    --python path",
 	    "base interpreter of job runs, with mlflow (python3)"},
+	{"python-for", required_argument, OPT_PYTHON_FOR, "    --python-for key=path",
+	    "the interpreter of runs on runtime key (13.3) or\n"
+	    "whose runtime runs Python key (3.10); several"},
 	{"max-runs", required_argument, OPT_MAX_RUNS, "    --max-runs n",
 	    "job runs executing at once; more wait QUEUED (2)"},
 	{"max-connections", required_argument, OPT_MAX_CONN, "    --max-connections n",
@@ -321,8 +325,8 @@ struct opts {
 	struct emu_fed_opts fed;
 	const char *entra, *refresh_file;
 	const char *python, *cluster;
-	const char **volumes;
-	int nvolumes;
+	const char **volumes, **python_for;
+	int nvolumes, npython_for;
 	unsigned long seed;
 	int max_runs;
 	char host[64];
@@ -502,6 +506,11 @@ special_option(int c, struct emu *e, struct opts *o)
 		    (size_t)(o->nvolumes + 1) * sizeof(*o->volumes));
 		o->volumes[o->nvolumes++] = optarg;
 		break;
+	case OPT_PYTHON_FOR:
+		o->python_for = dbm_xrealloc(o->python_for,
+		    (size_t)(o->npython_for + 1) * sizeof(*o->python_for));
+		o->python_for[o->npython_for++] = optarg;
+		break;
 	case 'h':
 		usage();
 		break;
@@ -606,6 +615,10 @@ open_workspace(struct emu *e, const struct opts *o)
 		dbm_errx(1, "cannot find the cluster support files "
 		    "(dbmlops_cluster.py): give --cluster-dir");
 	emu_jobs_init(e, pybuf, clbuf, o->max_runs);
+	for (int i = 0; i < o->npython_for; i++)
+		if (emu_jobs_python_for(e, o->python_for[i], &why) < 0)
+			dbm_usage_error("--python-for '%s': %s", o->python_for[i],
+			    why);
 	if (o->logpath) {
 		e->log = strcmp(o->logpath, "-") == 0 ? stderr :
 		    fopen(o->logpath, "a");

@@ -140,6 +140,7 @@ struct req {
 	enum body_mode mode;
 	struct dbm_buf body;
 	int fd;			/* BODY_FILE / multipart file part, or -1 */
+	int store_errno;	/* why storing the body failed, or 0 */
 	char *tmp;		/* its path, removed unless handed over */
 	int too_big;
 	struct multipart *mp;
@@ -168,6 +169,10 @@ enum MHD_Result emu_reply_error(struct req *r, unsigned int status,
     __attribute__((format(printf, 4, 5)));
 /* The same with an ErrorInfo detail naming the reason (the Files API's
  * FILES_API_DIRECTORY_IS_NOT_EMPTY, ...). */
+/* Whether err (else the request's store_errno) is a full disk, and the
+ * answer to one: 500 IO_ERROR naming it (PROTOCOL.md section 6). */
+int emu_nospace(const struct req *r, int err);
+enum MHD_Result emu_reply_nospace(struct req *r);
 enum MHD_Result emu_reply_error_reason(struct req *r, unsigned int status,
     const char *code, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

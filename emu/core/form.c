@@ -64,7 +64,11 @@ part(void *cls, const char *key, int is_file, const char *data, size_t size)
 		m->size += (long long)size;
 		if (m->size > r->emu->put_max)
 			return -1;
-		return r->fd >= 0 ? write_all(r->fd, data, size) : 0;
+		if (r->fd >= 0 && write_all(r->fd, data, size) < 0) {
+			r->store_errno = errno;
+			return -1;
+		}
+		return 0;
 	}
 	for (i = 0; i < m->nfield && strcmp(m->field[i].name, key) != 0; i++)
 		;
@@ -89,6 +93,8 @@ begin(struct req *r)
 	/* the file part is a little less than the body: cut at the end */
 	r->fd = store_tmpfd(r->emu, &r->tmp, emu_body_size(r,
 	    r->emu->put_max + 65536));
+	if (r->fd < 0)
+		r->store_errno = errno;
 	return r->fd < 0 ? -1 : 0;
 }
 

@@ -290,6 +290,22 @@ emu_param(struct req *r, const char *name)
 }
 
 int
+emu_nospace(const struct req *r, int err)
+{
+	int e = err ? err : r->store_errno;
+
+	return e == ENOSPC || e == EDQUOT;
+}
+
+enum MHD_Result
+emu_reply_nospace(struct req *r)
+{
+	return emu_reply_error(r, 500, "IO_ERROR", "No space left on device: "
+	    "the workspace's storage is full; nothing of this request was "
+	    "stored");
+}
+
+int
 emu_home_visible(const struct req *r, const char *canon)
 {
 	const char *who = r->principal, *home;

@@ -237,14 +237,16 @@ begin(struct req *r, int *done)
 		    && r->route->form ? BODY_FORM : BODY_JSON;
 		if (r->mode == BODY_FORM && r->route->form->begin(r) < 0) {
 			*done = 1;
-			return emu_reply_error(r, 400, "MALFORMED_REQUEST",
+			return emu_nospace(r, 0) ? emu_reply_nospace(r) :
+			    emu_reply_error(r, 400, "MALFORMED_REQUEST",
 			    "Invalid multipart/form-data body");
 		}
 	}
 	if (r->mode == BODY_FILE && (r->fd = store_tmpfd(e, &r->tmp,
 	    emu_body_size(r, e->files_put_max))) < 0) {
 		*done = 1;
-		return emu_reply_error(r, 500, "INTERNAL_ERROR",
+		return emu_nospace(r, errno) ? emu_reply_nospace(r) :
+		    emu_reply_error(r, 500, "INTERNAL_ERROR",
 		    "Cannot create a temporary file: %s", strerror(errno));
 	}
 	return MHD_YES;
@@ -318,6 +320,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			break;
 		case BODY_FILE:
 			if (r->fd >= 0 && write_all(r->fd, data, n) < 0) {
+				r->store_errno = errno;
 				close(r->fd);
 				r->fd = -1;
 				r->too_big = -errno;
@@ -344,8 +347,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	 * durable across a power cut, and fsync would dominate benchmarks */
 	if (r->mode == BODY_FILE) {
 		if (r->fd < 0 || close(r->fd) < 0) {
+			if (r->fd >= 0)
+				r->store_errno = errno;
 			r->fd = -1;
-			return emu_reply_error(r, 500, "INTERNAL_ERROR",
+			return emu_nospace(r, 0) ? emu_reply_nospace(r) :
+			    emu_reply_error(r, 500, "INTERNAL_ERROR",
 			    "Cannot store the request body");
 		}
 		r->fd = -1;

@@ -38,6 +38,8 @@ emu_jobs_init(struct emu *e, const char *python, const char *cluster,
 	js->next_job = js->next_id / 100;
 	js->max = max_runs > 0 ? max_runs : 2;
 	js->python = dbm_xstrdup(python);
+	pthread_mutex_init(&js->pymu, NULL);
+	js->base_minor = -2;
 	js->cluster = dbm_xstrdup(cluster);
 	e->jobs = js;
 	jobs_load_runs(e);
@@ -83,6 +85,14 @@ emu_jobs_stop(struct emu *e)
 	}
 	jobs_free_defs(js);
 	free(js->python);
+	for (i = 0; i < js->npy; i++) {
+		free(js->py[i].key);
+		free(js->py[i].path);
+	}
+	free(js->py);
+	for (i = 0; i < JOBS_PY_MINORS; i++)
+		free(js->onpath[i]);
+	pthread_mutex_destroy(&js->pymu);
 	free(js->cluster);
 	pthread_mutex_destroy(&js->mu);
 	pthread_mutex_destroy(&js->wmu);

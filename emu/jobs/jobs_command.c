@@ -530,6 +530,8 @@ free_context(struct context *c)
 	free(c->error);
 	free(c->t.run);
 	free(c->t.existing);
+	free(c->t.python);
+	free(c->t.python_note);
 	free(c->t.libraries);
 	free(c->t.dir);
 	free(c);

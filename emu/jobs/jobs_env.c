@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +52,7 @@ hash_library_file(struct emu *e, const struct task *t, struct dbm_sha256 *s,
 /* The environment's key, 20 hex digits: interpreter, library specs, and
  * the bytes of local files. */
 static void
-env_key(struct emu *e, const struct task *t, const char *libs, char hex[65])
+env_key(struct emu *e, struct task *t, const char *libs, char hex[65])
 {
 	struct dbm_sha256 s;
 	unsigned char md[DBM_SHA256_LEN];
@@ -59,9 +60,11 @@ env_key(struct emu *e, const struct task *t, const char *libs, char hex[65])
 	struct dbm_err je;
 	int i, n, lib;
 	char *w;
+	const char *py;
 
 	dbm_sha256_init(&s);
-	dbm_sha256_update(&s, e->jobs->python, strlen(e->jobs->python) + 1);
+	py = jobs_task_python(e, t);
+	dbm_sha256_update(&s, py, strlen(py) + 1);
 	dbm_sha256_update(&s, libs, strlen(libs) + 1);
 	if (dbm_json_parse(&j, libs, strlen(libs), "libraries", &je) == 0) {
 		n = dbm_json_count(&j, 0);
@@ -84,6 +87,22 @@ env_key(struct emu *e, const struct task *t, const char *libs, char hex[65])
 	dbm_hex(md, 10, hex);
 }
 
+/* Why making an environment failed (malloc'd): what, and the full disk
+ * when the data directory has less than a MiB left. */
+static char *
+env_error(struct emu *e, const char *what)
+{
+	struct statvfs fs;
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	dbm_buf_adds(&b, what);
+	if (statvfs(e->datadir, &fs) == 0 &&
+	    (unsigned long long)fs.f_bavail * fs.f_frsize < (1ULL << 20))
+		dbm_buf_adds(&b, ": No space left on device (the workspace's "
+		    "storage is full)");
+	return dbm_buf_detach(&b);
+}
+
 /* Create the environment in dir and install libs there: 0, or -1 (-3
  * when the helper says the failure is the user's) with *err set. */
 static int
@@ -97,7 +116,7 @@ build_env(struct emu *e, struct task *t, const char *dir, const char *libs,
 
 	store_remove_tree(dir);
 	if (jobs_helper(e, t, mk) != 0) {
-		*err = dbm_xstrdup("cannot create the cluster's Python "
+		*err = env_error(e, "cannot create the cluster's Python "
 		    "environment");
 		return -1;
 	}
@@ -272,10 +291,14 @@ jobs_task_venv(struct emu *e, struct task *t, const char *venv)
 	} else {
 		const char *mk[] = {"mkenv", venv, site, NULL};
 
-		if ((rc = jobs_helper(e, t, mk)) != 0)
+		if ((rc = jobs_helper(e, t, mk)) != 0) {
+			char *why = env_error(e, "cannot create the task's "
+			    "Python environment");
+
 			jobs_finish(e, t, LIFE_INTERNAL_ERROR, "FAILED",
-			    "INTERNAL_ERROR", "INTERNAL_ERROR", "cannot create the "
-			    "task's Python environment");
+			    "INTERNAL_ERROR", "INTERNAL_ERROR", why);
+			free(why);
+		}
 	}
 	free(site);
 	free(err);

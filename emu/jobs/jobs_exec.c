@@ -193,6 +193,8 @@ jobs_exec_task(struct emu *e, struct run *r, struct task *t)
 	find_mlflow_ids(t);
 	dbm_buf_printf(&log, "%s/log.txt", t->dir);
 	dbm_buf_printf(&venv, "%s/env", t->dir);
+	if (jobs_task_python(e, t) && t->python_note)
+		jobs_log_note(log.data, t->python_note);
 	if ((argv = prepare(e, r, t, venv.data, &env, &nenv)) == NULL)
 		goto out;
 	pthread_mutex_lock(&e->jobs->mu);

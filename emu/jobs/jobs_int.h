@@ -34,6 +34,8 @@ struct task {
 	int exit_code;
 	char *dir;
 	char *mlflow_run, *mlflow_exp;
+	char *python;		/* its interpreter (jobs_task_python), or NULL */
+	char *python_note;	/* why that is not its runtime's Python */
 	struct run *run;
 	char **deps;		/* depends_on task keys */
 	int ndeps;
@@ -78,6 +80,17 @@ struct jobs {
 	long long next_id, next_job;
 	int running, max;
 	char *python, *cluster;
+	pthread_mutex_t pymu;	/* the interpreters below, as asked */
+	struct jobs_py {
+		char *key;	/* a runtime (13.3) or a Python (3.10) */
+		char *path;
+		int minor;	/* its Python 3 minor, -1 none, -2 not asked */
+	} *py;
+	int npy;
+	int base_minor;		/* python's, as py[].minor */
+#define JOBS_PY_MINORS 26
+	char *onpath[JOBS_PY_MINORS];	/* python3.N found on PATH: NULL not
+					 * asked, "" none */
 };
 
 /*
@@ -110,11 +123,20 @@ void jobs_set_state(struct emu *e, struct task *t, enum life life);
 void jobs_finish(struct emu *e, struct task *t, enum life life,
     const char *result, const char *code, const char *type, const char *msg);
 
+/* jobs_python.c: the interpreter of a task, its runtime's Python or the
+ * closest one there is (t->python; t->python_note then says so) */
+const char *jobs_task_python(struct emu *e, struct task *t);
+/* The index of the nearest of n minor versions have[] to want (-1 in
+ * have: none; a tie goes to the older), or -1. */
+int jobs_python_closest(int want, const int *have, int n);
+
 /* jobs_proc.c: processes and paths */
 /* s with workspace paths turned into files under the data directory. */
 char *jobs_map_paths(struct emu *e, const char *taskdir, const char *s);
 char **jobs_env_add(char **env, int *n, const char *k, const char *v);
 void jobs_strv_free(char **v);
+/* A line of workspace-emu's own at the end of a task's log. */
+void jobs_log_note(const char *log, const char *note);
 /* Start argv in dir, its own process group, output to log: the pid. */
 pid_t jobs_spawn(char **argv, char **env, const char *dir, const char *log);
 /* The environment tasks and the helper run with (venv: the task's). */

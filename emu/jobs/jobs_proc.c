@@ -155,7 +155,7 @@ jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n)
 {
 	struct dbm_buf path = DBM_BUF_INIT, b = DBM_BUF_INIT;
 	char **env = NULL, *tok = emu_run_token(e), *pybin;
-	const char *py = e->jobs->python;
+	const char *py = jobs_task_python(e, t);
 
 	*n = 0;
 	pybin = dbm_xstrdup(py);
@@ -198,6 +198,23 @@ jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n)
 	return env;
 }
 
+void
+jobs_log_note(const char *log, const char *note)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	struct dbm_buf b = DBM_BUF_INIT;
+	ssize_t w;
+
+	dbm_buf_printf(&b, "workspace-emu: %s", note);
+	/* the note is a courtesy: a failed write does not stop the run */
+	if (fd >= 0) {
+		w = write(fd, b.data, b.len);
+		(void)w;
+		close(fd);
+	}
+	dbm_buf_free(&b);
+}
+
 /* Run the cluster helper; its output goes to the task's setup log. */
 int
 jobs_helper(struct emu *e, struct task *t, const char *const *args)
@@ -209,7 +226,7 @@ jobs_helper(struct emu *e, struct task *t, const char *const *args)
 
 	dbm_buf_printf(&script, "%s/dbmlops_cluster.py", e->jobs->cluster);
 	argv = dbm_xcalloc(16, sizeof(*argv));
-	argv[na++] = dbm_xstrdup(e->jobs->python);
+	argv[na++] = dbm_xstrdup(jobs_task_python(e, t));
 	argv[na++] = dbm_buf_detach(&script);
 	for (; *args && na < 15; args++)
 		argv[na++] = dbm_xstrdup(*args);

@@ -81,6 +81,8 @@ jobs_free_run(struct run *r)
 		free(t->env_key);
 		free(t->env_spec);
 		free(t->setup_error);
+		free(t->python);
+		free(t->python_note);
 		free(t->message);
 		free(t->dir);
 		free(t->mlflow_run);

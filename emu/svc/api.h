@@ -110,6 +110,10 @@ enum MHD_Result emu_node_types(struct req *r);
 char *emu_cluster_spec_error(struct emu *e, const struct dbm_json *j, int nc);
 /* Why runtime v cannot start here (malloc'd), or NULL. */
 char *emu_runtime_refused(struct emu *e, const char *v);
+/* The Python a runtime runs: 0 and *minor (3.<minor>) for a runtime
+ * workspace-emu knows (a spark_version such as 13.3.x-scala2.12, or
+ * "serverless:N" for serverless environment version N), else -1. */
+int emu_runtime_python(const char *v, int *minor);
 
 /* All-purpose clusters (clusters.c): --cluster ID:STATE[:NAME[:RUNTIME]]. */
 int emu_cluster_add(struct emu *e, const char *spec, const char **why);

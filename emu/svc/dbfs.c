@@ -493,7 +493,8 @@ put_json(struct req *r)
 		}
 	}
 	if (store_write_tmp(r->emu, data, (size_t)len, &tmp) < 0) {
-		res = emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
+		res = emu_nospace(r, errno) ? emu_reply_nospace(r) :
+		    emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
 		goto out;
 	}
@@ -520,6 +521,8 @@ put_multipart(struct req *r)
 		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
 		    "The file is larger than %lld bytes; use create, "
 		    "add-block and close", r->emu->put_max);
+	if (emu_nospace(r, 0))
+		return emu_reply_nospace(r);
 	if (!emu_form_ok(r))
 		return emu_reply_error(r, 400, "MALFORMED_REQUEST",
 		    "Invalid multipart/form-data body");

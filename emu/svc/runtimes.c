@@ -11,23 +11,55 @@
 #include "emu.h"
 #include "api.h"
 
-/* Runtime lines: version, Spark, Scala versions offered, LTS, beta. A
+/* Runtime lines: version, Spark, Scala versions offered, LTS, beta, and
+ * the minor version of its Python 3 (PROTOCOL.md section 17). A
  * workspace of a new account has none before 13.3 LTS. */
 static const struct {
 	const char *v, *spark, *scala;
-	int lts, beta;
+	int lts, beta, py;
 } RUNTIMES[] = {
-	{"10.4", "3.2.1", "2.12", 1, 0},
-	{"11.3", "3.3.0", "2.12", 1, 0},
-	{"12.2", "3.3.2", "2.12", 1, 0},
-	{"13.3", "3.4.1", "2.12", 1, 0},
-	{"14.3", "3.5.0", "2.12", 1, 0},
-	{"15.4", "3.5.0", "2.12", 1, 0},
-	{"16.4", "3.5.2", "2.12 2.13", 1, 0},
-	{"17.2", "4.0.0", "2.13", 0, 0},
-	{"17.3", "4.0.0", "2.13", 1, 0},
-	{"18.0", "4.1.0", "2.13", 0, 1},
+	{"10.4", "3.2.1", "2.12", 1, 0, 8},
+	{"11.3", "3.3.0", "2.12", 1, 0, 9},
+	{"12.2", "3.3.2", "2.12", 1, 0, 9},
+	{"13.3", "3.4.1", "2.12", 1, 0, 10},
+	{"14.3", "3.5.0", "2.12", 1, 0, 10},
+	{"15.4", "3.5.0", "2.12", 1, 0, 11},
+	{"16.4", "3.5.2", "2.12 2.13", 1, 0, 12},
+	{"17.2", "4.0.0", "2.13", 0, 0, 12},
+	{"17.3", "4.0.0", "2.13", 1, 0, 12},
+	{"18.0", "4.1.0", "2.13", 0, 1, 12},
 };
+
+/* Serverless environment versions 1 to 5: their Python 3 minors. */
+static const int SERVERLESS_PY[] = {10, 11, 12, 12, 12};
+
+int
+emu_runtime_python(const char *v, int *minor)
+{
+	size_t i, n;
+
+	*minor = -1;
+	if (v == NULL)
+		return -1;
+	if (strncmp(v, "serverless:", 11) == 0) {
+		long k = strtol(v + 11, NULL, 10);
+
+		if (k < 1 || k > (long)(sizeof(SERVERLESS_PY) /
+		    sizeof(*SERVERLESS_PY)))
+			return -1;
+		*minor = SERVERLESS_PY[k - 1];
+		return 0;
+	}
+	for (i = 0; i < sizeof(RUNTIMES) / sizeof(*RUNTIMES); i++) {
+		n = strlen(RUNTIMES[i].v);
+		if (strncmp(v, RUNTIMES[i].v, n) == 0 &&
+		    (v[n] == '\0' || v[n] == '.')) {
+			*minor = RUNTIMES[i].py;
+			return 0;
+		}
+	}
+	return -1;
+}
 
 /* The flavours of a runtime: key infix and name suffix. */
 static const struct {

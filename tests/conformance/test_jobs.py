@@ -477,3 +477,77 @@ def test_task_fields_checked_as_the_service_checks_them(emu, change, msg):
     assert r.json()["message"].startswith(msg), r.json()
     after = sorted(os.listdir(state)) if os.path.isdir(state) else []
     assert after == before          # no run exists
+
+
+def python_of(minor):
+    """An interpreter of Python 3.<minor> on this machine that runs as one
+    (a pyenv shim of a version not selected does not), or None."""
+    import glob
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    for p in sorted(glob.glob(f"{root}/versions/3.{minor}.*/bin/python3.{minor}")) + \
+            [shutil.which(f"python3.{minor}")]:
+        if p and subprocess.run([p, "-c", f"import sys; sys.exit(sys.version_info[:2] != (3, {minor}))"],
+                                capture_output=True).returncode == 0:
+            return p
+    return None
+
+
+def test_runs_get_their_runtimes_python(tmp_path):
+    """Each run on its runtime's Python (13.3 and serverless environment 1:
+    3.10, 15.4: 3.11), given by --python-for; a runtime whose Python there
+    is not (16.4: 3.12, with nothing but the base and the given 3.10 to
+    hand) runs on the closest, and its log says so."""
+    py310 = python_of(10)
+    if py310 is None:
+        pytest.skip("no Python 3.10 on this machine")
+    base = subprocess.run([sys.executable, "-c", "import sys; print(sys.version_info[1])"],
+                          capture_output=True, text=True).stdout.strip()
+    if base != "11":
+        pytest.skip("the suite's Python is not 3.11")
+    e = Emu(extra=["--python-for", "3.10=" + py310])
+    path = os.environ["PATH"]
+    os.environ["PATH"] = "/nonexistent"            # no python3.N to find
+    try:
+        e.start()
+    finally:
+        os.environ["PATH"] = path
+    try:
+        w = WorkspaceClient(host=e.url, token=Emu.TOKEN, auth_type="pat")
+        import io
+        w.files.upload("/Volumes/main/default/vol/ver.py",
+                       io.BytesIO(b"import sys\nprint('python %d.%d' % sys.version_info[:2])\n"),
+                       overwrite=True)
+        task = jobs.SparkPythonTask(python_file="/Volumes/main/default/vol/ver.py")
+
+        def on(runtime):
+            return jobs.SubmitTask(task_key="t" + runtime.replace(".", ""),
+                                   new_cluster=compute.ClusterSpec(
+                                       spark_version=runtime + ".x-scala2.12",
+                                       node_type_id="i3.xlarge", num_workers=0),
+                                   spark_python_task=task)
+        run = w.jobs.submit(run_name="pythons", tasks=[
+            on("13.3"), on("15.4"), on("16.4"),
+            jobs.SubmitTask(task_key="sl", environment_key="one", spark_python_task=task)],
+            environments=[jobs.JobEnvironment(environment_key="one",
+                                              spec=compute.Environment(client="1"))]).result()
+        assert run.state.result_state == jobs.RunResultState.SUCCESS, run.state
+        logs = {t.task_key: w.jobs.get_run_output(t.run_id).logs for t in run.tasks}
+        assert "python 3.10" in logs["t133"] and "workspace-emu:" not in logs["t133"]
+        assert "python 3.10" in logs["sl"] and "workspace-emu:" not in logs["sl"]
+        assert "python 3.11" in logs["t154"] and "workspace-emu:" not in logs["t154"]
+        assert "python 3.11" in logs["t164"]
+        assert ("workspace-emu: Databricks Runtime 16.4 runs Python 3.12, which "
+                "workspace-emu does not have (give --python-for 3.12=PATH): running "
+                "on Python 3.11, the closest (" + sys.executable + ")") in logs["t164"]
+    finally:
+        e.cleanup()
+
+
+def test_python_for_is_checked(tmp_path):
+    for bad, why in (("13.3", "expected RUNTIME=PATH or 3.N=PATH"),
+                     ("x=/bin/sh", "expected RUNTIME=PATH or 3.N=PATH"),
+                     ("3.10=" + str(tmp_path / "none"), "no executable at that path")):
+        r = subprocess.run([os.path.join(BIN, "workspace-emu"), "-d", str(tmp_path / "d"),
+                            "--python-for", bad], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, DATABRICKS_TOKEN=Emu.TOKEN))
+        assert r.returncode == 2 and f"--python-for '{bad}': {why}" in r.stderr, r.stderr

@@ -5,6 +5,7 @@ without a token, and idle sockets that try to take every connection."""
 
 import base64
 import os
+import shutil
 import socket
 import time
 
@@ -187,3 +188,61 @@ def test_a_job_that_calls_setsid_does_not_survive(emu, end):
                       headers=AUTH, timeout=30).raise_for_status()
     wait_for(lambda: state()["life_cycle_state"] == "TERMINATED", 60, "the run ended")
     wait_for(lambda: processes_of(rid, emu) == [], 30, "no process of the run left")
+
+
+def test_a_full_disk_is_named(tmp_path):
+    """A data directory that has filled up: an upload by each API is 500
+    IO_ERROR naming the full disk (not a malformed body, not an empty
+    reason), nothing is left at its path, and once there is room again the
+    same upload is stored."""
+    import subprocess
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    e = Emu()
+    os.makedirs(e.data)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", e.data],
+                      capture_output=True).returncode != 0:
+        shutil.rmtree(e.dir, ignore_errors=True)
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        e.start()
+        h = {"Authorization": "Bearer " + Emu.TOKEN}
+        filler = os.path.join(e.data, "filler")
+        st = os.statvfs(e.data)
+        with open(filler, "wb") as f:           # all but 32 KiB
+            f.write(b"\0" * (st.f_bavail * st.f_frsize - (32 << 10)))
+        body = os.urandom(256 << 10)
+        home = "/Users/emu-user@example.com"
+
+        def uploads():
+            return [
+                requests.put(e.url + "/api/2.0/fs/files/Volumes/main/default/vol/full.bin",
+                             data=body, headers=h, timeout=30),
+                requests.post(e.url + "/api/2.0/dbfs/put", headers=h, timeout=30,
+                              data={"path": "/full.bin", "overwrite": "true"},
+                              files={"file": ("full.bin", body)}),
+                requests.post(e.url + "/api/2.0/workspace/import", headers=h, timeout=30,
+                              data={"path": home + "/full.py", "format": "AUTO",
+                                    "overwrite": "true"},
+                              files={"content": ("full.py", b"#" * len(body))}),
+                requests.post(e.url + "/api/2.0/dbfs/put", headers=h, timeout=30,
+                              json={"path": "/full-inline.bin", "overwrite": True,
+                                    "contents": base64.b64encode(body[:700000]).decode()}),
+            ]
+        for r in uploads():
+            assert r.status_code == 500, (r.request.url, r.status_code, r.text)
+            assert r.json()["error_code"] == "IO_ERROR", r.text
+            assert r.json()["message"].startswith("No space left on device"), r.text
+        for p in ("dbfs/Volumes/main/default/vol/full.bin", "dbfs/full.bin",
+                  "dbfs/full-inline.bin"):
+            assert not os.path.exists(os.path.join(e.data, p)), p
+        st = requests.get(e.url + "/api/2.0/workspace/get-status", headers=h, timeout=30,
+                          params={"path": home + "/full.py"})
+        assert st.status_code == 404, st.text
+        os.unlink(filler)
+        for r in uploads():
+            assert r.status_code == 200 or r.status_code == 204, (r.request.url, r.text)
+    finally:
+        e.stop()
+        subprocess.run(["umount", "-l", e.data])
+        shutil.rmtree(e.dir, ignore_errors=True)

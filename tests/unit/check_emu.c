@@ -16,6 +16,8 @@
 
 #include "emu.h"
 #include "err.h"
+#include "api.h"
+#include "jobs_int.h"
 #include "inproc.h"
 #include "remote.h"
 #include "upload.h"
@@ -313,11 +315,50 @@ START_TEST(test_upload_once_limits)
 }
 END_TEST
 
+/* The Python a run gets when its runtime's is not there: the nearest
+ * minor version, the older on a tie, none of those that did not answer. */
+START_TEST(test_python_closest)
+{
+	int have[] = {11, 12, -1, 9};
+	int only_none[] = {-1, -1};
+
+	ck_assert_int_eq(jobs_python_closest(10, have, 4), 3);	/* 9 and 11: 9 */
+	ck_assert_int_eq(jobs_python_closest(12, have, 4), 1);
+	ck_assert_int_eq(jobs_python_closest(13, have, 4), 1);
+	ck_assert_int_eq(jobs_python_closest(8, have, 4), 3);
+	ck_assert_int_eq(jobs_python_closest(11, have, 2), 0);
+	ck_assert_int_eq(jobs_python_closest(10, only_none, 2), -1);
+	ck_assert_int_eq(jobs_python_closest(10, have, 0), -1);
+}
+END_TEST
+
+/* Each runtime's Python, serverless environments' too, none for a
+ * runtime not known. */
+START_TEST(test_runtime_python)
+{
+	int m;
+
+	ck_assert_int_eq(emu_runtime_python("13.3.x-scala2.12", &m), 0);
+	ck_assert_int_eq(m, 10);
+	ck_assert_int_eq(emu_runtime_python("15.4.x-cpu-ml-scala2.12", &m), 0);
+	ck_assert_int_eq(m, 11);
+	ck_assert_int_eq(emu_runtime_python("16.4.x-scala2.13", &m), 0);
+	ck_assert_int_eq(m, 12);
+	ck_assert_int_eq(emu_runtime_python("serverless:2", &m), 0);
+	ck_assert_int_eq(m, 11);
+	ck_assert_int_eq(emu_runtime_python("serverless:9", &m), -1);
+	ck_assert_int_eq(emu_runtime_python("13.30.x-scala2.12", &m), -1);
+	ck_assert_int_eq(emu_runtime_python("custom:abc", &m), -1);
+	ck_assert_int_eq(emu_runtime_python(NULL, &m), -1);
+}
+END_TEST
+
 Suite *
 suite_emu(void)
 {
 	Suite *s = suite_create("emu");
 	TCase *tc = tcase_create("upload");
+	TCase *py = tcase_create("python");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_tree_to_dbfs);
@@ -329,5 +370,8 @@ suite_emu(void)
 	tcase_add_test(tc, test_upload_once);
 	tcase_add_test(tc, test_upload_once_limits);
 	suite_add_tcase(s, tc);
+	tcase_add_test(py, test_python_closest);
+	tcase_add_test(py, test_runtime_python);
+	suite_add_tcase(s, py);
 	return s;
 }
