@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,44 +94,109 @@ build_mime(CURL *c, void *arg, struct dbm_err *e)
 	return mime;
 }
 
-/* create / add-block / close: add-block is not idempotent, so a failed
- * block restarts the whole file from create (with overwrite). */
+/* Tries of one block on its open handle, and the pause before each
+ * again (ms, times the try). */
+#define BLOCK_TRIES 6
+#define BLOCK_PAUSE_MS 200
+
+/* Whether a failed call may be tried again: the connection failed or the
+ * service was busy (429, 5xx), not a refusal (4xx: a handle gone, a block
+ * too large). */
+static int
+transient(const struct dbm_err *e)
+{
+	return e->status == 0 || e->status == 429 || e->status >= 500;
+}
+
+/* Add one block; a transient failure is tried again on the same handle.
+ * *again is set when a try failed after it may have reached the service
+ * (the block may then be there twice). */
+static int
+add_block(struct dbm_http *h, long long handle, const char *b64, int *again,
+    struct dbm_err *e)
+{
+	int k;
+
+	for (k = 1;; k++) {
+		struct timespec ts = {0, (long)BLOCK_PAUSE_MS * 1000000L * k};
+
+		if (dbm_api_dbfs_add_block(h, handle, b64, e) == 0)
+			return 0;
+		if (k == BLOCK_TRIES || !transient(e))
+			return -1;
+		*again = 1;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+/* Send the file at fd on a new handle: 0 when closed, 1 when a block
+ * failed for good (start again), -1 on a local error. */
+static int
+stream_once(struct dbm_upload *u, struct dbm_http *h, int fd,
+    const char *path, unsigned char *raw, char *b64, int *again,
+    struct dbm_err *e)
+{
+	long long handle, off;
+	ssize_t n;
+
+	if (dbm_api_dbfs_create(h, path, &handle, e) < 0)
+		return -1;
+	for (off = 0;; off += n) {
+		n = pread(fd, raw, (size_t)u->o.block, off);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n < 0)
+			return dbm_err_sys(e, "read");
+		if (n == 0)
+			break;
+		dbm_b64_encode_to(b64, raw, (size_t)n);
+		if (add_block(h, handle, b64, again, e) < 0)
+			return 1;
+		dbm_progress_bytes(&u->progress, n);
+	}
+	return dbm_api_dbfs_close(h, handle, e) < 0 ? 1 : 0;
+}
+
+/* create / add-block / close. add-block is not idempotent: a block whose
+ * try failed is tried again on the open handle, and when one was, the
+ * closed file's size tells whether a block went in twice (the file then
+ * starts again from create, with overwrite). */
 static int
 dbfs_stream(struct dbm_upload *u, struct dbm_http *h, int fd,
     const char *path, struct dbm_err *e)
 {
 	unsigned char *raw = dbm_xmalloc((size_t)u->o.block);
 	char *b64 = dbm_xmalloc((size_t)u->o.block / 3 * 4 + 8);
-	long long handle, off;
-	int attempt, rc = -1;
-	ssize_t n;
+	int attempt, rc = -1, st, again, dir;
+	long long size;
+	struct stat sb;
 
-	for (attempt = 0; attempt < 3 && rc < 0; attempt++) {
-		if (dbm_api_dbfs_create(h, path, &handle, e) < 0)
+	if (fstat(fd, &sb) < 0) {
+		dbm_err_sys(e, "fstat");
+		attempt = 3;
+	} else
+		attempt = 0;
+	for (; attempt < 3 && rc < 0; attempt++) {
+		again = 0;
+		if ((st = stream_once(u, h, fd, path, raw, b64, &again, e)) < 0)
 			break;
-		for (off = 0;; off += n) {
-			n = pread(fd, raw, (size_t)u->o.block, off);
-			if (n < 0 && errno == EINTR) {
-				n = 0;
-				continue;
-			}
-			if (n < 0) {
-				dbm_err_sys(e, "read");
-				goto out;
-			}
-			if (n == 0)
-				break;
-			dbm_b64_encode_to(b64, raw, (size_t)n);
-			if (dbm_api_dbfs_add_block(h, handle, b64, e) < 0)
-				break;
-			dbm_progress_bytes(&u->progress, n);
-		}
-		if (n != 0)
+		if (st > 0)
 			continue;	/* a block failed: start again */
-		if (dbm_api_dbfs_close(h, handle, e) == 0)
+		if (!again)
 			rc = 0;
+		else if ((st = dbm_api_dbfs_status(h, path, &size, &dir,
+		    e)) < 0)
+			break;
+		else if (st == 1 && size == (long long)sb.st_size)
+			rc = 0;
+		else
+			dbm_errf(e, DBM_E_API, "%s: %lld bytes after a block was "
+			    "tried again, not %lld: a block went in twice", path,
+			    size, (long long)sb.st_size);
 	}
-out:
 	free(raw);
 	free(b64);
 	return rc;
