@@ -188,4 +188,3 @@ def test_jobs_register_and_load(ws):
     default from a job (databricks-uc), another loads version 1."""
     assert "registered version 1" in run_job(ws, "/Shared/uc/register.py", REGISTER)
     assert "prediction [42.0]" in run_job(ws, "/Shared/uc/load.py", LOAD)
-
