@@ -9,19 +9,17 @@
  * submit carries an idempotency token (the MLflow run id), and a terminal
  * state without a result ends the wait.
  *
- * The modules: jobspec.c (backend config, runs/submit bodies, the job
- * file), mlflowrun.c (tracking calls), runwait.c (waiting and outcome),
+ * The modules: submit_check.c (what is checked before anything is sent),
+ * jobspec.c (backend config, runs/submit bodies, the job file),
+ * mlflowrun.c (tracking calls), runwait.c (waiting and outcome),
  * mlproject.c and tarball.c (the project).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "api/clusters.h"
-#include "stale.h"
 #include "api/jobs.h"
 #include "api/mlflow.h"
 #include "remote.h"
@@ -33,385 +31,9 @@
 #include "runwait.h"
 #include "sha.h"
 #include "submit.h"
+#include "submit_int.h"
 #include "tarball.h"
 #include "upload.h"
-
-/* One submission in progress. */
-struct submit {
-	struct dbm_http *h;
-	const struct dbm_submit_opts *o;
-	struct dbm_submit_result *r;
-	struct dbm_err e;
-	struct dbm_projsrc src;		/* where the project is */
-	const char *dir;		/* its directory here */
-	struct dbm_mlproject p;
-	int have_project;
-	struct dbm_kv *params;		/* resolved: declared, then undeclared */
-	int np;
-	struct dbm_backend backend;
-	struct dbm_pyenv env;		/* python mode: the project's libraries */
-	/* the project tarball */
-	char tmpdir[32];
-	struct dbm_buf tarpath;
-	char sha[65];
-	struct dbm_remote code;		/* the folder of tarball and launcher */
-	struct dbm_buf tarball;		/* the tarball's path there */
-	struct dbm_buf body;		/* runs/submit */
-};
-
-/* Print the error; its exit code (authentication failures have one of
- * their own, whatever the step). */
-static int
-fail(struct submit *s, int code)
-{
-	dbm_say_err(&s->e);
-	return s->e.kind == DBM_E_AUTH ? DBM_SUBMIT_AUTH : code;
-}
-
-/* An experiment name must be an absolute workspace path: the service
- * refuses anything else (PROTOCOL.md section 10). */
-static int
-check_experiment(struct submit *s)
-{
-	const char *n = s->o->experiment_name;
-
-	if (s->o->experiment_id || s->o->run_id)
-		return 0;
-	if (n == NULL)
-		return dbm_errf(&s->e, DBM_E_USAGE, "no experiment: give "
-		    "--experiment-name /Users/<you>/<name> (or /Shared/...) or "
-		    "--experiment-id, or set MLFLOW_EXPERIMENT_NAME or "
-		    "MLFLOW_EXPERIMENT_ID");
-	if (n[0] == '/' && n[1] != '\0' && n[strlen(n) - 1] != '/')
-		return 0;
-	/* "Shared/x", "Users/me/x": the slash is what is missing */
-	if (strncmp(n, "Shared/", 7) == 0 || strncmp(n, "Users/", 6) == 0 ||
-	    strncmp(n, "Workspace/", 10) == 0)
-		return dbm_errf(&s->e, DBM_E_USAGE, "experiment name '%s': a "
-		    "Databricks experiment name is an absolute workspace path; "
-		    "did you mean /%s?", n, n);
-	return dbm_errf(&s->e, DBM_E_USAGE, "experiment name '%s': a "
-	    "Databricks experiment name is an absolute workspace path "
-	    "such as /Users/<you>/%s or /Shared/%s", n,
-	    *n == '/' ? "my-experiment" : n, *n == '/' ? "my-experiment" : n);
-}
-
-/* Parameters given that the entry point does not declare still reach its
- * command (as --name value, as mlflow run passes them): said, since a typo
- * in a name would otherwise go unnoticed. */
-static void
-warn_undeclared(struct submit *s)
-{
-	const struct dbm_entry *en = NULL;
-	int i, k;
-
-	for (i = 0; i < s->p.ne; i++)
-		if (strcmp(s->p.e[i].name, s->o->entry) == 0)
-			en = &s->p.e[i];
-	if (en == NULL)		/* a script: parameters are its options */
-		return;
-	for (i = 0; i < s->o->nparams; i++) {
-		int declared = 0;
-
-		for (k = 0; k < en->np; k++)
-			declared |= strcmp(en->p[k].name, s->o->params[i].k) == 0;
-		if (!declared)
-			dbm_say_warn("%s: entry point %s declares no parameter "
-			    "'%s': it is passed as --%s %s", s->p.file,
-			    en->name, s->o->params[i].k, s->o->params[i].k,
-			    s->o->params[i].v);
-	}
-}
-
-/* --cluster-id: the run's compute is that cluster; a backend config, when
- * given, only adds its libraries (and may not describe another cluster). */
-static int
-cluster_libraries(struct submit *s)
-{
-	struct dbm_buf in = DBM_BUF_INIT;
-	struct dbm_json j;
-	const char *cfg = s->o->backend_config;
-	int lt, rc = -1;
-
-	s->backend.existing = dbm_xstrdup(s->o->cluster_id);
-	if (cfg == NULL)
-		return 0;
-	if (*cfg == '{' ? (dbm_buf_adds(&in, cfg), 0) :
-	    dbm_buf_read_file(&in, cfg, DBM_CONFIG_MAX)) {
-		dbm_buf_free(&in);
-		if (errno == EFBIG)
-			return dbm_errf(&s->e, DBM_E_INPUT, "%s: larger than %zu "
-			    "bytes: not a cluster config", cfg, DBM_CONFIG_MAX);
-		return dbm_err_sys(&s->e, "%s", cfg);
-	}
-	if (dbm_json_parse(&j, dbm_buf_str(&in), in.len, cfg, &s->e) < 0)
-		goto out;
-	if (dbm_json_member(&j, 0, "new_cluster") >= 0 ||
-	    dbm_json_member(&j, 0, "spark_version") >= 0)
-		dbm_err_input(&s->e, cfg, 1, 1, "a new cluster and --cluster-id "
-		    "exclude each other: with --cluster-id the config gives "
-		    "only {\"libraries\": [...]}");
-	else if ((lt = dbm_json_member(&j, 0, "libraries")) >= 0) {
-		size_t l;
-		const char *raw = dbm_json_raw(&j, lt, &l);
-
-		s->backend.libs = dbm_xstrndup(raw, l);
-		rc = 0;
-	} else {
-		rc = 0;
-	}
-	dbm_json_free(&j);
-out:
-	dbm_buf_free(&in);
-	return rc;
-}
-
-/* --cluster-id: the cluster exists and runs (started and waited for with
- * --start-cluster); its runtime picks the mode. Nothing is created before:
- * a terminated cluster without --start-cluster is an error and no run. */
-static int
-check_cluster(struct submit *s)
-{
-	const struct dbm_submit_opts *o = s->o;
-	struct dbm_json j;
-	char *state = NULL;
-	double start = 0;
-	int code = 0, asked = 0;
-
-	for (;;) {
-		free(state);
-		state = NULL;
-		if (dbm_api_clusters_get(s->h, o->cluster_id, &j, &s->e) < 0) {
-			code = fail(s, s->e.status == 400 || s->e.status == 404 ?
-			    DBM_SUBMIT_USAGE : DBM_SUBMIT_API);
-			break;
-		}
-		state = dbm_json_get_str(&j, "state");
-		free(s->backend.spark_version);
-		s->backend.spark_version = dbm_json_get_str(&j, "spark_version");
-		dbm_json_free(&j);
-		if (state && strcmp(state, "RUNNING") == 0)
-			break;
-		if (state && (strcmp(state, "TERMINATED") == 0 ||
-		    strcmp(state, "TERMINATING") == 0) && !o->start_cluster) {
-			dbm_errf(&s->e, DBM_E_USAGE, "cluster %s is %s: start it, "
-			    "or give --start-cluster", o->cluster_id, state);
-			code = fail(s, DBM_SUBMIT_USAGE);
-			break;
-		}
-		if (!asked && state && strcmp(state, "TERMINATED") == 0) {
-			if (dbm_api_clusters_start(s->h, o->cluster_id,
-			    &s->e) < 0) {
-				code = fail(s, DBM_SUBMIT_API);
-				break;
-			}
-			asked = 1;
-			start = 0;
-		}
-		if (!o->quiet && start == 0)
-			dbm_say(DBM_SAY_NOTE, "%s: cluster %s: %s: waiting for it to "
-			    "run\n", dbm_prog(), o->cluster_id, state ? state :
-			    "unknown");
-		if (start == 0)
-			start = 1;
-		if (o->interrupted && *o->interrupted) {
-			code = DBM_SUBMIT_INTERRUPTED;
-			break;
-		}
-		{
-			struct timespec ts = {1, 0};
-
-			nanosleep(&ts, NULL);
-		}
-	}
-	free(state);
-	return code;
-}
-
-/* --cluster-id: the run's wheels that the cluster would not install
- * (another build of a name and version it has, PROTOCOL.md section 17):
- * an error (exit 2), or with --restart-cluster a restart first, or with
- * --allow-stale a warning. */
-static int
-check_stale(struct submit *s)
-{
-	const struct dbm_submit_opts *o = s->o;
-	struct dbm_buf why = DBM_BUF_INIT;
-	int stale, code = 0;
-
-	/* the run's wheels: the env's (python mode) and the config's */
-	stale = dbm_stale_wheels(s->h, o->cluster_id, strcmp(s->r->mode,
-	    "python") == 0 ? s->env.whl : NULL, strcmp(s->r->mode, "python") ==
-	    0 ? s->env.nwhl : 0, s->backend.libs, &why, &s->e);
-	if (stale < 0)
-		code = fail(s, s->e.status == 400 || s->e.status == 404 ?
-		    DBM_SUBMIT_USAGE : DBM_SUBMIT_API);
-	else if (stale > 0 && o->restart_cluster) {
-		dbm_say(DBM_SAY_NOTE, "%s: cluster %s: restarting it: %s",
-		    dbm_prog(), o->cluster_id, why.data);
-		if (dbm_api_clusters_restart(s->h, o->cluster_id, &s->e) < 0)
-			code = fail(s, DBM_SUBMIT_API);
-		else
-			code = check_cluster(s);
-	} else if (stale > 0 && o->allow_stale) {
-		dbm_say_warn("cluster %s (--allow-stale): %.*s", o->cluster_id,
-		    (int)why.len - 1, why.data);
-	} else if (stale > 0) {
-		dbm_errf(&s->e, DBM_E_USAGE, "cluster %s keeps what it installed "
-		    "until it restarts: %.*s; give --restart-cluster to restart "
-		    "it first, or --allow-stale to run with the installed build",
-		    o->cluster_id, (int)why.len - 1, why.data);
-		code = fail(s, DBM_SUBMIT_USAGE);
-	}
-	dbm_buf_free(&why);
-	return code;
-}
-
-/* The compute: a new cluster (a backend config), an all-purpose cluster
- * (--cluster-id) or serverless (--serverless, or a config holding an
- * environment spec); one of them. */
-static int
-check_compute(struct submit *s)
-{
-	const struct dbm_submit_opts *o = s->o;
-
-	if (o->serverless && o->cluster_id)
-		return dbm_errf(&s->e, DBM_E_USAGE, "--serverless and "
-		    "--cluster-id exclude each other");
-	if (o->serverless && o->backend_config && !s->backend.serverless)
-		return dbm_errf(&s->e, DBM_E_USAGE, "%s describes a cluster: "
-		    "with --serverless the config is an environment spec "
-		    "({\"environment_version\": \"%s\", \"dependencies\": "
-		    "[...]}) or none", o->backend_config, o->env_version);
-	if (o->serverless)
-		s->backend.serverless = 1;
-	if (o->code_dir) {
-		struct dbm_remote c;
-
-		if (dbm_remote_parse(o->code_dir, &c, &s->e) < 0)
-			return -1;
-		dbm_remote_free(&c);
-		if (c.kind == DBM_REMOTE_DBFS && s->backend.serverless)
-			return dbm_errf(&s->e, DBM_E_USAGE, "--code-dir %s: "
-			    "serverless compute cannot read the DBFS root: give "
-			    "a /Volumes/... or /Workspace/... folder", o->code_dir);
-	}
-	if (o->backend_config == NULL && !o->serverless && !o->cluster_id)
-		return dbm_errf(&s->e, DBM_E_USAGE, "no compute: give a backend "
-		    "config (-c cluster.json), --serverless or --cluster-id");
-	return 0;
-}
-
-/* The DBFS root is out of serverless compute's reach (PROTOCOL.md
- * section 14): a wheel or dependency there would fail the run after
- * minutes of waiting, so it is refused before anything is sent. */
-static const char *
-dbfs_root(const char *p)
-{
-	if (strncmp(p, "/dbfs/", 6) == 0)
-		p += 6;
-	else if (strncmp(p, "dbfs:/", 6) == 0)
-		p += 6;
-	else
-		return NULL;
-	return strncmp(p, "Volumes/", 8) == 0 ? NULL : p;
-}
-
-static int
-check_serverless_paths(struct submit *s)
-{
-	static const char hint[] = "serverless compute cannot read the DBFS "
-	    "root: upload it to a Unity Catalog volume (dbfs-put FILE "
-	    "/Volumes/<catalog>/<schema>/<volume>/...) or to workspace files "
-	    "(/Workspace/...), or run on a cluster";
-	struct dbm_json j;
-	int i, d;
-
-	for (i = 0; i < s->env.nwhl; i++)
-		if (dbfs_root(s->env.whl[i]))
-			return dbm_errf(&s->e, DBM_E_USAGE, "%s: wheel %s: %s",
-			    s->env.file ? s->env.file : s->p.file, s->env.whl[i],
-			    hint);
-	if (s->backend.env_spec == NULL || dbm_json_parse(&j,
-	    s->backend.env_spec, strlen(s->backend.env_spec),
-	    s->o->backend_config, &s->e) < 0)
-		return 0;
-	d = dbm_json_member(&j, 0, "dependencies");
-	for (i = 0; i < dbm_json_count(&j, d); i++) {
-		char *dep = dbm_json_strdup(&j, dbm_json_elem(&j, d, i));
-		const char *w = dep ? strrchr(dep, ' ') : NULL;
-
-		if (dep && dbfs_root(w ? w + 1 : dep)) {
-			dbm_errf(&s->e, DBM_E_USAGE, "%s: dependency %s: %s",
-			    s->o->backend_config, dep, hint);
-			free(dep);
-			dbm_json_free(&j);
-			return -1;
-		}
-		free(dep);
-	}
-	dbm_json_free(&j);
-	return 0;
-}
-
-/* What a workspace of a new account refuses (PROTOCOL.md section 15),
- * refused here before anything is sent, with the way out: a runtime
- * before 13.3 LTS, a library or the code folder on the DBFS root. */
-static int
-check_new_workspace(struct submit *s)
-{
-	static const char way[] = "(a new account's workspace, where legacy "
-	    "features and the DBFS root are disabled; for a workspace that "
-	    "still has them, --workspace legacy or DBMLOPS_WORKSPACE=legacy)";
-	const char *v = s->backend.spark_version, *cfg = s->o->backend_config;
-	struct dbm_json j;
-	int i, n, k;
-
-	if (v && !s->backend.serverless && (atoi(v) < 13 || (atoi(v) == 13 &&
-	    strchr(v, '.') && atoi(strchr(v, '.') + 1) < 3)))
-		return dbm_err_input(&s->e, cfg, s->backend.sv_line,
-		    s->backend.sv_col, "spark_version %s: runtimes before 13.3 "
-		    "LTS are refused: use a current LTS runtime such as "
-		    "15.4.x-scala2.12 %s", v, way);
-	for (i = 0; i < s->env.nwhl; i++)
-		if (dbfs_root(s->env.whl[i]))
-			return dbm_errf(&s->e, DBM_E_USAGE, "%s: wheel %s: the "
-			    "DBFS root is disabled: upload it to workspace "
-			    "files (/Workspace/...) or a volume (/Volumes/...) "
-			    "%s", s->env.file ? s->env.file : s->p.file,
-			    s->env.whl[i], way);
-	if (s->o->code_dir && dbfs_root(s->o->code_dir))
-		return dbm_errf(&s->e, DBM_E_USAGE, "--code-dir %s: the DBFS "
-		    "root is disabled: give a /Workspace/... or /Volumes/... "
-		    "folder %s", s->o->code_dir, way);
-	if (s->backend.libs == NULL || dbm_json_parse(&j, s->backend.libs,
-	    strlen(s->backend.libs), cfg, &s->e) < 0)
-		return 0;
-	n = dbm_json_count(&j, 0);
-	for (i = 0; i < n; i++) {
-		static const char *const kinds[] = {"whl", "egg", "jar",
-			"requirements", "pypi.package"};
-		int lib = dbm_json_elem(&j, 0, i);
-
-		for (k = 0; k < 5; k++) {
-			char *p = dbm_json_strdup(&j, dbm_json_path(&j, lib,
-			    kinds[k]));
-
-			if (p && dbfs_root(p)) {
-				dbm_errf(&s->e, DBM_E_USAGE, "%s: library %s: "
-				    "the DBFS root is disabled: upload it to "
-				    "workspace files (/Workspace/...) or a "
-				    "volume (/Volumes/...) %s", cfg, p, way);
-				free(p);
-				dbm_json_free(&j);
-				return -1;
-			}
-			free(p);
-		}
-	}
-	dbm_json_free(&j);
-	return 0;
-}
 
 /* Phase 1: the project (fetched when it is a git URI), its parameters,
  * the experiment, the backend config and the mode; everything local is
@@ -424,11 +46,11 @@ resolve_project(struct submit *s)
 	int major, rc;
 
 	if (dbm_projsrc_open(o->uri, o->version, &s->src, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	s->dir = s->src.dir;
 	s->have_project = 1;	/* freed even when half loaded */
 	if (dbm_mlproject_load(s->dir, &s->p, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	if (s->p.docker_env) {
 		dbm_say_warn("%s: docker_env projects cannot run on Databricks",
 		    s->p.file);
@@ -447,14 +69,14 @@ resolve_project(struct submit *s)
 		    o->nparams, &s->params, &s->np, &cmd, &s->e);
 	}
 	dbm_buf_free(&cmd);
-	if (rc < 0 || check_experiment(s) < 0 || (o->cluster_id ?
-	    cluster_libraries(s) : o->backend_config == NULL ? 0 :
+	if (rc < 0 || submit_check_experiment(s) < 0 || (o->cluster_id ?
+	    submit_cluster_libraries(s) : o->backend_config == NULL ? 0 :
 	    dbm_backend_load(o->backend_config, &s->backend, &s->e)) < 0 ||
-	    check_compute(s) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
+	    submit_check_compute(s) < 0)
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	if (!s->p.spark_python_file)
-		warn_undeclared(s);
-	if (o->cluster_id && !o->dry_run && (rc = check_cluster(s)) != 0)
+		submit_warn_undeclared(s);
+	if (o->cluster_id && !o->dry_run && (rc = submit_check_cluster(s)) != 0)
 		return rc;
 	major = s->backend.spark_version ? atoi(s->backend.spark_version) :
 	    o->cluster_id ? 13 : 0;	/* a dry run cannot ask: current */
@@ -462,13 +84,13 @@ resolve_project(struct submit *s)
 		dbm_errf(&s->e, DBM_E_USAGE, "%s: a databricks_spark_job "
 		    "project runs as a spark_python_task: use --mode python or "
 		    "auto", s->p.file);
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	}
 	if (s->backend.serverless && strcmp(o->mode, "shell") == 0) {
 		dbm_errf(&s->e, DBM_E_USAGE, "serverless compute runs no shell "
 		    "command: a serverless run is in python mode (--mode python "
 		    "or auto)");
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	}
 	s->r->mode = dbm_xstrdup(strcmp(o->mode, "auto") != 0 ? o->mode :
 	    major >= 13 || s->p.spark_python_file || s->backend.serverless ?
@@ -477,11 +99,11 @@ resolve_project(struct submit *s)
 	 * become task libraries */
 	if (strcmp(s->r->mode, "python") == 0 &&
 	    dbm_pyenv_load(&s->p, &s->env, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
-	if (s->backend.serverless && check_serverless_paths(s) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
-	if (!o->legacy_workspace && check_new_workspace(s) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
+	if (s->backend.serverless && submit_check_serverless_paths(s) < 0)
+		return submit_fail(s, DBM_SUBMIT_USAGE);
+	if (!o->legacy_workspace && submit_check_new_workspace(s) < 0)
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	return 0;
 }
 
@@ -493,12 +115,12 @@ build_tarball(struct submit *s)
 	if (mkdtemp(s->tmpdir) == NULL) {
 		s->tmpdir[0] = '\0';
 		dbm_err_sys(&s->e, "mkdtemp");
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	}
 	dbm_buf_printf(&s->tarpath, "%s/project.tar.gz", s->tmpdir);
 	if (dbm_tarball(s->dir, "mlflow-project", s->tarpath.data,
 	    s->sha, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	return 0;
 }
 
@@ -594,19 +216,19 @@ start_mlflow_run(struct submit *s)
 	struct dbm_mlflow_run mr = {0};
 
 	if (o->run_id && attach_mlflow_run(s) < 0)
-		return fail(s, DBM_SUBMIT_API);
+		return submit_fail(s, DBM_SUBMIT_API);
 	if (o->experiment_id)
 		s->r->experiment_id = dbm_xstrdup(o->experiment_id);
 	else if (o->experiment_name && dbm_mlflow_experiment(s->h,
 	    o->experiment_name, &s->r->experiment_id, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_API);
+		return submit_fail(s, DBM_SUBMIT_API);
 	if (s->r->experiment_id == NULL) {
 		dbm_errf(&s->e, DBM_E_API, "run %s: no experiment id", o->run_id);
-		return fail(s, DBM_SUBMIT_API);
+		return submit_fail(s, DBM_SUBMIT_API);
 	}
 	if (code_dir(s, s->r->experiment_id) < 0 ||
 	    put_code(s, s->tarpath.data, &s->tarball, "%s.tar.gz", s->sha) < 0)
-		return fail(s, s->e.kind == DBM_E_USAGE ? DBM_SUBMIT_USAGE :
+		return submit_fail(s, s->e.kind == DBM_E_USAGE ? DBM_SUBMIT_USAGE :
 		    DBM_SUBMIT_API);
 	if (o->run_id)
 		return 0;
@@ -622,7 +244,7 @@ start_mlflow_run(struct submit *s)
 	mr.params = s->params;
 	mr.nparams = s->np;
 	if (dbm_mlflow_run_create(s->h, &mr, &s->r->mlflow_run_id, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_API);
+		return submit_fail(s, DBM_SUBMIT_API);
 	return 0;
 }
 
@@ -679,7 +301,7 @@ build_job_spec(struct submit *s)
 
 	if (o->dry_run && (code_dir(s, eid) < 0 || put_code(s, NULL,
 	    &s->tarball, "%s.tar.gz", s->sha) < 0))
-		return fail(s, DBM_SUBMIT_USAGE);
+		return submit_fail(s, DBM_SUBMIT_USAGE);
 	/* as MLflow names it, after the project's URI */
 	dbm_buf_printf(&name, "MLflow Run for %s", o->source ? o->source :
 	    s->src.uri);
@@ -718,7 +340,7 @@ build_job_spec(struct submit *s)
 		js.npypi = s->p.nspark_libs;
 	}
 	if (upload_launcher(s, &job) < 0) {
-		rc = fail(s, DBM_SUBMIT_API);
+		rc = submit_fail(s, DBM_SUBMIT_API);
 		goto out;
 	}
 	js.job_file = job.data;
@@ -741,7 +363,7 @@ submit_run(struct submit *s)
 
 	if (dbm_api_jobs_submit(s->h, strcmp(r->mode, "shell") == 0,
 	    s->body.data, &j, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_API);
+		return submit_fail(s, DBM_SUBMIT_API);
 	dbm_json_get_int(&j, "run_id", &r->run_id);
 	dbm_json_free(&j);
 	if (dbm_api_jobs_get(s->h, r->run_id, &j, &s->e) == 0) {
@@ -805,7 +427,7 @@ wait_outcome(struct submit *s)
 	w.log_interval = o->log_interval;
 	w.interrupted = o->interrupted;
 	if (dbm_run_wait(s->h, s->r->run_id, &w, &end, &s->e) < 0)
-		return fail(s, DBM_SUBMIT_API);
+		return submit_fail(s, DBM_SUBMIT_API);
 	s->r->life = end.life;
 	s->r->result = end.result;
 	s->r->message = end.message;
@@ -866,7 +488,7 @@ dbm_submit(struct dbm_http *h, const struct dbm_submit_opts *o,
 			    o->entry, r->mode, s.sha);
 		goto out;
 	}
-	if (o->cluster_id && (code = check_stale(&s)) != 0)
+	if (o->cluster_id && (code = submit_check_stale(&s)) != 0)
 		goto out;
 	if ((code = start_mlflow_run(&s)) != 0)
 		goto out;
