@@ -693,42 +693,39 @@ def test_volume_falls_back_to_multipart_when_the_server_says_so(tmp_path):
         e.cleanup()
 
 
+def streamed_upload(faults, tmp_path, size, dest, seed=1):
+    """Upload size random bytes to dest in 64 KiB blocks (above the put
+    limit) under faults; byte for byte there, the request log returned."""
+    e = Emu(faults=faults, seed=seed).start()
+    try:
+        f = tmp_path / "big.bin"
+        f.write_bytes(os.urandom(size))
+        r = run(e, str(f), "dbfs:/" + dest,
+                env={"DBMLOPS_DBFS_PUT_MAX": str(64 * 1024),
+                     "DBMLOPS_DBFS_BLOCK": str(64 * 1024)})
+        assert r.returncode == 0, r.stderr
+        assert sha(e.path("dbfs", dest)) == sha(f)
+        return e.requests()
+    finally:
+        e.cleanup()
+
+
 def test_streamed_upload_retries_the_block_on_its_handle(tmp_path):
     """A file of 80 blocks above the put limit with 7% of add-blocks
     dropped: each failed block is tried again on the open handle, so the
     upload finishes byte for byte from one create (it restarted from create
     at every drop, and almost never finished)."""
-    e = Emu(faults="drop:0.07@/api/2.0/dbfs/add-block", seed=7).start()
-    try:
-        f = tmp_path / "big.bin"
-        f.write_bytes(os.urandom(80 * 64 * 1024))
-        r = run(e, str(f), "dbfs:/streamed/big.bin",
-                env={"DBMLOPS_DBFS_PUT_MAX": str(64 * 1024),
-                     "DBMLOPS_DBFS_BLOCK": str(64 * 1024)})
-        assert r.returncode == 0, r.stderr
-        assert sha(e.path("dbfs", "streamed/big.bin")) == sha(f)
-        log = e.requests()
-        assert [x["fault"] for x in log if x["path"] == "/api/2.0/dbfs/add-block"].count("drop") > 0
-        assert sum(x["path"] == "/api/2.0/dbfs/create" for x in log) == 1
-    finally:
-        e.cleanup()
+    log = streamed_upload("drop:0.07@/api/2.0/dbfs/add-block", tmp_path, 80 * 64 * 1024,
+                          "streamed/big.bin", seed=7)
+    assert [x["fault"] for x in log if x["path"] == "/api/2.0/dbfs/add-block"].count("drop") > 0
+    assert sum(x["path"] == "/api/2.0/dbfs/create" for x in log) == 1
 
 
 def test_a_block_that_went_in_twice_is_caught(tmp_path):
     """An add-block the service took but whose answer was lost: tried again,
     the block is in the file twice; the closed file's size shows it, and
     the file is sent again from create, byte for byte."""
-    e = Emu(faults="lose=1:1@/api/2.0/dbfs/add-block").start()
-    try:
-        f = tmp_path / "big.bin"
-        f.write_bytes(os.urandom(5 * 64 * 1024 + 17))
-        r = run(e, str(f), "dbfs:/twice/big.bin",
-                env={"DBMLOPS_DBFS_PUT_MAX": str(64 * 1024),
-                     "DBMLOPS_DBFS_BLOCK": str(64 * 1024)})
-        assert r.returncode == 0, r.stderr
-        assert sha(e.path("dbfs", "twice/big.bin")) == sha(f)
-        log = e.requests()
-        assert [x["fault"] for x in log].count("lose") == 1
-        assert sum(x["path"] == "/api/2.0/dbfs/create" for x in log) == 2
-    finally:
-        e.cleanup()
+    log = streamed_upload("lose=1:1@/api/2.0/dbfs/add-block", tmp_path, 5 * 64 * 1024 + 17,
+                          "twice/big.bin")
+    assert [x["fault"] for x in log].count("lose") == 1
+    assert sum(x["path"] == "/api/2.0/dbfs/create" for x in log) == 2
