@@ -356,6 +356,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		r->fd = -1;
 	}
+	/* a file part the disk could not hold, for every form route */
+	if (r->mode == BODY_FORM && emu_nospace(r, 0))
+		return emu_reply_nospace(r);
 	if (r->mode == BODY_PROXY && r->too_big)
 		return emu_reply_error(r, 413, "REQUEST_LIMIT_EXCEEDED",
 		    "Request body is larger than %lld bytes", emu_body_max(r));

@@ -521,8 +521,6 @@ put_multipart(struct req *r)
 		return emu_reply_error(r, 400, "MAX_BLOCK_SIZE_EXCEEDED",
 		    "The file is larger than %lld bytes; use create, "
 		    "add-block and close", r->emu->put_max);
-	if (emu_nospace(r, 0))
-		return emu_reply_nospace(r);
 	if (!emu_form_ok(r))
 		return emu_reply_error(r, 400, "MALFORMED_REQUEST",
 		    "Invalid multipart/form-data body");

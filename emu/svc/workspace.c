@@ -311,10 +311,6 @@ static int
 import_content(struct req *r, struct dbm_buf *b, enum MHD_Result *res)
 {
 	if (r->mode == BODY_FORM) {
-		if (emu_nospace(r, 0)) {
-			*res = emu_reply_nospace(r);
-			return -1;
-		}
 		if (emu_form_size(r) > NOTEBOOK_MAX || !emu_form_ok(r)) {
 			*res = emu_form_size(r) > NOTEBOOK_MAX ?
 			    emu_reply_error(r, 400, "MAX_NOTEBOOK_SIZE_EXCEEDED",
