@@ -38,7 +38,7 @@ enum {
 	OPT_CLIENT_FILE = 256, OPT_FAULTS, OPT_HANDLE_IDLE, OPT_HOLD_DIR, OPT_INLINE_MAX,
 	OPT_LOG, OPT_MLFLOW_URL, OPT_PUT_MAX, OPT_READ_MAX, OPT_SEED,
 	OPT_TOKEN_FILE, OPT_TOKEN_TTL, OPT_URL_FILE, OPT_USER_NAME, OPT_VERSION,
-	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN,
+	OPT_FEDERATION, OPT_GH_TOKEN_FILE, OPT_GH_SUBJECT, OPT_MAX_CONN, OPT_HEADER_TIMEOUT,
 	OPT_ADO_TOKEN_FILE, OPT_ADO_SUBJECT, OPT_ENTRA_FILE, OPT_REFRESH_FILE,
 	OPT_FILES_PUT_MAX,
 	OPT_CLUSTER, OPT_LEGACY_DBFS, OPT_SERVERLESS_ONLY, OPT_VOLUME,
@@ -114,6 +114,8 @@ static const struct dbm_opt opts[] = {
 	    "job runs executing at once; more wait QUEUED (2)"},
 	{"max-connections", required_argument, OPT_MAX_CONN, "    --max-connections n",
 	    "connections served at once; more are refused (256)"},
+	{"header-timeout", required_argument, OPT_HEADER_TIMEOUT, "    --header-timeout secs",
+	    "a new connection's request headers are due within (20)"},
 	{"legacy-dbfs", no_argument, OPT_LEGACY_DBFS, "    --legacy-dbfs",
 	    "an older workspace: the DBFS root and runtimes before 13.3"},
 	{"serverless-only", no_argument, OPT_SERVERLESS_ONLY, "    --serverless-only",
@@ -450,6 +452,9 @@ number_option(int c, struct emu *e, struct opts *o)
 	case OPT_MAX_CONN:
 		e->max_conn = (unsigned)num_min("--max-connections", optarg, 1);
 		break;
+	case OPT_HEADER_TIMEOUT:
+		e->header_secs = (long)num_min("--header-timeout", optarg, 1);
+		break;
 	case OPT_MAX_RUNS:
 		o->max_runs = (int)num_min("--max-runs", optarg, 1);
 		break;
@@ -663,7 +668,7 @@ serve(struct emu *e, const struct opts *o)
 	}
 	atomic_store(&e->stopping, 1);	/* held requests go on */
 	emu_jobs_stop(e);
-	MHD_stop_daemon(d);
+	emu_stop(e, d);
 }
 
 static void
@@ -716,6 +721,7 @@ main(int argc, char *argv[])
 	e.token_ttl = 3600;
 	e.user_name = "emu-user@example.com";
 	e.max_conn = 256;
+	e.header_secs = 20;
 	pthread_mutex_init(&e.log_mu, NULL);
 	o.listen = "127.0.0.1:8765";
 	o.datadir = ".workspace-emu";

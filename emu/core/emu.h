@@ -64,6 +64,8 @@ struct emu {
 	long long json_max;	/* any JSON request body */
 	long handle_idle;	/* seconds before a DBFS handle expires */
 	unsigned max_conn;	/* connections (threads) at once */
+	long header_secs;	/* a new connection's headers due by then */
+	struct deadlines *deadlines;	/* their watchdog (deadline.c) */
 	const char *hold_dir;	/* where held requests show (faults_hold) */
 	/* what kind of workspace (PROTOCOL.md section 15): a new account's
 	 * by default (no DBFS root, runtimes from 13.3 LTS) */

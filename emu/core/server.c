@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "emu.h"
 #include "server.h"
 
@@ -268,6 +269,34 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The connection's header deadline (deadline.c), or NULL. */
+static struct deadline *
+conn_deadline(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct emu *e = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci != NULL ?
+		    emu_deadline_open(e->deadlines, ci->connect_fd) : NULL;
+	} else {
+		emu_deadline_close(e->deadlines, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *data,
@@ -288,6 +317,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		r->drop_after = -1;
 		r->t0 = dbm_now();
 		*state = r;
+		emu_deadline_busy(e->deadlines, conn_deadline(conn), 1);
 		res = begin(r, &done);
 		if (done || res != MHD_YES)
 			return res;
@@ -371,8 +401,10 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **state,
     enum MHD_RequestTerminationCode code)
 {
+	struct emu *e = cls;
 	struct req *r = *state;
 
+	emu_deadline_busy(e->deadlines, conn_deadline(conn), 0);
 	if (r == NULL)
 		return;
 	emu_log_request(r);		/* if nothing answered it (status 0) */
@@ -432,19 +464,26 @@ per_client(const struct emu *e)
 	return e->max_conn / 4 > 8 ? e->max_conn / 4 : 8;
 }
 
+/* The idle timeout: a connection quiet for a minute is closed (clients
+ * open another), so idle sockets hold a slot for little time; and the
+ * next request's headers are due within it of the last answer. */
+#define IDLE_SECS 60
+
 struct MHD_Daemon *
 emu_start(struct emu *e, const struct sockaddr *addr)
 {
-	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
+	struct MHD_Daemon *d;
+
+	e->deadlines = emu_deadlines_start((double)e->header_secs, IDLE_SECS);
+	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 	    (e->verbose ? MHD_USE_ERROR_LOG : 0), 0, NULL, NULL, on_request, e,
 	    MHD_OPTION_SOCK_ADDR, addr,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, e,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY,
-	    /* an idle connection closes after a minute (clients open
-	     * another), so idle sockets hold a slot for little time */
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_SECS,
 	    /* and one client holds at most a quarter of the slots */
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client(e),
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)256,
@@ -452,4 +491,17 @@ emu_start(struct emu *e, const struct sockaddr *addr)
 	     * cannot exhaust the process; more are closed at once */
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)e->max_conn,
 	    MHD_OPTION_END);
+	if (d == NULL) {
+		emu_deadlines_stop(e->deadlines);
+		e->deadlines = NULL;
+	}
+	return d;
+}
+
+void
+emu_stop(struct emu *e, struct MHD_Daemon *d)
+{
+	MHD_stop_daemon(d);
+	emu_deadlines_stop(e->deadlines);
+	e->deadlines = NULL;
 }

@@ -1,7 +1,8 @@
 """Hostile clients against workspace-emu, each bounded in time on loopback:
 big bodies before authentication, a signed-URL upload with a bad signature,
 DNS rebinding and cross-origin requests through the MLflow proxy, run pages
-without a token, and idle sockets that try to take every connection."""
+without a token, idle sockets that try to take every connection, and
+headers trickled a byte at a time."""
 
 import base64
 import os
@@ -154,6 +155,69 @@ def test_idle_sockets_cannot_lock_others_out(emu):
             s.close()
 
 
+def closed_within(s, secs):
+    """Seconds until the server closed s (reads nothing), or None."""
+    t0 = time.monotonic()
+    s.settimeout(0.2)
+    while time.monotonic() - t0 < secs:
+        try:
+            if s.recv(1) == b"":
+                return time.monotonic() - t0
+        except socket.timeout:
+            pass
+        except OSError:
+            return time.monotonic() - t0
+    return None
+
+
+def test_trickled_headers_are_cut_at_their_deadline(mlflow_server):
+    """A client that sends its headers a byte at a time is never idle, so
+    the idle minute would let it hold its connection for ever; with
+    --header-timeout 2 it is closed within about 2 s of connecting. A
+    request whose headers came in time keeps its connection however slowly
+    its body comes, and the kept-alive connection serves the next one."""
+    e = Emu(mlflow_url=mlflow_server.url, extra=["--header-timeout", "2"]).start()
+    try:
+        host, port = e.url.split("://")[1].split(":")
+        s = socket.create_connection((host, int(port)), timeout=5)
+        t0 = time.monotonic()
+        cut = None
+        for ch in "GET /api/2.0/dbfs/list?path=/ HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a" * 40:
+            try:
+                s.sendall(ch.encode())
+            except OSError:
+                cut = time.monotonic() - t0
+                break
+            left = closed_within(s, 0.25)
+            if left is not None:
+                cut = time.monotonic() - t0
+                break
+        s.close()
+        assert cut is not None, "trickled headers kept their connection for 10 s"
+        assert 1.5 <= cut <= 5, cut
+
+        # headers in at once, then a body a byte every 0.5 s for 4 s: served
+        s = socket.create_connection((host, int(port)), timeout=10)
+        body = b'{"path": "/slow-body.txt", "contents": "", "overwrite": true}'
+        s.sendall(("POST /api/2.0/dbfs/put HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (Emu.TOKEN, len(body))).encode())
+        for i in range(8):
+            s.sendall(body[i:i + 1])
+            time.sleep(0.5)
+        s.sendall(body[8:])
+        head = s.recv(200).decode()
+        assert head.startswith("HTTP/1.1 200"), head
+        # the same connection, kept alive: a second request at once is served
+        s.sendall(("GET /api/2.0/dbfs/get-status?path=/slow-body.txt HTTP/1.1\r\n"
+                   "Host: x\r\nAuthorization: Bearer %s\r\n\r\n" % Emu.TOKEN).encode())
+        head = s.recv(400).decode()
+        assert head.startswith("HTTP/1.1 200"), head
+        s.close()
+    finally:
+        e.stop()
+
+
 @pytest.mark.parametrize("end", ["cancel", "exit"])
 def test_a_job_that_calls_setsid_does_not_survive(emu, end):
     """A task's child that leaves the task's process group and session
@@ -196,6 +260,7 @@ def test_a_full_disk_is_named(tmp_path):
     reason), nothing is left at its path, and once there is room again the
     same upload is stored."""
     import subprocess
+    from dbmlops_testenv import wait_for
     if os.geteuid() != 0:
         pytest.skip("mounting a small file system needs root")
     e = Emu()
@@ -207,6 +272,8 @@ def test_a_full_disk_is_named(tmp_path):
     try:
         e.start()
         h = {"Authorization": "Bearer " + Emu.TOKEN}
+        job = e.url + "/api/2.0/fs/files/Volumes/main/default/vol/job.py"
+        requests.put(job, data=b"print('ran')\n", headers=h, timeout=30).raise_for_status()
         filler = os.path.join(e.data, "filler")
         st = os.statvfs(e.data)
         with open(filler, "wb") as f:           # all but 32 KiB
@@ -239,6 +306,23 @@ def test_a_full_disk_is_named(tmp_path):
         st = requests.get(e.url + "/api/2.0/workspace/get-status", headers=h, timeout=30,
                           params={"path": home + "/full.py"})
         assert st.status_code == 404, st.text
+        # a job whose environment the full disk cannot hold says so
+        rid = requests.post(e.url + "/api/2.0/jobs/runs/submit", headers=h, timeout=30, json={
+            "run_name": "full", "tasks": [{"task_key": "t", "new_cluster": {
+                "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge",
+                "num_workers": 1}, "spark_python_task": {
+                    "python_file": "/Volumes/main/default/vol/job.py"}}]})
+        assert rid.status_code == 200, rid.text
+        rid = rid.json()["run_id"]
+
+        def run():
+            return requests.get(e.url + "/api/2.0/jobs/runs/get", headers=h, timeout=30,
+                                params={"run_id": rid}).json()
+        wait_for(lambda: run()["state"]["life_cycle_state"] in ("TERMINATED",
+                 "INTERNAL_ERROR", "SKIPPED"), 120, "the run to end")
+        state = run()["state"]
+        assert state["result_state"] == "FAILED", state
+        assert "No space left on device" in state["state_message"], state
         os.unlink(filler)
         for r in uploads():
             assert r.status_code == 200 or r.status_code == 204, (r.request.url, r.text)
