@@ -215,8 +215,8 @@ bench: $(BINS)
 
 # Fuzzing (not part of check; .ci/run runs it briefly on every change):
 #   make fuzz FUZZ_SECONDS=60
-# With clang, libFuzzer (coverage-guided); else gcc and tests/fuzz/driver.c
-# (corpus, then seeded mutations). Both under ASan and UBSan. Targets: the
+# With clang and its runtime, libFuzzer (coverage-guided); else gcc and
+# tests/fuzz/driver.c (corpus, then seeded mutations). Both under ASan and UBSan. Targets: the
 # JSON reader, wheelpath-subst's engine, the MLproject reader, what
 # workspace-emu does with a request's path and JSON body, and request bodies
 # sent to a whole emulator in the fuzzer's process (dbfs/put uploads, parts
@@ -224,7 +224,9 @@ bench: $(BINS)
 FUZZ_SECONDS ?= 30
 FUZZ_SEED ?=
 FUZZ_TARGETS = json subst mlproject request multipart
-FUZZ_CLANG = $(shell command -v clang >/dev/null 2>&1 && echo 1)
+# (probed once, when make fuzz first asks)
+FUZZ_CLANG = $(eval FUZZ_CLANG := $(shell echo 'int LLVMFuzzerTestOneInput(const char *p, long n) { return 0; }' | \
+	clang -fsanitize=fuzzer,address,undefined -x c -o /dev/null - >/dev/null 2>&1 && echo 1))$(FUZZ_CLANG)
 __fuzz_srcs = tests/fuzz/fuzz_$(1).c $(LIB_SRC) $(if $(filter request multipart,$(1)),\
 	$(EMU_INC) -Itests/unit $(filter-out emu/main.c,$(EMU_SRC)) \
 	$(if $(filter multipart,$(1)),tests/unit/inproc.c) $(MHD_CFLAGS) $(MHD_LIBS))

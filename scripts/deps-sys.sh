@@ -25,8 +25,10 @@ libcurl4-openssl-dev libjsmn-dev libyaml-dev libarchive-dev libssl-dev
 libinih-dev libmicrohttpd-dev check python3 python3-venv python3-pip"
 # --check: what make check needs beyond that (a headless browser for the
 # MLflow UI test; the package build, lintian and zsh for the release test;
-# clang, which CI builds with too and make fuzz uses for libFuzzer)
-[ "${1:-}" = --check ] && pkgs="$pkgs chromium dpkg-dev debhelper lintian zsh clang"
+# clang, which CI builds with too, and its runtime, which make fuzz links
+# for libFuzzer and the sanitizers: apt-get leaves it out, being only a
+# recommendation of clang's)
+[ "${1:-}" = --check ] && pkgs="$pkgs chromium dpkg-dev debhelper lintian zsh clang libclang-rt-dev"
 
 missing=
 for p in $pkgs; do
