@@ -396,6 +396,59 @@ def test_typed_parameters_and_a_multiline_command(stack, projects, mode):
     assert json.loads(tags["argv"])[:4] == ["--epochs", "7", "--shuffle", "false"]
 
 
+def test_python_env_is_a_virtualenv_of_its_own(stack, projects, tmp_path):
+    """Shell mode, as the runtime's MLflow runs a python_env project: in a
+    virtualenv of its own that has what the file declares and none of the
+    cluster's packages (mlflow/utils/virtualenv.py). A script importing a
+    package the cluster has but the file does not declare fails as on the
+    service; declared through `-r requirements.txt`, which resolves in the
+    project directory, it runs; `--env-manager local` runs it in the
+    cluster's environment; a key MLflow's _PythonEnv does not take is
+    MLflow's TypeError."""
+    d = tmp_path / "tabular"
+    write(d / "MLproject", """\
+        name: tabular
+        python_env: python_env.yaml
+        entry_points:
+          main:
+            command: "python report.py"
+        """)
+    write(d / "python_env.yaml", """\
+        python: "3.11"
+        build_dependencies:
+          - pip
+        dependencies:
+          - mlflow
+        """)
+    write(d / "report.py", """\
+        import mlflow
+        import tabulate  # the cluster has it; python_env.yaml does not say so
+
+        with mlflow.start_run():
+            mlflow.log_param("tabulate", tabulate.__name__)
+        print(tabulate.tabulate([[1, 2]]), flush=True)
+        """)
+    cfg = projects["root"] / "cluster.json"
+    exp = ["--experiment-name", "/Shared/projects/tabular"]
+    out, _ = submit(stack, "-c", str(cfg), *exp, str(d), expect=1)
+    assert out["result_state"] == "FAILED"
+    assert "ModuleNotFoundError: No module named 'tabulate'" in out["logs"], out["logs"]
+    # the cluster's own environment, as MLflow's local manager
+    out, _ = submit(stack, "-c", str(cfg), *exp, "--env-manager", "local", str(d))
+    assert "1  2" in out["logs"]
+    # declared, in a requirements file beside it, as MLflow's models write it
+    write(d / "requirements.txt", "mlflow\ntabulate\n")
+    write(d / "python_env.yaml", "dependencies: [-r requirements.txt]\n")
+    out, _ = submit(stack, "-c", str(cfg), *exp, str(d))
+    assert out["result_state"] == "SUCCESS" and "1  2" in out["logs"]
+    assert mlflow_run(stack, out["mlflow_run_id"])[1] == {"tabulate": "tabulate"}
+    # conda's keys are not python_env's
+    write(d / "python_env.yaml", "channels: [conda-forge]\ndependencies: [mlflow]\n")
+    out, _ = submit(stack, "-c", str(cfg), *exp, str(d), expect=1)
+    assert ("python_env.yaml: TypeError: _PythonEnv.__init__() got an unexpected "
+            "keyword argument 'channels'") in out["logs"], out["logs"]
+
+
 def test_bare_repository(stack, projects, tmp_path):
     """A file:// URI to a bare repository (a server-side clone) runs at -v
     as `git clone` of it would, and at its HEAD without -v."""
