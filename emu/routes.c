@@ -271,6 +271,13 @@ static const struct route routes[] = {
 	{"GET", "/ajax-api/2.0/mlflow/artifacts/list", BROWSER, BODY_NONE,
 	    emu_artifacts, NULL, NULL},
 	{"GET", "/get-artifact", BROWSER, BODY_NONE, emu_artifacts, NULL, NULL},
+	/* the workspace registry's files (artifacts.c) */
+	{"GET", "/api/2.0/mlflow/model-versions/list-artifacts", EXACT,
+	    BODY_NONE, emu_model_artifacts, NULL, NULL},
+	{"GET", "/api/2.0/mlflow/model-versions/get-signed-download-uri", EXACT,
+	    BODY_NONE, emu_model_signed_uri, NULL, NULL},
+	{"GET", "/model-file", EXACT | PUBLIC, BODY_NONE, emu_model_file, NULL,
+	    NULL},
 	{NULL, "/api/2.0/mlflow/", PREFIX, BODY_PROXY, emu_proxy, NULL, NULL},
 	{NULL, "/api/2.0/preview/mlflow/", PREFIX, BODY_PROXY, emu_proxy,
 	    NULL, NULL},

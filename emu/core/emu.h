@@ -129,8 +129,11 @@ struct route {
 const struct route *emu_route_find(const struct emu *e, const char *method,
     const char *path, const char **rest);
 
-/* Where an API path lives under the data directory (dbfs/, workspace/). */
-enum store_root { ROOT_DBFS, ROOT_WORKSPACE };
+/* Where an API path lives under the data directory (dbfs/, workspace/).
+ * ROOT_FILES: the Files API's, where /Volumes/ is DBFS's and /Models/
+ * (Unity Catalog's model files, PROTOCOL.md section 19) a storage of its
+ * own, which the DBFS API does not reach. */
+enum store_root { ROOT_DBFS, ROOT_WORKSPACE, ROOT_FILES };
 
 struct req {
 	struct emu *emu;

@@ -115,9 +115,13 @@ store_map(struct emu *e, enum store_root root, const char *apipath,
 		}
 		seg += n;
 	}
-	dbm_buf_printf(&b, "%s/%s%s", e->datadir,
-	    root == ROOT_DBFS ? "dbfs" : "workspace",
-	    strcmp(canon, "/") == 0 ? "" : canon);
+	if (root == ROOT_FILES && (strcmp(canon, "/Models") == 0 ||
+	    strncmp(canon, "/Models/", 8) == 0))
+		dbm_buf_printf(&b, "%s/ucmodels%s", e->datadir, canon + 7);
+	else
+		dbm_buf_printf(&b, "%s/%s%s", e->datadir,
+		    root == ROOT_WORKSPACE ? "workspace" : "dbfs",
+		    strcmp(canon, "/") == 0 ? "" : canon);
 	if (symlink_below(b.data, strlen(e->datadir))) {
 		/* a link job code planted must not lead out of the data
 		 * directory (nor anywhere else in it) */

@@ -204,9 +204,23 @@ int emu_experiment_status(struct emu *e, const char *path, struct dbm_jw *w);
 
 /* MLflow tracking server and UI, proxied (proxy.c). */
 enum MHD_Result emu_proxy(struct req *r);
+/* The emulator's own calls to the MLflow server's api (a path under
+ * /api/2.0/mlflow/, with its query): POST body, or GET when it is NULL,
+ * synchronously. send: the answer's status (0: none) and body in out;
+ * call: the answer parsed into j, 0, or -1 (no server, not 200, not
+ * JSON). */
+long emu_mlflow_send(struct emu *e, const char *api, const char *body,
+    struct dbm_buf *out);
+int emu_mlflow_call(struct emu *e, const char *api, const char *body,
+    struct dbm_json *j);
 /* MLflow artifact list and download for runs whose artifacts are on DBFS,
  * from the emulator's storage (artifacts.c); other runs are proxied. */
 enum MHD_Result emu_artifacts(struct req *r);
+/* The workspace model registry's files (artifacts.c): list-artifacts,
+ * get-signed-download-uri, and the presigned URL that gives (no token). */
+enum MHD_Result emu_model_artifacts(struct req *r);
+enum MHD_Result emu_model_signed_uri(struct req *r);
+enum MHD_Result emu_model_file(struct req *r);
 
 /* Unity Catalog: catalogs, schemas, volumes (uc.c). The collection
  * routes create (POST) and list (GET); the prefix routes get and delete

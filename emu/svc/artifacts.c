@@ -12,56 +12,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "emu.h"
 #include "api.h"
-
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-	struct dbm_buf *b = arg;
-
-	if (b->len + size * n > (8u << 20))
-		return 0;
-	dbm_buf_add(b, p, size * n);
-	return size * n;
-}
 
 /* The run's artifact URI, asked of the tracking server (malloc'd), or
  * NULL. */
 static char *
 artifact_uri(struct emu *e, const char *run)
 {
-	struct dbm_buf url = DBM_BUF_INIT, body = DBM_BUF_INIT;
+	struct dbm_buf api = DBM_BUF_INIT;
 	struct dbm_json j;
-	char *esc, *uri = NULL;
-	CURL *c = curl_easy_init();
-	long status = 0;
+	char *esc = curl_easy_escape(NULL, run, 0), *uri = NULL;
 
-	if (c == NULL)
-		return NULL;
-	esc = curl_easy_escape(c, run, 0);
-	dbm_buf_printf(&url, "%s/api/2.0/mlflow/runs/get?run_id=%s",
-	    e->mlflow_url, esc);
+	dbm_buf_printf(&api, "runs/get?run_id=%s", esc ? esc : "");
 	curl_free(esc);
-	curl_easy_setopt(c, CURLOPT_URL, url.data);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	if (curl_easy_perform(c) == CURLE_OK &&
-	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-	    status == 200 && dbm_json_parse(&j, dbm_buf_str(&body), body.len,
-	    NULL, NULL) == 0) {
+	if (emu_mlflow_call(e, api.data, NULL, &j) == 0) {
 		uri = dbm_json_get_str(&j, "run.info.artifact_uri");
 		dbm_json_free(&j);
 	}
-	curl_easy_cleanup(c);
-	dbm_buf_free(&url);
-	dbm_buf_free(&body);
+	dbm_buf_free(&api);
 	return uri;
 }
 
@@ -104,8 +79,11 @@ disk_path(struct emu *e, const char *uri, const char *rel, const char **why)
 	return disk;
 }
 
+/* ListArtifacts of uri's rel: files[{path, is_dir, file_size}], a
+ * file_size of 0 left out as the tracking server leaves it, unless
+ * sizes (the registry's list, whose client reads every file's). */
 static enum MHD_Result
-list(struct req *r, const char *uri, const char *rel)
+list(struct req *r, const char *uri, const char *rel, int sizes)
 {
 	struct dbm_buf b = DBM_BUF_INIT, child = DBM_BUF_INIT,
 	    f = DBM_BUF_INIT;
@@ -144,7 +122,7 @@ list(struct req *r, const char *uri, const char *rel)
 		dbm_jw_str(&w, child.data);
 		dbm_jw_key(&w, "is_dir");
 		dbm_jw_bool(&w, S_ISDIR(st.st_mode));
-		if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		if (S_ISREG(st.st_mode) && (st.st_size > 0 || sizes)) {
 			dbm_jw_key(&w, "file_size");
 			dbm_jw_int(&w, (long long)st.st_size);
 		}
@@ -246,9 +224,211 @@ emu_artifacts(struct req *r)
 	else if (get)
 		res = download(r, uri, path);
 	else
-		res = list(r, uri, path);
+		res = list(r, uri, path, 0);
 	free(run);
 	free(path);
 	free(uri);
+	return res;
+}
+
+/*
+ * The workspace model registry's files (registry URI `databricks`,
+ * PROTOCOL.md section 19): MLflow's DatabricksModelsArtifactRepository
+ * lists a version's files with model-versions/list-artifacts and fetches
+ * each from the presigned URL model-versions/get-signed-download-uri
+ * gives. The versions themselves are the MLflow server's; their files
+ * are where their source says, on the emulator's DBFS. The URL is
+ * /model-file?uri=&path=&exp=&sig=, signed as the part URLs of
+ * multipart uploads are, good for SIGNED_SECS.
+ */
+#define SIGNED_SECS 900
+#define SIG_EXPIRED "<Error><Code>AccessDenied</Code><Message>Request has " \
+	"expired</Message></Error>"
+#define SIG_BAD "<Error><Code>SignatureDoesNotMatch</Code></Error>"
+
+/* The dbfs:/ URI of where the artifacts of a version's source are
+ * (malloc'd): a dbfs:/ URI, runs:/<run>/<path>, or models:/<model id> (a
+ * logged model). NULL if it is elsewhere. */
+static char *
+source_root(struct emu *e, const char *src)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_json j;
+	char *base = NULL, *esc;
+	size_t n;
+
+	if (strncmp(src, "dbfs:/", 6) == 0)
+		return dbm_xstrdup(src);
+	if (strncmp(src, "runs:/", 6) == 0) {
+		n = strcspn(src + 6, "/");
+		dbm_buf_add(&b, src + 6, n);
+		if ((base = artifact_uri(e, b.data)) != NULL) {
+			dbm_buf_reset(&b);
+			dbm_buf_printf(&b, "%s%s", base, src + 6 + n);
+		}
+	} else if (strncmp(src, "models:/m-", 10) == 0 &&
+	    strchr(src + 8, '/') == NULL) {
+		esc = curl_easy_escape(NULL, src + 8, 0);
+		dbm_buf_printf(&b, "logged-models/%s", esc ? esc : "");
+		curl_free(esc);
+		if (emu_mlflow_call(e, b.data, NULL, &j) == 0) {
+			base = dbm_json_get_str(&j, "model.info.artifact_uri");
+			dbm_json_free(&j);
+			dbm_buf_reset(&b);
+			if (base)
+				dbm_buf_adds(&b, base);
+		}
+	}
+	if (base == NULL || strncmp(dbm_buf_str(&b), "dbfs:/", 6) != 0) {
+		free(base);
+		dbm_buf_free(&b);
+		return NULL;
+	}
+	free(base);
+	return dbm_buf_detach(&b);
+}
+
+/* The version's files' dbfs:/ URI (malloc'd), or NULL after answering:
+ * the MLflow server's own answer for a version it does not have. */
+static char *
+version_root(struct req *r, enum MHD_Result *res)
+{
+	char *name = emu_param(r, "name"), *ver = emu_param(r, "version");
+	char *en = curl_easy_escape(NULL, name ? name : "", 0),
+	    *ev = curl_easy_escape(NULL, ver ? ver : "", 0);
+	char *src = NULL, *root = NULL;
+	struct dbm_buf api = DBM_BUF_INIT, out = DBM_BUF_INIT;
+	struct dbm_json j;
+	long st;
+
+	dbm_buf_printf(&api, "model-versions/get?name=%s&version=%s",
+	    en ? en : "", ev ? ev : "");
+	st = emu_mlflow_send(r->emu, api.data, NULL, &out);
+	if (st == 200 && dbm_json_parse(&j, dbm_buf_str(&out), out.len, NULL,
+	    NULL) == 0) {
+		src = dbm_json_get_str(&j, "model_version.source");
+		dbm_json_free(&j);
+	}
+	if (st == 0)
+		*res = emu_reply_error(r, 502, "TEMPORARILY_UNAVAILABLE",
+		    "The MLflow tracking server did not answer");
+	else if (st != 200)
+		*res = emu_reply(r, (unsigned int)st, "application/json",
+		    dbm_buf_str(&out), out.len);
+	else if (src == NULL || (root = source_root(r->emu, src)) == NULL)
+		*res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "The files of model version %s of %s (source %s) are not on "
+		    "this workspace's storage", ver, name, src ? src : "none");
+	free(name);
+	free(ver);
+	curl_free(en);
+	curl_free(ev);
+	free(src);
+	dbm_buf_free(&api);
+	dbm_buf_free(&out);
+	return root;
+}
+
+/* GET model-versions/list-artifacts?name=&version=&path= */
+enum MHD_Result
+emu_model_artifacts(struct req *r)
+{
+	char *path = emu_param(r, "path"), *root;
+	enum MHD_Result res;
+
+	if (path && !safe(path))
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid path");
+	else if ((root = version_root(r, &res)) != NULL) {
+		res = list(r, root, path ? path : "", 1);
+		free(root);
+	}
+	free(path);
+	return res;
+}
+
+/* GET model-versions/get-signed-download-uri?name=&version=&path= ->
+ * {signed_uri, headers[]} */
+enum MHD_Result
+emu_model_signed_uri(struct req *r)
+{
+	char *path = emu_param(r, "path"), *root = NULL, *disk = NULL, sig[65];
+	char *eu, *ep;
+	struct dbm_buf b = DBM_BUF_INIT, url = DBM_BUF_INIT;
+	struct dbm_jw w;
+	const char *why = NULL;
+	struct stat st;
+	long long exp = (long long)time(NULL) + SIGNED_SECS;
+	enum MHD_Result res;
+
+	if (path == NULL || *path == '\0' || !safe(path)) {
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid path");
+		goto out;
+	}
+	if ((root = version_root(r, &res)) == NULL)
+		goto out;
+	if ((disk = disk_path(r->emu, root, path, &why)) == NULL ||
+	    stat(disk, &st) < 0 || !S_ISREG(st.st_mode)) {
+		res = emu_reply_error(r, 404, "RESOURCE_DOES_NOT_EXIST",
+		    "No such artifact: '%s'", path);
+		goto out;
+	}
+	dbm_buf_printf(&b, "model-file\n%lld\n%s\n%s", exp, root, path);
+	emu_sign(r->emu, b.data, sig);
+	eu = curl_easy_escape(NULL, root, 0);
+	ep = curl_easy_escape(NULL, path, 0);
+	dbm_buf_printf(&url, "%s/model-file?uri=%s&path=%s&exp=%lld&sig=%s",
+	    r->emu->url, eu ? eu : "", ep ? ep : "", exp, sig);
+	curl_free(eu);
+	curl_free(ep);
+	dbm_buf_reset(&b);
+	dbm_jw_init(&w, &b);
+	dbm_jw_obj(&w);
+	dbm_jw_key(&w, "signed_uri");
+	dbm_jw_str(&w, url.data);
+	dbm_jw_key(&w, "headers");
+	dbm_jw_arr(&w);
+	dbm_jw_arr_end(&w);
+	dbm_jw_obj_end(&w);
+	res = emu_reply_json(r, 200, b.data);
+out:
+	free(path);
+	free(root);
+	free(disk);
+	dbm_buf_free(&b);
+	dbm_buf_free(&url);
+	return res;
+}
+
+/* GET /model-file?uri=&path=&exp=&sig=: a presigned URL, no token. */
+enum MHD_Result
+emu_model_file(struct req *r)
+{
+	char *uri = emu_param(r, "uri"), *path = emu_param(r, "path"),
+	    *exp = emu_param(r, "exp"), *sig = emu_param(r, "sig"), want[65];
+	struct dbm_buf b = DBM_BUF_INIT;
+	enum MHD_Result res;
+	int ok = uri && path && exp && sig && strlen(sig) == 64 &&
+	    strncmp(uri, "dbfs:/", 6) == 0 && safe(path) && *path;
+
+	if (ok) {
+		dbm_buf_printf(&b, "model-file\n%s\n%s\n%s", exp, uri, path);
+		emu_sign(r->emu, b.data, want);
+		ok = CRYPTO_memcmp(want, sig, 64) == 0;
+	}
+	if (!ok)
+		res = emu_reply(r, 403, "application/xml", SIG_BAD,
+		    strlen(SIG_BAD));
+	else if (strtoll(exp, NULL, 10) < (long long)time(NULL))
+		res = emu_reply(r, 403, "application/xml", SIG_EXPIRED,
+		    strlen(SIG_EXPIRED));
+	else
+		res = download(r, uri, path);
+	free(uri);
+	free(path);
+	free(exp);
+	free(sig);
+	dbm_buf_free(&b);
 	return res;
 }

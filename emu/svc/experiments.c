@@ -62,60 +62,6 @@ emu_experiment_create(struct req *r)
 	return ok ? emu_proxy(r) : res;
 }
 
-/* libcurl's write callback: into a buffer. */
-static size_t
-gather(char *p, size_t size, size_t n, void *b)
-{
-	dbm_buf_add(b, p, size * n);
-	return size * n;
-}
-
-/* POST the JSON body to the MLflow server's api, or GET it when body is
- * NULL (synchronously): the answer's status (0: none) and body in out. */
-static long
-mlflow_send(struct emu *e, const char *api, const char *body,
-    struct dbm_buf *out)
-{
-	struct dbm_buf url = DBM_BUF_INIT;
-	struct curl_slist *h = NULL;
-	CURL *c;
-	long status = 0;
-
-	if (e->mlflow_url == NULL || (c = curl_easy_init()) == NULL)
-		return 0;
-	dbm_buf_printf(&url, "%s/api/2.0/mlflow/%s", e->mlflow_url, api);
-	h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url.data);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (curl_easy_perform(c) != CURLE_OK ||
-	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
-		status = 0;
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	dbm_buf_free(&url);
-	return status;
-}
-
-/* The same, the answer parsed into j: 0, or -1 (no server, an error, not
- * JSON). */
-static int
-mlflow_call(struct emu *e, const char *api, const char *body,
-    struct dbm_json *j)
-{
-	struct dbm_buf out = DBM_BUF_INIT;
-	int rc = mlflow_send(e, api, body, &out) == 200 && dbm_json_parse(j,
-	    dbm_buf_str(&out), out.len, NULL, NULL) == 0 ? 0 : -1;
-
-	dbm_buf_free(&out);
-	return rc;
-}
-
 /* experiments/list, which a workspace still serves (databricks-sdk's
  * list_experiments) and MLflow's server no longer does: the MLflow
  * server's experiments/search with the same max_results, page_token and
@@ -146,7 +92,7 @@ emu_experiments_list(struct req *r)
 		free(v);
 	}
 	dbm_jw_obj_end(&w);
-	if ((status = mlflow_send(r->emu, "experiments/search", b.data,
+	if ((status = emu_mlflow_send(r->emu, "experiments/search", b.data,
 	    &out)) == 0)
 		res = r->emu->mlflow_url == NULL ? emu_reply_error(r, 404,
 		    "FEATURE_DISABLED", "MLflow tracking is not configured: "
@@ -193,7 +139,7 @@ emu_experiments_in(struct emu *e, const char *folder, struct dbm_jw *w)
 	dbm_jw_key(&bw, "max_results");
 	dbm_jw_int(&bw, 1000);
 	dbm_jw_obj_end(&bw);
-	if (mlflow_call(e, "experiments/search", body.data, &j) < 0) {
+	if (emu_mlflow_call(e, "experiments/search", body.data, &j) < 0) {
 		dbm_buf_free(&body);
 		return 0;
 	}
@@ -231,7 +177,7 @@ emu_experiment_status(struct emu *e, const char *path, struct dbm_jw *w)
 
 	dbm_buf_adds(&url, "experiments/get-by-name?experiment_name=");
 	dbm_url_encode(&url, path, 0);
-	if (mlflow_call(e, url.data, NULL, &j) == 0) {
+	if (emu_mlflow_call(e, url.data, NULL, &j) == 0) {
 		id = dbm_json_get_str(&j, "experiment.experiment_id");
 		if (id && strspn(id, "0123456789") == strlen(id)) {
 			experiment_object(w, path, id);

@@ -48,7 +48,7 @@ char *
 emu_files_map(struct req *r, const char *p, int min, char **canon,
     enum MHD_Result *res)
 {
-	char *disk = emu_map(r, ROOT_DBFS, p, canon, res);
+	char *disk = emu_map(r, ROOT_FILES, p, canon, res);
 	int models;
 
 	if (disk == NULL)

@@ -312,3 +312,65 @@ emu_proxy(struct req *r)
 	return emu_queue(r, x->status >= 100 ? (unsigned int)x->status : 502,
 	    resp);
 }
+
+/* The emulator's own calls to the MLflow server, each answer held in
+ * memory (up to MLFLOW_ANSWER_MAX). */
+#define MLFLOW_ANSWER_MAX (8u << 20)
+
+/* libcurl's write callback: into a buffer. */
+static size_t
+gather(char *p, size_t size, size_t n, void *arg)
+{
+	struct dbm_buf *b = arg;
+
+	if (b->len + size * n > MLFLOW_ANSWER_MAX)
+		return 0;	/* curl stops: CURLE_WRITE_ERROR */
+	dbm_buf_add(b, p, size * n);
+	return size * n;
+}
+
+/* POST the JSON body to the MLflow server's api, or GET it when body is
+ * NULL (synchronously): the answer's status (0: none) and body in out. */
+long
+emu_mlflow_send(struct emu *e, const char *api, const char *body,
+    struct dbm_buf *out)
+{
+	struct dbm_buf url = DBM_BUF_INIT;
+	struct curl_slist *h = NULL;
+	CURL *c;
+	long status = 0;
+
+	if (e->mlflow_url == NULL || (c = curl_easy_init()) == NULL)
+		return 0;
+	dbm_buf_printf(&url, "%s/api/2.0/mlflow/%s", e->mlflow_url, api);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url.data);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gather);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (curl_easy_perform(c) != CURLE_OK ||
+	    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+		status = 0;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	dbm_buf_free(&url);
+	return status;
+}
+
+/* The same, the answer parsed into j: 0, or -1 (no server, an error, not
+ * JSON). */
+int
+emu_mlflow_call(struct emu *e, const char *api, const char *body,
+    struct dbm_json *j)
+{
+	struct dbm_buf out = DBM_BUF_INIT;
+	int rc = emu_mlflow_send(e, api, body, &out) == 200 && dbm_json_parse(j,
+	    dbm_buf_str(&out), out.len, NULL, NULL) == 0 ? 0 : -1;
+
+	dbm_buf_free(&out);
+	return rc;
+}

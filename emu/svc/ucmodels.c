@@ -10,7 +10,8 @@
  * A model is uc/<catalog>/<schema>/models/<model>/model.json, a version
  * .../versions/<n>.json, each in the shape the API answers (the model
  * also keeps its next version number); a version's files are
- * dbfs/Models/<catalog>/<schema>/<model>/<n>/. One mutex for them all.
+ * ucmodels/<catalog>/<schema>/<model>/<n>/: the Files API's /Models/, a
+ * storage the DBFS API does not reach. One mutex for them all.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -186,7 +187,7 @@ files_path(struct emu *e, char *const part[3], long long v)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
 
-	dbm_buf_printf(&b, "%s/dbfs/Models/%s/%s/%s", e->datadir, part[0],
+	dbm_buf_printf(&b, "%s/ucmodels/%s/%s/%s", e->datadir, part[0],
 	    part[1], part[2]);
 	if (v > 0)
 		dbm_buf_printf(&b, "/%lld", v);

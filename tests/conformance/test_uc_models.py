@@ -2,7 +2,9 @@
 its registry URI databricks-uc (MLflow 3's default with a Databricks
 tracking URI), registering a model with a three-part name, aliasing and
 loading it back through workspace-emu; the registry's refusals in the
-service's shape; and the same from jobs, one registering, one loading."""
+service's shape; and the same from jobs, one registering, one loading.
+Then the workspace registry (registry URI databricks) of a workspace with
+a DBFS root, whose model files MLflow fetches through presigned URLs."""
 
 import json
 import os
@@ -49,6 +51,10 @@ def ws(mlflow_server):
 
 @pytest.fixture
 def uc_env(ws, monkeypatch, tmp_path):
+    return client_env(ws, monkeypatch, tmp_path)
+
+
+def client_env(ws, monkeypatch, tmp_path):
     for k in list(os.environ):
         if k.startswith(("DATABRICKS_", "MLFLOW_")):
             monkeypatch.delenv(k)
@@ -188,3 +194,69 @@ def test_jobs_register_and_load(ws):
     default from a job (databricks-uc), another loads version 1."""
     assert "registered version 1" in run_job(ws, "/Shared/uc/register.py", REGISTER)
     assert "prediction [42.0]" in run_job(ws, "/Shared/uc/load.py", LOAD)
+
+
+@pytest.fixture(scope="module")
+def legacy(mlflow_server):
+    e = Emu(mlflow_url=mlflow_server.url, workspace="legacy")
+    e.start()
+    yield e
+    e.cleanup()
+
+
+def test_workspace_registry(legacy, monkeypatch, tmp_path):
+    """Registry URI databricks: a model registered by name loads back by
+    version and by stage (the client refuses aliases there), its files listed by model-versions/list-artifacts
+    and fetched from the presigned URLs get-signed-download-uri gives,
+    without a token; those URLs cannot be altered, and a version that
+    does not exist is the tracking server's own 404. Unity Catalog's model
+    files are not DBFS files there."""
+    import mlflow
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    client_env(legacy, monkeypatch, tmp_path)
+    import model_code
+    mlflow.set_registry_uri("databricks")
+    mlflow.set_experiment("/Shared/ws-models")
+    info = model_code.log_and_register("doubler")
+    assert str(info.registered_model_version) == "1"
+    client = MlflowClient()
+    client.transition_model_version_stage("doubler", "1", "Production")
+    x = pd.DataFrame({"a": [5.0]})
+    for uri in ("models:/doubler/1", "models:/doubler/Production"):
+        assert mlflow.pyfunc.load_model(uri).predict(x)["a"].tolist() == [10.0]
+    mv = {"name": "doubler", "version": "1"}
+    files = api(legacy, "GET", "/api/2.0/mlflow/model-versions/list-artifacts", params=mv)
+    assert files.status_code == 200, files.text
+    names = {f["path"]: f for f in files.json()["files"]}
+    assert not names["MLmodel"]["is_dir"] and names["MLmodel"]["file_size"] > 0
+    r = api(legacy, "GET", "/api/2.0/mlflow/model-versions/get-signed-download-uri",
+            params=dict(mv, path="MLmodel"))
+    assert r.status_code == 200, r.text
+    signed = r.json()["signed_uri"]
+    got = requests.get(signed, timeout=30)
+    assert got.status_code == 200 and b"python_function" in got.content
+    assert requests.get(signed.replace("MLmodel", "conda.yaml"), timeout=30).status_code == 403
+    assert requests.get(signed.replace("exp=", "exp=9"), timeout=30).status_code == 403
+    r = api(legacy, "GET", "/api/2.0/mlflow/model-versions/get-signed-download-uri",
+            params=dict(mv, path="../../MLmodel"))
+    assert (r.status_code, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    r = api(legacy, "GET", "/api/2.0/mlflow/model-versions/get-signed-download-uri",
+            params=dict(mv, path="nothing.pkl"))
+    assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    r = api(legacy, "GET", "/api/2.0/mlflow/model-versions/list-artifacts",
+            params={"name": "doubler", "version": "7"})
+    assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    r = requests.get(legacy.url + "/api/2.0/mlflow/model-versions/list-artifacts",
+                     params=mv, timeout=30)
+    assert r.status_code == 401
+    # a Unity Catalog model version's file: the Files API's, not DBFS's
+    assert api(legacy, "POST", UCM + "registered-models/create",
+               json={"name": "main.default.m"}).status_code == 200
+    assert api(legacy, "POST", UCM + "model-versions/create",
+               json={"name": "main.default.m", "source": "models:/m-1"}).status_code == 200
+    path = "/Models/main/default/m/1/MLmodel"
+    assert api(legacy, "PUT", "/api/2.0/fs/files" + path, data=b"uc").status_code == 204
+    r = api(legacy, "GET", "/api/2.0/dbfs/get-status", params={"path": path})
+    assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
