@@ -135,13 +135,25 @@ def python_env_read(path):
 
 def python_for(version):
     """An interpreter of the pinned version (major.minor): this one, else
-    pythonX.Y on PATH; None when there is none."""
+    one workspace-emu was given (--python-for), else pythonX.Y on its PATH,
+    that runs as that version (a pyenv shim of a version not selected does
+    not); None when there is none."""
+    import shutil
     here = "%d.%d" % sys.version_info[:2]
     want = ".".join(version.split(".")[:2])
     if want == here:
         return sys.executable
-    import shutil
-    return shutil.which("python" + want)
+    cands = [p for p in os.environ.get("DBMLOPS_EMU_PYTHONS", "").split(":") if p]
+    cands.append(shutil.which("python" + want, path=os.environ.get("DBMLOPS_EMU_PATH")))
+    for p in filter(None, cands):
+        try:
+            if subprocess.run([p, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True,
+                              timeout=30).stdout.strip() == want:
+                return p
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return None
 
 
 def _requirement(line):

@@ -14,7 +14,7 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import compute, jobs
 
 from dbmlops_testenv import (BIN, GATE_PY, TOP, Emu, build_example_wheel, processes_of,
-                             wait_for)
+                             python_of, wait_for)
 
 
 @pytest.fixture(scope="module")
@@ -477,19 +477,6 @@ def test_task_fields_checked_as_the_service_checks_them(emu, change, msg):
     assert r.json()["message"].startswith(msg), r.json()
     after = sorted(os.listdir(state)) if os.path.isdir(state) else []
     assert after == before          # no run exists
-
-
-def python_of(minor):
-    """An interpreter of Python 3.<minor> on this machine that runs as one
-    (a pyenv shim of a version not selected does not), or None."""
-    import glob
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    for p in sorted(glob.glob(f"{root}/versions/3.{minor}.*/bin/python3.{minor}")) + \
-            [shutil.which(f"python3.{minor}")]:
-        if p and subprocess.run([p, "-c", f"import sys; sys.exit(sys.version_info[:2] != (3, {minor}))"],
-                                capture_output=True).returncode == 0:
-            return p
-    return None
 
 
 def test_runs_get_their_runtimes_python(tmp_path):

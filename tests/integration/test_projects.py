@@ -19,7 +19,7 @@ import textwrap
 import pytest
 import requests
 
-from dbmlops_testenv import BIN, Emu, build_example_wheel, wait_for
+from dbmlops_testenv import BIN, Emu, build_example_wheel, python_of, wait_for
 
 SUBMIT = os.path.join(BIN, "mlflow-submit")
 USER = "emu-user@example.com"          # workspace-emu's default --user-name
@@ -447,6 +447,51 @@ def test_python_env_is_a_virtualenv_of_its_own(stack, projects, tmp_path):
     out, _ = submit(stack, "-c", str(cfg), *exp, str(d), expect=1)
     assert ("python_env.yaml: TypeError: _PythonEnv.__init__() got an unexpected "
             "keyword argument 'channels'") in out["logs"], out["logs"]
+
+
+def test_python_env_pins_its_python(mlflow_server, projects, tmp_path):
+    """A python_env project that pins Python 3.10 (a `match` statement, a
+    dependency of its own) runs on 3.10 in shell mode when the emulator has
+    one (--python-for), as the runtime installs the pin with pyenv, on a
+    runtime whose own Python is another (15.4: 3.11); a pin
+    nothing here has runs on the cluster's Python, and the log says so."""
+    py310 = python_of(10)
+    if py310 is None:
+        pytest.skip("no Python 3.10 on this machine")
+    d = tmp_path / "py310"
+    write(d / "MLproject", """\
+        name: py310
+        python_env: python_env.yaml
+        entry_points:
+          main:
+            command: "python report.py"
+        """)
+    write(d / "python_env.yaml", 'python: "3.10"\ndependencies:\n  - tabulate\n')
+    write(d / "report.py", """\
+        import sys
+
+        import tabulate
+
+        match sys.version_info[:2]:
+            case (3, 10):
+                print("on python 3.10 with", tabulate.__name__, flush=True)
+            case other:
+                sys.exit("needs Python 3.10, not %d.%d" % other)
+        """)
+    e = Emu(mlflow_url=mlflow_server.url, extra=["--python-for", "3.10=" + py310]).start()
+    try:
+        exp = ["--experiment-name", "/Shared/projects/py310"]
+        # 15.4: the cluster's Python is 3.11, the pin's 3.10
+        cfg = str(projects["root"] / "cluster13.json")
+        out, _ = submit(e, "-c", cfg, *exp, str(d))
+        assert "on python 3.10 with tabulate" in out["logs"], out["logs"]
+        write(d / "python_env.yaml", 'python: "3.4"\ndependencies:\n  - tabulate\n')
+        out, _ = submit(e, "-c", cfg, *exp, str(d), expect=1)
+        assert ("python_env.yaml pins python 3.4, which the runtime installs with pyenv; "
+                "this emulator has no python3.4") in out["logs"], out["logs"]
+        assert "needs Python 3.10, not 3.11" in out["logs"]
+    finally:
+        e.cleanup()
 
 
 def test_bare_repository(stack, projects, tmp_path):

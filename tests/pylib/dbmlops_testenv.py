@@ -2,6 +2,7 @@
 tracking server, each on a free loopback port, started and stopped by the
 tests themselves."""
 
+import glob
 import json
 import os
 import shutil
@@ -392,3 +393,15 @@ def tiny_wheel(path, mark):
         for name, data in files.items():
             z.writestr(name, data)
         z.writestr("stalepkg-1.0.dist-info/RECORD", record)
+
+
+def python_of(minor):
+    """An interpreter of Python 3.<minor> on this machine that runs as one
+    (a pyenv shim of a version not selected does not), or None."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    for p in sorted(glob.glob(f"{root}/versions/3.{minor}.*/bin/python3.{minor}")) + \
+            [shutil.which(f"python3.{minor}")]:
+        if p and subprocess.run([p, "-c", f"import sys; sys.exit(sys.version_info[:2] != (3, {minor}))"],
+                                capture_output=True).returncode == 0:
+            return p
+    return None
