@@ -10,6 +10,7 @@
  * on them (libraries.c); they come back TERMINATED after a restart, as a
  * cluster does whose host went away.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,23 @@ clusters_members(struct dbm_jw *w, const struct dbm_json *j, int t,
 	}
 }
 
+/* The refusal of a change the cluster's state does not allow: the state
+ * title-cased, as the service writes it ("... in unexpected state
+ * Running.", PROTOCOL.md section 17). */
+static enum MHD_Result
+unexpected_state(struct req *r, const struct cluster *c)
+{
+	char st[32];
+	size_t i;
+
+	for (i = 0; c->state[i] && i < sizeof(st) - 1; i++)
+		st[i] = i == 0 ? c->state[i] : (char)tolower((unsigned char)
+		    c->state[i]);
+	st[i] = '\0';
+	return emu_reply_error(r, 400, "INVALID_STATE", "Cluster %s is in "
+	    "unexpected state %s.", c->id, st);
+}
+
 static enum MHD_Result
 no_cluster(struct req *r, const char *id)
 {
@@ -446,25 +464,139 @@ clusters_request(struct req *r, struct clusters **csp, enum MHD_Result *res)
 	return c;
 }
 
+/* clusters/list's filter_by (the SDK's ListClustersFilterBy, its query
+ * flattened as filter_by.cluster_states=RUNNING&...): each member given
+ * once or more; a cluster passes when its value is one of them. */
+struct list_filter {
+	const char *key, *val;
+	int given, match;
+};
+
+static enum MHD_Result
+filter_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct list_filter *f = cls;
+
+	if (strcmp(key, f->key) == 0) {
+		f->given = 1;
+		if (value && f->val && strcmp(value, f->val) == 0)
+			f->match = 1;
+	}
+	return MHD_YES;
+}
+
+static int
+filter_pass(struct req *r, const char *key, const char *val)
+{
+	struct list_filter f = {key, val, 0, 0};
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, filter_arg,
+	    &f);
+	return !f.given || f.match;
+}
+
+/* Whether cluster c passes the request's filter_by. None is pinned
+ * here. */
+static int
+listed(struct req *r, const struct cluster *c)
+{
+	struct dbm_json s;
+	struct dbm_err je;
+	char *policy = NULL;
+	int ok;
+
+	if (dbm_json_parse(&s, c->spec, strlen(c->spec), "spec", &je) == 0) {
+		policy = dbm_json_strdup(&s, dbm_json_member(&s, 0,
+		    "policy_id"));
+		dbm_json_free(&s);
+	}
+	ok = filter_pass(r, "filter_by.cluster_states", c->state) &&
+	    filter_pass(r, "filter_by.cluster_sources", c->created ? "API" :
+	    "UI") && filter_pass(r, "filter_by.is_pinned", "false") &&
+	    filter_pass(r, "filter_by.policy_id", policy);
+	free(policy);
+	return ok;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	const struct cluster *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* GET clusters/list: filter_by, sort_by (CLUSTER_NAME; DEFAULT is the
+ * order they were made in), page_size with next_page_token and
+ * prev_page_token (offsets here). */
 enum MHD_Result
 emu_clusters_list(struct req *r)
 {
-	struct clusters *cs = clusters_lock(r->emu);
+	struct clusters *cs;
 	struct dbm_buf b = DBM_BUF_INIT;
 	struct dbm_jw w;
 	enum MHD_Result res;
-	int i;
+	struct cluster **sel = NULL;
+	char *field = emu_param(r, "sort_by.field"),
+	    *dir = emu_param(r, "sort_by.direction"),
+	    *tok = emu_param(r, "page_token"), *psz = emu_param(r, "page_size"),
+	    *end = NULL, num[24];
+	long long size = 0, off = 0;
+	int i, n = 0;
 
+	if (tok && *tok && ((off = strtoll(tok, &end, 10)) < 0 || *end)) {
+		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid page_token");
+		goto out;
+	}
+	if (psz && emu_param_id(r, "page_size", "page_size must be a number",
+	    &size, &res) < 0)
+		goto out;
+	cs = clusters_lock(r->emu);
+	sel = dbm_xrealloc(NULL, (size_t)(cs->n + 1) * sizeof(*sel));
+	for (i = 0; i < cs->n; i++) {
+		struct cluster *c = clusters_find(r->emu, cs, cs->c[i].id);
+
+		if (c && listed(r, c))
+			sel[n++] = c;
+	}
+	if (field && strcmp(field, "CLUSTER_NAME") == 0)
+		qsort(sel, (size_t)n, sizeof(*sel), by_name);
+	if (dir && strcmp(dir, "DESC") == 0)
+		for (i = 0; i < n / 2; i++) {
+			struct cluster *t = sel[i];
+
+			sel[i] = sel[n - 1 - i];
+			sel[n - 1 - i] = t;
+		}
 	dbm_jw_init(&w, &b);
 	dbm_jw_obj(&w);
 	dbm_jw_key(&w, "clusters");
 	dbm_jw_arr(&w);
-	for (i = 0; i < cs->n; i++)
-		info(r->emu, &w, clusters_find(r->emu, cs, cs->c[i].id));
+	for (i = (int)(off < n ? off : n); i < n && (size <= 0 || i < off +
+	    size); i++)
+		info(r->emu, &w, sel[i]);
 	pthread_mutex_unlock(&cs->mu);
 	dbm_jw_arr_end(&w);
+	if (size > 0 && off + size < n) {
+		snprintf(num, sizeof(num), "%lld", off + size);
+		dbm_jw_key(&w, "next_page_token");
+		dbm_jw_str(&w, num);
+	}
+	if (size > 0 && off > 0) {
+		snprintf(num, sizeof(num), "%lld", off > size ? off - size : 0);
+		dbm_jw_key(&w, "prev_page_token");
+		dbm_jw_str(&w, num);
+	}
 	dbm_jw_obj_end(&w);
 	res = emu_reply_json(r, 200, b.data);
+out:
+	free(sel);
+	free(field);
+	free(dir);
+	free(tok);
+	free(psz);
 	dbm_buf_free(&b);
 	return res;
 }
@@ -583,8 +715,7 @@ emu_clusters_edit(struct req *r)
 	}
 	if (strcmp(c->state, "RUNNING") != 0 && strcmp(c->state, "TERMINATED")
 	    != 0) {
-		res = emu_reply_error(r, 400, "INVALID_STATE", "Cluster %s is "
-		    "in unexpected state %s.", c->id, c->state);
+		res = unexpected_state(r, c);
 	} else {
 		free(c->spec);
 		c->spec = spec;
@@ -621,8 +752,7 @@ change(struct req *r, const char *op)
 	    (c = clusters_request(r, &cs, &res)) == NULL)
 		return res;
 	if (need && strcmp(c->state, need) != 0) {
-		res = emu_reply_error(r, 400, "INVALID_STATE", "Cluster %s is "
-		    "in unexpected state %s.", c->id, c->state);
+		res = unexpected_state(r, c);
 		pthread_mutex_unlock(&cs->mu);
 		return res;
 	}

@@ -56,7 +56,7 @@ def test_cluster_life(w):
     assert c.num_workers == 2 and c.custom_tags == {"team": "ml"}
     assert c.creator_user_name == w.current_user.me().user_name
     assert c.cluster_id in [x.cluster_id for x in w.clusters.list()]
-    with pytest.raises(InvalidState):
+    with pytest.raises(InvalidState, match=r"Cluster .* is in unexpected state Running\.$"):
         w.clusters.start(c.cluster_id)          # it runs already
     c = w.clusters.edit(c.cluster_id, cluster_name="sdk life", spark_version="16.4.x-scala2.12",
                         node_type_id="m5d.large", num_workers=1).result()
@@ -73,6 +73,46 @@ def test_cluster_life(w):
     w.clusters.permanent_delete(c.cluster_id)
     with pytest.raises(ResourceDoesNotExist, match="does not exist"):   # the SDK's override
         w.clusters.get(c.cluster_id)
+
+
+def test_list_filters_sorts_and_pages(w):
+    """clusters/list as the SDK sends it: filter_by (states, sources,
+    pinned), sort_by the name, page_size with next and previous page
+    tokens, which the SDK follows to the end."""
+    import requests
+    made = {}
+    for name in ("list-b", "list-a", "list-c"):
+        made[name] = w.clusters.create(cluster_name=name, spark_version="15.4.x-scala2.12",
+                                       node_type_id="m5d.large", num_workers=1).result()
+    w.clusters.delete(made["list-c"].cluster_id).result()
+    ours = set(c.cluster_id for c in made.values())
+
+    def names(**kw):
+        return [c.cluster_name for c in w.clusters.list(**kw) if c.cluster_id in ours]
+    running = compute.ListClustersFilterBy(cluster_states=[compute.State.RUNNING,
+                                                           compute.State.PENDING])
+    assert sorted(names(filter_by=running)) == ["list-a", "list-b"]
+    assert names(filter_by=compute.ListClustersFilterBy(
+        cluster_states=[compute.State.TERMINATED])) == ["list-c"]
+    assert names(filter_by=compute.ListClustersFilterBy(
+        cluster_sources=[compute.ClusterSource.JOB])) == []
+    assert names(filter_by=compute.ListClustersFilterBy(is_pinned=True)) == []
+    by_name = compute.ListClustersSortBy(field=compute.ListClustersSortByField.CLUSTER_NAME,
+                                         direction=compute.ListClustersSortByDirection.DESC)
+    assert names(sort_by=by_name) == ["list-c", "list-b", "list-a"]
+    assert names(sort_by=by_name, page_size=1) == ["list-c", "list-b", "list-a"]
+    h = {"Authorization": "Bearer " + Emu.TOKEN}
+    url = w.config.host + "/api/2.1/clusters/list"
+    first = requests.get(url, params={"page_size": 1}, headers=h, timeout=30).json()
+    assert len(first["clusters"]) == 1 and "prev_page_token" not in first
+    second = requests.get(url, params={"page_size": 1, "page_token": first["next_page_token"]},
+                          headers=h, timeout=30).json()
+    assert second["clusters"][0]["cluster_id"] != first["clusters"][0]["cluster_id"]
+    assert second["prev_page_token"] == "0"
+    r = requests.get(url, params={"page_token": "x"}, headers=h, timeout=30)
+    assert (r.status_code, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    for c in made.values():
+        w.clusters.permanent_delete(c.cluster_id)
 
 
 def test_libraries_and_runs_on_a_created_cluster(w, tmp_path):
