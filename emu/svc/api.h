@@ -186,6 +186,11 @@ enum MHD_Result emu_secrets_put(struct req *r);
 enum MHD_Result emu_secrets_list(struct req *r);
 enum MHD_Result emu_secrets_get(struct req *r);
 enum MHD_Result emu_secrets_delete(struct req *r);
+/* acls/put, acls/delete, acls/get, acls/list: a scope's ACL. */
+enum MHD_Result emu_secrets_acl_put(struct req *r);
+enum MHD_Result emu_secrets_acl_delete(struct req *r);
+enum MHD_Result emu_secrets_acl_get(struct req *r);
+enum MHD_Result emu_secrets_acl_list(struct req *r);
 /* in with each {{secrets/<scope>/<key>}} replaced by its value
  * (malloc'd), or NULL with *err (malloc'd; names the reference only). */
 char *emu_secrets_resolve(struct emu *e, const char *in, char **err);

@@ -6,7 +6,13 @@
  *
  * A scope is a folder secrets/<hex of its name>/, a secret a file
  * <hex of its key> in it, mode 0600 (names may hold '.', so they never
- * become paths themselves). Values are never logged or echoed in errors.
+ * become paths themselves), its ACL the file .acls there ("<permission>
+ * TAB <principal>" lines). Values are never logged or echoed in errors.
+ *
+ * Permissions (PROTOCOL.md section 16): READ lists and reads a scope,
+ * WRITE also puts and deletes its secrets, MANAGE also changes its ACL
+ * and deletes it; the workspace's admin (its own user) has MANAGE on
+ * every scope, anyone else what the ACL gives it or the group users.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,11 +147,255 @@ scope_param(struct req *q, enum MHD_Result *res)
 	return s;
 }
 
+/* Permission levels, weakest first: 1 READ, 2 WRITE, 3 MANAGE. */
+static const char *const perms[] = {"READ", "WRITE", "MANAGE"};
+#define MANAGE 3
+
+static int
+level_of(const char *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < sizeof(perms) / sizeof(*perms); i++)
+		if (strcmp(p, perms[i]) == 0)
+			return (int)i + 1;
+	return 0;
+}
+
+struct acl {
+	char *principal;
+	int level;
+};
+
+static void
+acl_free(struct acl *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(a[i].principal);
+	free(a);
+}
+
+static char *
+acl_path(struct emu *e, const char *scope)
+{
+	char *dir = where(e, scope, NULL);
+	struct dbm_buf b = DBM_BUF_INIT;
+
+	dbm_buf_printf(&b, "%s/.acls", dir);
+	free(dir);
+	return dbm_buf_detach(&b);
+}
+
+/* The scope's ACL (*n entries; malloc'd, or NULL when it has none).
+ * secrets_mu held. */
+static struct acl *
+acl_load(struct emu *e, const char *scope, int *n)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct acl *a = NULL;
+	char *p = acl_path(e, scope), *line, *save = NULL, *tab;
+
+	*n = 0;
+	if (dbm_buf_read_file(&b, p, 1 << 20) == 0 && b.len)
+		for (line = strtok_r(b.data, "\n", &save); line;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if ((tab = strchr(line, '\t')) == NULL)
+				continue;
+			*tab = '\0';
+			a = dbm_xrealloc(a, (size_t)(*n + 1) * sizeof(*a));
+			a[*n].level = level_of(line);
+			a[*n].principal = dbm_xstrdup(tab + 1);
+			(*n)++;
+		}
+	dbm_buf_free(&b);
+	free(p);
+	return a;
+}
+
+/* Write the ACL in place (a temporary renamed over it): 0, or -1.
+ * secrets_mu held. */
+static int
+acl_save(struct emu *e, const char *scope, const struct acl *a, int n)
+{
+	struct dbm_buf b = DBM_BUF_INIT, t = DBM_BUF_INIT;
+	char *p = acl_path(e, scope);
+	int fd, rc = -1;
+
+	for (int i = 0; i < n; i++)
+		if (a[i].level > 0)
+			dbm_buf_printf(&b, "%s\t%s\n", perms[a[i].level - 1],
+			    a[i].principal);
+	dbm_buf_printf(&t, "%s.tmp", p);
+	if ((fd = open(t.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) >= 0) {
+		rc = write(fd, b.data ? b.data : "", b.len) == (ssize_t)b.len &&
+		    fsync(fd) == 0 ? 0 : -1;
+		if (close(fd) < 0)
+			rc = -1;
+		if (rc == 0 && rename(t.data, p) < 0)
+			rc = -1;
+		if (rc < 0)
+			unlink(t.data);
+	}
+	dbm_buf_free(&b);
+	dbm_buf_free(&t);
+	free(p);
+	return rc;
+}
+
+/* The workspace's admin: its own user (the PAT's), or a request without
+ * a principal. */
+static int
+admin(const struct req *q)
+{
+	return q->principal == NULL || strcmp(q->principal,
+	    q->emu->user_name) == 0;
+}
+
+/* 0 when the caller has at least level need on scope; else -1 with the
+ * 403 in *res, in the service's words. */
+static int
+allowed(struct req *q, const char *scope, int need, enum MHD_Result *res)
+{
+	struct acl *a;
+	int n, i, have = 0;
+
+	if (admin(q))
+		return 0;
+	pthread_mutex_lock(&secrets_mu);
+	a = acl_load(q->emu, scope, &n);
+	pthread_mutex_unlock(&secrets_mu);
+	for (i = 0; i < n; i++)
+		if ((strcmp(a[i].principal, q->principal) == 0 ||
+		    strcmp(a[i].principal, "users") == 0) && a[i].level > have)
+			have = a[i].level;
+	acl_free(a, n);
+	if (have >= need)
+		return 0;
+	*res = emu_reply_error(q, 403, "PERMISSION_DENIED", "%s does not have "
+	    "%s permission on scope %s to perform this action.", q->principal,
+	    perms[need - 1], scope);
+	return -1;
+}
+
+/* The scope parameter of a scope the caller has level need on. */
+static char *
+scope_for(struct req *q, int need, enum MHD_Result *res)
+{
+	char *s = scope_param(q, res);
+
+	if (s && allowed(q, s, need, res) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A principal parameter: a user, service principal or group name. */
+static char *
+principal_param(struct req *q, enum MHD_Result *res)
+{
+	char *p = emu_param(q, "principal");
+	const char *c;
+
+	for (c = p; c && *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			break;
+	if (p == NULL || *p == '\0' || *c || strlen(p) > 256) {
+		*res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    p ? "Invalid principal" : "Missing required field: "
+		    "principal");
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+acl_item(struct dbm_jw *w, const struct acl *a)
+{
+	dbm_jw_obj(w);
+	dbm_jw_key(w, "principal");
+	dbm_jw_str(w, a->principal);
+	dbm_jw_key(w, "permission");
+	dbm_jw_str(w, perms[a->level - 1]);
+	dbm_jw_obj_end(w);
+}
+
+/* acls/put, acls/delete, acls/get and acls/list (op p, d, g, l). */
+static enum MHD_Result
+acl_op(struct req *q, int op)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_jw w;
+	enum MHD_Result res;
+	char *s, *who = NULL, *perm = NULL;
+	struct acl *a = NULL;
+	int n = 0, i, lv = 0;
+
+	if ((s = scope_for(q, MANAGE, &res)) == NULL ||
+	    (op != 'l' && (who = principal_param(q, &res)) == NULL))
+		goto out;
+	if (op == 'p' && (lv = level_of(perm = emu_param(q, "permission"))) ==
+	    0) {
+		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid permission %.40s: READ, WRITE or MANAGE",
+		    perm ? perm : "(none)");
+		goto out;
+	}
+	pthread_mutex_lock(&secrets_mu);
+	a = acl_load(q->emu, s, &n);
+	for (i = 0; who && i < n && strcmp(a[i].principal, who) != 0; i++)
+		;
+	dbm_jw_init(&w, &b);
+	if (op == 'p') {
+		if (i == n) {
+			a = dbm_xrealloc(a, (size_t)(n + 1) * sizeof(*a));
+			a[n].principal = dbm_xstrdup(who);
+			n++;
+		}
+		a[i].level = lv;	/* created or overwritten */
+		res = acl_save(q->emu, s, a, n) < 0 ? emu_reply_error(q, 500,
+		    "INTERNAL_ERROR", "cannot store the ACL") :
+		    emu_reply_json(q, 200, "{}");
+	} else if (op != 'l' && i == n)
+		res = emu_reply_error(q, 404, "RESOURCE_DOES_NOT_EXIST", "No ACL "
+		    "for principal %s in scope %s.", who, s);
+	else if (op == 'd') {
+		a[i].level = 0;		/* not written */
+		res = acl_save(q->emu, s, a, n) < 0 ? emu_reply_error(q, 500,
+		    "INTERNAL_ERROR", "cannot store the ACL") :
+		    emu_reply_json(q, 200, "{}");
+	} else if (op == 'g') {
+		acl_item(&w, &a[i]);
+		res = emu_reply_json(q, 200, b.data);
+	} else {
+		dbm_jw_obj(&w);
+		dbm_jw_key(&w, "items");
+		dbm_jw_arr(&w);
+		for (i = 0; i < n; i++)
+			if (a[i].level > 0)
+				acl_item(&w, &a[i]);
+		dbm_jw_arr_end(&w);
+		dbm_jw_obj_end(&w);
+		res = emu_reply_json(q, 200, b.data);
+	}
+	pthread_mutex_unlock(&secrets_mu);
+out:
+	acl_free(a, n);
+	dbm_buf_free(&b);
+	free(s);
+	free(who);
+	free(perm);
+	return res;
+}
+
 static enum MHD_Result
 scope_create(struct req *q)
 {
 	enum MHD_Result res;
 	char *s, *p, *type;
+	struct acl first;
 
 	if ((s = name_param(q, "scope", 1, &res)) == NULL)
 		return res;
@@ -159,19 +409,37 @@ scope_create(struct req *q)
 		return res;
 	}
 	free(type);
+	/* MANAGE for the group users when asked (the only principal the
+	 * option takes), else for the caller */
+	first.principal = emu_param(q, "initial_manage_principal");
+	first.level = MANAGE;
+	if (first.principal && strcmp(first.principal, "users") != 0) {
+		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "initial_manage_principal must be users, the only principal "
+		    "it takes");
+		free(first.principal);
+		free(s);
+		return res;
+	}
+	if (first.principal == NULL)
+		first.principal = dbm_xstrdup(q->principal ? q->principal :
+		    q->emu->user_name);
 	p = where(q->emu, s, NULL);
 	pthread_mutex_lock(&secrets_mu);
 	store_mkparents(p);
-	if (mkdir(p, 0700) < 0) {
-		pthread_mutex_unlock(&secrets_mu);
+	if (mkdir(p, 0700) < 0)
 		res = errno == EEXIST ? emu_reply_error(q, 400,
 		    "RESOURCE_ALREADY_EXISTS", "Scope %s already exists!", s) :
 		    emu_reply_error(q, 500, "INTERNAL_ERROR",
 		    "cannot create the scope: %s", strerror(errno));
-	} else {
-		pthread_mutex_unlock(&secrets_mu);
+	else if (acl_save(q->emu, s, &first, 1) < 0) {
+		store_remove_tree(p);
+		res = emu_reply_error(q, 500, "INTERNAL_ERROR",
+		    "cannot create the scope: %s", strerror(errno));
+	} else
 		res = emu_reply_json(q, 200, "{}");
-	}
+	pthread_mutex_unlock(&secrets_mu);
+	free(first.principal);
 	free(p);
 	free(s);
 	return res;
@@ -220,7 +488,7 @@ scope_delete(struct req *q)
 	enum MHD_Result res;
 	char *s, *p;
 
-	if ((s = scope_param(q, &res)) == NULL)
+	if ((s = scope_for(q, MANAGE, &res)) == NULL)
 		return res;
 	p = where(q->emu, s, NULL);
 	pthread_mutex_lock(&secrets_mu);
@@ -293,13 +561,15 @@ static int
 count_secrets(struct emu *e, const char *scope)
 {
 	char *p = where(e, scope, NULL), **names;
-	int n = 0;
+	int n = 0, i, k = 0;
 
 	if ((names = store_list(p, &n)) == NULL)
 		n = 0;
+	for (i = 0; i < n; i++)
+		k += names[i][0] != '.';	/* not the ACL */
 	store_names_free(names);
 	free(p);
-	return n;
+	return k;
 }
 
 static enum MHD_Result
@@ -310,7 +580,7 @@ secret_put(struct req *q)
 	size_t len = 0;
 	struct stat st;
 
-	if ((s = scope_param(q, &res)) == NULL ||
+	if ((s = scope_for(q, 2, &res)) == NULL ||
 	    (k = name_param(q, "key", 0, &res)) == NULL ||
 	    (v = put_value(q, &len, &res)) == NULL)
 		goto out;
@@ -344,7 +614,7 @@ secret_list(struct req *q)
 	char *s, *p, **names;
 	int n, i;
 
-	if ((s = scope_param(q, &res)) == NULL)
+	if ((s = scope_for(q, 1, &res)) == NULL)
 		return res;
 	p = where(q->emu, s, NULL);
 	names = store_list(p, &n);
@@ -387,7 +657,7 @@ secret_one(struct req *q, int del)
 	enum MHD_Result res;
 	char *s, *k = NULL, *p = NULL;
 
-	if ((s = scope_param(q, &res)) == NULL ||
+	if ((s = scope_for(q, del ? 2 : 1, &res)) == NULL ||
 	    (k = name_param(q, "key", 0, &res)) == NULL)
 		goto out;
 	p = where(q->emu, s, k);
@@ -467,6 +737,30 @@ enum MHD_Result
 emu_secrets_delete(struct req *q)
 {
 	return secret_one(q, 1);
+}
+
+enum MHD_Result
+emu_secrets_acl_put(struct req *q)
+{
+	return acl_op(q, 'p');
+}
+
+enum MHD_Result
+emu_secrets_acl_delete(struct req *q)
+{
+	return acl_op(q, 'd');
+}
+
+enum MHD_Result
+emu_secrets_acl_get(struct req *q)
+{
+	return acl_op(q, 'g');
+}
+
+enum MHD_Result
+emu_secrets_acl_list(struct req *q)
+{
+	return acl_op(q, 'l');
 }
 
 /* in with each {{secrets/<scope>/<key>}} replaced by the secret's value

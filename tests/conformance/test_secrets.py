@@ -116,3 +116,57 @@ def test_job_reads_a_secret_through_spark_env_vars(w, emu):
     secret_files = [os.path.join(t, f) for t, _, fs in os.walk(os.path.join(emu.data, "secrets"))
                     for f in fs]
     assert secret_files and all(os.stat(p).st_mode & 0o077 == 0 for p in secret_files)
+
+
+def test_acls_and_what_they_allow(w, clean_env):
+    """Secret ACLs through the SDK (put_acl, get_acl, list_acls,
+    delete_acl): the creator has MANAGE; a service principal has what the
+    ACL gives it (READ lists and reads, WRITE puts, MANAGE changes the
+    ACL), and is refused the rest in the service's words."""
+    from databricks.sdk.errors import PermissionDenied
+    from databricks.sdk.service.workspace import AclPermission
+    me = w.current_user.me().user_name
+    sp = WorkspaceClient(host=clean_env.url, client_id=Emu.CLIENT_ID,
+                         client_secret=Emu.CLIENT_SECRET, auth_type="oauth-m2m")
+    who = sp.current_user.me().user_name
+    w.secrets.create_scope("acl-scope")
+    w.secrets.put_secret("acl-scope", "token", string_value=VALUE)
+    assert [(a.principal, a.permission) for a in w.secrets.list_acls("acl-scope")] == \
+        [(me, AclPermission.MANAGE)]
+    denied = f"{who} does not have READ permission on scope acl-scope to perform this action."
+    with pytest.raises(PermissionDenied, match=denied):
+        list(sp.secrets.list_secrets("acl-scope"))
+    w.secrets.put_acl("acl-scope", who, AclPermission.READ)
+    assert [s.key for s in sp.secrets.list_secrets("acl-scope")] == ["token"]
+    assert base64.b64decode(sp.secrets.get_secret("acl-scope", "token").value).decode() == VALUE
+    with pytest.raises(PermissionDenied, match="does not have WRITE permission"):
+        sp.secrets.put_secret("acl-scope", "other", string_value="x")
+    with pytest.raises(PermissionDenied, match="does not have MANAGE permission"):
+        sp.secrets.put_acl("acl-scope", who, AclPermission.MANAGE)
+    w.secrets.put_acl("acl-scope", who, AclPermission.WRITE)       # overwrites
+    assert w.secrets.get_acl("acl-scope", who).permission == AclPermission.WRITE
+    sp.secrets.put_secret("acl-scope", "other", string_value="x")
+    sp.secrets.delete_secret("acl-scope", "other")
+    with pytest.raises(PermissionDenied):
+        sp.secrets.delete_scope("acl-scope")
+    w.secrets.delete_acl("acl-scope", who)
+    with pytest.raises(ResourceDoesNotExist):
+        w.secrets.get_acl("acl-scope", who)
+    with pytest.raises(ResourceDoesNotExist):
+        w.secrets.delete_acl("acl-scope", who)
+    with pytest.raises(PermissionDenied):
+        sp.secrets.get_secret("acl-scope", "token")
+    with pytest.raises(InvalidParameterValue, match="Invalid permission"):
+        w.api_client.do("POST", "/api/2.0/secrets/acls/put", body={
+            "scope": "acl-scope", "principal": who, "permission": "OWNER"})
+    # a scope the service principal makes is its own; users opens one to all
+    sp.secrets.create_scope("sp-scope")
+    assert [a.principal for a in sp.secrets.list_acls("sp-scope")] == [who]
+    w.secrets.create_scope("open-scope", initial_manage_principal="users")
+    sp.secrets.put_secret("open-scope", "k", string_value="v")
+    assert [(a.principal, a.permission) for a in sp.secrets.list_acls("open-scope")] == \
+        [("users", AclPermission.MANAGE)]
+    with pytest.raises(InvalidParameterValue, match="initial_manage_principal"):
+        w.secrets.create_scope("bad-scope", initial_manage_principal=who)
+    for s in ("acl-scope", "sp-scope", "open-scope"):
+        w.secrets.delete_scope(s)
