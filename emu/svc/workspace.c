@@ -20,59 +20,14 @@
 
 #include "emu.h"
 #include "api.h"
-
-static char *
-meta_path(struct emu *e, const char *canon)
-{
-	struct dbm_buf b = DBM_BUF_INIT;
-
-	dbm_buf_printf(&b, "%s/wsmeta%s", e->datadir, canon);
-	return dbm_buf_detach(&b);
-}
-
-/* The notebook language of canon, or NULL for a plain file. */
-static char *
-notebook_language(struct emu *e, const char *canon)
-{
-	char *m = meta_path(e, canon), buf[32];
-	int fd = open(m, O_RDONLY | O_CLOEXEC);
-	ssize_t n = 0;
-
-	free(m);
-	if (fd < 0)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return dbm_xstrdup(buf);
-}
-
-static void
-set_notebook(struct emu *e, const char *canon, const char *lang)
-{
-	char *m = meta_path(e, canon);
-	int fd;
-
-	if (lang == NULL) {
-		unlink(m);
-	} else if (store_mkparents(m) == 0 &&
-	    (fd = open(m, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) >= 0) {
-		if (write(fd, lang, strlen(lang)) < 0)
-			unlink(m);
-		close(fd);
-	}
-	free(m);
-}
+#include "workspace_int.h"
 
 static void
 object_info(struct req *r, struct dbm_jw *w, const char *canon,
     const struct stat *st)
 {
 	char *lang = S_ISDIR(st->st_mode) ? NULL :
-	    notebook_language(r->emu, canon);
+	    ws_notebook_language(r->emu, canon);
 	long long ms = (long long)st->st_mtim.tv_sec * 1000 +
 	    st->st_mtim.tv_nsec / 1000000;
 
@@ -221,12 +176,12 @@ op_delete(struct req *r, char *disk, const char *canon)
 		return emu_reply_error(r, 500, "INTERNAL_ERROR", "%s",
 		    strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
-		char *m = meta_path(r->emu, canon);
+		char *m = ws_meta_path(r->emu, canon);
 
 		store_remove_tree(m);
 		free(m);
 	} else {
-		set_notebook(r->emu, canon, NULL);
+		ws_set_notebook(r->emu, canon, NULL);
 	}
 	return emu_reply_json(r, 200, "{}");
 }
@@ -262,7 +217,6 @@ writable(struct req *r, const char *disk, const char *canon, int overwrite,
 	return ok ? 0 : -1;
 }
 
-#define NOTEBOOK_MAX	(10 * 1024 * 1024)	/* import and export: 10 MB */
 
 /* The notebook languages: the header of their SOURCE form, their file
  * extension. */
@@ -407,6 +361,10 @@ op_import(struct req *r, char *disk, const char *canon)
 
 	if (import_content(r, &c, &res) < 0)
 		goto out;
+	if (format && strcasecmp(format, "DBC") == 0) {
+		res = ws_dbc_import(r, canon, &c, overwrite);
+		goto out;
+	}
 	if (import_kind(format ? format : "SOURCE", lang, &c, canon, &nb,
 	    &strip, &why) < 0) {
 		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE", "%s",
@@ -442,7 +400,7 @@ op_import(struct req *r, char *disk, const char *canon)
 		    "Path (%s) already exists.", canon);
 		goto out;
 	}
-	set_notebook(r->emu, canon, nb >= 0 ? LANGS[nb].lang : NULL);
+	ws_set_notebook(r->emu, canon, nb >= 0 ? LANGS[nb].lang : NULL);
 	res = emu_reply_json(r, 200, "{}");
 out:
 	if (tmp) {
@@ -465,7 +423,7 @@ export_object(struct req *r, const char *disk, const char *canon,
     const char *format, struct dbm_buf *out, const char **ext,
     enum MHD_Result *res)
 {
-	char *lang = notebook_language(r->emu, canon);
+	char *lang = ws_notebook_language(r->emu, canon);
 	int li = lang_index(lang);
 
 	free(lang);
@@ -520,19 +478,6 @@ export_answer(struct req *r, struct dbm_buf *data, const char *ext)
 	res = emu_reply_json(r, 200, b.data);
 	dbm_buf_free(&b);
 	return res;
-}
-
-static la_ssize_t
-zip_write(struct archive *a, void *cls, const void *p, size_t n)
-{
-	struct dbm_buf *b = cls;
-
-	if (b->len + n > NOTEBOOK_MAX) {
-		archive_set_error(a, EFBIG, "the export is larger than 10 MB");
-		return -1;
-	}
-	dbm_buf_add(b, p, n);
-	return (la_ssize_t)n;
 }
 
 /* The objects under folder disk (canon) into archive a, named
@@ -597,7 +542,7 @@ workspace_zip(struct req *r, const char *disk, const char *canon,
 
 	base = base && base[1] ? base + 1 : "Workspace";
 	archive_write_set_format_zip(a);
-	rc = archive_write_open(a, out, NULL, zip_write, NULL) == ARCHIVE_OK ?
+	rc = archive_write_open(a, out, NULL, ws_zip_write, NULL) == ARCHIVE_OK ?
 	    zip_tree(r, a, disk, canon, base) : -1;
 	if (archive_write_close(a) != ARCHIVE_OK)
 		rc = -1;
@@ -627,11 +572,18 @@ op_export(struct req *r, char *disk, const char *canon)
 		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
 		    "Exporting a directory is only supported for the DBC, "
 		    "SOURCE, and AUTO format.");
-	else if (S_ISDIR(st.st_mode) && strcasecmp(f, "DBC") == 0)
-		res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
-		    "workspace-emu exports folders in the SOURCE and AUTO "
-		    "formats (a zip archive), not as DBC");
-	else if (S_ISDIR(st.st_mode)) {
+	else if (strcasecmp(f, "DBC") == 0) {
+		char *lang = S_ISDIR(st.st_mode) ? NULL :
+		    ws_notebook_language(r->emu, canon);
+
+		if (!S_ISDIR(st.st_mode) && lang == NULL)
+			res = emu_reply_error(r, 400, "INVALID_PARAMETER_VALUE",
+			    "%s is a file, not a notebook: a DBC archive holds "
+			    "notebooks", canon);
+		else if (ws_dbc_export(r, disk, canon, &data, &res) == 0)
+			res = export_answer(r, &data, "dbc");
+		free(lang);
+	} else if (S_ISDIR(st.st_mode)) {
 		if (workspace_zip(r, disk, canon, &data, &res) == 0)
 			res = export_answer(r, &data, "zip");
 	} else if (export_object(r, disk, canon, f, &data, &ext, &res) == 0)
@@ -656,7 +608,7 @@ import_file(struct req *r)
 			res = emu_reply_error(r, 409, "RESOURCE_ALREADY_EXISTS",
 			    "Path (%s) already exists.", canon);
 		else {
-			set_notebook(r->emu, canon, NULL);
+			ws_set_notebook(r->emu, canon, NULL);
 			res = emu_reply_json(r, 200, "{}");
 		}
 	}

@@ -137,3 +137,57 @@ def test_users_folders_are_their_owners(w, clean_env):
     assert [o.path for o in sp.workspace.list("/Users")] == [f"/Users/{sp_name}"]
     assert {o.path for o in w.workspace.list("/Users")} >= {f"/Users/{me}", f"/Users/{sp_name}"}
     assert w.workspace.download(f"/Users/{sp_name}/job.py").read() == b"print(1)\n"
+
+
+def test_dbc_archives_of_notebooks_and_folders(w):
+    """DBC export and import (ExportFormat.DBC, ImportFormat.DBC): a zip of
+    the folder's notebooks as NotebookV1 JSON (their cells as commands, a
+    %md cell as typed, no workspace files), which imports back elsewhere as
+    the same notebooks, SOURCE for SOURCE; a lone notebook likewise."""
+    import json
+    py = (b"# Databricks notebook source\nimport os\nprint(1)\n\n# COMMAND ----------\n\n"
+          b"# MAGIC %md\n# MAGIC # Title\n# MAGIC text\n\n# COMMAND ----------\n\nprint(2)\n")
+    sql = b"-- Databricks notebook source\nSELECT 1\n\n-- COMMAND ----------\n\nSELECT 2\n"
+    src = "/Shared/dbc-src"
+    w.workspace.mkdirs(src + "/sub")
+    w.workspace.upload(src + "/train.py", py, format=ImportFormat.AUTO, overwrite=True)
+    w.workspace.upload(src + "/q.sql", sql, format=ImportFormat.AUTO, overwrite=True)
+    w.workspace.upload(src + "/sub/more.py", py, format=ImportFormat.AUTO, overwrite=True)
+    w.workspace.upload(src + "/data.txt", b"not a notebook\n", format=ImportFormat.AUTO,
+                       overwrite=True)
+    out = w.workspace.export(src, format=ExportFormat.DBC)
+    assert out.file_type == "dbc"
+    dbc = base64.b64decode(out.content)
+    z = zipfile.ZipFile(io.BytesIO(dbc))
+    assert sorted(z.namelist()) == ["dbc-src/q.sql", "dbc-src/sub/more.python",
+                                    "dbc-src/train.python"]
+    nb = json.loads(z.read("dbc-src/train.python"))
+    assert (nb["version"], nb["name"], nb["language"]) == ("NotebookV1", "train", "python")
+    assert [c["command"] for c in nb["commands"]] == ["import os\nprint(1)",
+                                                      "%md\n# Title\ntext", "print(2)"]
+    assert [c["position"] for c in nb["commands"]] == [1.0, 2.0, 3.0]
+    assert {c["version"] for c in nb["commands"]} == {"CommandV1"}
+    # back in, elsewhere: the same notebooks
+    w.workspace.import_("/Shared/dbc-copy", content=out.content, format=ImportFormat.DBC)
+    got = {o.path: o.object_type for o in w.workspace.list("/Shared/dbc-copy", recursive=True)}
+    assert got["/Shared/dbc-copy/train"] == ObjectType.NOTEBOOK
+    assert got["/Shared/dbc-copy/sub/more"] == ObjectType.NOTEBOOK
+    assert "/Shared/dbc-copy/data.txt" not in got
+    assert w.workspace.download("/Shared/dbc-copy/train", format=ExportFormat.SOURCE).read() == py
+    assert w.workspace.download("/Shared/dbc-copy/q", format=ExportFormat.SOURCE).read() == sql
+    assert w.workspace.get_status("/Shared/dbc-copy/q").language == Language.SQL
+    with pytest.raises(ResourceAlreadyExists):
+        w.workspace.import_("/Shared/dbc-copy", content=out.content, format=ImportFormat.DBC)
+    w.workspace.import_("/Shared/dbc-copy", content=out.content, format=ImportFormat.DBC,
+                        overwrite=True)
+    # one notebook: an archive of one, imported as that notebook
+    one = w.workspace.export(src + "/train", format=ExportFormat.DBC)
+    assert zipfile.ZipFile(io.BytesIO(base64.b64decode(one.content))).namelist() == \
+        ["train.python"]
+    w.workspace.import_("/Shared/dbc-one", content=one.content, format=ImportFormat.DBC)
+    assert w.workspace.download("/Shared/dbc-one", format=ExportFormat.SOURCE).read() == py
+    with pytest.raises(InvalidParameterValue, match="not a DBC archive"):
+        w.workspace.import_("/Shared/dbc-bad", content=base64.b64encode(b"plain").decode(),
+                            format=ImportFormat.DBC)
+    with pytest.raises(InvalidParameterValue, match="a DBC archive holds notebooks"):
+        w.workspace.export(src + "/data.txt", format=ExportFormat.DBC)
