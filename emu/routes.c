@@ -35,6 +35,8 @@ no_api(struct req *r)
 	    NULL, NULL}, \
 	{"GET", "/api/" v "/jobs/runs/get-output", EXACT, BODY_JSON, \
 	    emu_jobs_get_output, NULL, NULL}, \
+	{"GET", "/api/" v "/jobs/runs/export", EXACT, BODY_JSON, \
+	    emu_jobs_export, NULL, NULL}, \
 	{"POST", "/api/" v "/jobs/runs/cancel", EXACT, BODY_JSON, \
 	    emu_jobs_cancel, NULL, NULL}, \
 	{"GET", "/api/" v "/jobs/runs/list", EXACT, BODY_JSON, \

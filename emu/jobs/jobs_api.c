@@ -96,6 +96,39 @@ error_from_log(const char *log, char **error, char **trace)
 	free(buf);
 }
 
+/* GET runs/export?run_id=&views_to_export=CODE|DASHBOARDS|ALL ->
+ * {views[{content, name, type}]}: the HTML of a run's notebooks and
+ * dashboards. The tasks workspace-emu runs are no notebook tasks, so a
+ * run has no view (PROTOCOL.md section 4). */
+enum MHD_Result
+emu_jobs_export(struct req *q)
+{
+	struct jobs *js = q->emu->jobs;
+	char *v = emu_param(q, "views_to_export");
+	struct task *t = NULL;
+	enum MHD_Result res;
+	long long id;
+	int known;
+
+	if (v && strcmp(v, "CODE") != 0 && strcmp(v, "DASHBOARDS") != 0 &&
+	    strcmp(v, "ALL") != 0) {
+		res = emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "Invalid views_to_export %.40s: CODE, DASHBOARDS or ALL", v);
+		free(v);
+		return res;
+	}
+	free(v);
+	if (emu_param_id(q, "run_id", "run_id is required", &id, &res) < 0)
+		return res;
+	pthread_mutex_lock(&js->mu);
+	known = jobs_find_run(js, id, &t) != NULL;
+	pthread_mutex_unlock(&js->mu);
+	if (!known)
+		return emu_reply_error(q, 400, "INVALID_PARAMETER_VALUE",
+		    "Run %lld does not exist.", id);
+	return emu_reply_json(q, 200, "{\"views\":[]}");
+}
+
 enum MHD_Result
 emu_jobs_get_output(struct req *q)
 {

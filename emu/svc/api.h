@@ -157,6 +157,8 @@ enum MHD_Result emu_libraries_all(struct req *r);
 enum MHD_Result emu_jobs_submit(struct req *r);
 enum MHD_Result emu_jobs_get(struct req *r);
 enum MHD_Result emu_jobs_get_output(struct req *r);
+/* runs/export: the views of a run's notebook tasks (none run here). */
+enum MHD_Result emu_jobs_export(struct req *r);
 enum MHD_Result emu_jobs_cancel(struct req *r);
 enum MHD_Result emu_jobs_list_runs(struct req *r);
 enum MHD_Result emu_jobs_delete_run(struct req *r);

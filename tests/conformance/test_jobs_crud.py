@@ -88,6 +88,13 @@ def test_run_now_runs_the_job(w):
     assert [r.run_id for r in runs] == [again.run_id, run.run_id]
     with pytest.raises(InvalidParameterValue, match="Job %d does not exist." % (jid + 10**9)):
         w.jobs.run_now(jid + 10**9)
+    # a run's export: the views of its notebook tasks, which it has none of
+    assert not w.jobs.export_run(run.tasks[0].run_id, views_to_export=jobs.ViewsToExport.ALL).views
+    with pytest.raises(InvalidParameterValue, match="Run %d does not exist." % (run.run_id + 10**9)):
+        w.jobs.export_run(run.run_id + 10**9)
+    with pytest.raises(InvalidParameterValue, match="views_to_export"):
+        w.api_client.do("GET", "/api/2.2/jobs/runs/export",
+                        query={"run_id": run.run_id, "views_to_export": "EVERYTHING"})
 
 
 def test_job_parameters(w):
