@@ -4,7 +4,8 @@
  * {{secrets/<scope>/<key>}} references that jobs resolve in a cluster's
  * spark_env_vars.
  *
- * A scope is a folder secrets/<hex of its name>/, a secret a file
+ * A scope is a folder secrets/<hex of its name in lower case>/ (scope
+ * names are case-insensitive; .name there keeps it as given), a secret a file
  * <hex of its key> in it, mode 0600 (names may hold '.', so they never
  * become paths themselves), its ACL the file .acls there ("<permission>
  * TAB <principal>" lines). Values are never logged or echoed in errors.
@@ -14,6 +15,7 @@
  * and deletes it; the workspace's admin (its own user) has MANAGE on
  * every scope, anyone else what the ACL gives it or the group users.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -85,7 +87,8 @@ where(struct emu *e, const char *scope, const char *key)
 	struct dbm_buf b = DBM_BUF_INIT;
 
 	dbm_buf_printf(&b, "%s/secrets/", e->datadir);
-	hex(&b, scope);
+	for (const char *c = scope; *c; c++)	/* names are case-insensitive */
+		dbm_buf_printf(&b, "%02x", (unsigned char)tolower((unsigned char)*c));
 	if (key) {
 		dbm_buf_addc(&b, '/');
 		hex(&b, key);
@@ -390,6 +393,25 @@ out:
 	return res;
 }
 
+/* The scope's name as it was given, beside its secrets. */
+static int
+scope_name_save(const char *dir, const char *name)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	int fd, rc = -1;
+
+	dbm_buf_printf(&b, "%s/.name", dir);
+	if ((fd = open(b.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) >= 0) {
+		rc = write(fd, name, strlen(name)) == (ssize_t)strlen(name) ?
+		    0 : -1;
+		if (close(fd) < 0)
+			rc = -1;
+	}
+	dbm_buf_free(&b);
+	return rc;
+}
+
 static enum MHD_Result
 scope_create(struct req *q)
 {
@@ -432,7 +454,7 @@ scope_create(struct req *q)
 		    "RESOURCE_ALREADY_EXISTS", "Scope %s already exists!", s) :
 		    emu_reply_error(q, 500, "INTERNAL_ERROR",
 		    "cannot create the scope: %s", strerror(errno));
-	else if (acl_save(q->emu, s, &first, 1) < 0) {
+	else if (acl_save(q->emu, s, &first, 1) < 0 || scope_name_save(p, s) < 0) {
 		store_remove_tree(p);
 		res = emu_reply_error(q, 500, "INTERNAL_ERROR",
 		    "cannot create the scope: %s", strerror(errno));
@@ -461,8 +483,17 @@ scope_list(struct req *q)
 	dbm_jw_key(&w, "scopes");
 	dbm_jw_arr(&w);
 	for (i = 0; names && i < n; i++) {
+		struct dbm_buf f = DBM_BUF_INIT, given = DBM_BUF_INIT;
 		char *name = unhex(names[i]);
 
+		dbm_buf_printf(&f, "%s/%s/.name", dir.data, names[i]);
+		if (name && dbm_buf_read_file(&given, f.data, 256) == 0 &&
+		    given.len) {
+			free(name);
+			name = dbm_buf_detach(&given);
+		}
+		dbm_buf_free(&f);
+		dbm_buf_free(&given);
 		if (name == NULL)
 			continue;
 		dbm_jw_obj(&w);

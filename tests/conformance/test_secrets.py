@@ -49,6 +49,14 @@ def test_scopes_and_secrets(w):
         w.secrets.get_secret("ci-scope.one", "blob")
     with pytest.raises(ResourceDoesNotExist):
         w.secrets.delete_secret("ci-scope.one", "blob")
+    # scope names are case-insensitive (the secret scopes page), kept as given
+    w.secrets.create_scope("CI-Case")
+    with pytest.raises(ResourceAlreadyExists):
+        w.secrets.create_scope("ci-case")
+    w.secrets.put_secret("ci-CASE", "k", string_value="v")
+    assert [s.key for s in w.secrets.list_secrets("CI-Case")] == ["k"]
+    assert [s.name for s in w.secrets.list_scopes() if s.name.lower() == "ci-case"] == ["CI-Case"]
+    w.secrets.delete_scope("ci-case")
     w.secrets.delete_scope("ci-scope.one")
     with pytest.raises(ResourceDoesNotExist, match="Scope ci-scope.one does not exist!"):
         list(w.secrets.list_secrets("ci-scope.one"))
