@@ -691,6 +691,15 @@ secret_one(struct req *q, int del)
 	if ((s = scope_for(q, del ? 2 : 1, &res)) == NULL ||
 	    (k = name_param(q, "key", 0, &res)) == NULL)
 		goto out;
+	if (!del && !admin(q)) {
+		/* "can only be called from the DBUtils interface": a job's
+		 * code asks with the workspace's token here */
+		res = emu_reply_error(q, 400, "BAD_REQUEST", "Secret values "
+		    "can only be read from within a command on a cluster "
+		    "(dbutils.secrets), not by %s through the API.",
+		    q->principal);
+		goto out;
+	}
 	p = where(q->emu, s, k);
 	pthread_mutex_lock(&secrets_mu);
 	if (del ? unlink(p) < 0 : dbm_buf_read_file(&v, p, VALUE_MAX) < 0)
