@@ -5,7 +5,8 @@
  * (and their language) is kept beside them under wsmeta/. A notebook is
  * kept without its SOURCE header, which export puts back; imports come as
  * JSON (base64 content) or as a multipart form (the SDK's upload); a
- * folder exports as a zip archive (libarchive).
+ * folder exports as a zip archive (workspace_meta.c), or a DBC one
+ * (workspace_dbc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <archive.h>
-#include <archive_entry.h>
 
 #include "emu.h"
 #include "api.h"
@@ -480,80 +478,16 @@ export_answer(struct req *r, struct dbm_buf *data, const char *ext)
 	return res;
 }
 
-/* The objects under folder disk (canon) into archive a, named
- * <prefix>/<name>, notebooks as SOURCE files with their extension. */
+/* A folder's SOURCE export holds each object as export_object has it:
+ * notebooks as SOURCE files with their extension. */
 static int
-zip_tree(struct req *r, struct archive *a, const char *disk, const char *canon,
-    const char *prefix)
+source_entry(struct req *r, const char *disk, const char *canon,
+    struct dbm_buf *data, const char **ext)
 {
-	char **names;
-	int n, i, rc = 0;
+	enum MHD_Result ignored;
 
-	if ((names = store_list(disk, &n)) == NULL)
-		return 0;
-	for (i = 0; i < n && rc == 0; i++) {
-		struct dbm_buf d = DBM_BUF_INIT, c = DBM_BUF_INIT,
-		    name = DBM_BUF_INIT, data = DBM_BUF_INIT;
-		const char *ext = "";
-		enum MHD_Result ignored;
-		struct stat st;
-
-		dbm_buf_printf(&d, "%s/%s", disk, names[i]);
-		dbm_buf_printf(&c, "%s/%s", strcmp(canon, "/") ? canon : "",
-		    names[i]);
-		dbm_buf_printf(&name, "%s/%s", prefix, names[i]);
-		if (lstat(d.data, &st) == 0 && S_ISDIR(st.st_mode))
-			rc = zip_tree(r, a, d.data, c.data, name.data);
-		else if (lstat(d.data, &st) == 0 && S_ISREG(st.st_mode) &&
-		    export_object(r, d.data, c.data, "SOURCE", &data, &ext,
-		    &ignored) == 0) {
-			struct archive_entry *en = archive_entry_new();
-
-			if (*ext)
-				dbm_buf_printf(&name, ".%s", ext);
-			archive_entry_set_pathname(en, name.data);
-			archive_entry_set_filetype(en, AE_IFREG);
-			archive_entry_set_perm(en, 0644);
-			archive_entry_set_size(en, (la_int64_t)data.len);
-			archive_entry_set_mtime(en, st.st_mtime, 0);
-			if (archive_write_header(a, en) != ARCHIVE_OK ||
-			    archive_write_data(a, data.data ? data.data : "",
-			    data.len) != (la_ssize_t)data.len)
-				rc = -1;
-			archive_entry_free(en);
-		}
-		dbm_buf_free(&d);
-		dbm_buf_free(&c);
-		dbm_buf_free(&name);
-		dbm_buf_free(&data);
-	}
-	store_names_free(names);
-	return rc;
-}
-
-/* A folder's SOURCE export: a zip archive of its tree under its name. */
-static int
-workspace_zip(struct req *r, const char *disk, const char *canon,
-    struct dbm_buf *out, enum MHD_Result *res)
-{
-	struct archive *a = archive_write_new();
-	const char *base = strrchr(canon, '/');
-	int rc;
-
-	base = base && base[1] ? base + 1 : "Workspace";
-	archive_write_set_format_zip(a);
-	rc = archive_write_open(a, out, NULL, ws_zip_write, NULL) == ARCHIVE_OK ?
-	    zip_tree(r, a, disk, canon, base) : -1;
-	if (archive_write_close(a) != ARCHIVE_OK)
-		rc = -1;
-	if (rc < 0)
-		*res = out->len >= NOTEBOOK_MAX ? emu_reply_error(r, 400,
-		    "MAX_NOTEBOOK_SIZE_EXCEEDED", "The export of %s is larger "
-		    "than 10 MB", canon) : emu_reply_error(r, 500,
-		    "INTERNAL_ERROR", "cannot export %s: %s", canon,
-		    archive_error_string(a) ? archive_error_string(a) : "");
-	archive_write_free(a);
-	return rc;
+	return export_object(r, disk, canon, "SOURCE", data, ext, &ignored) ==
+	    0 ? 0 : 1;
 }
 
 static enum MHD_Result
@@ -584,7 +518,8 @@ op_export(struct req *r, char *disk, const char *canon)
 			res = export_answer(r, &data, "dbc");
 		free(lang);
 	} else if (S_ISDIR(st.st_mode)) {
-		if (workspace_zip(r, disk, canon, &data, &res) == 0)
+		if (ws_zip_export(r, disk, canon, source_entry, &data, &res) ==
+		    0)
 			res = export_answer(r, &data, "zip");
 	} else if (export_object(r, disk, canon, f, &data, &ext, &res) == 0)
 		res = export_answer(r, &data, ext);

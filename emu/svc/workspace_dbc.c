@@ -192,84 +192,26 @@ notebook_json(const char *disk, const char *canon, int k, struct dbm_buf *out)
 	return 0;
 }
 
-/* The notebooks at or under disk (canon) into a, named <prefix>... */
+/* A DBC holds notebooks, as NotebookV1 JSON; files stay out. */
 static int
-dbc_tree(struct req *r, struct archive *a, const char *disk, const char *canon,
-    const char *prefix)
+dbc_entry(struct req *r, const char *disk, const char *canon,
+    struct dbm_buf *data, const char **ext)
 {
-	struct stat st;
-	char **names, *lang;
-	int n, i, k, rc = 0;
+	char *lang = ws_notebook_language(r->emu, canon);
+	int k = kind_of(lang, 0);
 
-	if (lstat(disk, &st) < 0)
-		return 0;
-	if (S_ISREG(st.st_mode)) {
-		struct dbm_buf name = DBM_BUF_INIT, j = DBM_BUF_INIT;
-		struct archive_entry *en;
-
-		lang = ws_notebook_language(r->emu, canon);
-		k = kind_of(lang, 0);
-		free(lang);
-		if (k < 0)
-			return 0;	/* a file: not in a DBC */
-		if (notebook_json(disk, canon, k, &j) < 0)
-			return -1;
-		dbm_buf_printf(&name, "%s.%s", prefix, KINDS[k].dbc);
-		en = archive_entry_new();
-		archive_entry_set_pathname(en, name.data);
-		archive_entry_set_filetype(en, AE_IFREG);
-		archive_entry_set_perm(en, 0644);
-		archive_entry_set_size(en, (la_int64_t)j.len);
-		archive_entry_set_mtime(en, st.st_mtime, 0);
-		if (archive_write_header(a, en) != ARCHIVE_OK ||
-		    archive_write_data(a, j.data, j.len) != (la_ssize_t)j.len)
-			rc = -1;
-		archive_entry_free(en);
-		dbm_buf_free(&name);
-		dbm_buf_free(&j);
-		return rc;
-	}
-	if (!S_ISDIR(st.st_mode) || (names = store_list(disk, &n)) == NULL)
-		return 0;
-	for (i = 0; i < n && rc == 0; i++) {
-		struct dbm_buf d = DBM_BUF_INIT, c = DBM_BUF_INIT,
-		    p = DBM_BUF_INIT;
-
-		dbm_buf_printf(&d, "%s/%s", disk, names[i]);
-		dbm_buf_printf(&c, "%s/%s", strcmp(canon, "/") ? canon : "",
-		    names[i]);
-		dbm_buf_printf(&p, "%s/%s", prefix, names[i]);
-		rc = dbc_tree(r, a, d.data, c.data, p.data);
-		dbm_buf_free(&d);
-		dbm_buf_free(&c);
-		dbm_buf_free(&p);
-	}
-	store_names_free(names);
-	return rc;
+	free(lang);
+	if (k < 0)
+		return 1;
+	*ext = KINDS[k].dbc;
+	return notebook_json(disk, canon, k, data);
 }
 
 int
 ws_dbc_export(struct req *r, const char *disk, const char *canon,
     struct dbm_buf *out, enum MHD_Result *res)
 {
-	struct archive *a = archive_write_new();
-	const char *base = strrchr(canon, '/');
-	int rc;
-
-	base = base && base[1] ? base + 1 : "Workspace";
-	archive_write_set_format_zip(a);
-	rc = archive_write_open(a, out, NULL, ws_zip_write, NULL) ==
-	    ARCHIVE_OK ? dbc_tree(r, a, disk, canon, base) : -1;
-	if (archive_write_close(a) != ARCHIVE_OK)
-		rc = -1;
-	if (rc < 0)
-		*res = out->len >= NOTEBOOK_MAX ? emu_reply_error(r, 400,
-		    "MAX_NOTEBOOK_SIZE_EXCEEDED", "The export of %s is larger "
-		    "than 10 MB", canon) : emu_reply_error(r, 500,
-		    "INTERNAL_ERROR", "cannot export %s: %s", canon,
-		    archive_error_string(a) ? archive_error_string(a) : "");
-	archive_write_free(a);
-	return rc;
+	return ws_zip_export(r, disk, canon, dbc_entry, out, res);
 }
 
 /* A notebook read from an archive: where it goes (relative), its kind,
