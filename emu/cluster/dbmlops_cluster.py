@@ -135,24 +135,15 @@ def python_env_read(path):
 
 def python_for(version):
     """An interpreter of the pinned version (major.minor): this one, else
-    one workspace-emu was given (--python-for), else pythonX.Y on its PATH,
-    that runs as that version (a pyenv shim of a version not selected does
-    not); None when there is none."""
-    import shutil
-    here = "%d.%d" % sys.version_info[:2]
+    the one workspace-emu has of that version (DBMLOPS_EMU_PYTHONS,
+    "3.N=PATH:...", each asked its version there); None when it has none."""
     want = ".".join(version.split(".")[:2])
-    if want == here:
+    if want == "%d.%d" % sys.version_info[:2]:
         return sys.executable
-    cands = [p for p in os.environ.get("DBMLOPS_EMU_PYTHONS", "").split(":") if p]
-    cands.append(shutil.which("python" + want, path=os.environ.get("DBMLOPS_EMU_PATH")))
-    for p in filter(None, cands):
-        try:
-            if subprocess.run([p, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True,
-                              timeout=30).stdout.strip() == want:
-                return p
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+    for entry in os.environ.get("DBMLOPS_EMU_PYTHONS", "").split(":"):
+        key, _, path = entry.partition("=")
+        if key == want and path:
+            return path
     return None
 
 

@@ -92,6 +92,7 @@ emu_jobs_stop(struct emu *e)
 	free(js->py);
 	for (i = 0; i < JOBS_PY_MINORS; i++)
 		free(js->onpath[i]);
+	free(js->pythons);
 	pthread_mutex_destroy(&js->pymu);
 	free(js->cluster);
 	pthread_mutex_destroy(&js->mu);

@@ -91,6 +91,7 @@ struct jobs {
 #define JOBS_PY_MINORS 26
 	char *onpath[JOBS_PY_MINORS];	/* python3.N found on PATH: NULL not
 					 * asked, "" none */
+	char *pythons;		/* jobs_pythons, once asked */
 };
 
 /*
@@ -126,6 +127,10 @@ void jobs_finish(struct emu *e, struct task *t, enum life life,
 /* jobs_python.c: the interpreter of a task, its runtime's Python or the
  * closest one there is (t->python; t->python_note then says so) */
 const char *jobs_task_python(struct emu *e, struct task *t);
+/* Every Python 3 the emulator has, one a minor version (the one given
+ * for it, the base, python3.N on PATH), as "3.N=PATH:..." for the
+ * cluster helper (a python_env project's pin); asked once. */
+const char *jobs_pythons(struct jobs *js);
 /* The index of the nearest of n minor versions have[] to want (-1 in
  * have: none; a tie goes to the older), or -1. */
 int jobs_python_closest(int want, const int *have, int n);

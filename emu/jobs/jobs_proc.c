@@ -184,14 +184,9 @@ jobs_base_env(struct emu *e, struct task *t, const char *venv, int *n)
 	env = jobs_env_add(env, n, "DBMLOPS_EMU_CLUSTER", e->jobs->cluster);
 	env = jobs_env_add(env, n, "DBMLOPS_EMU_PYTHON", py);
 	/* the interpreters a python_env project's pin may name (the
-	 * launcher's python_for): the ones given, then python3.N on the
-	 * emulator's PATH */
-	dbm_buf_reset(&b);
-	for (int i = 0; i < e->jobs->npy; i++)
-		dbm_buf_printf(&b, "%s%s", i ? ":" : "", e->jobs->py[i].path);
-	env = jobs_env_add(env, n, "DBMLOPS_EMU_PYTHONS", b.data ? b.data : "");
-	env = jobs_env_add(env, n, "DBMLOPS_EMU_PATH", getenv("PATH") ?
-	    getenv("PATH") : "/usr/bin:/bin");
+	 * cluster helper's python_for) */
+	env = jobs_env_add(env, n, "DBMLOPS_EMU_PYTHONS",
+	    jobs_pythons(e->jobs));
 	if (venv)
 		env = jobs_env_add(env, n, "VIRTUAL_ENV", venv);
 	dbm_buf_reset(&b);

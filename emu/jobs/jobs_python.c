@@ -244,6 +244,36 @@ choose(struct jobs *js, const char *rt, int want, char **note)
 }
 
 const char *
+jobs_pythons(struct jobs *js)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	const char *p;
+	int i, k;
+
+	pthread_mutex_lock(&js->pymu);
+	if (js->pythons == NULL) {
+		if (js->base_minor == -2)
+			js->base_minor = probe(js->python);
+		for (i = 0; i < js->npy; i++)
+			if (js->py[i].minor == -2)
+				js->py[i].minor = probe(js->py[i].path);
+		for (k = 6; k < JOBS_PY_MINORS; k++) {
+			for (i = 0, p = NULL; i < js->npy && p == NULL; i++)
+				if (js->py[i].minor == k)
+					p = js->py[i].path;
+			if (p == NULL && js->base_minor == k)
+				p = js->python;
+			if (p || (p = on_path(js, k)) != NULL)
+				dbm_buf_printf(&b, "%s3.%d=%s", b.len ? ":" : "",
+				    k, p);
+		}
+		js->pythons = b.len ? dbm_buf_detach(&b) : dbm_xstrdup("");
+	}
+	pthread_mutex_unlock(&js->pymu);
+	return js->pythons;
+}
+
+const char *
 jobs_task_python(struct emu *e, struct task *t)
 {
 	struct jobs *js = e->jobs;
