@@ -21,23 +21,31 @@
 #include "emu.h"
 #include "api.h"
 
+/* The string member of the tracking server's answer to GET api<arg>, arg
+ * escaped (malloc'd), or NULL. */
+static char *
+mlflow_str(struct emu *e, const char *api, const char *arg, const char *member)
+{
+	struct dbm_buf b = DBM_BUF_INIT;
+	struct dbm_json j;
+	char *esc = curl_easy_escape(NULL, arg, 0), *v = NULL;
+
+	dbm_buf_printf(&b, "%s%s", api, esc ? esc : "");
+	curl_free(esc);
+	if (emu_mlflow_call(e, b.data, NULL, &j) == 0) {
+		v = dbm_json_get_str(&j, member);
+		dbm_json_free(&j);
+	}
+	dbm_buf_free(&b);
+	return v;
+}
+
 /* The run's artifact URI, asked of the tracking server (malloc'd), or
  * NULL. */
 static char *
 artifact_uri(struct emu *e, const char *run)
 {
-	struct dbm_buf api = DBM_BUF_INIT;
-	struct dbm_json j;
-	char *esc = curl_easy_escape(NULL, run, 0), *uri = NULL;
-
-	dbm_buf_printf(&api, "runs/get?run_id=%s", esc ? esc : "");
-	curl_free(esc);
-	if (emu_mlflow_call(e, api.data, NULL, &j) == 0) {
-		uri = dbm_json_get_str(&j, "run.info.artifact_uri");
-		dbm_json_free(&j);
-	}
-	dbm_buf_free(&api);
-	return uri;
+	return mlflow_str(e, "runs/get?run_id=", run, "run.info.artifact_uri");
 }
 
 /* An artifact path as MLflow checks it (validate_path_is_safe): relative,
@@ -253,37 +261,27 @@ static char *
 source_root(struct emu *e, const char *src)
 {
 	struct dbm_buf b = DBM_BUF_INIT;
-	struct dbm_json j;
-	char *base = NULL, *esc;
+	const char *rest = "";
+	char *base = NULL, *run;
 	size_t n;
 
 	if (strncmp(src, "dbfs:/", 6) == 0)
 		return dbm_xstrdup(src);
 	if (strncmp(src, "runs:/", 6) == 0) {
 		n = strcspn(src + 6, "/");
-		dbm_buf_add(&b, src + 6, n);
-		if ((base = artifact_uri(e, b.data)) != NULL) {
-			dbm_buf_reset(&b);
-			dbm_buf_printf(&b, "%s%s", base, src + 6 + n);
-		}
+		run = dbm_xstrndup(src + 6, n);
+		base = artifact_uri(e, run);
+		free(run);
+		rest = src + 6 + n;
 	} else if (strncmp(src, "models:/m-", 10) == 0 &&
-	    strchr(src + 8, '/') == NULL) {
-		esc = curl_easy_escape(NULL, src + 8, 0);
-		dbm_buf_printf(&b, "logged-models/%s", esc ? esc : "");
-		curl_free(esc);
-		if (emu_mlflow_call(e, b.data, NULL, &j) == 0) {
-			base = dbm_json_get_str(&j, "model.info.artifact_uri");
-			dbm_json_free(&j);
-			dbm_buf_reset(&b);
-			if (base)
-				dbm_buf_adds(&b, base);
-		}
-	}
-	if (base == NULL || strncmp(dbm_buf_str(&b), "dbfs:/", 6) != 0) {
+	    strchr(src + 8, '/') == NULL)
+		base = mlflow_str(e, "logged-models/", src + 8,
+		    "model.info.artifact_uri");
+	if (base == NULL || strncmp(base, "dbfs:/", 6) != 0) {
 		free(base);
-		dbm_buf_free(&b);
 		return NULL;
 	}
+	dbm_buf_printf(&b, "%s%s", base, rest);
 	free(base);
 	return dbm_buf_detach(&b);
 }

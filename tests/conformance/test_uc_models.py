@@ -245,6 +245,19 @@ def test_workspace_registry(legacy, monkeypatch, tmp_path):
     r = api(legacy, "GET", "/api/2.0/mlflow/model-versions/get-signed-download-uri",
             params=dict(mv, path="nothing.pkl"))
     assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    # versions whose source is a run's artifacts (as clients before MLflow 3
+    # logged models) or the logged model
+    client.log_text(info.run_id, "flavors: {}\n", "old-model/MLmodel")
+    for source in (f"runs:/{info.run_id}/old-model", f"models:/{info.model_id}"):
+        body = {"name": "doubler", "source": source, "run_id": info.run_id}
+        if source.startswith("models:/"):
+            body["model_id"] = info.model_id
+        r = api(legacy, "POST", "/api/2.0/mlflow/model-versions/create", json=body)
+        assert r.status_code == 200, r.text
+        v = {"name": "doubler", "version": r.json()["model_version"]["version"]}
+        got = api(legacy, "GET", "/api/2.0/mlflow/model-versions/list-artifacts", params=v)
+        assert got.status_code == 200, (source, got.text)
+        assert "MLmodel" in {f["path"] for f in got.json()["files"]}, (source, got.text)
     r = api(legacy, "GET", "/api/2.0/mlflow/model-versions/list-artifacts",
             params={"name": "doubler", "version": "7"})
     assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
