@@ -497,7 +497,7 @@ filter_pass(struct req *r, const char *key, const char *val)
 }
 
 /* Whether cluster c passes the request's filter_by. None is pinned
- * here. */
+ * here; its spec is read only for a policy_id filter. */
 static int
 listed(struct req *r, const struct cluster *c)
 {
@@ -506,15 +506,18 @@ listed(struct req *r, const struct cluster *c)
 	char *policy = NULL;
 	int ok;
 
+	if (!filter_pass(r, "filter_by.cluster_states", c->state) ||
+	    !filter_pass(r, "filter_by.cluster_sources", c->created ? "API" :
+	    "UI") || !filter_pass(r, "filter_by.is_pinned", "false"))
+		return 0;
+	if (filter_pass(r, "filter_by.policy_id", NULL))
+		return 1;	/* no policy_id asked for */
 	if (dbm_json_parse(&s, c->spec, strlen(c->spec), "spec", &je) == 0) {
 		policy = dbm_json_strdup(&s, dbm_json_member(&s, 0,
 		    "policy_id"));
 		dbm_json_free(&s);
 	}
-	ok = filter_pass(r, "filter_by.cluster_states", c->state) &&
-	    filter_pass(r, "filter_by.cluster_sources", c->created ? "API" :
-	    "UI") && filter_pass(r, "filter_by.is_pinned", "false") &&
-	    filter_pass(r, "filter_by.policy_id", policy);
+	ok = policy && filter_pass(r, "filter_by.policy_id", policy);
 	free(policy);
 	return ok;
 }

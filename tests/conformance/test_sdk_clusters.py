@@ -83,7 +83,9 @@ def test_list_filters_sorts_and_pages(w):
     made = {}
     for name in ("list-b", "list-a", "list-c"):
         made[name] = w.clusters.create(cluster_name=name, spark_version="15.4.x-scala2.12",
-                                       node_type_id="m5d.large", num_workers=1).result()
+                                       node_type_id="m5d.large", num_workers=1,
+                                       policy_id="ci-policy" if name == "list-a" else None
+                                       ).result()
     w.clusters.delete(made["list-c"].cluster_id).result()
     ours = set(c.cluster_id for c in made.values())
 
@@ -97,6 +99,7 @@ def test_list_filters_sorts_and_pages(w):
     assert names(filter_by=compute.ListClustersFilterBy(
         cluster_sources=[compute.ClusterSource.JOB])) == []
     assert names(filter_by=compute.ListClustersFilterBy(is_pinned=True)) == []
+    assert names(filter_by=compute.ListClustersFilterBy(policy_id="ci-policy")) == ["list-a"]
     by_name = compute.ListClustersSortBy(field=compute.ListClustersSortByField.CLUSTER_NAME,
                                          direction=compute.ListClustersSortByDirection.DESC)
     assert names(sort_by=by_name) == ["list-c", "list-b", "list-a"]
