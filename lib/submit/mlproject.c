@@ -82,7 +82,9 @@ load_params(yaml_document_t *d, yaml_node_t *pn, struct dbm_entry *en,
 		yaml_node_t *v = yaml_document_get_node(d, pr->value);
 		struct dbm_param p = {0};
 
-		p.name = scalar(k);
+		if ((p.name = scalar(k)) == NULL)
+			return dbm_yaml_bad(e, file, k, "a parameter's name is a "
+			    "string");
 		p.line = (long)k->start_mark.line + 1;
 		p.col = (long)k->start_mark.column + 1;
 		if (v->type == YAML_SCALAR_NODE) {	/* p: type (required) */
@@ -195,7 +197,11 @@ dbm_mlproject_load(const char *dir, struct dbm_mlproject *p, struct dbm_err *e)
 		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
 		struct dbm_entry en = {0};
 
-		en.name = scalar(k);
+		if ((en.name = scalar(k)) == NULL) {
+			dbm_yaml_bad(e, p->file, k, "an entry point's name is a "
+			    "string");
+			goto out;
+		}
 		en.command = scalar(dbm_yaml_get(&doc, v, "command"));
 		if (en.command == NULL) {
 			free(en.name);
